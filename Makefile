@@ -1,0 +1,29 @@
+# Quickstart on a fresh machine: `make run` renders configs/configv1.yaml; `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= configs/configv1.yaml
+ARGS ?=
+
+.PHONY: install run test test-fast bench clean
+
+$(BIN)/lightpipe: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/lightpipe
+
+run: install
+	$(BIN)/lightpipe predict --config $(CONFIG) $(ARGS)
+
+test: install
+	$(BIN)/python -m pytest -q tests $(ARGS)
+
+bench: install
+	$(BIN)/python benchmarks/render_vs_encode.py $(ARGS)
+
+clean:
+	rm -rf output build *.egg-info

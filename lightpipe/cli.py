@@ -1,0 +1,52 @@
+"""`lightpipe` command line: predict (LightningCLI), plan; user errors print without traceback."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+from lightpipe.errors import LightpipeError
+
+USAGE = """usage: lightpipe <command> --config CONFIG [--key value ...]
+
+commands:
+  predict   render the dataset (LightningCLI: every config key overridable, --print_config)
+  plan      print the split and which task renders which videos, without rendering
+
+Run `lightpipe <command> --help` for the options of a command.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "predict":
+            from lightpipe.generation.cli import run_predict
+
+            return run_predict(rest)
+        if command == "plan":
+            from lightpipe.plan_command import run_plan
+
+            return run_plan(rest)
+    except LightpipeError as exc:
+        print(f"lightpipe {command}: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"lightpipe: unknown command {command!r}; allowed: predict, plan\n\n{USAGE}",
+          file=sys.stderr)
+    return 2
+
+
+def quiet_known_warnings() -> None:
+    """Silence Lightning warnings that do not apply to generation."""
+    for pattern in (".*does not have many workers.*", ".*predict returned None.*",
+                    ".*isinstance\\(treespec, LeafSpec\\).*", ".*args parameter is intended to run.*",
+                    ".*overridden `transfer_batch_to_device`.*"):
+        warnings.filterwarnings("ignore", pattern)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data side: settings, specs, planner, sampler and DataModules."""

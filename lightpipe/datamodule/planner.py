@@ -1,0 +1,199 @@
+"""Pure planning: (settings, master seed, global index) -> VideoSpec; asset pools per split."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lightpipe.datamodule.catalog import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS
+from lightpipe.datamodule.settings import Settings
+from lightpipe.datamodule.specs import (
+    BackgroundSpec,
+    CameraSpec,
+    GroundSpec,
+    LightSpec,
+    Motion,
+    ObjectSpec,
+    Trajectory,
+    VideoSpec,
+)
+
+SPLITS = ("train", "val")
+
+
+@dataclass(frozen=True)
+class AssetPool:
+    """The assets one split may draw from."""
+
+    objects: tuple[str, ...]
+    materials: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"objects": list(self.objects), "materials": list(self.materials)}
+
+
+def asset_pools(seed: int, settings: Settings) -> dict[str, AssetPool]:
+    """Train/val asset pools, fixed globally by the master seed.
+
+    With `ensure_disjoint_assets`, each asset goes to val when a hash of (seed, asset id) falls
+    below the val fraction, so adding assets never moves an existing one to the other split.
+    Without it, both splits share every asset.
+    """
+    objects, materials = BUILTIN_OBJECT_IDS, BUILTIN_MATERIAL_IDS
+    if not settings.dataset_split.ensure_disjoint_assets:
+        pool = AssetPool(objects, materials)
+        return {"train": pool, "val": pool}
+    val_fraction = 1.0 - settings.dataset_split.train_ratio
+    train_obj, val_obj = _split_ids(seed, objects, val_fraction)
+    train_mat, val_mat = _split_ids(seed, materials, val_fraction)
+    return {"train": AssetPool(train_obj, train_mat), "val": AssetPool(val_obj, val_mat)}
+
+
+def video_rng(seed: int, index: int) -> np.random.Generator:
+    """The one RNG of video `index`: it depends on nothing but (master seed, index)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, index]))
+
+
+def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, AssetPool]) -> VideoSpec:
+    """Sample every random choice of video `index`. Draw order is fixed: never reorder draws."""
+    if not 0 <= index < settings.num_videos:
+        raise IndexError(f"video index {index} outside [0, {settings.num_videos})")
+    split = settings.split_of(index)
+    pool = pools[split]
+    rng = video_rng(seed, index)
+    video_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+    camera = _plan_camera(rng)
+    light = _plan_light(rng)
+    background = _plan_background(rng)
+    ground = GroundSpec(
+        material_id=_choice(rng, pool.materials),
+        half_size=40.0,
+        uv_scale=_uniform(rng, 0.1, 0.35),
+        tint=_vec(rng, 0.75, 1.0),
+    )
+    scene = settings.scene
+    count = int(rng.integers(scene.min_objects, scene.max_objects + 1))
+    objects = _plan_objects(rng, count, pool)
+    video = settings.video
+    return VideoSpec(
+        index=index, split=split, master_seed=seed, video_seed=video_seed,
+        width=video.width, height=video.height, num_frames=video.num_frames, fps=video.fps,
+        camera=camera, objects=objects, light=light, background=background, ground=ground,
+    )
+
+
+def plan_dataset(seed: int, settings: Settings) -> list[VideoSpec]:
+    """Specs of every video, in global-index order."""
+    pools = asset_pools(seed, settings)
+    return [plan_video(seed, settings, i, pools) for i in range(settings.num_videos)]
+
+
+def _plan_camera(rng: np.random.Generator) -> CameraSpec:
+    trajectory = _choice(rng, list(Trajectory))
+    fov = _uniform(rng, 40.0, 65.0)
+    target = (_uniform(rng, -0.5, 0.5), _uniform(rng, 0.3, 0.8), _uniform(rng, -0.5, 0.5))
+    distance = _uniform(rng, 3.0, 5.5)
+    height = _uniform(rng, 0.8, 2.5)
+    azimuth = _uniform(rng, 0.0, 360.0)
+    orbit = _uniform(rng, 5.0, 20.0) * _sign(rng)
+    dolly = _uniform(rng, 0.2, 0.6) * _sign(rng)
+    pan = (_uniform(rng, 2.0, 6.0) * _sign(rng), _uniform(rng, 0.0, 2.0) * _sign(rng))
+    return CameraSpec(
+        trajectory=trajectory, fov_y_deg=fov, target=target, distance=distance, height=height,
+        azimuth_deg=azimuth,
+        orbit_speed_deg_s=orbit if trajectory is Trajectory.ORBIT else 0.0,
+        dolly_speed=dolly if trajectory is Trajectory.DOLLY else 0.0,
+        pan_speed_deg_s=pan if trajectory is Trajectory.PAN else (0.0, 0.0),
+        near=0.05, far=100.0,
+    )
+
+
+def _plan_light(rng: np.random.Generator) -> LightSpec:
+    return LightSpec(
+        azimuth_deg=_uniform(rng, 0.0, 360.0),
+        elevation_deg=_uniform(rng, 25.0, 70.0),
+        color=_vec(rng, 0.85, 1.0),
+        intensity=_uniform(rng, 0.7, 1.1),
+        ambient=_uniform(rng, 0.2, 0.4),
+        specular=_uniform(rng, 0.1, 0.4),
+        shininess=int(_choice(rng, [8, 16, 32, 64])),
+    )
+
+
+def _plan_background(rng: np.random.Generator) -> BackgroundSpec:
+    top = (_uniform(rng, 0.1, 0.5), _uniform(rng, 0.3, 0.7), _uniform(rng, 0.6, 1.0))
+    bottom = tuple(min(1.0, c + _uniform(rng, 0.1, 0.4)) for c in top)
+    return BackgroundSpec(top_color=top, bottom_color=bottom)
+
+
+def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool) -> tuple[ObjectSpec, ...]:
+    objects: list[ObjectSpec] = []
+    placed: list[tuple[float, float, float]] = []
+    for _ in range(count):
+        scale = _uniform(rng, 0.4, 0.9)
+        x, z = _place(rng, scale, placed)
+        placed.append((x, z, scale))
+        motion = _choice(rng, list(Motion))
+        heading = _uniform(rng, 0.0, 2.0 * math.pi)
+        speed = _uniform(rng, 0.1, 0.5)
+        objects.append(ObjectSpec(
+            asset_id=_choice(rng, pool.objects),
+            material_id=_choice(rng, pool.materials),
+            scale=scale,
+            position=(x, scale, z),
+            rotation_deg=_vec(rng, 0.0, 360.0),
+            spin_deg_s=(_uniform(rng, -15, 15), _uniform(rng, -60, 60), _uniform(rng, -15, 15)),
+            motion=motion,
+            velocity=(speed * math.cos(heading), 0.0, speed * math.sin(heading))
+            if motion is Motion.LINEAR else (0.0, 0.0, 0.0),
+            bounce_height=_uniform(rng, 0.2, 0.8) if motion is Motion.BOUNCE else 0.0,
+            bounce_hz=_uniform(rng, 0.4, 1.2) if motion is Motion.BOUNCE else 0.0,
+            orbit_speed_deg_s=_uniform(rng, 10, 40) * _sign(rng) if motion is Motion.ORBIT else 0.0,
+            tint=_vec(rng, 0.7, 1.0),
+        ))
+    return tuple(objects)
+
+
+def _place(rng: np.random.Generator, scale: float, placed: list) -> tuple[float, float]:
+    """Rejection-sample a ground position in a disk, avoiding placed objects (bounded tries)."""
+    for _ in range(20):
+        radius, angle = 2.0 * math.sqrt(rng.random()), _uniform(rng, 0.0, 2.0 * math.pi)
+        x, z = radius * math.cos(angle), radius * math.sin(angle)
+        if all((x - px) ** 2 + (z - pz) ** 2 >= (scale + ps) ** 2 for px, pz, ps in placed):
+            break
+    return x, z
+
+
+def _split_ids(seed: int, ids: tuple[str, ...], val_fraction: float) -> tuple[tuple, tuple]:
+    keyed = sorted(ids, key=lambda asset_id: _unit_hash(seed, asset_id))
+    val = [a for a in keyed if _unit_hash(seed, a) < val_fraction]
+    train = [a for a in keyed if _unit_hash(seed, a) >= val_fraction]
+    if not val:  # keep both pools non-empty: the lowest hash goes to val, the highest to train
+        val, train = keyed[:1], keyed[1:]
+    if not train:
+        train, val = keyed[-1:], keyed[:-1]
+    return tuple(sorted(train)), tuple(sorted(val))
+
+
+def _unit_hash(seed: int, asset_id: str) -> float:
+    digest = hashlib.sha256(f"{seed}\0{asset_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") / 2.0**64
+
+
+def _uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(rng.uniform(low, high))
+
+
+def _vec(rng: np.random.Generator, low: float, high: float) -> tuple[float, float, float]:
+    return tuple(float(v) for v in rng.uniform(low, high, size=3))
+
+
+def _sign(rng: np.random.Generator) -> float:
+    return 1.0 if rng.random() < 0.5 else -1.0
+
+
+def _choice(rng: np.random.Generator, options):
+    return options[int(rng.integers(len(options)))]

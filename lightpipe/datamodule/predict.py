@@ -1,0 +1,70 @@
+"""Predict side: a dataset of pending video specs and the DataModule that shards it per task."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader, Dataset
+
+from lightpipe.datamodule.output_dir import layout_for, prepare_output_dir
+from lightpipe.datamodule.planner import AssetPool, asset_pools, plan_video
+from lightpipe.datamodule.sampler import ContiguousDistributedSampler
+from lightpipe.datamodule.settings import ProjectSettings, Settings
+from lightpipe.datamodule.specs import VideoSpec
+from lightpipe.errors import LightpipeError
+
+
+class SpecDataset(Dataset):
+    """Item i is the spec of the i-th pending video (planned lazily: planning is cheap and pure)."""
+
+    def __init__(self, seed: int, settings: Settings, indices: Sequence[int],
+                 pools: dict[str, AssetPool]) -> None:
+        self.seed, self.settings, self.indices, self.pools = seed, settings, list(indices), pools
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position: int) -> VideoSpec:
+        return plan_video(self.seed, self.settings, self.indices[position], self.pools)
+
+
+class GenerationDataModule(LightningDataModule):
+    """Plans the dataset and hands each task its contiguous block of pending videos."""
+
+    def __init__(self, settings: Settings = Settings(), seed: int = 42,
+                 name: str = "lightpipe") -> None:
+        super().__init__()
+        self.settings = settings
+        self.project = ProjectSettings(seed=seed, name=name)
+        self.pending: list[int] = []
+        self.num_complete = 0
+
+    def setup(self, stage: str) -> None:
+        if stage != "predict":
+            raise LightpipeError(f"GenerationDataModule supports only predict, not {stage!r}")
+        strategy = self.trainer.strategy
+        if self.trainer.is_global_zero:
+            prepare_output_dir(self.project, self.settings)
+            pending = layout_for(self.settings).pending()
+        else:
+            pending = None
+        # One scan, shared: ranks scanning separately could disagree while rank 0 renders.
+        self.pending = strategy.broadcast(pending, src=0)
+        self.num_complete = self.settings.num_videos - len(self.pending)
+
+    def predict_dataloader(self) -> DataLoader:
+        if self.trainer._accelerator_connector.use_distributed_sampler:
+            raise LightpipeError(
+                "`trainer.use_distributed_sampler` is true; allowed: false.\n"
+                "HINT: Lightpipe shards videos itself; Lightning's sampler would shard them twice "
+                "and silently drop videos.")
+        dataset = SpecDataset(self.project.seed, self.settings, self.pending,
+                              asset_pools(self.project.seed, self.settings))
+        sampler = ContiguousDistributedSampler(dataset, num_replicas=self.trainer.world_size,
+                                               rank=self.trainer.global_rank)
+        return DataLoader(dataset, batch_size=1, sampler=sampler, collate_fn=_single, num_workers=0)
+
+
+def _single(batch: list[VideoSpec]) -> VideoSpec:
+    return batch[0]

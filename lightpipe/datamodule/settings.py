@@ -1,0 +1,169 @@
+"""Typed configuration: the `project` and `settings` groups of a Lightpipe config."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lightpipe.errors import ConfigError
+
+DepthNormalization = Literal["per_video", "per_frame"]
+X264Preset = Literal[
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
+]
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """`project.*`: the master seed drives every random choice, Lightning's seed included."""
+
+    seed: int = 42
+    name: str = "lightpipe"
+
+
+@dataclass(frozen=True)
+class DatasetSplit:
+    """`settings.dataset_split.*`."""
+
+    train_ratio: float = 0.8
+    ensure_disjoint_assets: bool = True
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """`settings.video.*`: frame size and timing (Wan2.1/VACE defaults)."""
+
+    width: int = 832
+    height: int = 480
+    num_frames: int = 81
+    fps: int = 16
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """`settings.encoder.*`: H.264 settings; `threads` is pinned because x264's bytes depend on it."""
+
+    preset: X264Preset = "veryfast"
+    crf: int = 18
+    threads: int = 2
+    depth_normalization: DepthNormalization = "per_video"
+    max_pending_videos: int = 2
+
+
+@dataclass(frozen=True)
+class SceneSettings:
+    """`settings.scene.*`: ranges the planner samples from."""
+
+    min_objects: int = 2
+    max_objects: int = 5
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """`settings.render.*`: speed/memory knobs; they never change the output bytes."""
+
+    frames_per_chunk: int = 8
+    max_candidates: int = 4_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """`settings.*`: what to generate and where."""
+
+    num_videos: int = 80
+    output_dir: str = "output"
+    overwrite: bool = False
+    dataset_split: DatasetSplit = field(default_factory=DatasetSplit)
+    video: VideoSettings = field(default_factory=VideoSettings)
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    scene: SceneSettings = field(default_factory=SceneSettings)
+    render: RenderSettings = field(default_factory=RenderSettings)
+
+    @property
+    def num_train(self) -> int:
+        """Number of train videos: the first `round(num_videos * train_ratio)` indices."""
+        return int(round(self.num_videos * self.dataset_split.train_ratio))
+
+    def split_of(self, index: int) -> str:
+        return "train" if index < self.num_train else "val"
+
+
+# Settings that change speed or where files go, never the bytes of a video.
+RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "render", "encoder.max_pending_videos")
+
+
+def dataset_identity(project: ProjectSettings, settings: Settings) -> dict:
+    """The part of the configuration that defines the dataset's bytes (stored in dataset.json)."""
+    data = dataclasses.asdict(settings)
+    for key in RUNTIME_ONLY_KEYS:
+        *parents, leaf = key.split(".")
+        node = data
+        for parent in parents:
+            node = node[parent]
+        node.pop(leaf)
+    return {"project": {"seed": project.seed}, "settings": data}
+
+
+def validate_settings(project: ProjectSettings, settings: Settings) -> None:
+    """Raise ConfigError naming the key, the value and what is allowed."""
+    video, split, enc, scene, render = (
+        settings.video, settings.dataset_split, settings.encoder, settings.scene, settings.render
+    )
+    _require(isinstance(project.seed, int) and project.seed >= 0, "project.seed", project.seed,
+             "an integer >= 0", "seed 0 is valid")
+    _require(settings.num_videos >= 1, "settings.num_videos", settings.num_videos, "an integer >= 1")
+    _require(0.0 < split.train_ratio <= 1.0, "settings.dataset_split.train_ratio", split.train_ratio,
+             "a number in (0, 1]")
+    num_val = settings.num_videos - settings.num_train
+    if split.ensure_disjoint_assets and (settings.num_train == 0 or num_val == 0):
+        raise ConfigError(
+            "settings.dataset_split.train_ratio", split.train_ratio,
+            "a ratio leaving at least one train and one val video when ensure_disjoint_assets is true",
+            f"num_videos={settings.num_videos} gives {settings.num_train} train and {num_val} val videos; "
+            "change the ratio or set --settings.dataset_split.ensure_disjoint_assets false",
+        )
+    for key in ("width", "height"):
+        value = getattr(video, key)
+        _require(value >= 2 and value % 2 == 0, f"settings.video.{key}", value,
+                 "an even integer >= 2", "H.264 yuv420p needs even frame sizes")
+    _require(video.num_frames >= 1, "settings.video.num_frames", video.num_frames, "an integer >= 1")
+    _require(video.fps > 0, "settings.video.fps", video.fps, "an integer > 0")
+    _require(0 <= enc.crf <= 51, "settings.encoder.crf", enc.crf, "an integer in [0, 51]")
+    _require(enc.threads >= 1, "settings.encoder.threads", enc.threads,
+             "an integer >= 1 (pinned: x264's output bytes depend on it)")
+    _require(enc.max_pending_videos >= 1, "settings.encoder.max_pending_videos",
+             enc.max_pending_videos, "an integer >= 1")
+    _require(scene.min_objects >= 0, "settings.scene.min_objects", scene.min_objects, "an integer >= 0")
+    _require(scene.max_objects >= scene.min_objects, "settings.scene.max_objects", scene.max_objects,
+             f"an integer >= settings.scene.min_objects ({scene.min_objects})")
+    _require(render.frames_per_chunk >= 1, "settings.render.frames_per_chunk",
+             render.frames_per_chunk, "an integer >= 1")
+    _require(render.max_candidates >= 65_536, "settings.render.max_candidates",
+             render.max_candidates, "an integer >= 65536")
+
+
+def _require(ok: bool, key: str, value: object, allowed: str, hint: str = "") -> None:
+    if not ok:
+        raise ConfigError(key, value, allowed, hint)
+
+
+def settings_from_mapping(cls, mapping: dict):
+    """Build a (nested) settings dataclass from plain dicts, e.g. a parsed config section."""
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in mapping:
+            continue
+        value = mapping[f.name]
+        field_type = _NESTED.get((cls.__name__, f.name))
+        kwargs[f.name] = settings_from_mapping(field_type, value) if field_type else value
+    return cls(**kwargs)
+
+
+_NESTED = {
+    ("Settings", "dataset_split"): DatasetSplit,
+    ("Settings", "video"): VideoSettings,
+    ("Settings", "encoder"): EncoderSettings,
+    ("Settings", "scene"): SceneSettings,
+    ("Settings", "render"): RenderSettings,
+}

@@ -1,0 +1,1 @@
+"""Generation loop: LightningModule, scene, renderer and writer."""

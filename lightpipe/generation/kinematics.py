@@ -1,0 +1,107 @@
+"""Camera and object poses per frame, in float64 from scalar `math` (same bits on every CPU)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lightpipe.datamodule.specs import CameraSpec, Motion, ObjectSpec, Trajectory, VideoSpec
+
+WORLD_UP = (0.0, 1.0, 0.0)
+MIN_DOLLY_DISTANCE = 1.5
+
+
+def intrinsics(spec: VideoSpec) -> np.ndarray:
+    """Pinhole K (3x3, pixels; pixel i spans [i, i+1), so the image centre is (W/2, H/2))."""
+    focal = (spec.height / 2.0) / math.tan(math.radians(spec.camera.fov_y_deg) / 2.0)
+    return np.array([[focal, 0.0, spec.width / 2.0],
+                     [0.0, focal, spec.height / 2.0],
+                     [0.0, 0.0, 1.0]])
+
+
+def frame_times(spec: VideoSpec) -> list[float]:
+    return [frame / spec.fps for frame in range(spec.num_frames)]
+
+
+def camera_extrinsics(spec: VideoSpec) -> np.ndarray:
+    """World-to-camera matrices (F,4,4), OpenCV convention: x right, y down, z forward."""
+    return np.stack([_camera_pose(spec.camera, t) for t in frame_times(spec)])
+
+
+def object_poses(obj: ObjectSpec, spec: VideoSpec) -> np.ndarray:
+    """Object-to-world matrices (F,4,4), scale included; the mesh is unit-radius at its origin."""
+    return np.stack([_object_pose(obj, t) for t in frame_times(spec)])
+
+
+def light_direction(spec: VideoSpec) -> tuple[float, float, float]:
+    """Unit vector from the scene towards the key light, world coordinates."""
+    az, el = math.radians(spec.light.azimuth_deg), math.radians(spec.light.elevation_deg)
+    return (math.cos(el) * math.cos(az), math.sin(el), math.cos(el) * math.sin(az))
+
+
+def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for 4x4 float64 matrices by explicit sums (no BLAS: same bits everywhere)."""
+    out = np.zeros((4, 4))
+    for i in range(4):
+        for j in range(4):
+            out[i, j] = (a[i, 0] * b[0, j] + a[i, 1] * b[1, j]) + (a[i, 2] * b[2, j] + a[i, 3] * b[3, j])
+    return out
+
+
+def _camera_pose(cam: CameraSpec, t: float) -> np.ndarray:
+    tx, ty, tz = cam.target
+    azimuth = math.radians(cam.azimuth_deg + cam.orbit_speed_deg_s * t)
+    distance = max(MIN_DOLLY_DISTANCE, cam.distance + cam.dolly_speed * t)
+    if cam.trajectory is Trajectory.PAN:
+        azimuth = math.radians(cam.azimuth_deg)
+    position = (tx + distance * math.cos(azimuth), cam.height, tz + distance * math.sin(azimuth))
+    forward = _normalize(tuple(c - p for c, p in zip(cam.target, position)))
+    if cam.trajectory is Trajectory.PAN:
+        yaw = math.atan2(forward[0], forward[2]) + math.radians(cam.pan_speed_deg_s[0] * t)
+        pitch = math.asin(forward[1]) + math.radians(cam.pan_speed_deg_s[1] * t)
+        forward = (math.cos(pitch) * math.sin(yaw), math.sin(pitch), math.cos(pitch) * math.cos(yaw))
+    right = _normalize(_cross(forward, WORLD_UP))
+    down = _cross(forward, right)
+    rows = (right, down, forward)
+    pose = np.eye(4)
+    for i, row in enumerate(rows):
+        pose[i, :3] = row
+        pose[i, 3] = -(row[0] * position[0] + row[1] * position[1] + row[2] * position[2])
+    return pose
+
+
+def _object_pose(obj: ObjectSpec, t: float) -> np.ndarray:
+    x, y, z = obj.position
+    if obj.motion is Motion.LINEAR:
+        x, y, z = x + obj.velocity[0] * t, y + obj.velocity[1] * t, z + obj.velocity[2] * t
+    elif obj.motion is Motion.ORBIT:
+        angle = math.radians(obj.orbit_speed_deg_s * t)
+        x, z = x * math.cos(angle) - z * math.sin(angle), x * math.sin(angle) + z * math.cos(angle)
+    elif obj.motion is Motion.BOUNCE:
+        y = y + obj.bounce_height * abs(math.sin(math.pi * obj.bounce_hz * t))
+    angles = [math.radians(r + s * t) for r, s in zip(obj.rotation_deg, obj.spin_deg_s)]
+    rotation = _euler_xyz(*angles)
+    pose = np.eye(4)
+    pose[:3, :3] = rotation * obj.scale
+    pose[:3, 3] = (x, y, z)
+    return pose
+
+
+def _euler_xyz(ax: float, ay: float, az: float) -> np.ndarray:
+    """R = Rz @ Ry @ Rx, written out."""
+    cx, sx, cy, sy, cz, sz = math.cos(ax), math.sin(ax), math.cos(ay), math.sin(ay), math.cos(az), math.sin(az)
+    return np.array([
+        [cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx],
+        [sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx],
+        [-sy, cy * sx, cy * cx],
+    ])
+
+
+def _cross(a, b) -> tuple[float, float, float]:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def _normalize(v) -> tuple[float, float, float]:
+    norm = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    return (v[0] / norm, v[1] / norm, v[2] / norm)

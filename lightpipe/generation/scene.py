@@ -1,0 +1,103 @@
+"""Build a renderable scene (meshes, materials, per-frame transforms) from a VideoSpec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lightpipe.datamodule.specs import GroundSpec, VideoSpec
+from lightpipe.generation import kinematics
+from lightpipe.generation.builtin_assets import material_texture, object_mesh
+
+TEXTURE_SIZE = 128
+GROUND_CELLS = 24
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Tensors of one video's scene on one device. Part 0 is the ground, part i>0 is object i-1."""
+
+    vertices: torch.Tensor  # (V,3) float32, part space
+    normals: torch.Tensor  # (V,3) float32, part space
+    uvs: torch.Tensor  # (V,2) float32
+    vertex_part: torch.Tensor  # (V,) int64
+    faces: torch.Tensor  # (T,3) int64
+    face_part: torch.Tensor  # (T,) int64
+    part_material: torch.Tensor  # (P,) int64 index into textures
+    part_tint: torch.Tensor  # (P,3) float32
+    textures: torch.Tensor  # (M,S,S,3) float32 in [0,1]
+    model_view: torch.Tensor  # (F,P,3,4) float32: part space -> camera space per frame
+    light_dir: torch.Tensor  # (F,3) float32, camera space, towards the light
+    extrinsics: np.ndarray  # (F,4,4) float64 world -> camera
+    intrinsics: np.ndarray  # (3,3) float64
+
+
+def build_scene(spec: VideoSpec, device: torch.device | str) -> Scene:
+    """Everything the renderer needs for `spec`; deterministic and independent of the device."""
+    meshes = [_ground_mesh(spec.ground)] + [object_mesh(obj.asset_id) for obj in spec.objects]
+    materials = sorted({spec.ground.material_id} | {obj.material_id for obj in spec.objects})
+    part_material = [materials.index(spec.ground.material_id)]
+    part_material += [materials.index(obj.material_id) for obj in spec.objects]
+    tints = [spec.ground.tint] + [obj.tint for obj in spec.objects]
+
+    offsets = np.cumsum([0] + [m.vertices.shape[0] for m in meshes])
+    faces = np.concatenate([m.faces + off for m, off in zip(meshes, offsets[:-1])])
+    face_part = np.concatenate([np.full(len(m.faces), p) for p, m in enumerate(meshes)])
+    vertex_part = np.concatenate([np.full(len(m.vertices), p) for p, m in enumerate(meshes)])
+
+    extrinsics = kinematics.camera_extrinsics(spec)
+    ground_pose = np.repeat(np.eye(4)[None], spec.num_frames, axis=0)
+    poses = [ground_pose] + [kinematics.object_poses(obj, spec) for obj in spec.objects]
+    model_view = np.stack([
+        np.stack([kinematics.compose(extrinsics[f], pose[f])[:3] for pose in poses])
+        for f in range(spec.num_frames)
+    ])
+    light = kinematics.light_direction(spec)
+    light_cam = np.array([[sum(e[i, j] * light[j] for j in range(3)) for i in range(3)]
+                          for e in extrinsics])
+
+    def tensor(array, dtype=torch.float32):
+        return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
+
+    textures = np.stack([material_texture(m, TEXTURE_SIZE) for m in materials])
+    return Scene(
+        vertices=tensor(np.concatenate([m.vertices for m in meshes])),
+        normals=tensor(np.concatenate([m.normals for m in meshes])),
+        uvs=tensor(np.concatenate([m.uvs for m in meshes])),
+        vertex_part=tensor(vertex_part, torch.int64),
+        faces=tensor(faces, torch.int64),
+        face_part=tensor(face_part, torch.int64),
+        part_material=tensor(part_material, torch.int64),
+        part_tint=tensor(tints),
+        textures=tensor(textures) / 255.0,
+        model_view=tensor(model_view),
+        light_dir=tensor(light_cam),
+        extrinsics=extrinsics,
+        intrinsics=kinematics.intrinsics(spec),
+    )
+
+
+@dataclass(frozen=True)
+class _GroundMesh:
+    vertices: np.ndarray
+    faces: np.ndarray
+    normals: np.ndarray
+    uvs: np.ndarray
+
+
+def _ground_mesh(ground: GroundSpec) -> _GroundMesh:
+    """A square grid at y=0 facing up; UVs are world metres times `uv_scale` (textures tile)."""
+    n = GROUND_CELLS
+    coords = np.linspace(-ground.half_size, ground.half_size, n + 1)
+    xs, zs = np.meshgrid(coords, coords, indexing="ij")
+    vertices = np.stack([xs.ravel(), np.zeros(xs.size), zs.ravel()], axis=1)
+    idx = np.arange((n + 1) ** 2).reshape(n + 1, n + 1)
+    a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
+    faces = np.concatenate([np.stack([a, b, c], -1).reshape(-1, 3),
+                            np.stack([c, b, d], -1).reshape(-1, 3)])
+    normals = np.tile([0.0, 1.0, 0.0], (vertices.shape[0], 1))
+    uvs = vertices[:, [0, 2]] * ground.uv_scale
+    return _GroundMesh(vertices.astype(np.float32), faces.astype(np.int64),
+                       normals.astype(np.float32), uvs.astype(np.float32))

@@ -1,0 +1,190 @@
+"""Prediction writer: encode each rendered video in background threads, atomically, JSON last."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import av
+import lightning
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+import lightpipe
+from lightpipe.atomic_io import atomic_path, file_digest, is_temp, write_bytes, write_json
+from lightpipe.datamodule.depth_format import LEVELS, inverse_depth_gray, quantize_metric
+from lightpipe.datamodule.layout import FORMAT_VERSION, Layout
+from lightpipe.datamodule.settings import EncoderSettings
+from lightpipe.datamodule.specs import VideoSpec
+from lightpipe.generation.renderer import RenderedVideo
+from lightpipe.generation.video_codec import (
+    H264Options,
+    encode_gray16_ffv1,
+    encode_gray_h264,
+    encode_rgb_h264,
+)
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """What predict_step hands the writer: a rendered video, or the error that stopped it."""
+
+    spec: VideoSpec
+    video: RenderedVideo | None = None
+    error: str | None = None
+    render_seconds: float = 0.0
+
+
+class VideoWriter(BasePredictionWriter):
+    """Writes `NNNN_color.mp4`, `NNNN_depth.mp4`, `NNNN_depth.mkv`, then `NNNN.json`.
+
+    Encoding runs in `max_pending_videos` threads so it overlaps rendering; submitting blocks
+    while that many videos are queued, which bounds memory.
+    """
+
+    def __init__(self, layout: Layout, encoder: EncoderSettings) -> None:
+        super().__init__(write_interval="batch")
+        self.layout, self.encoder = layout, encoder
+        self.device_type = "cpu"
+        self.h264 = H264Options(preset=encoder.preset, crf=encoder.crf, threads=encoder.threads)
+        self.rendered: list[int] = []
+        self.failed: list[int] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(encoder.max_pending_videos)
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: list[Future] = []
+        self._started = 0.0
+
+    def on_predict_start(self, trainer, pl_module) -> None:
+        self._started = time.perf_counter()
+        self.device_type = pl_module.device.type
+        self._pool = ThreadPoolExecutor(self.encoder.max_pending_videos,
+                                        thread_name_prefix="lightpipe-encode")
+
+    def write_on_batch_end(self, trainer, pl_module, prediction: VideoResult, batch_indices,
+                           batch, batch_idx, dataloader_idx) -> None:
+        if prediction.error is not None:
+            self._record_failure(prediction.spec.index, prediction.error)
+            return
+        self._slots.acquire()
+        self._futures.append(self._pool.submit(self._write_guarded, prediction))
+
+    def on_predict_end(self, trainer, pl_module) -> None:
+        self.close()
+        elapsed = time.perf_counter() - self._started
+        datamodule = trainer.datamodule
+        skipped = getattr(datamodule, "num_complete", 0)
+        print(f"lightpipe task {trainer.global_rank}/{trainer.world_size}: rendered "
+              f"{len(self.rendered)}, failed {len(self.failed)}, skipped as complete {skipped} "
+              f"(all tasks), {elapsed:.1f} s", flush=True)
+        if trainer.is_global_zero:
+            total = self.layout.num_videos
+            complete = total - len(self.layout.pending())
+            note = "" if complete == total or trainer.world_size == 1 else \
+                " (other tasks may still be writing; `lightpipe verify` checks the result)"
+            print(f"lightpipe dataset: {complete}/{total} videos complete in "
+                  f"{self.layout.root}{note}", flush=True)
+
+    def close(self) -> None:
+        """Wait for queued encodes (called at the end and on teardown)."""
+        for future in self._futures:
+            future.result()
+        self._futures.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        self.close()
+
+    def write_video(self, result: VideoResult) -> dict:
+        """Encode and commit every file of one video; returns its metadata (also written)."""
+        spec, video = result.spec, result.video
+        directory = self.layout.video_dir(spec.index)
+        directory.mkdir(parents=True, exist_ok=True)
+        stem = self.layout.stem(spec.index)
+        for stale in directory.glob(f".{stem}*"):
+            if is_temp(stale):
+                stale.unlink(missing_ok=True)
+
+        codes, metric_range = quantize_metric(video.depth)
+        per_frame = self.encoder.depth_normalization == "per_frame"
+        gray, vis_range = inverse_depth_gray(video.depth, per_frame=per_frame)
+        files = {}
+        for modality, encode in (
+            ("color", lambda p: encode_rgb_h264(p, video.color, spec.fps, self.h264)),
+            ("depth_vis", lambda p: encode_gray_h264(p, gray, spec.fps, self.h264)),
+            ("depth", lambda p: encode_gray16_ffv1(p, codes, spec.fps)),
+        ):
+            final = self.layout.video_file(spec.index, modality)
+            with atomic_path(final) as tmp:
+                encode(tmp)
+                files[final.name] = {"modality": modality, **file_digest(tmp)}
+        meta = self._metadata(spec, video, files, metric_range, vis_range)
+        write_json(self.layout.meta_file(spec.index), meta)
+        self.layout.failure_file(spec.index).unlink(missing_ok=True)
+        return meta
+
+    def _write_guarded(self, result: VideoResult) -> None:
+        try:
+            self.write_video(result)
+            with self._lock:
+                self.rendered.append(result.spec.index)
+        except Exception:  # one video's failure must not stop the others
+            self._record_failure(result.spec.index, traceback.format_exc())
+        finally:
+            self._slots.release()
+
+    def _record_failure(self, index: int, error: str) -> None:
+        with self._lock:
+            self.failed.append(index)
+        print(f"lightpipe: video {index} failed:\n{error}", file=sys.stderr, flush=True)
+        path = self.layout.failure_file(index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(path, f"video {index}\n{error}".encode())
+
+    def _metadata(self, spec: VideoSpec, video: RenderedVideo, files: dict, metric_range: dict,
+                  vis_range: dict) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "index": spec.index,
+            "split": spec.split,
+            "spec": spec.to_dict(),
+            "camera": {
+                "convention": "OpenCV: x right, y down, z forward; extrinsics map world to camera",
+                "intrinsics": video.intrinsics.tolist(),
+                "extrinsics": video.extrinsics.tolist(),
+                "width": spec.width, "height": spec.height,
+            },
+            "depth": {
+                "metric": {
+                    "file": self.layout.video_file(spec.index, "depth").name,
+                    "codec": "ffv1", "pix_fmt": "gray16le", "kind": "planar z-depth, metres",
+                    "near": metric_range["near"], "far": metric_range["far"],
+                    "decode": f"z = near + (code - 1) * (far - near) / {LEVELS}; code 0 = no surface",
+                },
+                "visualization": {
+                    "file": self.layout.video_file(spec.index, "depth_vis").name,
+                    "kind": "inverse depth, near = bright, 3-channel gray; no surface = 0",
+                    "normalization": self.encoder.depth_normalization, **vis_range,
+                },
+            },
+            "video": {"width": spec.width, "height": spec.height, "num_frames": spec.num_frames,
+                      "fps": spec.fps, "codec": "h264", "pix_fmt": "yuv420p",
+                      "preset": self.h264.preset, "crf": self.h264.crf,
+                      "x264_threads": self.h264.threads},
+            "files": files,
+            "render_device": self.device_type,
+            "versions": {
+                "lightpipe": lightpipe.__version__, "torch": torch.__version__,
+                "lightning": lightning.__version__, "av": av.__version__,
+                "numpy": np.__version__, "python": platform.python_version(),
+            },
+        }
+
