@@ -1,0 +1,53 @@
+"""Shared test helpers: tiny configs, running the real CLI, hashing output trees."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+LIGHTPIPE = [str(Path(sys.executable).with_name("lightpipe"))]
+
+
+def tiny_config(path: Path, output_dir: Path, **settings) -> Path:
+    """Write a tiny config (64x64, few frames) and return its path."""
+    video = {"width": 64, "height": 64, "num_frames": 5, "fps": 8, **settings.pop("video", {})}
+    config = {
+        "project": {"seed": settings.pop("seed", 7), "name": "tiny"},
+        "settings": {"num_videos": 10, "output_dir": str(output_dir), "video": video, **settings},
+        "trainer": {"accelerator": "cpu", "devices": 1, "enable_progress_bar": False},
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run_lightpipe(*args: str, env: dict | None = None, check: bool = True,
+                  timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real `lightpipe` command line in a fresh process."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.run([*LIGHTPIPE, *args], cwd=REPO, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"lightpipe {' '.join(args)} exited {proc.returncode}\n"
+                             f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    """sha256 of every file under root, by relative path."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def config_factory(tmp_path):
+    def make(name: str = "out", **settings) -> tuple[Path, Path]:
+        output = tmp_path / name
+        return tiny_config(tmp_path / f"{name}.yaml", output, **settings), output
+    return make
