@@ -23,7 +23,7 @@ from lightpipe.errors import ConfigError
 
 def config_parser(prog: str, description: str) -> ArgumentParser:
     """A parser for the `project`/`settings` part of a config; other top-level keys are ignored."""
-    parser = ArgumentParser(prog=prog, description=description, exit_on_error=True)
+    parser = ArgumentParser(prog=prog, description=description, allow_abbrev=False)
     parser.add_argument("--config", action=ActionConfigFile, help="a Lightpipe YAML config")
     parser.add_class_arguments(ProjectSettings, "project")
     parser.add_class_arguments(Settings, "settings")

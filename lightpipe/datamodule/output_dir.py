@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import lightpipe
-from lightpipe.atomic_io import write_json
+from lightpipe.atomic_io import is_temp, write_json
 from lightpipe.datamodule.layout import (
     DATASET_FILE,
     FAILURES_DIR,
@@ -94,6 +94,11 @@ def prepare_output_dir(project: ProjectSettings, settings: Settings) -> None:
         (root / DATASET_FILE).unlink(missing_ok=True)
     for name in SPLITS:
         (root / name).mkdir(parents=True, exist_ok=True)
+    # No task writes yet: temp files left here by a killed run are stale. (Temps of unfinished
+    # videos in the split dirs are removed when that video is rendered again.)
+    for stale in [*root.glob(".*"), *(root / FAILURES_DIR).glob(".*")]:
+        if is_temp(stale):
+            stale.unlink(missing_ok=True)
     description = dataset_description(project, settings)
     try:
         current = read_dataset_file(root)

@@ -52,6 +52,7 @@ def run_predict(args: list[str]) -> int:
         VideoGenerator, GenerationDataModule, args=["predict", *args],
         trainer_defaults=TRAINER_DEFAULTS, save_config_callback=None,
         auto_configure_optimizers=False,
+        parser_kwargs={"allow_abbrev": False},
     )
     writer = getattr(cli.model, "writer", None)
     return 1 if writer is not None and writer.failed else 0
