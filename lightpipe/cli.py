@@ -12,6 +12,7 @@ USAGE = """usage: lightpipe <command> --config CONFIG [--key value ...]
 commands:
   predict   render the dataset (LightningCLI: every config key overridable, --print_config)
   plan      print the split and which task renders which videos, without rendering
+  verify    check every planned video is complete (sizes, sha256); exit 0 only if so
 
 Run `lightpipe <command> --help` for the options of a command.
 """
@@ -32,10 +33,14 @@ def main(argv: list[str] | None = None) -> int:
             from lightpipe.plan_command import run_plan
 
             return run_plan(rest)
+        if command == "verify":
+            from lightpipe.verify_command import run_verify
+
+            return run_verify(rest)
     except LightpipeError as exc:
         print(f"lightpipe {command}: error: {exc}", file=sys.stderr)
         return 2
-    print(f"lightpipe: unknown command {command!r}; allowed: predict, plan\n\n{USAGE}",
+    print(f"lightpipe: unknown command {command!r}; allowed: predict, plan, verify\n\n{USAGE}",
           file=sys.stderr)
     return 2
 

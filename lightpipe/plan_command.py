@@ -42,10 +42,14 @@ def parse_config(parser: ArgumentParser, args: list[str]):
     return namespace, project, settings
 
 
-def run_plan(args: list[str]) -> int:
-    parser = config_parser("lightpipe plan", "Print the split and the work of each task.")
+def tasks_option(parser: ArgumentParser) -> None:
     parser.add_argument("--tasks", type=int, default=None,
                         help="number of tasks (default: trainer.num_nodes x trainer.devices, else 1)")
+
+
+def run_plan(args: list[str]) -> int:
+    parser = config_parser("lightpipe plan", "Print the split and the work of each task.")
+    tasks_option(parser)
     parser.add_argument("--show-assets", action="store_true", help="list each video's assets")
     parser.add_argument("--show-specs", action="store_true", help="print each video's full spec")
     namespace, project, settings = parse_config(parser, args)
@@ -77,8 +81,8 @@ def format_plan(project: ProjectSettings, settings: Settings, pending: list[int]
         f"dataset {project.name!r}: seed {project.seed}, {total} videos, "
         f"{settings.video.width}x{settings.video.height}, {settings.video.num_frames} frames "
         f"at {settings.video.fps} fps",
-        f"  train: {num_train} videos  {format_indices(layout, range(num_train))}",
-        f"  val:   {total - num_train} videos  {format_indices(layout, range(num_train, total))}",
+        f"  train: {num_train} videos  {layout.describe(range(num_train))}",
+        f"  val:   {total - num_train} videos  {layout.describe(range(num_train, total))}",
         "  assets: " + ("disjoint" if settings.dataset_split.ensure_disjoint_assets else "shared")
         + "".join(f"; {split} {len(p.objects)} objects, {len(p.materials)} materials"
                   for split, p in pools.items()),
@@ -86,24 +90,8 @@ def format_plan(project: ProjectSettings, settings: Settings, pending: list[int]
         f"tasks: {tasks}",
     ]
     for rank, block in enumerate(assign_tasks(pending, tasks)):
-        lines.append(f"  task {rank}: {format_indices(layout, block)} ({len(block)} videos)")
+        lines.append(f"  task {rank}: {layout.describe(block)} ({len(block)} videos)")
     return "\n".join(lines)
-
-
-def format_indices(layout: Layout, indices) -> str:
-    """Compress indices into runs: `0000-0019, 0025`."""
-    indices = list(indices)
-    if not indices:
-        return "-"
-    runs, start, prev = [], indices[0], indices[0]
-    for index in indices[1:] + [None]:
-        if index is not None and index == prev + 1:
-            prev = index
-            continue
-        runs.append(layout.stem(start) if start == prev else f"{layout.stem(start)}-{layout.stem(prev)}")
-        if index is not None:
-            start = prev = index
-    return ", ".join(runs)
 
 
 def _pending(layout: Layout, project: ProjectSettings, settings: Settings) -> tuple[list[int], str]:

@@ -51,3 +51,12 @@ def config_factory(tmp_path):
         output = tmp_path / name
         return tiny_config(tmp_path / f"{name}.yaml", output, **settings), output
     return make
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory):
+    """One uninterrupted 1-process run of the tiny config (10 videos, 64x64, 5 frames, seed 7)."""
+    base = tmp_path_factory.mktemp("reference")
+    config = tiny_config(base / "tiny.yaml", base / "out")
+    proc = run_lightpipe("predict", "--config", str(config))
+    return config, base / "out", tree_hashes(base / "out"), proc

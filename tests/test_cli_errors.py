@@ -86,4 +86,4 @@ def test_dataset_of_another_config_is_refused_unless_overwrite(config_factory):
 
 def test_unknown_command(capsys):
     assert main(["render"]) == 2
-    assert "unknown command 'render'; allowed: predict, plan" in capsys.readouterr().err
+    assert "unknown command 'render'; allowed: predict, plan, verify" in capsys.readouterr().err

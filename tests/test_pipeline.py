@@ -21,15 +21,6 @@ from lightpipe.generation.renderer import render_video
 from lightpipe.generation.video_codec import decode_gray16, decode_rgb, probe
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """One uninterrupted 1-process run of the tiny config (10 videos, 64x64, 5 frames)."""
-    base = tmp_path_factory.mktemp("reference")
-    config = tiny_config(base / "tiny.yaml", base / "out")
-    proc = run_lightpipe("predict", "--config", str(config))
-    return config, base / "out", tree_hashes(base / "out"), proc
-
-
 def test_reference_run_writes_every_file(reference):
     _, out, hashes, proc = reference
     stems = [f"{i:04d}" for i in range(10)]
@@ -39,7 +30,7 @@ def test_reference_run_writes_every_file(reference):
         expected |= {f"{split}/{stem}{s}" for s in
                      ("_color.mp4", "_depth.mp4", "_depth.mkv", ".json")}
     assert set(hashes) == expected
-    assert "lightpipe task 0/1: rendered 10, failed 0" in proc.stdout
+    assert "lightpipe task 0/1: rendered 10 [0000-0009], failed 0 [-]" in proc.stdout
     assert "lightpipe dataset: 10/10 videos complete" in proc.stdout
 
 
@@ -50,7 +41,8 @@ def test_ddp_processes_give_identical_bytes(reference, tmp_path, processes):
     proc = run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out),
                          "--trainer.devices", str(processes), "--trainer.strategy", "ddp")
     assert tree_hashes(out) == hashes
-    assert f"lightpipe task 0/{processes}: rendered {4 if processes == 3 else 5}" in proc.stdout
+    first_block = "4 [0000-0003]" if processes == 3 else "5 [0000-0004]"
+    assert f"lightpipe task 0/{processes}: rendered {first_block}" in proc.stdout
 
 
 def test_cpu_thread_count_does_not_change_bytes(reference, tmp_path):
@@ -69,7 +61,7 @@ def test_rerun_skips_complete_videos_and_redoes_incomplete_ones(reference, tmp_p
     (out / "val" / "0009_depth.mkv").write_bytes(b"truncated")  # size no longer matches
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*_color.mp4")}
     proc = run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
-    assert "rendered 2, failed 0, skipped as complete 8" in proc.stdout
+    assert "rendered 2 [0003, 0009], failed 0 [-], skipped as complete 8" in proc.stdout
     assert tree_hashes(out) == hashes
     untouched = [p for p in before if p.name[:4] not in ("0003", "0009")]
     assert all(p.stat().st_mtime_ns == before[p] for p in untouched)

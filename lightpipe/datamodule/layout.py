@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from lightpipe.atomic_io import file_digest
+
 FORMAT_VERSION = 1
 DATASET_FILE = "dataset.json"
 FAILURES_DIR = "failures"
@@ -41,6 +43,19 @@ class Layout:
     def meta_file(self, index: int) -> Path:
         return self.video_dir(index) / f"{self.stem(index)}.json"
 
+    def describe(self, indices) -> str:
+        """Compress indices into runs of file stems: `0000-0019, 0025`; `-` when empty."""
+        runs: list[list[int]] = []
+        for index in indices:
+            if runs and index == runs[-1][1] + 1:
+                runs[-1][1] = index
+            else:
+                runs.append([index, index])
+        if not runs:
+            return "-"
+        return ", ".join(self.stem(a) if a == b else f"{self.stem(a)}-{self.stem(b)}"
+                         for a, b in runs)
+
     def failure_file(self, index: int) -> Path:
         return self.root / FAILURES_DIR / f"{self.stem(index)}.txt"
 
@@ -49,23 +64,35 @@ class Layout:
         return self.root / DATASET_FILE
 
     def read_meta(self, index: int) -> dict | None:
-        """The video's metadata if it is complete (JSON present, every listed file of that size)."""
+        """The video's metadata if its JSON is readable and every listed file has its size."""
+        return self._checked_meta(index, hashes=False)[1]
+
+    def status(self, index: int, hashes: bool = True) -> str:
+        """`complete`, `missing` (no JSON), `failed` (no JSON, a failure record) or `corrupt`."""
+        return self._checked_meta(index, hashes)[0]
+
+    def pending(self, hashes: bool = True) -> list[int]:
+        """Global indices that still need rendering (not complete, sha256 checked by default)."""
+        return [i for i in range(self.num_videos) if self.status(i, hashes) != "complete"]
+
+    def _checked_meta(self, index: int, hashes: bool) -> tuple[str, dict | None]:
+        path = self.meta_file(index)
+        if not path.exists():
+            return ("failed" if self.failure_file(index).exists() else "missing"), None
         try:
-            meta = json.loads(self.meta_file(index).read_text())
+            meta = json.loads(path.read_text())
             files = meta["files"]
+            if {entry["modality"] for entry in files.values()} < set(VIDEO_FILES):
+                return "corrupt", None
             for name, entry in files.items():
-                if (self.video_dir(index) / name).stat().st_size != entry["bytes"]:
-                    return None
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        return meta
-
-    def is_complete(self, index: int) -> bool:
-        return self.read_meta(index) is not None
-
-    def pending(self) -> list[int]:
-        """Global indices that still need rendering (no complete `NNNN.json`)."""
-        return [i for i in range(self.num_videos) if not self.is_complete(i)]
+                file = self.video_dir(index) / name
+                if file.stat().st_size != entry["bytes"]:
+                    return "corrupt", None
+                if hashes and file_digest(file)["sha256"] != entry["sha256"]:
+                    return "corrupt", None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return "corrupt", None
+        return "complete", meta
 
 
 def read_dataset_file(root: Path) -> dict | None:

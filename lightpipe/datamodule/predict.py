@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from lightning.pytorch import LightningDataModule
@@ -39,6 +40,7 @@ class GenerationDataModule(LightningDataModule):
         self.project = ProjectSettings(seed=seed, name=name)
         self.pending: list[int] = []
         self.num_complete = 0
+        self.stop_requested = threading.Event()
 
     def setup(self, stage: str) -> None:
         if stage != "predict":
@@ -62,7 +64,8 @@ class GenerationDataModule(LightningDataModule):
         dataset = SpecDataset(self.project.seed, self.settings, self.pending,
                               asset_pools(self.project.seed, self.settings))
         sampler = ContiguousDistributedSampler(dataset, num_replicas=self.trainer.world_size,
-                                               rank=self.trainer.global_rank)
+                                               rank=self.trainer.global_rank,
+                                               stop=self.stop_requested)
         return DataLoader(dataset, batch_size=1, sampler=sampler, collate_fn=_single, num_workers=0)
 
 

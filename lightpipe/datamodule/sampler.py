@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 
 from torch.utils.data import DistributedSampler
@@ -33,15 +34,20 @@ class ContiguousDistributedSampler(DistributedSampler):
     Lightning wraps it in a strided sampler and the videos are sharded twice.
     """
 
-    def __init__(self, dataset: Sequence, num_replicas: int, rank: int) -> None:
+    def __init__(self, dataset: Sequence, num_replicas: int, rank: int,
+                 stop: threading.Event | None = None) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False,
                          drop_last=False)
         self.block = contiguous_block(len(dataset), rank, num_replicas)
         self.num_samples = len(self.block)
         self.total_size = len(dataset)
+        self.stop = stop or threading.Event()
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.block)
+        for position in self.block:
+            if self.stop.is_set():  # preemption: hand out no further videos
+                return
+            yield position
 
     def __len__(self) -> int:
         return len(self.block)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.cli import LightningCLI
 
 from lightpipe.cli import quiet_known_warnings
-from lightpipe.datamodule.output_dir import check_output_dir
+from lightpipe.datamodule.output_dir import check_output_dir, layout_for
 from lightpipe.datamodule.predict import GenerationDataModule
 from lightpipe.datamodule.settings import (
     ProjectSettings,
@@ -13,6 +14,7 @@ from lightpipe.datamodule.settings import (
     settings_from_mapping,
     validate_settings,
 )
+from lightpipe.generation import devices
 from lightpipe.generation.module import VideoGenerator
 
 TRAINER_DEFAULTS = {
@@ -48,11 +50,32 @@ class GenerationCLI(LightningCLI):
 
 def run_predict(args: list[str]) -> int:
     quiet_known_warnings()
+    devices.register()
     cli = GenerationCLI(
         VideoGenerator, GenerationDataModule, args=["predict", *args],
         trainer_defaults=TRAINER_DEFAULTS, save_config_callback=None,
         auto_configure_optimizers=False,
         parser_kwargs={"allow_abbrev": False},
     )
-    writer = getattr(cli.model, "writer", None)
-    return 1 if writer is not None and writer.failed else 0
+    return exit_code(cli.trainer, cli.model)
+
+
+def exit_code(trainer, model: VideoGenerator) -> int:
+    """Non-zero when this process's work is not done.
+
+    Under SLURM (or any external launcher) each task answers for its own videos. When Lightning
+    launched the local processes itself, its launcher kills every process as soon as one exits
+    non-zero, so the children exit 0 and rank 0 waits for them and answers for the whole dataset.
+    """
+    writer = model.writer
+    own_problem = bool(writer and writer.failed) or model.stop_requested.is_set()
+    environment = getattr(trainer.strategy, "cluster_environment", None)
+    launched_here = environment is None or isinstance(environment, LightningEnvironment)
+    if not launched_here:
+        return 1 if own_problem else 0
+    if trainer.global_rank != 0:
+        return 0
+    for child in getattr(getattr(trainer.strategy, "launcher", None), "procs", []):
+        child.wait()
+    incomplete = layout_for(model.settings).pending(hashes=False)
+    return 1 if own_problem or incomplete else 0

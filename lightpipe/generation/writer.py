@@ -80,12 +80,15 @@ class VideoWriter(BasePredictionWriter):
         elapsed = time.perf_counter() - self._started
         datamodule = trainer.datamodule
         skipped = getattr(datamodule, "num_complete", 0)
+        stopped = " (stopped early by a preemption signal)" if getattr(
+            pl_module, "stop_requested", None) is not None and pl_module.stop_requested.is_set() else ""
         print(f"lightpipe task {trainer.global_rank}/{trainer.world_size}: rendered "
-              f"{len(self.rendered)}, failed {len(self.failed)}, skipped as complete {skipped} "
-              f"(all tasks), {elapsed:.1f} s", flush=True)
+              f"{len(self.rendered)} [{self.layout.describe(sorted(self.rendered))}], failed "
+              f"{len(self.failed)} [{self.layout.describe(sorted(self.failed))}], skipped as "
+              f"complete {skipped} (all tasks), {elapsed:.1f} s{stopped}", flush=True)
         if trainer.is_global_zero:
             total = self.layout.num_videos
-            complete = total - len(self.layout.pending())
+            complete = total - len(self.layout.pending(hashes=False))
             note = "" if complete == total or trainer.world_size == 1 else \
                 " (other tasks may still be writing; `lightpipe verify` checks the result)"
             print(f"lightpipe dataset: {complete}/{total} videos complete in "

@@ -1,0 +1,30 @@
+"""Test-only fault injection, off unless LIGHTPIPE_FAULT is set (e.g. `raise@3,exit@7`).
+
+`raise@N`: rendering video N raises (the task records it and goes on).
+`exit@N`: the task rendering video N dies at once (os._exit(3)), as on OOM or node loss.
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV_VAR = "LIGHTPIPE_FAULT"
+
+
+class InjectedFault(RuntimeError):
+    """Raised by `raise@N`."""
+
+
+def maybe_inject(index: int) -> None:
+    """Apply the faults configured for video `index` (nothing when the variable is unset)."""
+    spec = os.environ.get(ENV_VAR, "")
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        kind, _, target = item.partition("@")
+        if not target.isdigit() or kind not in ("raise", "exit"):
+            raise ValueError(f"{ENV_VAR}={spec!r}: bad item {item!r}; allowed: raise@N, exit@N")
+        if int(target) != index:
+            continue
+        if kind == "raise":
+            raise InjectedFault(f"injected fault while rendering video {index} ({ENV_VAR})")
+        print(f"lightpipe: injected exit while rendering video {index} ({ENV_VAR})", flush=True)
+        os._exit(3)
