@@ -37,6 +37,8 @@ class VideoGenerator(LightningModule):
         self.seed = seed
         self.writer: VideoWriter | None = None
         self.stop_requested = threading.Event()
+        # Fewer pending videos than tasks is normal on a resumed run: idle tasks just finish.
+        self.allow_zero_length_dataloader_with_multiple_devices = True
 
     def configure_callbacks(self):
         self.writer = VideoWriter(layout_for(self.settings), self.settings.encoder)

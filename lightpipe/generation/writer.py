@@ -61,11 +61,13 @@ class VideoWriter(BasePredictionWriter):
         self._futures: list[Future] = []
         self._started = 0.0
 
-    def on_predict_start(self, trainer, pl_module) -> None:
+    def setup(self, trainer, pl_module, stage: str) -> None:
         self._started = time.perf_counter()
-        self.device_type = pl_module.device.type
         self._pool = ThreadPoolExecutor(self.encoder.max_pending_videos,
                                         thread_name_prefix="lightpipe-encode")
+
+    def on_predict_start(self, trainer, pl_module) -> None:
+        self.device_type = pl_module.device.type
 
     def write_on_batch_end(self, trainer, pl_module, prediction: VideoResult, batch_indices,
                            batch, batch_idx, dataloader_idx) -> None:
@@ -75,7 +77,8 @@ class VideoWriter(BasePredictionWriter):
         self._slots.acquire()
         self._futures.append(self._pool.submit(self._write_guarded, prediction))
 
-    def on_predict_end(self, trainer, pl_module) -> None:
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        """Wait for the encodes, then print this task's summary (also for a task with no work)."""
         self.close()
         elapsed = time.perf_counter() - self._started
         datamodule = trainer.datamodule
@@ -95,16 +98,13 @@ class VideoWriter(BasePredictionWriter):
                   f"{self.layout.root}{note}", flush=True)
 
     def close(self) -> None:
-        """Wait for queued encodes (called at the end and on teardown)."""
+        """Wait for the queued encodes."""
         for future in self._futures:
             future.result()
         self._futures.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-
-    def teardown(self, trainer, pl_module, stage: str) -> None:
-        self.close()
 
     def write_video(self, result: VideoResult) -> dict:
         """Encode and commit every file of one video; returns its metadata (also written)."""
