@@ -13,6 +13,8 @@ commands:
   predict   render the dataset (LightningCLI: every config key overridable, --print_config)
   plan      print the split and which task renders which videos, without rendering
   verify    check every planned video is complete (sizes, sha256); exit 0 only if so
+  fit       train a model on a generated dataset (LightningCLI; see configs/train_example.yaml)
+  export    write metadata CSVs for other trainers (--format diffsynth --root DATASET)
 
 Run `lightpipe <command> --help` for the options of a command.
 """
@@ -37,11 +39,19 @@ def main(argv: list[str] | None = None) -> int:
             from lightpipe.verify_command import run_verify
 
             return run_verify(rest)
+        if command == "fit":
+            from lightpipe.training.cli import run_fit
+
+            return run_fit(rest)
+        if command == "export":
+            from lightpipe.export_command import run_export
+
+            return run_export(rest)
     except LightpipeError as exc:
         print(f"lightpipe {command}: error: {exc}", file=sys.stderr)
         return 2
-    print(f"lightpipe: unknown command {command!r}; allowed: predict, plan, verify\n\n{USAGE}",
-          file=sys.stderr)
+    print(f"lightpipe: unknown command {command!r}; allowed: predict, plan, verify, fit, "
+          f"export\n\n{USAGE}", file=sys.stderr)
     return 2
 
 

@@ -1,0 +1,177 @@
+"""`GeneratedVideoDataModule`: a generated dataset's train/val videos as clip batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+from lightning.pytorch.utilities import rank_zero_warn
+from torch.utils.data import DataLoader, DistributedSampler
+
+from lightpipe.datamodule.dataset_index import DatasetError, DatasetIndex, VideoRecord
+from lightpipe.datamodule.training_dataset import DEFAULT_OUTPUTS, MODALITIES, ClipDataset
+from lightpipe.errors import ConfigError
+
+
+class EpochKeySampler(DistributedSampler):
+    """The train sampler: a DistributedSampler (shuffled by seed and epoch, padded so every rank
+    runs the same number of steps) whose keys carry the epoch: `(epoch, position)`.
+
+    Lightning calls `set_epoch` on a DataLoader's sampler at the start of every epoch (as for any
+    DistributedSampler), and the epoch then travels with each key into the worker that loads it,
+    so clip offsets follow the epoch with no shared state, also with persistent workers. Being a
+    DistributedSampler already, Lightning never wraps it in another one.
+    """
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch = self.epoch
+        return ((epoch, position) for position in super().__iter__())
+
+
+class GeneratedVideoDataModule(LightningDataModule):
+    """Clips of a `lightpipe predict` dataset: train clips at random offsets, val from frame 0.
+
+    Args:
+        root: the dataset directory (`settings.output_dir` of the generating run).
+        clip_length: frames per clip.
+        frame_stride: step between a clip's frames (1 = consecutive).
+        size: (H, W) output; frames are resized to cover it and center-cropped (aspect kept).
+        outputs: modalities to load, from MODALITIES.
+        seed: train clip offsets come from SeedSequence([seed, epoch, video index]).
+    """
+
+    def __init__(self, root: str, clip_length: int = 16, frame_stride: int = 1,
+                 size: tuple[int, int] | None = None, batch_size: int = 2, num_workers: int = 0,
+                 outputs: Sequence[str] = DEFAULT_OUTPUTS, seed: int = 0) -> None:
+        super().__init__()
+        _check_int("clip_length", clip_length, 1)
+        _check_int("frame_stride", frame_stride, 1)
+        _check_int("batch_size", batch_size, 1)
+        _check_int("num_workers", num_workers, 0)
+        _check_int("seed", seed, 0)
+        self.size = _checked_size(size)
+        self.outputs = _checked_outputs(outputs)
+        self.root, self.seed = str(root), seed
+        self.clip_length, self.frame_stride = clip_length, frame_stride
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.save_hyperparameters()
+        self.index = DatasetIndex.open(root)
+        if self.index.num_frames is not None:
+            self._check_span(self.index.num_frames)
+        self.train_dataset: ClipDataset | None = None
+        self.val_dataset: ClipDataset | None = None
+
+    @property
+    def span(self) -> int:
+        return (self.clip_length - 1) * self.frame_stride + 1
+
+    def setup(self, stage: str) -> None:
+        """Index the complete videos (sizes checked, no decoding); one warning for skipped ones."""
+        splits = ("train", "val") if stage == "fit" else ("val",)
+        videos, incomplete = self.index.complete_videos(splits)
+        if incomplete:
+            rank_zero_warn(self.index.describe_incomplete(incomplete))
+        datasets = {}
+        for split in splits:
+            self._check_videos(split, videos[split])
+            datasets[split] = ClipDataset(videos[split], self.clip_length, self.frame_stride,
+                                          self.size, self.outputs, self.seed,
+                                          random_offsets=split == "train")
+        self.train_dataset = datasets.get("train", self.train_dataset)
+        self.val_dataset = datasets["val"]
+
+    def train_dataloader(self) -> DataLoader:
+        world, rank = self._world()
+        sampler = EpochKeySampler(self._ready(self.train_dataset, "fit"), num_replicas=world,
+                                  rank=rank, shuffle=True, seed=self.seed)
+        return self._loader(self.train_dataset, sampler)
+
+    def val_dataloader(self) -> DataLoader:
+        """Every val video exactly once over all ranks: strided, unpadded (uneven ranks are fine
+        in evaluation; a padded DistributedSampler would repeat videos and bias the metrics)."""
+        world, rank = self._world()
+        dataset = self._ready(self.val_dataset, "validate")
+        if len(dataset) < world:
+            raise DatasetError(
+                f"{str(self.root)!r} has {len(dataset)} complete val video(s), fewer than the "
+                f"{world} processes; each process needs at least one.\n"
+                "HINT: use fewer devices, or generate more videos.")
+        sampler = UnrepeatedDistributedSampler(dataset, num_replicas=world, rank=rank,
+                                               shuffle=False)
+        return self._loader(dataset, sampler)
+
+    # --- private ---
+
+    def _loader(self, dataset: ClipDataset, sampler) -> DataLoader:
+        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def _world(self) -> tuple[int, int]:
+        trainer = self.trainer
+        return (1, 0) if trainer is None else (trainer.world_size, trainer.global_rank)
+
+    def _ready(self, dataset: ClipDataset | None, stage: str) -> ClipDataset:
+        if dataset is None:
+            raise RuntimeError(f"call setup({stage!r}) before asking for its dataloader")
+        return dataset
+
+    def _check_span(self, num_frames: int) -> None:
+        if self.span > num_frames:
+            raise ConfigError(
+                "clip_length", self.clip_length,
+                f"at most {(num_frames - 1) // self.frame_stride + 1} with frame_stride "
+                f"{self.frame_stride}: the videos of {self.root!r} have {num_frames} frames and a "
+                f"clip spans (clip_length - 1) * frame_stride + 1 = {self.span}",
+                hint="lower --data.clip_length or --data.frame_stride, or generate longer videos "
+                     "(--settings.video.num_frames).")
+
+    def _check_videos(self, split: str, videos: list[VideoRecord]) -> None:
+        if not videos:
+            planned = len(self.index.indices(split))
+            raise DatasetError(
+                f"{self.root!r} has no complete {split} video (of {planned} planned).\n"
+                "HINT: finish the dataset: rerun the same `lightpipe predict`; "
+                "`lightpipe verify` lists what is missing.")
+        self._check_span(min(video.num_frames for video in videos))
+        for name in self.outputs:
+            lacking = [v for v in videos if name not in v.modalities]
+            if lacking:
+                present = ", ".join(sorted(lacking[0].modalities))
+                raise DatasetError(
+                    f"`outputs` includes {name!r}, but {len(lacking)} {split} video(s) of "
+                    f"{self.root!r} have no {name!r} file: "
+                    f"{self.index.layout.describe([v.index for v in lacking])} "
+                    f"(video {self.index.layout.stem(lacking[0].index)} has: {present}).\n"
+                    f"HINT: drop {name!r} from --data.outputs, or generate a dataset that "
+                    "writes it.")
+
+
+def _check_int(key: str, value: object, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigError(key, value, f"an integer >= {minimum}")
+
+
+def _checked_size(size) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    try:
+        height, width = size
+    except (TypeError, ValueError):
+        height = width = None
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (height, width)):
+        raise ConfigError("size", size, "null (native size) or [height, width], integers >= 1")
+    return height, width
+
+
+def _checked_outputs(outputs: Sequence[str]) -> tuple[str, ...]:
+    allowed = ", ".join(MODALITIES)
+    if isinstance(outputs, str) or not outputs:
+        raise ConfigError("outputs", outputs, f"a non-empty list of: {allowed}")
+    for name in outputs:
+        if name not in MODALITIES:
+            raise ConfigError("outputs", list(outputs), f"names from: {allowed}",
+                              hint=f"{name!r} is not a Lightpipe modality.")
+    if len(set(outputs)) != len(outputs):
+        raise ConfigError("outputs", list(outputs), "each name at most once")
+    return tuple(outputs)

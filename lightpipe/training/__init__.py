@@ -1,0 +1,1 @@
+"""Training on generated datasets: the `lightpipe fit` CLI and an example model."""
