@@ -59,6 +59,10 @@ def run_plan(args: list[str]) -> int:
     layout = layout_for(settings)
     pending, origin = _pending(layout, project, settings)
     print(format_plan(project, settings, pending, origin, tasks))
+    if namespace.show_specs:
+        identity = dataset_identity(project, settings)["settings"]
+        ranges = {key: identity[key] for key in ("scene", "camera", "lighting", "outputs")}
+        print("ranges: " + json.dumps(ranges, sort_keys=True))
     if namespace.show_assets or namespace.show_specs:
         pools = asset_pools(project.seed, settings)
         for index in range(settings.num_videos):

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from lightpipe.datamodule.catalog import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS
-from lightpipe.datamodule.settings import Settings
+from lightpipe.datamodule.settings import (
+    CameraSettings,
+    LightingSettings,
+    SceneSettings,
+    Settings,
+)
 from lightpipe.datamodule.specs import (
     BackgroundSpec,
     CameraSpec,
@@ -65,18 +70,18 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
     pool = pools[split]
     rng = video_rng(seed, index)
     video_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
-    camera = _plan_camera(rng)
-    light = _plan_light(rng)
+    camera = _plan_camera(rng, settings.camera)
+    light = _plan_light(rng, settings.lighting)
     background = _plan_background(rng)
     ground = GroundSpec(
         material_id=_choice(rng, pool.materials),
         half_size=40.0,
-        uv_scale=_uniform(rng, 0.1, 0.35),
+        uv_scale=_uniform(rng, *settings.scene.ground_uv_scale),
         tint=_vec(rng, 0.75, 1.0),
     )
     scene = settings.scene
     count = int(rng.integers(scene.min_objects, scene.max_objects + 1))
-    objects = _plan_objects(rng, count, pool)
+    objects = _plan_objects(rng, count, pool, scene)
     video = settings.video
     return VideoSpec(
         index=index, split=split, master_seed=seed, video_seed=video_seed,
@@ -91,34 +96,44 @@ def plan_dataset(seed: int, settings: Settings) -> list[VideoSpec]:
     return [plan_video(seed, settings, i, pools) for i in range(settings.num_videos)]
 
 
-def _plan_camera(rng: np.random.Generator) -> CameraSpec:
-    trajectory = _choice(rng, list(Trajectory))
-    fov = _uniform(rng, 40.0, 65.0)
+def _plan_camera(rng: np.random.Generator, cfg: CameraSettings) -> CameraSpec:
+    trajectory = Trajectory(_choice(rng, cfg.trajectories))
+    fov = _uniform(rng, *cfg.fov_y_deg)
     target = (_uniform(rng, -0.5, 0.5), _uniform(rng, 0.3, 0.8), _uniform(rng, -0.5, 0.5))
-    distance = _uniform(rng, 3.0, 5.5)
-    height = _uniform(rng, 0.8, 2.5)
+    distance = _uniform(rng, *cfg.distance)
+    height = _uniform(rng, *cfg.height)
     azimuth = _uniform(rng, 0.0, 360.0)
-    orbit = _uniform(rng, 5.0, 20.0) * _sign(rng)
-    dolly = _uniform(rng, 0.2, 0.6) * _sign(rng)
-    pan = (_uniform(rng, 2.0, 6.0) * _sign(rng), _uniform(rng, 0.0, 2.0) * _sign(rng))
+    orbit = _uniform(rng, *cfg.orbit_speed_deg_s) * _sign(rng)
+    dolly = _uniform(rng, *cfg.dolly_speed) * _sign(rng)
+    pan = (_uniform(rng, *cfg.pan_speed_deg_s) * _sign(rng),
+           _uniform(rng, *cfg.tilt_speed_deg_s) * _sign(rng))
+    crane = _uniform(rng, *cfg.crane_speed) * _sign(rng)
+    shaky = rng.random() < cfg.shake_probability
+    shake = _uniform(rng, *cfg.shake_amplitude_deg)
+    shake_hz = _vec(rng, 0.3, 1.5)
+    shake_phase = _vec(rng, 0.0, 2.0 * math.pi)
     return CameraSpec(
         trajectory=trajectory, fov_y_deg=fov, target=target, distance=distance, height=height,
         azimuth_deg=azimuth,
         orbit_speed_deg_s=orbit if trajectory is Trajectory.ORBIT else 0.0,
         dolly_speed=dolly if trajectory is Trajectory.DOLLY else 0.0,
         pan_speed_deg_s=pan if trajectory is Trajectory.PAN else (0.0, 0.0),
+        crane_speed=crane if trajectory is Trajectory.CRANE else 0.0,
+        shake_amplitude_deg=shake if shaky else 0.0,
+        shake_hz=shake_hz if shaky else (0.0, 0.0, 0.0),
+        shake_phase=shake_phase if shaky else (0.0, 0.0, 0.0),
         near=0.05, far=100.0,
     )
 
 
-def _plan_light(rng: np.random.Generator) -> LightSpec:
+def _plan_light(rng: np.random.Generator, cfg: LightingSettings) -> LightSpec:
     return LightSpec(
         azimuth_deg=_uniform(rng, 0.0, 360.0),
-        elevation_deg=_uniform(rng, 25.0, 70.0),
-        color=_vec(rng, 0.85, 1.0),
-        intensity=_uniform(rng, 0.7, 1.1),
-        ambient=_uniform(rng, 0.2, 0.4),
-        specular=_uniform(rng, 0.1, 0.4),
+        elevation_deg=_uniform(rng, *cfg.elevation_deg),
+        color=_vec(rng, 1.0 - cfg.color_jitter, 1.0),
+        intensity=_uniform(rng, *cfg.intensity),
+        ambient=_uniform(rng, *cfg.ambient),
+        specular=_uniform(rng, *cfg.specular),
         shininess=int(_choice(rng, [8, 16, 32, 64])),
     )
 
@@ -129,29 +144,32 @@ def _plan_background(rng: np.random.Generator) -> BackgroundSpec:
     return BackgroundSpec(top_color=top, bottom_color=bottom)
 
 
-def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool) -> tuple[ObjectSpec, ...]:
+def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool,
+                  cfg: SceneSettings) -> tuple[ObjectSpec, ...]:
     objects: list[ObjectSpec] = []
     placed: list[tuple[float, float, float]] = []
     for _ in range(count):
-        scale = _uniform(rng, 0.4, 0.9)
+        scale = _uniform(rng, *cfg.object_scale)
         x, z = _place(rng, scale, placed)
         placed.append((x, z, scale))
-        motion = _choice(rng, list(Motion))
+        motion = Motion(_choice(rng, cfg.motions))
         heading = _uniform(rng, 0.0, 2.0 * math.pi)
-        speed = _uniform(rng, 0.1, 0.5)
+        speed = _uniform(rng, *cfg.object_speed)
         objects.append(ObjectSpec(
             asset_id=_choice(rng, pool.objects),
             material_id=_choice(rng, pool.materials),
             scale=scale,
             position=(x, scale, z),
             rotation_deg=_vec(rng, 0.0, 360.0),
-            spin_deg_s=(_uniform(rng, -15, 15), _uniform(rng, -60, 60), _uniform(rng, -15, 15)),
+            spin_deg_s=(_uniform(rng, -15, 15), _uniform(rng, *cfg.spin_deg_s),
+                        _uniform(rng, -15, 15)),
             motion=motion,
             velocity=(speed * math.cos(heading), 0.0, speed * math.sin(heading))
             if motion is Motion.LINEAR else (0.0, 0.0, 0.0),
-            bounce_height=_uniform(rng, 0.2, 0.8) if motion is Motion.BOUNCE else 0.0,
+            bounce_height=_uniform(rng, *cfg.bounce_height) if motion is Motion.BOUNCE else 0.0,
             bounce_hz=_uniform(rng, 0.4, 1.2) if motion is Motion.BOUNCE else 0.0,
-            orbit_speed_deg_s=_uniform(rng, 10, 40) * _sign(rng) if motion is Motion.ORBIT else 0.0,
+            orbit_speed_deg_s=_uniform(rng, *cfg.orbit_speed_deg_s) * _sign(rng)
+            if motion is Motion.ORBIT else 0.0,
             tint=_vec(rng, 0.7, 1.0),
         ))
     return tuple(objects)

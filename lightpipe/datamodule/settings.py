@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -51,18 +52,61 @@ class EncoderSettings:
     max_pending_videos: int = 2
 
 
+Range = tuple[float, float]
+TrajectoryName = Literal["orbit", "dolly", "pan", "crane", "static"]
+MotionName = Literal["static", "linear", "orbit", "bounce"]
+OutputName = Literal["color", "depth", "segmentation", "normals"]
+
+
 @dataclass(frozen=True)
 class SceneSettings:
-    """`settings.scene.*`: ranges the planner samples from."""
+    """`settings.scene.*`: what the planner samples objects from (ranges are [low, high])."""
 
     min_objects: int = 2
     max_objects: int = 5
+    object_scale: Range = (0.4, 0.9)  # bounding-sphere radius, metres
+    motions: tuple[MotionName, ...] = ("static", "linear", "orbit", "bounce")
+    object_speed: Range = (0.1, 0.5)  # m/s for linear motion
+    orbit_speed_deg_s: Range = (10.0, 40.0)
+    spin_deg_s: Range = (-60.0, 60.0)  # about the vertical axis
+    bounce_height: Range = (0.2, 0.8)
+    ground_uv_scale: Range = (0.1, 0.35)  # texture repeats per metre
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """`settings.camera.*`: trajectories and their ranges; speeds are per second of video."""
+
+    trajectories: tuple[TrajectoryName, ...] = ("orbit", "dolly", "pan", "crane", "static")
+    fov_y_deg: Range = (40.0, 65.0)
+    distance: Range = (3.0, 5.5)
+    height: Range = (0.8, 2.5)
+    orbit_speed_deg_s: Range = (5.0, 20.0)
+    dolly_speed: Range = (0.2, 0.6)  # m/s, in or out
+    pan_speed_deg_s: Range = (2.0, 6.0)
+    tilt_speed_deg_s: Range = (0.0, 2.0)
+    crane_speed: Range = (0.1, 0.4)  # m/s, up or down
+    shake_probability: float = 0.3  # handheld shake on top of any trajectory
+    shake_amplitude_deg: Range = (0.2, 1.0)
+
+
+@dataclass(frozen=True)
+class LightingSettings:
+    """`settings.lighting.*`: the key light (directional) and the ambient level."""
+
+    elevation_deg: Range = (25.0, 70.0)
+    intensity: Range = (0.7, 1.1)
+    ambient: Range = (0.2, 0.4)
+    color_jitter: float = 0.15  # each channel in [1 - jitter, 1]
+    specular: Range = (0.1, 0.4)
 
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """`settings.render.*`: speed/memory knobs; they never change the output bytes."""
+    """`settings.render.*`: `shadows` and `antialias` change the pixels; the rest is speed/memory."""
 
+    shadows: bool = True
+    antialias: int = 2  # supersampling factor per axis for color (1 = off)
     frames_per_chunk: int = 8
     max_candidates: int = 4_000_000
 
@@ -77,7 +121,10 @@ class Settings:
     dataset_split: DatasetSplit = field(default_factory=DatasetSplit)
     video: VideoSettings = field(default_factory=VideoSettings)
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    outputs: tuple[OutputName, ...] = ("color", "depth")
     scene: SceneSettings = field(default_factory=SceneSettings)
+    camera: CameraSettings = field(default_factory=CameraSettings)
+    lighting: LightingSettings = field(default_factory=LightingSettings)
     render: RenderSettings = field(default_factory=RenderSettings)
 
     @property
@@ -90,7 +137,8 @@ class Settings:
 
 
 # Settings that change speed or where files go, never the bytes of a video.
-RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "render", "encoder.max_pending_videos")
+RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "render.frames_per_chunk", "render.max_candidates",
+                     "encoder.max_pending_videos")
 
 
 def dataset_identity(project: ProjectSettings, settings: Settings) -> dict:
@@ -102,7 +150,8 @@ def dataset_identity(project: ProjectSettings, settings: Settings) -> dict:
         for parent in parents:
             node = node[parent]
         node.pop(leaf)
-    return {"project": {"seed": project.seed}, "settings": data}
+    # Normalized as JSON stores it (tuples become lists), so it compares equal after a round trip.
+    return json.loads(json.dumps({"project": {"seed": project.seed}, "settings": data}))
 
 
 def validate_settings(project: ProjectSettings, settings: Settings) -> None:
@@ -137,10 +186,53 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
     _require(scene.min_objects >= 0, "settings.scene.min_objects", scene.min_objects, "an integer >= 0")
     _require(scene.max_objects >= scene.min_objects, "settings.scene.max_objects", scene.max_objects,
              f"an integer >= settings.scene.min_objects ({scene.min_objects})")
+    _require(render.antialias in (1, 2, 3, 4), "settings.render.antialias", render.antialias,
+             "1 (off), 2, 3 or 4 (samples per axis)")
+    _validate_outputs(settings.outputs)
+    _validate_ranges(settings)
     _require(render.frames_per_chunk >= 1, "settings.render.frames_per_chunk",
              render.frames_per_chunk, "an integer >= 1")
     _require(render.max_candidates >= 65_536, "settings.render.max_candidates",
              render.max_candidates, "an integer >= 65536")
+
+
+def _validate_outputs(outputs: tuple) -> None:
+    allowed = ("color", "depth", "segmentation", "normals")
+    for name in outputs:
+        _require(name in allowed, "settings.outputs", list(outputs), f"a list drawn from {allowed}")
+    for needed in ("color", "depth"):
+        _require(needed in outputs, "settings.outputs", list(outputs),
+                 "a list that includes 'color' and 'depth' (every video has them)")
+
+
+def _validate_ranges(settings: Settings) -> None:
+    """Every `(low, high)` range: two numbers, low <= high; positives where negatives make no sense."""
+    positive = {"object_scale", "object_speed", "fov_y_deg", "distance", "height", "intensity",
+                "bounce_height", "ground_uv_scale"}
+    for section in ("scene", "camera", "lighting"):
+        group = getattr(settings, section)
+        for f in dataclasses.fields(group):
+            value = getattr(group, f.name)
+            if f.type != "Range" and f.type is not Range:
+                continue
+            key = f"settings.{section}.{f.name}"
+            ok = len(value) == 2 and value[0] <= value[1]
+            _require(ok, key, list(value), "[low, high] with low <= high")
+            if f.name in positive:
+                _require(value[0] > 0, key, list(value), "[low, high] with 0 < low <= high")
+    camera, scene, lighting = settings.camera, settings.scene, settings.lighting
+    _require(0 < camera.fov_y_deg[1] < 180, "settings.camera.fov_y_deg", list(camera.fov_y_deg),
+             "degrees in (0, 180)")
+    _require(0.0 <= camera.shake_probability <= 1.0, "settings.camera.shake_probability",
+             camera.shake_probability, "a probability in [0, 1]")
+    _require(0.0 <= lighting.color_jitter <= 1.0, "settings.lighting.color_jitter",
+             lighting.color_jitter, "a number in [0, 1]")
+    _require(len(camera.trajectories) > 0, "settings.camera.trajectories", [],
+             "a non-empty list of orbit, dolly, pan, crane, static")
+    _require(len(scene.motions) > 0, "settings.scene.motions", [],
+             "a non-empty list of static, linear, orbit, bounce")
+    _require(-90 < lighting.elevation_deg[0] and lighting.elevation_deg[1] <= 90,
+             "settings.lighting.elevation_deg", list(lighting.elevation_deg), "degrees in (0, 90]")
 
 
 def _require(ok: bool, key: str, value: object, allowed: str, hint: str = "") -> None:
@@ -155,6 +247,8 @@ def settings_from_mapping(cls, mapping: dict):
         if f.name not in mapping:
             continue
         value = mapping[f.name]
+        if isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
         field_type = _NESTED.get((cls.__name__, f.name))
         kwargs[f.name] = settings_from_mapping(field_type, value) if field_type else value
     return cls(**kwargs)
@@ -165,5 +259,7 @@ _NESTED = {
     ("Settings", "video"): VideoSettings,
     ("Settings", "encoder"): EncoderSettings,
     ("Settings", "scene"): SceneSettings,
+    ("Settings", "camera"): CameraSettings,
+    ("Settings", "lighting"): LightingSettings,
     ("Settings", "render"): RenderSettings,
 }

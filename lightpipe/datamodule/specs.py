@@ -16,7 +16,9 @@ class Trajectory(str, enum.Enum):
 
     ORBIT = "orbit"
     DOLLY = "dolly"
-    PAN = "pan"
+    PAN = "pan"  # pan and tilt: the view turns, the camera stays
+    CRANE = "crane"  # the camera rises or sinks, looking at the target
+    STATIC = "static"
 
 
 class Motion(str, enum.Enum):
@@ -62,7 +64,12 @@ class CameraSpec(SpecBase):
     # Speeds per second of video; only the chosen trajectory's speed is non-zero.
     orbit_speed_deg_s: float
     dolly_speed: float
-    pan_speed_deg_s: tuple[float, float]
+    pan_speed_deg_s: tuple[float, float]  # yaw (pan), pitch (tilt)
+    crane_speed: float
+    # Handheld shake on top of the trajectory: yaw/pitch/roll sinusoids (0 amplitude = none).
+    shake_amplitude_deg: float
+    shake_hz: Vec3
+    shake_phase: Vec3
     near: float
     far: float
 

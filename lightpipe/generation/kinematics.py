@@ -10,6 +10,7 @@ from lightpipe.datamodule.specs import CameraSpec, Motion, ObjectSpec, Trajector
 
 WORLD_UP = (0.0, 1.0, 0.0)
 MIN_DOLLY_DISTANCE = 1.5
+MIN_CRANE_HEIGHT = 0.3
 
 
 def intrinsics(spec: VideoSpec) -> np.ndarray:
@@ -50,22 +51,29 @@ def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _camera_pose(cam: CameraSpec, t: float) -> np.ndarray:
-    tx, ty, tz = cam.target
-    azimuth = math.radians(cam.azimuth_deg + cam.orbit_speed_deg_s * t)
+    tx, _, tz = cam.target
+    moving = cam.trajectory is not Trajectory.PAN
+    azimuth = math.radians(cam.azimuth_deg + (cam.orbit_speed_deg_s * t if moving else 0.0))
     distance = max(MIN_DOLLY_DISTANCE, cam.distance + cam.dolly_speed * t)
-    if cam.trajectory is Trajectory.PAN:
-        azimuth = math.radians(cam.azimuth_deg)
-    position = (tx + distance * math.cos(azimuth), cam.height, tz + distance * math.sin(azimuth))
+    height = max(MIN_CRANE_HEIGHT, cam.height + cam.crane_speed * t)
+    position = (tx + distance * math.cos(azimuth), height, tz + distance * math.sin(azimuth))
     forward = _normalize(tuple(c - p for c, p in zip(cam.target, position)))
-    if cam.trajectory is Trajectory.PAN:
-        yaw = math.atan2(forward[0], forward[2]) + math.radians(cam.pan_speed_deg_s[0] * t)
-        pitch = math.asin(forward[1]) + math.radians(cam.pan_speed_deg_s[1] * t)
-        forward = (math.cos(pitch) * math.sin(yaw), math.sin(pitch), math.cos(pitch) * math.cos(yaw))
+    yaw = math.atan2(forward[0], forward[2]) + math.radians(cam.pan_speed_deg_s[0] * t)
+    pitch = math.asin(forward[1]) + math.radians(cam.pan_speed_deg_s[1] * t)
+    roll = 0.0
+    if cam.shake_amplitude_deg:
+        shake = [math.radians(cam.shake_amplitude_deg) * math.sin(2 * math.pi * hz * t + phase)
+                 for hz, phase in zip(cam.shake_hz, cam.shake_phase)]
+        yaw, pitch, roll = yaw + shake[0], pitch + shake[1], roll + 0.5 * shake[2]
+    forward = (math.cos(pitch) * math.sin(yaw), math.sin(pitch), math.cos(pitch) * math.cos(yaw))
     right = _normalize(_cross(forward, WORLD_UP))
     down = _cross(forward, right)
-    rows = (right, down, forward)
+    if roll:
+        c, s = math.cos(roll), math.sin(roll)
+        right, down = (tuple(c * r + s * d for r, d in zip(right, down)),
+                       tuple(c * d - s * r for r, d in zip(right, down)))
     pose = np.eye(4)
-    for i, row in enumerate(rows):
+    for i, row in enumerate((right, down, forward)):
         pose[i, :3] = row
         pose[i, 3] = -(row[0] * position[0] + row[1] * position[1] + row[2] * position[2])
     return pose
