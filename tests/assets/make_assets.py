@@ -1,0 +1,74 @@
+"""Tiny asset files made by the tests themselves: OBJ+MTL+PNG, GLB, PLY, STL, backgrounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+CUBE_V = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
+CUBE_F = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                   [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+RED, GREEN = (220, 30, 30), (30, 200, 60)
+
+
+def write_textured_obj(folder: Path) -> Path:
+    """A quad-faced box with UVs whose texture is pure red (left half) and green (right half)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    image = np.zeros((16, 16, 3), np.uint8)
+    image[:, :8], image[:, 8:] = RED, GREEN
+    Image.fromarray(image).save(folder / "box.png")
+    (folder / "box.mtl").write_text("newmtl skin\nKd 1 1 1\nmap_Kd box.png\n")
+    lines = ["mtllib box.mtl", "usemtl skin"]
+    lines += [f"v {x * 2} {y * 0.5} {z}" for x, y, z in CUBE_V]
+    lines += ["vt 0.25 0.5", "vt 0.26 0.5", "vt 0.25 0.51"]
+    lines += [f"f {a + 1}/1 {b + 1}/2 {c + 1}/3" for a, b, c in CUBE_F]
+    path = folder / "box.obj"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_glb(path: Path) -> Path:
+    import trimesh
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sphere = trimesh.creation.icosphere(subdivisions=2, radius=3.0)
+    sphere.visual.vertex_colors = np.tile([40, 60, 230, 255], (len(sphere.vertices), 1))
+    sphere.export(path)
+    return path
+
+
+def write_ply(path: Path) -> Path:
+    import trimesh
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mesh = trimesh.Trimesh(CUBE_V * 0.2 + 5.0, CUBE_F, process=False)
+    mesh.visual.face_colors = np.tile([250, 250, 20, 255], (len(CUBE_F), 1))
+    mesh.export(path)
+    return path
+
+
+def write_stl(path: Path) -> Path:
+    import trimesh
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    trimesh.creation.cylinder(radius=1.0, height=3.0, sections=24).export(path)
+    return path
+
+
+def write_image(path: Path, color, size=(32, 16)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((size[1], size[0], 3), color, np.uint8)).save(path)
+    return path
+
+
+def make_asset_root(root: Path) -> Path:
+    write_textured_obj(root / "objects" / "box")
+    write_glb(root / "objects" / "ball.glb")
+    write_ply(root / "objects" / "cube.ply")
+    write_stl(root / "objects" / "can.stl")
+    write_image(root / "textures" / "purple.png", (120, 40, 160))
+    write_image(root / "textures" / "wood.jpg", (150, 100, 50))
+    write_image(root / "backgrounds" / "sunset.png", (250, 120, 40), size=(64, 48))
+    return root
