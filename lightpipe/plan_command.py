@@ -8,7 +8,7 @@ from pathlib import Path
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from lightpipe.datamodule.layout import Layout, read_dataset_file
-from lightpipe.datamodule.output_dir import layout_for
+from lightpipe.datamodule.output_dir import expected_identity, layout_for
 from lightpipe.datamodule.planner import asset_pools, plan_video
 from lightpipe.datamodule.sampler import assign_tasks
 from lightpipe.datamodule.settings import (
@@ -104,7 +104,7 @@ def _pending(layout: Layout, project: ProjectSettings, settings: Settings) -> tu
         found = read_dataset_file(root)
     except ValueError:
         found = None
-    if found is None or found.get("config") != dataset_identity(project, settings):
+    if found is None or found.get("config") != expected_identity(project, settings):
         return list(range(settings.num_videos)), f"nothing of this dataset in {str(root)!r} yet"
     pending = layout.pending()
     return pending, f"{settings.num_videos - len(pending)} complete in {str(root)!r}"

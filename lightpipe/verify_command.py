@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from lightpipe.datamodule.layout import read_dataset_file
-from lightpipe.datamodule.output_dir import layout_for
+from lightpipe.datamodule.output_dir import expected_identity, layout_for
 from lightpipe.datamodule.sampler import contiguous_block
-from lightpipe.datamodule.settings import dataset_identity
 from lightpipe.errors import LightpipeError
 from lightpipe.plan_command import config_parser, parse_config, tasks_option
 
@@ -26,7 +25,7 @@ def run_verify(args: list[str]) -> int:
         print(f"{layout.root}: no dataset.json; nothing generated yet "
               f"({settings.num_videos} videos missing)")
         return 1
-    if found.get("config") != dataset_identity(project, settings):
+    if found.get("config") != expected_identity(project, settings):
         raise LightpipeError(f"{layout.root}/dataset.json was made with another configuration; "
                              "verify with the config that generated it.")
     by_status: dict[str, list[int]] = {status: [] for status in ("complete", *PROBLEMS)}

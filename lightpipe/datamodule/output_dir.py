@@ -18,7 +18,7 @@ from lightpipe.datamodule.layout import (
     Layout,
     read_dataset_file,
 )
-from lightpipe.datamodule.planner import asset_pools
+from lightpipe.datamodule.planner import asset_pools, catalog_for
 from lightpipe.datamodule.settings import ProjectSettings, Settings, dataset_identity
 from lightpipe.errors import OutputDirError
 
@@ -27,9 +27,15 @@ def layout_for(settings: Settings) -> Layout:
     return Layout(Path(settings.output_dir), settings.num_videos, settings.num_train)
 
 
+def expected_identity(project: ProjectSettings, settings: Settings) -> dict:
+    """What defines a dataset's bytes: seed, byte-relevant settings, and the asset files."""
+    return {**dataset_identity(project, settings),
+            "assets": catalog_for(settings).fingerprint()}
+
+
 def dataset_description(project: ProjectSettings, settings: Settings) -> dict:
     """The content of `dataset.json`: identical for identical configs, whatever the run."""
-    identity = dataset_identity(project, settings)
+    identity = expected_identity(project, settings)
     layout = layout_for(settings)
     num_train = settings.num_train
     splits = {
@@ -74,7 +80,7 @@ def check_output_dir(project: ProjectSettings, settings: Settings) -> None:
         raise OutputDirError(f"{exc}\nHINT: pass --settings.overwrite true to replace it.") from None
     if found is None:
         return
-    expected = dataset_identity(project, settings)
+    expected = expected_identity(project, settings)
     if found.get("config") != expected:
         differences = _differences(found.get("config") or {}, expected)
         raise OutputDirError(

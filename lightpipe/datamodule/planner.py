@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from lightpipe.datamodule.catalog import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS
+from lightpipe.datamodule.asset_catalog import AssetError, Catalog, build_catalog
 from lightpipe.datamodule.settings import (
     CameraSettings,
     LightingSettings,
@@ -35,9 +36,11 @@ class AssetPool:
 
     objects: tuple[str, ...]
     materials: tuple[str, ...]
+    backgrounds: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"objects": list(self.objects), "materials": list(self.materials)}
+        return {"objects": list(self.objects), "materials": list(self.materials),
+                "backgrounds": list(self.backgrounds)}
 
 
 def asset_pools(seed: int, settings: Settings) -> dict[str, AssetPool]:
@@ -47,14 +50,27 @@ def asset_pools(seed: int, settings: Settings) -> dict[str, AssetPool]:
     below the val fraction, so adding assets never moves an existing one to the other split.
     Without it, both splits share every asset.
     """
-    objects, materials = BUILTIN_OBJECT_IDS, BUILTIN_MATERIAL_IDS
+    catalog = catalog_for(settings)
+    objects, materials, backgrounds = catalog.objects, catalog.materials, catalog.backgrounds
     if not settings.dataset_split.ensure_disjoint_assets:
-        pool = AssetPool(objects, materials)
+        pool = AssetPool(objects, materials, backgrounds)
         return {"train": pool, "val": pool}
     val_fraction = 1.0 - settings.dataset_split.train_ratio
     train_obj, val_obj = _split_ids(seed, objects, val_fraction)
     train_mat, val_mat = _split_ids(seed, materials, val_fraction)
-    return {"train": AssetPool(train_obj, train_mat), "val": AssetPool(val_obj, val_mat)}
+    train_bg, val_bg = _split_ids(seed, backgrounds, val_fraction) if backgrounds else ((), ())
+    return {"train": AssetPool(train_obj, train_mat, train_bg),
+            "val": AssetPool(val_obj, val_mat, val_bg)}
+
+
+def catalog_for(settings: Settings) -> Catalog:
+    """The asset catalogue of `settings.assets` (scanned once per process)."""
+    return _catalog(settings.assets.root, settings.assets.builtin)
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog(root: str | None, builtin: bool) -> Catalog:
+    return build_catalog(root, builtin)
 
 
 def video_rng(seed: int, index: int) -> np.random.Generator:
@@ -72,7 +88,7 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
     video_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
     camera = _plan_camera(rng, settings.camera)
     light = _plan_light(rng, settings.lighting)
-    background = _plan_background(rng)
+    background = _plan_background(rng, pool, settings.assets.background_image_probability)
     ground = GroundSpec(
         material_id=_choice(rng, pool.materials),
         half_size=40.0,
@@ -138,10 +154,13 @@ def _plan_light(rng: np.random.Generator, cfg: LightingSettings) -> LightSpec:
     )
 
 
-def _plan_background(rng: np.random.Generator) -> BackgroundSpec:
+def _plan_background(rng: np.random.Generator, pool: AssetPool,
+                     image_probability: float) -> BackgroundSpec:
     top = (_uniform(rng, 0.1, 0.5), _uniform(rng, 0.3, 0.7), _uniform(rng, 0.6, 1.0))
     bottom = tuple(min(1.0, c + _uniform(rng, 0.1, 0.4)) for c in top)
-    return BackgroundSpec(top_color=top, bottom_color=bottom)
+    use_image = bool(pool.backgrounds) and rng.random() < image_probability
+    image = _choice(rng, pool.backgrounds) if use_image else ""
+    return BackgroundSpec(image_id=image, top_color=top, bottom_color=bottom)
 
 
 def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool,
@@ -186,6 +205,10 @@ def _place(rng: np.random.Generator, scale: float, placed: list) -> tuple[float,
 
 
 def _split_ids(seed: int, ids: tuple[str, ...], val_fraction: float) -> tuple[tuple, tuple]:
+    if len(ids) < 2:
+        raise AssetError(f"ensure_disjoint_assets needs at least 2 assets of each kind to split; "
+                         f"found {list(ids)}.\nHINT: add assets or set "
+                         "--settings.dataset_split.ensure_disjoint_assets false.")
     keyed = sorted(ids, key=lambda asset_id: _unit_hash(seed, asset_id))
     val = [a for a in keyed if _unit_hash(seed, a) < val_fraction]
     train = [a for a in keyed if _unit_hash(seed, a) >= val_fraction]

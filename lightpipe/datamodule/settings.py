@@ -102,6 +102,18 @@ class LightingSettings:
 
 
 @dataclass(frozen=True)
+class AssetSettings:
+    """`settings.assets.*`: built-in procedural assets and/or a directory of your own.
+
+    `root` holds objects/ (OBJ, GLB/glTF, PLY, STL), textures/ and backgrounds/ (PNG, JPG).
+    """
+
+    root: str | None = None
+    builtin: bool = True
+    background_image_probability: float = 0.7  # when backgrounds/ has images, else a sky gradient
+
+
+@dataclass(frozen=True)
 class RenderSettings:
     """`settings.render.*`: `shadows` and `antialias` change the pixels; the rest is speed/memory."""
 
@@ -122,6 +134,7 @@ class Settings:
     video: VideoSettings = field(default_factory=VideoSettings)
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     outputs: tuple[OutputName, ...] = ("color", "depth")
+    assets: AssetSettings = field(default_factory=AssetSettings)
     scene: SceneSettings = field(default_factory=SceneSettings)
     camera: CameraSettings = field(default_factory=CameraSettings)
     lighting: LightingSettings = field(default_factory=LightingSettings)
@@ -137,7 +150,8 @@ class Settings:
 
 
 # Settings that change speed or where files go, never the bytes of a video.
-RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "render.frames_per_chunk", "render.max_candidates",
+# `assets.root` is replaced in a dataset's identity by the ids and sha256 of the asset files.
+RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "assets.root", "render.frames_per_chunk", "render.max_candidates",
                      "encoder.max_pending_videos")
 
 
@@ -225,6 +239,9 @@ def _validate_ranges(settings: Settings) -> None:
              "degrees in (0, 180)")
     _require(0.0 <= camera.shake_probability <= 1.0, "settings.camera.shake_probability",
              camera.shake_probability, "a probability in [0, 1]")
+    probability = settings.assets.background_image_probability
+    _require(0.0 <= probability <= 1.0, "settings.assets.background_image_probability",
+             probability, "a probability in [0, 1]")
     _require(0.0 <= lighting.color_jitter <= 1.0, "settings.lighting.color_jitter",
              lighting.color_jitter, "a number in [0, 1]")
     _require(len(camera.trajectories) > 0, "settings.camera.trajectories", [],
@@ -262,4 +279,5 @@ _NESTED = {
     ("Settings", "camera"): CameraSettings,
     ("Settings", "lighting"): LightingSettings,
     ("Settings", "render"): RenderSettings,
+    ("Settings", "assets"): AssetSettings,
 }

@@ -107,8 +107,9 @@ class LightSpec(SpecBase):
 
 @dataclass(frozen=True)
 class BackgroundSpec(SpecBase):
-    """A vertical sky gradient behind everything."""
+    """A backdrop image (`image_id`), or when it is empty a vertical sky gradient."""
 
+    image_id: str
     top_color: Vec3
     bottom_color: Vec3
 
@@ -144,7 +145,7 @@ class VideoSpec(SpecBase):
     @property
     def asset_ids(self) -> tuple[str, ...]:
         """Every asset the video uses (objects and materials), sorted."""
-        ids = {self.ground.material_id}
+        ids = {self.ground.material_id} | ({self.background.image_id} - {""})
         for obj in self.objects:
             ids.update((obj.asset_id, obj.material_id))
         return tuple(sorted(ids))

@@ -7,6 +7,7 @@ from lightning.pytorch.cli import LightningCLI
 
 from lightpipe.cli import quiet_known_warnings
 from lightpipe.datamodule.output_dir import check_output_dir, layout_for
+from lightpipe.datamodule.planner import catalog_for
 from lightpipe.datamodule.predict import GenerationDataModule
 from lightpipe.datamodule.settings import (
     ProjectSettings,
@@ -15,6 +16,7 @@ from lightpipe.datamodule.settings import (
     validate_settings,
 )
 from lightpipe.generation import devices
+from lightpipe.generation.asset_loader import validate_catalog
 from lightpipe.generation.module import VideoGenerator
 
 TRAINER_DEFAULTS = {
@@ -45,6 +47,7 @@ class GenerationCLI(LightningCLI):
         project = settings_from_mapping(ProjectSettings, config.project.as_dict())
         settings = settings_from_mapping(Settings, config.settings.as_dict())
         validate_settings(project, settings)
+        validate_catalog(catalog_for(settings))  # a broken asset file fails here, by name
         check_output_dir(project, settings)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from lightpipe.datamodule.asset_catalog import AssetError, build_catalog
 from lightpipe.generation.asset_loader import load_material, load_object, validate_catalog
-from make_assets import GREEN, RED, make_asset_root, write_image
+from asset_files import GREEN, RED, make_asset_root, write_image
 
 
 @pytest.fixture(scope="module")
