@@ -1,4 +1,4 @@
-"""`lightpipe` command line: predict (LightningCLI), plan; user errors print without traceback."""
+"""`lightpipe` command line: predict, plan, verify, preview, fit, export; no tracebacks for user errors."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ commands:
   predict   render the dataset (LightningCLI: every config key overridable, --print_config)
   plan      print the split and which task renders which videos, without rendering
   verify    check every planned video is complete (sizes, sha256); exit 0 only if so
+  preview   write a PNG contact sheet of one video (--index N [--frames 4] [--out FILE])
   fit       train a model on a generated dataset (LightningCLI; see configs/train_example.yaml)
   export    write metadata CSVs for other trainers (--format diffsynth --root DATASET)
 
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
             from lightpipe.verify_command import run_verify
 
             return run_verify(rest)
+        if command == "preview":
+            from lightpipe.preview_command import run_preview
+
+            return run_preview(rest)
         if command == "fit":
             from lightpipe.training.cli import run_fit
 
@@ -50,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     except LightpipeError as exc:
         print(f"lightpipe {command}: error: {exc}", file=sys.stderr)
         return 2
-    print(f"lightpipe: unknown command {command!r}; allowed: predict, plan, verify, fit, "
-          f"export\n\n{USAGE}", file=sys.stderr)
+    print(f"lightpipe: unknown command {command!r}; allowed: predict, plan, verify, "
+          f"preview, fit, export\n\n{USAGE}", file=sys.stderr)
     return 2
 
 

@@ -90,4 +90,5 @@ def test_dataset_of_another_config_is_refused_unless_overwrite(config_factory):
 
 def test_unknown_command(capsys):
     assert main(["render"]) == 2
-    assert "unknown command 'render'; allowed: predict, plan, verify" in capsys.readouterr().err
+    assert ("unknown command 'render'; allowed: predict, plan, verify, preview, fit, export"
+            in capsys.readouterr().err)
