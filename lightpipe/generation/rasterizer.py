@@ -1,14 +1,27 @@
-"""Triangle rasterization into an exact integer z-buffer (order-independent, no float atomics)."""
+"""Scanline triangle rasterization into an exact integer z-buffer (no float atomics).
+
+A triangle covers, on each pixel row whose centre `cy` lies in [y_top, y_bottom), the pixels
+whose centre `cx` lies in [x_left(cy), x_right(cy)). Every edge's crossing with a row is computed
+from its endpoints in a canonical (top-to-bottom) order, so two triangles that share an edge get
+bit-identical crossings and split each row exactly there: no gaps, no double coverage and no
+per-pixel inside test. Each covered pixel gets an int64 key `(float32 bits of 1/z) << 32 | face`;
+`scatter_reduce` amax keeps the nearest surface (ties: the higher face), so the result does not
+depend on evaluation order, chunking or threads.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
-EMPTY = torch.iinfo(torch.int64).max
+EMPTY = -1  # key of an uncovered pixel: below every real key
 FACE_BITS = 32
 FACE_MASK = (1 << FACE_BITS) - 1
+MAX_CHUNK = 1 << 22  # fragments per chunk: well below 2**24, so float offsets are exact
+CPU_CHUNK = 1 << 18  # on CPU: small enough that temporaries recycle heap memory (no page faults)
+ROWS_PER_FRAGMENT = 8  # a pixel run (row) costs about as much memory as 8 fragments
 
 
 @dataclass(frozen=True)
@@ -27,37 +40,20 @@ def rasterize(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, nea
 
     Args:
         tris: camera-space triangles (Fc, T, 3, 3) (frame, face, vertex, xyz), OpenCV axes.
+        max_candidates: most fragments (covered pixels, before depth test) handled at once.
     Returns:
-        int64 keys (Fc, H, W): `(float32 bits of depth) << 32 | face`, or EMPTY. The minimum
-        key wins, so the result does not depend on evaluation order, chunking or threads.
+        int64 keys (Fc, H, W): `(float32 bits of 1/depth) << 32 | face`, or EMPTY.
     """
-    num_frames, num_faces = tris.shape[:2]
-    device = tris.device
-    frame = torch.arange(num_frames, device=device).repeat_interleave(num_faces)
-    face = torch.arange(num_faces, device=device).repeat(num_frames)
-    tris = tris.reshape(-1, 3, 3)
+    zbuf = torch.full((tris.shape[0] * height * width,), EMPTY, dtype=torch.int64,
+                      device=tris.device)
+    for pixel, key in fragments(tris, intr, width, height, near, max_candidates):
+        zbuf.scatter_reduce_(0, pixel, key, reduce="amax")
+    return zbuf.view(tris.shape[0], height, width)
 
-    keep = _front_facing(tris) & (tris[:, :, 2] >= near).any(dim=1)
-    tris, frame, face = tris[keep], frame[keep], face[keep]
-    crossing = (tris[:, :, 2] < near).any(dim=1)
-    if bool(crossing.any()):
-        clipped, parent = _clip_near(tris[crossing], near)
-        whole = ~crossing
-        sub_frame, sub_face = frame[crossing][parent], face[crossing][parent]
-        tris = torch.cat([tris[whole], clipped])
-        frame = torch.cat([frame[whole], sub_frame])
-        face = torch.cat([face[whole], sub_face])
 
-    zbuf = torch.full((num_frames * height * width,), EMPTY, dtype=torch.int64, device=device)
-    screen = _project(tris, intr)
-    bounds = _pixel_bounds(screen, width, height)
-    visible = (bounds[:, 1] >= bounds[:, 0]) & (bounds[:, 3] >= bounds[:, 2]) & (screen[:, 6] != 0)
-    screen, bounds, frame, face = screen[visible], bounds[visible], frame[visible], face[visible]
-    counts = (bounds[:, 1] - bounds[:, 0] + 1) * (bounds[:, 3] - bounds[:, 2] + 1)
-    for tri_slice in _chunks(counts, max_candidates):
-        _rasterize_chunk(zbuf, screen[tri_slice], bounds[tri_slice], counts[tri_slice],
-                         frame[tri_slice], face[tri_slice], width, height)
-    return zbuf.view(num_frames, height, width)
+def take_columns(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """`table.index_select(-1, index)` (int64 index), as a gather: multithreaded on CPU."""
+    return torch.gather(table, -1, index.expand(*table.shape[:-1], index.numel()))
 
 
 def key_faces(keys: torch.Tensor) -> torch.Tensor:
@@ -65,29 +61,163 @@ def key_faces(keys: torch.Tensor) -> torch.Tensor:
     return keys & FACE_MASK
 
 
-def _front_facing(tris: torch.Tensor) -> torch.Tensor:
-    """Counter-clockwise faces whose normal points towards the camera at the origin."""
-    v0, v1, v2 = tris[:, 0], tris[:, 1], tris[:, 2]
-    e1, e2 = v1 - v0, v2 - v0
-    nx = e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1]
-    ny = e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2]
-    nz = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-    return (nx * v0[:, 0] + ny * v0[:, 1]) + nz * v0[:, 2] < 0
+def fragments(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, near: float,
+              max_candidates: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Covered pixels as chunks of (flat index into (Fc*H*W), key).
+
+    Chunks hold at most about `max_candidates` fragments (one run of pixels may exceed it), so
+    memory stays bounded; the fragments themselves do not depend on the chunking.
+    """
+    cap = CPU_CHUNK if tris.device.type == "cpu" else MAX_CHUNK
+    budget = max(1, min(max_candidates, cap))
+    setup = _scanline_setup(tris, intr, width, height, near)
+    for tri_slice in _chunks(setup.num_rows, max(1, budget // ROWS_PER_FRAGMENT)):
+        runs = _spans(setup, tri_slice, width, height)
+        for run_slice in _chunks(runs.width, budget):
+            yield _span_fragments(runs, run_slice)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """Per screen triangle, vertices sorted by y: top (x0,y0), middle (x1,y1), bottom."""
+
+    coef: torch.Tensor  # (10, N): x0 y0 x1 y1, slopes 01 12 02, 1/z at top, d(1/z)/dx, d(1/z)/dy
+    first_row: torch.Tensor  # (N,) int64 index of the first row over all frames (frame*H + y)
+    num_rows: torch.Tensor  # (N,) int64
+    face: torch.Tensor  # (N,) int32
+
+
+@dataclass(frozen=True)
+class _Spans:
+    """Pixel runs, one per (triangle, row)."""
+
+    width: torch.Tensor  # (R,) int64 pixels in the run (may be 0)
+    pixel: torch.Tensor  # (R,) int64 flat index of the run's first pixel
+    inv_z: torch.Tensor  # (R,) float32 1/z at the first pixel's centre
+    step: torch.Tensor  # (R,) float32 d(1/z)/dx
+    face: torch.Tensor  # (R,) int32
+
+
+def _scanline_setup(tris, intr, width, height, near) -> _Setup:
+    """Cull back faces, clip at the near plane, project, sort vertices by y, drop the triangles
+    that cover no pixel centre row or lie beside the screen."""
+    num_faces = tris.shape[1]
+    # Planar (vertex, xyz, item): free when `tris` is a permuted view of such a tensor.
+    v = tris.permute(2, 3, 0, 1).reshape(3, 3, -1)
+    keep = _front_facing(v) & (torch.maximum(torch.maximum(v[0, 2], v[1, 2]), v[2, 2]) >= near)
+    item = torch.nonzero(keep).view(-1)
+    v = take_columns(v, item)
+    crossing = torch.minimum(torch.minimum(v[0, 2], v[1, 2]), v[2, 2]) < near
+    if bool(crossing.any()):
+        inside, outside = torch.nonzero(~crossing).view(-1), torch.nonzero(crossing).view(-1)
+        clipped, parent = _clip_near(take_columns(v, outside).permute(2, 0, 1), near)
+        v = torch.cat([take_columns(v, inside), clipped.permute(1, 2, 0)], dim=2)
+        item = torch.cat([item.index_select(0, inside),
+                          item.index_select(0, outside).index_select(0, parent)])
+
+    inv_z = torch.reciprocal(v[:, 2])
+    sx = v[:, 0] * inv_z * intr.fx + intr.cx
+    sy = v[:, 1] * inv_z * intr.fy + intr.cy
+    (x0, x1, x2), (y0, y1, y2), (z0, z1, z2) = _sort_by_y(sx, sy, inv_z)
+    cross = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+    # 1/z is affine in screen space: solve its gradient from the two edges leaving the top.
+    dzdx = ((z1 - z0) * (y2 - y0) - (z2 - z0) * (y1 - y0)) / cross
+    dzdy = ((x1 - x0) * (z2 - z0) - (x2 - x0) * (z1 - z0)) / cross
+    first = torch.ceil(y0 - 0.5).clamp(0, height)
+    stop = torch.ceil(y2 - 0.5).clamp(0, height)
+    on_screen = (torch.maximum(torch.maximum(x0, x1), x2) > 0) \
+        & (torch.minimum(torch.minimum(x0, x1), x2) < width)
+    usable = torch.nonzero(torch.isfinite(dzdx) & torch.isfinite(dzdy) & (stop > first)
+                           & on_screen).view(-1)
+    coef = take_columns(torch.stack([x0, y0, x1, y1, (x1 - x0) / (y1 - y0), (x2 - x1) / (y2 - y1),
+                                     (x2 - x0) / (y2 - y0), z0, dzdx, dzdy]), usable)
+    item = item.index_select(0, usable)
+    frame = torch.div(item, num_faces, rounding_mode="floor")
+    first = first.index_select(0, usable).long()
+    return _Setup(coef=coef, first_row=frame * height + first,
+                  num_rows=stop.index_select(0, usable).long() - first,
+                  face=(item - frame * num_faces).to(torch.int32))
+
+
+def _sort_by_y(x, y, z):
+    """Each triangle's vertices (rows of the (3, N) inputs) in increasing y (stable)."""
+    above_01, above_02, above_12 = y[0] > y[1], y[0] > y[2], y[1] > y[2]
+    rank = torch.stack([above_01.long() + above_02.long(),
+                        (~above_01).long() + above_12.long(),
+                        (~above_02).long() + (~above_12).long()])
+    rank = rank.unsqueeze(0).expand(3, 3, -1)
+    points = torch.stack([x, y, z])  # (xyz, vertex, N)
+    return torch.empty_like(points).scatter_(1, rank, points).unbind(0)
+
+
+def _spans(setup: _Setup, tri_slice: slice, width: int, height: int) -> _Spans:
+    """Clip every row of the triangles in `tri_slice` to its covered run of pixels."""
+    num_rows = setup.num_rows[tri_slice]
+    tri = torch.repeat_interleave(num_rows)
+    starts = torch.cumsum(num_rows, 0) - num_rows
+    row = torch.arange(tri.numel(), device=tri.device) + (setup.first_row[tri_slice]
+                                                          - starts).index_select(0, tri)
+    x0, y0, x1, y1, s01, s12, s02, z0, dzdx, dzdy = \
+        take_columns(setup.coef[:, tri_slice], tri).unbind(0)
+    cy = torch.remainder(row, height).to(x0.dtype) + 0.5
+    dy = cy - y0
+    x_long = x0 + dy * s02
+    x_short = torch.where(cy < y1, x0 + dy * s01, x1 + (cy - y1) * s12)
+    # Ordering the two crossings by value (not by the triangle's orientation) can only make
+    # rounding-thin rows overlap a neighbour, never leave a gap.
+    lo = torch.ceil(torch.minimum(x_long, x_short) - 0.5).clamp(0, width)
+    hi = torch.ceil(torch.maximum(x_long, x_short) - 0.5).clamp(0, width)
+    inv_z = (z0 + dzdy * dy) + dzdx * ((lo + 0.5) - x0)
+    return _Spans(width=(hi - lo).clamp(min=0).long(), pixel=row * width + lo.long(),
+                  inv_z=inv_z, step=dzdx, face=setup.face[tri_slice].index_select(0, tri))
+
+
+def _span_fragments(rows: _Spans, row_slice: slice) -> tuple[torch.Tensor, torch.Tensor]:
+    """One fragment per pixel of the runs in `row_slice`: 1/z steps linearly along a run."""
+    widths = rows.width[row_slice]
+    run = torch.repeat_interleave(widths)
+    starts = torch.cumsum(widths, 0) - widths
+    offset = torch.arange(run.numel(), device=widths.device)
+    pixel = offset + (rows.pixel[row_slice] - starts).index_select(0, run)
+    step = offset.to(torch.float32) - starts.to(torch.float32).index_select(0, run)  # < 2**24
+    inv_z = rows.inv_z[row_slice].index_select(0, run) \
+        + rows.step[row_slice].index_select(0, run) * step
+    # Little-endian int64 from (low, high) int32 words: (bits(1/z) << 32) | face.
+    key = torch.stack([rows.face[row_slice].index_select(0, run), inv_z.view(torch.int32)], dim=1)
+    return pixel, key.view(torch.int64).view(-1)
+
+
+def _front_facing(v: torch.Tensor) -> torch.Tensor:
+    """Counter-clockwise faces whose normal points towards the camera at the origin.
+
+    Args:
+        v: planar triangles (vertex, xyz, N).
+    """
+    e1, e2 = v[1] - v[0], v[2] - v[0]
+    nx = e1[1] * e2[2] - e1[2] * e2[1]
+    ny = e1[2] * e2[0] - e1[0] * e2[2]
+    nz = e1[0] * e2[1] - e1[1] * e2[0]
+    return (nx * v[0, 0] + ny * v[0, 1]) + nz * v[0, 2] < 0
 
 
 def _clip_near(tris: torch.Tensor, near: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Clip triangles against z = near (Sutherland-Hodgman), fan the polygons into triangles.
 
-    Returns the sub-triangles (N,3,3) and the index of their parent triangle.
+    An edge's crossing point is computed from its inside endpoint towards its outside one, so
+    the two triangles sharing an edge get the same bits. Returns the sub-triangles (N,3,3) and
+    the index of their parent triangle.
     """
     n = tris.shape[0]
     points, valid = [], []
     for i in range(3):
         a, b = tris[:, i], tris[:, (i + 1) % 3]
-        da, db = a[:, 2] - near, b[:, 2] - near
-        t = (da / torch.where(da == db, torch.ones_like(da), da - db)).unsqueeze(1)
-        hit = a + (b - a) * t
+        a_in = (a[:, 2] >= near).unsqueeze(1)
+        inner, outer = torch.where(a_in, a, b), torch.where(a_in, b, a)
+        d_in, d_out = inner[:, 2] - near, outer[:, 2] - near
+        t = (d_in / torch.where(d_in == d_out, torch.ones_like(d_in), d_in - d_out)).unsqueeze(1)
+        hit = inner + (outer - inner) * t
         hit = torch.cat([hit[:, :2], torch.full_like(hit[:, 2:], near)], dim=1)
+        da, db = a[:, 2] - near, b[:, 2] - near
         points += [a, hit]
         valid += [da >= 0, (da >= 0) != (db >= 0)]
     points = torch.stack(points, dim=1)  # (n, 6, 3)
@@ -106,28 +236,8 @@ def _clip_near(tris: torch.Tensor, near: float) -> tuple[torch.Tensor, torch.Ten
     return out, torch.cat([parent[keep_first], parent[has_second]])
 
 
-def _project(tris: torch.Tensor, intr: Intrinsics) -> torch.Tensor:
-    """Per triangle: x0 y0 x1 y1 x2 y2 (pixels), signed area, 1/z of each vertex -> (N, 10)."""
-    inv_z = 1.0 / tris[:, :, 2]
-    sx = tris[:, :, 0] * inv_z * intr.fx + intr.cx
-    sy = tris[:, :, 1] * inv_z * intr.fy + intr.cy
-    area = (sx[:, 1] - sx[:, 0]) * (sy[:, 2] - sy[:, 0]) - (sx[:, 2] - sx[:, 0]) * (sy[:, 1] - sy[:, 0])
-    return torch.stack([sx[:, 0], sy[:, 0], sx[:, 1], sy[:, 1], sx[:, 2], sy[:, 2], area,
-                        inv_z[:, 0], inv_z[:, 1], inv_z[:, 2]], dim=1)
-
-
-def _pixel_bounds(screen: torch.Tensor, width: int, height: int) -> torch.Tensor:
-    """Inclusive pixel ranges [x_lo, x_hi, y_lo, y_hi] whose centres may be covered."""
-    xs, ys = screen[:, 0:6:2], screen[:, 1:6:2]
-    x_lo = torch.ceil(xs.amin(dim=1) - 0.5).clamp(0, width - 1)
-    x_hi = torch.floor(xs.amax(dim=1) - 0.5).clamp(-1, width - 1)
-    y_lo = torch.ceil(ys.amin(dim=1) - 0.5).clamp(0, height - 1)
-    y_hi = torch.floor(ys.amax(dim=1) - 0.5).clamp(-1, height - 1)
-    return torch.stack([x_lo, x_hi, y_lo, y_hi], dim=1).long()
-
-
 def _chunks(counts: torch.Tensor, budget: int) -> list[slice]:
-    """Consecutive triangle ranges of about `budget` candidate pixels each."""
+    """Consecutive ranges of items whose counts sum to about `budget` (one item may exceed it)."""
     if counts.numel() == 0:
         return []
     ends = torch.cumsum(counts, 0)
@@ -136,30 +246,3 @@ def _chunks(counts: torch.Tensor, budget: int) -> list[slice]:
     starts = [0] + [b + 1 for b in boundaries]
     stops = [b + 1 for b in boundaries] + [counts.numel()]
     return [slice(a, b) for a, b in zip(starts, stops)]
-
-
-def _rasterize_chunk(zbuf, screen, bounds, counts, frame, face, width, height) -> None:
-    total = int(counts.sum())
-    device = screen.device
-    tri = torch.repeat_interleave(torch.arange(counts.numel(), device=device), counts,
-                                  output_size=total)
-    starts = torch.cumsum(counts, 0) - counts
-    local = torch.arange(total, device=device) - starts[tri]
-    box_w = (bounds[:, 1] - bounds[:, 0] + 1)[tri]
-    px = bounds[tri, 0] + local % box_w
-    py = bounds[tri, 2] + torch.div(local, box_w, rounding_mode="floor")
-    s = screen[tri]
-    cx, cy = px.to(s.dtype) + 0.5, py.to(s.dtype) + 0.5
-    x0, y0, x1, y1, x2, y2 = (s[:, i] - (cx if i % 2 == 0 else cy) for i in range(6))
-    w0 = x1 * y2 - x2 * y1
-    w1 = x2 * y0 - x0 * y2
-    w2 = x0 * y1 - x1 * y0
-    area = s[:, 6]
-    positive = area > 0
-    inside = torch.where(positive, (w0 >= 0) & (w1 >= 0) & (w2 >= 0),
-                         (w0 <= 0) & (w1 <= 0) & (w2 <= 0))
-    depth = area / ((w0 * s[:, 7] + w1 * s[:, 8]) + w2 * s[:, 9])
-    bits = depth.view(torch.int32).to(torch.int64)
-    key = torch.where(inside & (depth > 0), (bits << FACE_BITS) | face[tri], EMPTY)
-    index = (frame[tri] * height + py) * width + px
-    zbuf.scatter_reduce_(0, index, key, reduce="amin")

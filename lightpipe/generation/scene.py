@@ -10,6 +10,7 @@ import torch
 from lightpipe.datamodule.specs import GroundSpec, VideoSpec
 from lightpipe.generation import kinematics
 from lightpipe.generation.builtin_assets import material_texture, object_mesh
+from lightpipe.generation.shading import bilinear_texels
 
 TEXTURE_SIZE = 128
 GROUND_CELLS = 24
@@ -21,15 +22,14 @@ class Scene:
 
     vertices: torch.Tensor  # (V,3) float32, part space
     normals: torch.Tensor  # (V,3) float32, part space
-    uvs: torch.Tensor  # (V,2) float32
     vertex_part: torch.Tensor  # (V,) int64
     faces: torch.Tensor  # (T,3) int64
     face_part: torch.Tensor  # (T,) int64
-    part_material: torch.Tensor  # (P,) int64 index into textures
-    part_tint: torch.Tensor  # (P,3) float32
-    textures: torch.Tensor  # (M,S,S,3) float32 in [0,1]
+    face_uv: torch.Tensor  # (T,3,2) float32 texture coordinates of each face's vertices
+    face_info: torch.Tensor  # (4,T) float32: tint rgb, first texel of the face's material
+    texels: torch.Tensor  # (12, M*S*S) float32 bilinear texel quads (`shading.bilinear_texels`)
     model_view: torch.Tensor  # (F,P,3,4) float32: part space -> camera space per frame
-    light_dir: torch.Tensor  # (F,3) float32, camera space, towards the light
+    light_dir: np.ndarray  # (F,3) float32, camera space, towards the light
     extrinsics: np.ndarray  # (F,4,4) float64 world -> camera
     intrinsics: np.ndarray  # (3,3) float64
 
@@ -46,6 +46,10 @@ def build_scene(spec: VideoSpec, device: torch.device | str) -> Scene:
     faces = np.concatenate([m.faces + off for m, off in zip(meshes, offsets[:-1])])
     face_part = np.concatenate([np.full(len(m.faces), p) for p, m in enumerate(meshes)])
     vertex_part = np.concatenate([np.full(len(m.vertices), p) for p, m in enumerate(meshes)])
+    uvs = np.concatenate([m.uvs for m in meshes]).astype(np.float32)
+    part_info = np.concatenate([np.asarray(tints, dtype=np.float32),
+                                np.asarray(part_material, dtype=np.float32)[:, None]
+                                * TEXTURE_SIZE**2], axis=1)  # texel index: exact in float32
 
     extrinsics = kinematics.camera_extrinsics(spec)
     ground_pose = np.repeat(np.eye(4)[None], spec.num_frames, axis=0)
@@ -65,15 +69,14 @@ def build_scene(spec: VideoSpec, device: torch.device | str) -> Scene:
     return Scene(
         vertices=tensor(np.concatenate([m.vertices for m in meshes])),
         normals=tensor(np.concatenate([m.normals for m in meshes])),
-        uvs=tensor(np.concatenate([m.uvs for m in meshes])),
         vertex_part=tensor(vertex_part, torch.int64),
         faces=tensor(faces, torch.int64),
         face_part=tensor(face_part, torch.int64),
-        part_material=tensor(part_material, torch.int64),
-        part_tint=tensor(tints),
-        textures=tensor(textures) / 255.0,
+        face_uv=tensor(uvs[faces]),
+        face_info=tensor(part_info[face_part].T),
+        texels=bilinear_texels(tensor(textures) / 255.0),
         model_view=tensor(model_view),
-        light_dir=tensor(light_cam),
+        light_dir=light_cam.astype(np.float32),
         extrinsics=extrinsics,
         intrinsics=kinematics.intrinsics(spec),
     )
