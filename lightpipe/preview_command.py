@@ -217,11 +217,13 @@ def _decode_extra(path: Path, modality: str, depth: np.ndarray) -> np.ndarray:
 
 def _render(project: ProjectSettings, settings: Settings, index: int, reason: str) -> Frames:
     from lightpipe.datamodule.planner import asset_pools, plan_video
+    from lightpipe.generation.module import render_options
     from lightpipe.generation.renderer import render_video
 
     spec = plan_video(project.seed, settings, index, asset_pools(project.seed, settings))
     video = render_video(spec, "cpu", frames_per_chunk=settings.render.frames_per_chunk,
-                         max_candidates=settings.render.max_candidates)
+                         max_candidates=settings.render.max_candidates,
+                         options=render_options(settings))
     per_frame = settings.encoder.depth_normalization == "per_frame"
     columns = {"color": video.color, "depth": depth_panels(video.depth, per_frame)}
     segmentation = getattr(video, "segmentation", None)

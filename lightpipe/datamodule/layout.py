@@ -12,8 +12,10 @@ FORMAT_VERSION = 1
 DATASET_FILE = "dataset.json"
 FAILURES_DIR = "failures"
 SPLITS = ("train", "val")
-# Modality -> file suffix after the zero-padded index.
+# Modality -> file suffix after the zero-padded index: every video has these ...
 VIDEO_FILES = {"color": "_color.mp4", "depth_vis": "_depth.mp4", "depth": "_depth.mkv"}
+# ... and these when `settings.outputs` asks for them.
+EXTRA_FILES = {"segmentation": "_segmentation.mkv", "normals": "_normals.mkv"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Layout:
         return self.root / self.split_of(index)
 
     def video_file(self, index: int, modality: str) -> Path:
-        return self.video_dir(index) / f"{self.stem(index)}{VIDEO_FILES[modality]}"
+        suffix = VIDEO_FILES.get(modality) or EXTRA_FILES[modality]
+        return self.video_dir(index) / f"{self.stem(index)}{suffix}"
 
     def meta_file(self, index: int) -> Path:
         return self.video_dir(index) / f"{self.stem(index)}.json"

@@ -58,7 +58,9 @@ def asset_pools(seed: int, settings: Settings) -> dict[str, AssetPool]:
     val_fraction = 1.0 - settings.dataset_split.train_ratio
     train_obj, val_obj = _split_ids(seed, objects, val_fraction)
     train_mat, val_mat = _split_ids(seed, materials, val_fraction)
-    train_bg, val_bg = _split_ids(seed, backgrounds, val_fraction) if backgrounds else ((), ())
+    # Backgrounds are optional: a single image can only serve one split (val gets the sky).
+    train_bg, val_bg = _split_ids(seed, backgrounds, val_fraction) if len(backgrounds) > 1 \
+        else (backgrounds, ())
     return {"train": AssetPool(train_obj, train_mat, train_bg),
             "val": AssetPool(val_obj, val_mat, val_bg)}
 

@@ -50,6 +50,18 @@ def load_image(path: str, size: tuple[int, int]) -> np.ndarray:
     return array
 
 
+def load_backdrop(root: str | None, image_id: str, width: int, height: int) -> np.ndarray:
+    """A background image scaled to cover (width, height), centre-cropped: (H, W, 3) uint8."""
+    path = str(user_path(root, image_id))
+    with Image.open(path) as image:
+        source_w, source_h = image.size
+    scale = max(width / source_w, height / source_h)
+    cover = (max(width, math.ceil(source_w * scale)), max(height, math.ceil(source_h * scale)))
+    big = load_image(path, cover)
+    top, left = (cover[1] - height) // 2, (cover[0] - width) // 2
+    return big[top:top + height, left:left + width]
+
+
 def validate_catalog(catalog: Catalog, texture_size: int = 64) -> None:
     """Load every user asset once, so a broken file fails before any rendering, by name."""
     if catalog.root is None:

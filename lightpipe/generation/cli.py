@@ -7,7 +7,7 @@ from lightning.pytorch.cli import LightningCLI
 
 from lightpipe.cli import quiet_known_warnings
 from lightpipe.datamodule.output_dir import check_output_dir, layout_for
-from lightpipe.datamodule.planner import catalog_for
+from lightpipe.datamodule.planner import asset_pools, catalog_for
 from lightpipe.datamodule.predict import GenerationDataModule
 from lightpipe.datamodule.settings import (
     ProjectSettings,
@@ -48,6 +48,7 @@ class GenerationCLI(LightningCLI):
         settings = settings_from_mapping(Settings, config.settings.as_dict())
         validate_settings(project, settings)
         validate_catalog(catalog_for(settings))  # a broken asset file fails here, by name
+        asset_pools(project.seed, settings)  # and so does a catalogue too small to split
         check_output_dir(project, settings)
 
 

@@ -17,7 +17,7 @@ from lightpipe.datamodule.output_dir import layout_for
 from lightpipe.datamodule.settings import Settings
 from lightpipe.datamodule.specs import VideoSpec
 from lightpipe.generation.faults import maybe_inject
-from lightpipe.generation.renderer import render_video
+from lightpipe.generation.renderer import RenderOptions, render_video
 from lightpipe.generation.writer import VideoResult, VideoWriter
 
 PREEMPT_SIGNAL = signal.SIGUSR1
@@ -59,7 +59,8 @@ class VideoGenerator(LightningModule):
             maybe_inject(spec.index)
             video = render_video(spec, self.device,
                                  frames_per_chunk=self.settings.render.frames_per_chunk,
-                                 max_candidates=self.settings.render.max_candidates)
+                                 max_candidates=self.settings.render.max_candidates,
+                                 options=render_options(self.settings))
         except Exception:  # one video's failure must not stop the others
             return VideoResult(spec=spec, error=traceback.format_exc())
         return VideoResult(spec=spec, video=video, render_seconds=time.perf_counter() - started)
@@ -75,3 +76,11 @@ class VideoGenerator(LightningModule):
         job = os.environ.get("SLURM_JOB_ID")
         if job and self.global_rank == 0:
             subprocess.run(["scontrol", "requeue", job], check=False)
+
+
+def render_options(settings: Settings) -> RenderOptions:
+    """The renderer's options for these settings (shared by predict and preview)."""
+    return RenderOptions(asset_root=settings.assets.root, shadows=settings.render.shadows,
+                         antialias=settings.render.antialias,
+                         segmentation="segmentation" in settings.outputs,
+                         normals="normals" in settings.outputs)

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from lightpipe.datamodule.specs import VideoSpec
+from lightpipe.generation import shadows
+from lightpipe.generation.asset_loader import load_backdrop
 from lightpipe.generation.rasterizer import FACE_MASK, Intrinsics, rasterize, take_columns
 from lightpipe.generation.scene import TEXTURE_SIZE, Scene, build_scene
 from lightpipe.generation.shading import (
@@ -30,6 +32,17 @@ PIXEL_BLOCK = 1 << 17  # pixels shaded at once: small enough that CPU temporarie
 
 
 @dataclass(frozen=True)
+class RenderOptions:
+    """What to render beyond color and depth, and how (all deterministic)."""
+
+    asset_root: str | None = None
+    shadows: bool = False
+    antialias: int = 1  # k: silhouette pixels are resolved from k x k samples
+    segmentation: bool = False
+    normals: bool = False
+
+
+@dataclass(frozen=True)
 class RenderedVideo:
     """Frames of one video on the CPU, plus the camera that produced them."""
 
@@ -37,37 +50,56 @@ class RenderedVideo:
     depth: np.ndarray  # (F,H,W) float32 planar z in metres; 0 where no surface
     intrinsics: np.ndarray  # (3,3)
     extrinsics: np.ndarray  # (F,4,4) world -> camera, OpenCV axes
+    segmentation: np.ndarray | None = None  # (F,H,W) uint16: 0 sky, 1 ground, 2+k object k
+    normals: np.ndarray | None = None  # (F,H,W,3) float32 camera-space unit normals; 0 = none
 
 
 def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per_chunk: int = 8,
-                 max_candidates: int = 4_000_000) -> RenderedVideo:
+                 max_candidates: int = 4_000_000, options: RenderOptions = RenderOptions()
+                 ) -> RenderedVideo:
     """Render every frame of `spec`. Output bytes do not depend on chunk sizes or thread count."""
     device = torch.device(device)
-    color = np.empty((spec.num_frames, spec.height, spec.width, 3), dtype=np.uint8)
-    depth = np.empty((spec.num_frames, spec.height, spec.width), dtype=np.float32)
+    shape = (spec.num_frames, spec.height, spec.width)
+    color = np.empty((*shape, 3), dtype=np.uint8)
+    depth = np.empty(shape, dtype=np.float32)
+    segmentation = np.zeros(shape, dtype=np.int32) if options.segmentation else None
+    normals = np.zeros((*shape, 3), dtype=np.float32) if options.normals else None
     with torch.inference_mode():
-        scene = build_scene(spec, device)
+        scene = build_scene(spec, device, options.asset_root)
         k = scene.intrinsics
         intr = Intrinsics(fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]),
                           cy=float(k[1, 2]))
         rays = pixel_rays(intr, spec.width, spec.height, device)
-        sky = background_rows(spec.background.top_color, spec.background.bottom_color,
-                              spec.height, device)
+        backdrop = _backdrop(spec, options.asset_root, device)
+        shadow = _ShadowSetup.create(spec, scene, device) if options.shadows else None
         for start in range(0, spec.num_frames, frames_per_chunk):
             stop = min(spec.num_frames, start + frames_per_chunk)
-            tris, normals = camera_space(scene, start, stop)
+            tris, vertex_normals = camera_space(scene, start, stop)
             keys = rasterize(tris, intr, spec.width, spec.height, spec.camera.near, max_candidates)
-            planes = surface_planes(tris, normals, scene.face_uv, scene.face_info, TEXTURE_SIZE)
+            planes = surface_planes(tris, vertex_normals, scene.face_uv, scene.face_info,
+                                    TEXTURE_SIZE)
+            maps = shadow.maps(tris, start, stop, spec.camera.near, max_candidates) \
+                if shadow else None
+            fine = _Supersampled.create(tris, intr, spec, options.antialias, max_candidates) \
+                if options.antialias > 1 else None
             for f in range(stop - start):
-                out = torch.from_numpy(color[start + f]), torch.from_numpy(depth[start + f])
-                buffers = out if device.type == "cpu" else [torch.empty_like(t, device=device)
-                                                            for t in out]
-                _shade_frame(keys[f].view(-1), planes[f], rays, sky, scene,
-                             _frame_light(spec, scene, start + f), *buffers)
-                if buffers is not out:
-                    for t, buffer in zip(out, buffers):
-                        t.copy_(buffer)
-    return RenderedVideo(color=color, depth=depth, intrinsics=k, extrinsics=scene.extrinsics)
+                frame = start + f
+                light = _frame_light(spec, scene, frame)
+                visibility = shadow.visibility(maps[f], frame) if shadow else None
+                outputs = _FrameOutputs(
+                    torch.from_numpy(color[frame]), torch.from_numpy(depth[frame]),
+                    None if segmentation is None else torch.from_numpy(segmentation[frame]),
+                    None if normals is None else torch.from_numpy(normals[frame]))
+                work = outputs if device.type == "cpu" else outputs.on(device)
+                _shade_frame(keys[f].view(-1), planes[f], rays, backdrop, scene, light,
+                             visibility, work)
+                if fine is not None:
+                    fine.resolve(f, planes[f], backdrop, scene, light, visibility, work.rgb)
+                if work is not outputs:
+                    outputs.copy_from(work)
+    return RenderedVideo(color=color, depth=depth, intrinsics=k, extrinsics=scene.extrinsics,
+                         segmentation=None if segmentation is None else
+                         segmentation.astype(np.uint16), normals=normals)
 
 
 def camera_space(scene: Scene, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,20 +121,128 @@ def camera_space(scene: Scene, start: int, stop: int) -> tuple[torch.Tensor, tor
                  for t in (pos, nrm))
 
 
-def _shade_frame(keys, planes, rays, sky, scene, light, rgb, depth) -> None:
-    """One frame: z-buffer keys (H*W,) and planes (NUM_PLANES, T) into rgb (H, W, 3) uint8 over
-    the sky gradient and depth (H, W) float32 (0: no surface)."""
-    rgb.copy_(sky.view(-1, 1, 3).expand(rgb.shape))
+@dataclass
+class _FrameOutputs:
+    """One frame's output views; `on(device)` gives device buffers to copy back after shading."""
+
+    rgb: torch.Tensor  # (H, W, 3) uint8
+    depth: torch.Tensor  # (H, W) float32
+    segmentation: torch.Tensor | None  # (H, W) int32
+    normals: torch.Tensor | None  # (H, W, 3) float32
+
+    def on(self, device) -> _FrameOutputs:
+        return _FrameOutputs(*(None if t is None else torch.empty_like(t, device=device)
+                               for t in (self.rgb, self.depth, self.segmentation, self.normals)))
+
+    def copy_from(self, other: _FrameOutputs) -> None:
+        for mine, theirs in zip((self.rgb, self.depth, self.segmentation, self.normals),
+                                (other.rgb, other.depth, other.segmentation, other.normals)):
+            if mine is not None:
+                mine.copy_(theirs)
+
+
+def _shade_frame(keys, planes, rays, backdrop, scene, light, visibility, out) -> None:
+    """One frame: z-buffer keys (H*W,) and planes (NUM_PLANES, T) into the frame's outputs over
+    the backdrop (H*W, 3); depth 0, segmentation 0 and normals 0 where there is no surface."""
+    rgb, depth = out.rgb.view(-1, 3), out.depth.view(-1)
+    rgb.copy_(backdrop)
     depth.zero_()
-    rgb, depth = rgb.view(-1, 3), depth.view(-1)
     covered = torch.nonzero(keys >= 0).view(-1)  # EMPTY is -1, real keys are >= 0
     for pixel in covered.split(PIXEL_BLOCK):
         face = keys.index_select(0, pixel) & FACE_MASK
-        block_rgb, block_depth = shade_pixels(
-            take_columns(planes, face), take_columns(rays, pixel), scene.texels, TEXTURE_SIZE,
-            light)
-        rgb.index_copy_(0, pixel, block_rgb)
-        depth.index_copy_(0, pixel, block_depth)
+        block_rays = take_columns(rays, pixel)
+        block_visibility = None if visibility is None else \
+            (lambda d, r=block_rays: visibility(r[0], r[1], d))
+        result = shade_pixels(take_columns(planes, face), block_rays, scene.texels, TEXTURE_SIZE,
+                              light, block_visibility, want_normals=out.normals is not None)
+        rgb.index_copy_(0, pixel, result[0])
+        depth.index_copy_(0, pixel, result[1])
+        if out.normals is not None:
+            out.normals.view(-1, 3).index_copy_(0, pixel, result[2].t())
+        if out.segmentation is not None:  # 1 + part: 1 ground, 2 + k object k
+            ids = scene.face_part.index_select(0, face) + 1
+            out.segmentation.view(-1).index_copy_(0, pixel, ids.to(torch.int32))
+
+
+class _ShadowSetup:
+    """The light camera and per-frame camera->light transforms of one video."""
+
+    def __init__(self, light, to_light: np.ndarray, casters: torch.Tensor) -> None:
+        self.light, self.to_light, self.casters = light, to_light, casters
+
+    @classmethod
+    def create(cls, spec: VideoSpec, scene: Scene, device) -> _ShadowSetup | None:
+        light = shadows.light_camera(spec)
+        if light is None:
+            return None
+        casters = torch.nonzero(scene.face_part > 0).view(-1)
+        return cls(light, shadows.camera_to_light(light, scene.extrinsics), casters)
+
+    def maps(self, tris, start, stop, near, max_candidates) -> torch.Tensor:
+        to_light = torch.tensor(self.to_light[start:stop], dtype=torch.float32,
+                                device=tris.device)
+        return shadows.shadow_maps(tris, self.casters, to_light, self.light, near, max_candidates)
+
+    def visibility(self, shadow_map: torch.Tensor, frame: int):
+        matrix = [float(x) for x in self.to_light[frame].astype(np.float32).reshape(-1)]
+        return lambda rx, ry, depth: shadows.lit(shadow_map, matrix, self.light, rx, ry, depth)
+
+
+class _Supersampled:
+    """Silhouette anti-aliasing: a k-times finer z-buffer finds pixels whose samples see
+    different parts (or sky); only those are re-shaded per sample and averaged (integer sums).
+    Interior pixels, depth, segmentation and normals are untouched."""
+
+    def __init__(self, keys, rays, part, k, width, height) -> None:
+        self.keys, self.rays, self.part, self.k = keys, rays, part, k
+        self.width, self.height = width, height
+
+    @classmethod
+    def create(cls, tris, intr, spec, k, max_candidates) -> _Supersampled:
+        fine = Intrinsics(intr.fx * k, intr.fy * k, intr.cx * k, intr.cy * k)
+        keys = rasterize(tris, fine, spec.width * k, spec.height * k, spec.camera.near,
+                         max_candidates)
+        rays = pixel_rays(fine, spec.width * k, spec.height * k, tris.device)
+        return cls(keys, rays, None, k, spec.width, spec.height)
+
+    def resolve(self, f, planes, backdrop, scene, light, visibility, rgb) -> None:
+        k, w, h = self.k, self.width, self.height
+        keys = self.keys[f].view(-1)
+        part = torch.where(keys >= 0, scene.face_part.index_select(0, (keys & FACE_MASK)
+                                                                   * (keys >= 0)), -1)
+        samples = part.view(h, k, w, k).permute(0, 2, 1, 3).reshape(h * w, k * k)
+        edge = torch.nonzero(samples.amin(dim=1) != samples.amax(dim=1)).view(-1)
+        if edge.numel() == 0:
+            return
+        ey, ex = torch.div(edge, w, rounding_mode="floor"), edge % w
+        offsets = torch.arange(k, device=keys.device)
+        sy = (ey.view(-1, 1, 1) * k + offsets.view(1, k, 1)).expand(-1, k, k)
+        sx = (ex.view(-1, 1, 1) * k + offsets.view(1, 1, k)).expand(-1, k, k)
+        sample = (sy * (w * k) + sx).reshape(-1)  # (E*k*k,) sample indices, fixed order
+        colors = backdrop.index_select(0, edge.repeat_interleave(k * k)).to(torch.int32)
+        sample_keys = keys.index_select(0, sample)
+        hit = torch.nonzero(sample_keys >= 0).view(-1)
+        if hit.numel():
+            rays = take_columns(self.rays, sample.index_select(0, hit))
+            block_visibility = None if visibility is None else \
+                (lambda d, r=rays: visibility(r[0], r[1], d))
+            shaded = shade_pixels(take_columns(planes, sample_keys.index_select(0, hit)
+                                               & FACE_MASK), rays, scene.texels, TEXTURE_SIZE,
+                                  light, block_visibility)[0]
+            colors.index_copy_(0, hit, shaded.to(torch.int32))
+        total = colors.view(-1, k * k, 3).sum(dim=1)  # integers: exact in any order
+        mean = torch.div(total + (k * k) // 2, k * k, rounding_mode="floor").to(torch.uint8)
+        rgb.view(-1, 3).index_copy_(0, edge, mean)
+
+
+def _backdrop(spec: VideoSpec, asset_root: str | None, device) -> torch.Tensor:
+    """(H*W, 3) uint8: the background image (cover-cropped) or the sky gradient."""
+    if spec.background.image_id:
+        image = load_backdrop(asset_root, spec.background.image_id, spec.width, spec.height)
+        return torch.from_numpy(np.ascontiguousarray(image)).to(device).view(-1, 3)
+    rows = background_rows(spec.background.top_color, spec.background.bottom_color,
+                           spec.height, device)
+    return rows.view(-1, 1, 3).expand(spec.height, spec.width, 3).reshape(-1, 3)
 
 
 def _frame_light(spec: VideoSpec, scene: Scene, frame: int) -> FrameLight:

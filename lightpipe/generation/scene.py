@@ -9,7 +9,7 @@ import torch
 
 from lightpipe.datamodule.specs import GroundSpec, VideoSpec
 from lightpipe.generation import kinematics
-from lightpipe.generation.builtin_assets import material_texture, object_mesh
+from lightpipe.generation.asset_loader import load_material, load_object
 from lightpipe.generation.shading import bilinear_texels
 
 TEXTURE_SIZE = 128
@@ -34,12 +34,20 @@ class Scene:
     intrinsics: np.ndarray  # (3,3) float64
 
 
-def build_scene(spec: VideoSpec, device: torch.device | str) -> Scene:
-    """Everything the renderer needs for `spec`; deterministic and independent of the device."""
-    meshes = [_ground_mesh(spec.ground)] + [object_mesh(obj.asset_id) for obj in spec.objects]
-    materials = sorted({spec.ground.material_id} | {obj.material_id for obj in spec.objects})
-    part_material = [materials.index(spec.ground.material_id)]
-    part_material += [materials.index(obj.material_id) for obj in spec.objects]
+def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | None = None) -> Scene:
+    """Everything the renderer needs for `spec`; deterministic and independent of the device.
+
+    Objects with their own texture (or colours) show it; the others use their planned material.
+    """
+    loaded = [load_object(asset_root, obj.asset_id, TEXTURE_SIZE) for obj in spec.objects]
+    meshes = [_ground_mesh(spec.ground)] + [item.mesh for item in loaded]
+    part_keys = [spec.ground.material_id] + [
+        f"own:{obj.asset_id}" if item.texture is not None else obj.material_id
+        for obj, item in zip(spec.objects, loaded)]
+    own = {f"own:{obj.asset_id}": item.texture for obj, item in zip(spec.objects, loaded)
+           if item.texture is not None}
+    materials = sorted(set(part_keys))
+    part_material = [materials.index(key) for key in part_keys]
     tints = [spec.ground.tint] + [obj.tint for obj in spec.objects]
 
     offsets = np.cumsum([0] + [m.vertices.shape[0] for m in meshes])
@@ -65,7 +73,8 @@ def build_scene(spec: VideoSpec, device: torch.device | str) -> Scene:
     def tensor(array, dtype=torch.float32):
         return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
 
-    textures = np.stack([material_texture(m, TEXTURE_SIZE) for m in materials])
+    textures = np.stack([own[m] if m in own else load_material(asset_root, m, TEXTURE_SIZE)
+                         for m in materials])
     return Scene(
         vertices=tensor(np.concatenate([m.vertices for m in meshes])),
         normals=tensor(np.concatenate([m.normals for m in meshes])),

@@ -75,13 +75,15 @@ def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
 
 
 def shade_pixels(planes: torch.Tensor, rays: torch.Tensor, texels: torch.Tensor, tex_size: int,
-                 light: FrameLight) -> tuple[torch.Tensor, torch.Tensor]:
-    """8-bit color (N, 3) and planar depth (N,) of covered pixels.
+                 light: FrameLight, visibility=None, want_normals: bool = False):
+    """8-bit color (N, 3), planar depth (N,) and, if asked, unit normals (3, N) of covered pixels.
 
     Args:
         planes: (NUM_PLANES, N) `surface_planes` of each pixel's face.
         rays: (3, N) from `pixel_rays`.
         texels: (12, M*S*S) from `bilinear_texels`.
+        visibility: optional callable depth -> (N,) 1.0 lit / 0.0 in shadow of the key light.
+    Normals are in camera space, turned towards the camera.
     """
     rx, ry, inv_len = rays.unbind(0)
     p = planes.unbind(0)
@@ -104,6 +106,8 @@ def shade_pixels(planes: torch.Tensor, rays: torch.Tensor, texels: torch.Tensor,
     facing = torch.copysign(torch.reciprocal(torch.sqrt((nx * nx + ny * ny) + nz * nz)), n_ray)
     n_light = (nx * -lx + ny * -ly) + nz * -lz  # -(normal.light)
     diffuse = (n_light * facing).clamp(min=0.0)
+    if visibility is not None:
+        diffuse = diffuse * visibility(depth)
     scale = 255.0 * torch.tensor(light.rgb, dtype=diffuse.dtype, device=diffuse.device)
     gain = (diffuse * scale.view(3, 1) + 255.0 * light.ambient) * planes[TINT:TINT + 3]
     color = albedo * gain
@@ -114,6 +118,8 @@ def shade_pixels(planes: torch.Tensor, rays: torch.Tensor, texels: torch.Tensor,
         highlight = torch.where(diffuse > 0, _power(cos_half, light.shininess), 0.0)
         color = color + highlight * (scale * light.specular).view(3, 1)
     rgb = (color + 0.5).clamp(0.0, 255.0).to(torch.uint8)
+    if want_normals:
+        return rgb.t(), depth, torch.stack([-nx * facing, -ny * facing, -nz * facing])
     return rgb.t(), depth
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "decode_rgb",
     "encode_gray16_ffv1",
     "encode_gray_h264",
+    "encode_rgb_ffv1",
     "encode_rgb_h264",
     "probe",
 ]
@@ -118,6 +119,19 @@ def encode_gray16_ffv1(path: str | os.PathLike, values: np.ndarray, fps: int) ->
         stream.codec_context.thread_count = 1
         stream.codec_context.options = dict(_FFV1_OPTIONS)
         _encode_all(container, stream, (_gray16_frame(v) for v in values))
+
+
+def encode_rgb_ffv1(path: str | os.PathLike, frames: np.ndarray, fps: int) -> None:
+    """Write uint8 RGB frames (F, H, W, 3) losslessly as single-threaded FFV1 (bgr0)."""
+    _check_frames(frames, "frames", np.uint8, ndim=4, channels=3)
+    fps = _check_fps(fps)
+    with _open_output(path, "matroska", {}) as container:
+        stream = _add_video_stream(container, "ffv1", frames.shape[1:3], fps, "bgr0")
+        stream.codec_context.thread_count = 1
+        stream.codec_context.options = dict(_FFV1_OPTIONS)
+        _encode_all(container, stream, (
+            av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24").reformat(
+                format="bgr0", threads=1) for f in frames))
 
 
 def decode_rgb(path: str | os.PathLike) -> np.ndarray:

@@ -27,6 +27,7 @@ from lightpipe.generation.video_codec import (
     H264Options,
     encode_gray16_ffv1,
     encode_gray_h264,
+    encode_rgb_ffv1,
     encode_rgb_h264,
 )
 
@@ -124,6 +125,10 @@ class VideoWriter(BasePredictionWriter):
             ("color", lambda p: encode_rgb_h264(p, video.color, spec.fps, self.h264)),
             ("depth_vis", lambda p: encode_gray_h264(p, gray, spec.fps, self.h264)),
             ("depth", lambda p: encode_gray16_ffv1(p, codes, spec.fps)),
+            *((("segmentation", lambda p: encode_gray16_ffv1(p, video.segmentation, spec.fps)),)
+              if video.segmentation is not None else ()),
+            *((("normals", lambda p: encode_rgb_ffv1(p, encode_normals(video.normals), spec.fps)),)
+              if video.normals is not None else ()),
         ):
             final = self.layout.video_file(spec.index, modality)
             with atomic_path(final) as tmp:
@@ -152,6 +157,23 @@ class VideoWriter(BasePredictionWriter):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(path, f"video {index}\n{error}".encode())
 
+    def _extras_metadata(self, spec: VideoSpec, video: RenderedVideo) -> dict:
+        extras = {}
+        if video.segmentation is not None:
+            ids = {"0": "no surface (sky or backdrop)", "1": "ground"}
+            ids.update({str(k + 2): obj.asset_id for k, obj in enumerate(spec.objects)})
+            extras["segmentation"] = {
+                "file": self.layout.video_file(spec.index, "segmentation").name,
+                "codec": "ffv1", "pix_fmt": "gray16le",
+                "ids": ids, "note": "id 2 + k is spec.objects[k]"}
+        if video.normals is not None:
+            extras["normals"] = {
+                "file": self.layout.video_file(spec.index, "normals").name,
+                "codec": "ffv1", "pix_fmt": "bgr0 (decode as RGB)",
+                "kind": "camera-space unit normals (OpenCV axes), turned towards the camera",
+                "decode": "n = rgb / 127.5 - 1; rgb (0,0,0) = no surface"}
+        return extras
+
     def _metadata(self, spec: VideoSpec, video: RenderedVideo, files: dict, metric_range: dict,
                   vis_range: dict) -> dict:
         return {
@@ -178,6 +200,7 @@ class VideoWriter(BasePredictionWriter):
                     "normalization": self.encoder.depth_normalization, **vis_range,
                 },
             },
+            **self._extras_metadata(spec, video),
             "video": {"width": spec.width, "height": spec.height, "num_frames": spec.num_frames,
                       "fps": spec.fps, "codec": "h264", "pix_fmt": "yuv420p",
                       "preset": self.h264.preset, "crf": self.h264.crf,
@@ -191,3 +214,11 @@ class VideoWriter(BasePredictionWriter):
             },
         }
 
+
+def encode_normals(normals: np.ndarray) -> np.ndarray:
+    """Unit normals (F,H,W,3) float -> uint8 round((n + 1) * 127.5); zero vectors -> (0,0,0)."""
+    codes = np.floor((normals.astype(np.float64) + 1.0) * 127.5 + 0.5)
+    codes = np.clip(codes, 0, 255).astype(np.uint8)
+    none = ~normals.any(axis=-1)
+    codes[none] = 0
+    return codes

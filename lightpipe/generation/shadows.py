@@ -1,0 +1,119 @@
+"""Shadows of the key light: a depth map rendered from the light, looked up per visible pixel.
+
+The light is directional; its "camera" sits far along the light direction (almost
+orthographic) and frames every object over the whole video. Objects cast shadows; the ground
+only receives them (so it never shadows itself). The lookup is a single gather and a compare.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lightpipe.datamodule.specs import VideoSpec
+from lightpipe.generation import kinematics
+from lightpipe.generation.rasterizer import EMPTY, Intrinsics, rasterize
+
+MAX_MAP_SIZE = 1024
+LIGHT_DISTANCE = 60.0
+DEPTH_BIAS = 0.04  # metres: keeps lit surfaces from shadowing themselves
+
+
+@dataclass(frozen=True)
+class LightCamera:
+    """World -> light camera (4x4) and its intrinsics; None when there is nothing to cast."""
+
+    world_to_light: np.ndarray
+    intrinsics: Intrinsics
+    size: int  # the map is size x size texels
+
+
+def light_camera(spec: VideoSpec) -> LightCamera | None:
+    """A camera along the light direction that sees every object in every frame.
+
+    The map has about as many texels per side as the video (a power of two, at most 1024).
+    """
+    if not spec.objects:
+        return None
+    size = min(MAX_MAP_SIZE, 1 << max(5, (max(spec.width, spec.height) - 1).bit_length()))
+    centres = np.concatenate([kinematics.object_poses(obj, spec)[:, :3, 3] for obj in spec.objects])
+    radii = np.repeat([obj.scale for obj in spec.objects], spec.num_frames)
+    centre = (centres.min(axis=0) + centres.max(axis=0)) / 2.0
+    reach = float(max(math.sqrt(float(((c - centre) ** 2).sum())) + r
+                      for c, r in zip(centres, radii))) + 0.25
+    towards = kinematics.light_direction(spec)
+    distance = max(LIGHT_DISTANCE, 4.0 * reach)
+    position = [c + distance * d for c, d in zip(centre, towards)]
+    forward = [-d for d in towards]
+    up = (0.0, 0.0, 1.0) if abs(forward[1]) > 0.99 else kinematics.WORLD_UP
+    right = _normalize(_cross(forward, up))
+    down = _cross(forward, right)
+    pose = np.eye(4)
+    for i, row in enumerate((right, down, forward)):
+        pose[i, :3] = row
+        pose[i, 3] = -sum(r * p for r, p in zip(row, position))
+    focal = (size / 2.0) * (distance - reach) / reach
+    return LightCamera(pose, Intrinsics(focal, focal, size / 2.0, size / 2.0), size)
+
+
+def camera_to_light(light: LightCamera, extrinsics: np.ndarray) -> np.ndarray:
+    """(F, 3, 4) float64 per frame: camera space -> light camera space (explicit sums)."""
+    out = []
+    for pose in extrinsics:
+        inverse = np.eye(4)
+        rotation = pose[:3, :3]
+        inverse[:3, :3] = rotation.T
+        inverse[:3, 3] = [-(rotation[0, i] * pose[0, 3] + rotation[1, i] * pose[1, 3]
+                            + rotation[2, i] * pose[2, 3]) for i in range(3)]
+        out.append(kinematics.compose(light.world_to_light, inverse)[:3])
+    return np.stack(out)
+
+
+def shadow_maps(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Tensor,
+                light: LightCamera, near: float, max_candidates: int) -> torch.Tensor:
+    """(Fc, S*S) float32 1/depth of the nearest caster seen from the light (0: none).
+
+    Args:
+        tris: camera-space triangles (Fc, T, 3, 3); casters: indices of casting faces.
+        to_light: (Fc, 3, 4) camera -> light transforms of these frames.
+    """
+    caster_tris = tris[:, casters]
+    m = to_light.view(-1, 1, 1, 3, 4)
+    x, y, z = caster_tris[..., 0], caster_tris[..., 1], caster_tris[..., 2]
+    light_tris = torch.stack([((m[..., i, 0] * x + m[..., i, 1] * y) + m[..., i, 2] * z)
+                              + m[..., i, 3] for i in range(3)], dim=-1)
+    keys = rasterize(light_tris, light.intrinsics, light.size, light.size, near, max_candidates)
+    keys = keys.view(keys.shape[0], -1)
+    inverse_depth = (keys >> 32).to(torch.int32).view(torch.float32)
+    return torch.where(keys == EMPTY, torch.zeros_like(inverse_depth), inverse_depth)
+
+
+def lit(shadow_map: torch.Tensor, to_light: torch.Tensor, light: LightCamera, rx: torch.Tensor,
+        ry: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+    """1.0 where the camera-space point (rx*d, ry*d, d) sees the light, else 0.0."""
+    px, py, pz = rx * depth, ry * depth, depth
+    m = [to_light[i] for i in range(12)]  # python floats, row-major 3x4
+    qx = ((m[0] * px + m[1] * py) + m[2] * pz) + m[3]
+    qy = ((m[4] * px + m[5] * py) + m[6] * pz) + m[7]
+    qz = ((m[8] * px + m[9] * py) + m[10] * pz) + m[11]
+    intr = light.intrinsics
+    u = torch.floor(qx / qz * intr.fx + intr.cx)
+    v = torch.floor(qy / qz * intr.fy + intr.cy)
+    size = light.size
+    inside = (u >= 0) & (u < size) & (v >= 0) & (v < size)
+    index = (u.clamp(0, size - 1) + v.clamp(0, size - 1) * size).long()
+    occluder = shadow_map.index_select(0, index)
+    shadowed = inside & (occluder * (qz - DEPTH_BIAS) > 1.0)
+    return torch.where(shadowed, 0.0, 1.0)
+
+
+def _cross(a, b):
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+
+
+def _normalize(v):
+    n = math.sqrt(sum(c * c for c in v))
+    return [c / n for c in v]
