@@ -57,7 +57,7 @@ def _camera_pose(cam: CameraSpec, t: float) -> np.ndarray:
     distance = max(MIN_DOLLY_DISTANCE, cam.distance + cam.dolly_speed * t)
     height = max(MIN_CRANE_HEIGHT, cam.height + cam.crane_speed * t)
     position = (tx + distance * math.cos(azimuth), height, tz + distance * math.sin(azimuth))
-    forward = _normalize(tuple(c - p for c, p in zip(cam.target, position)))
+    forward = normalize(tuple(c - p for c, p in zip(cam.target, position)))
     yaw = math.atan2(forward[0], forward[2]) + math.radians(cam.pan_speed_deg_s[0] * t)
     pitch = math.asin(forward[1]) + math.radians(cam.pan_speed_deg_s[1] * t)
     roll = 0.0
@@ -66,12 +66,17 @@ def _camera_pose(cam: CameraSpec, t: float) -> np.ndarray:
                  for hz, phase in zip(cam.shake_hz, cam.shake_phase)]
         yaw, pitch, roll = yaw + shake[0], pitch + shake[1], roll + 0.5 * shake[2]
     forward = (math.cos(pitch) * math.sin(yaw), math.sin(pitch), math.cos(pitch) * math.cos(yaw))
-    right = _normalize(_cross(forward, WORLD_UP))
-    down = _cross(forward, right)
+    right = normalize(cross(forward, WORLD_UP))
+    down = cross(forward, right)
     if roll:
         c, s = math.cos(roll), math.sin(roll)
         right, down = (tuple(c * r + s * d for r, d in zip(right, down)),
                        tuple(c * d - s * r for r, d in zip(right, down)))
+    return pose_from_axes(right, down, forward, position)
+
+
+def pose_from_axes(right, down, forward, position) -> np.ndarray:
+    """World-to-camera (4x4) of a camera at `position` with these unit axes (OpenCV)."""
     pose = np.eye(4)
     for i, row in enumerate((right, down, forward)):
         pose[i, :3] = row
@@ -106,10 +111,10 @@ def _euler_xyz(ax: float, ay: float, az: float) -> np.ndarray:
     ])
 
 
-def _cross(a, b) -> tuple[float, float, float]:
+def cross(a, b) -> tuple[float, float, float]:
     return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
 
 
-def _normalize(v) -> tuple[float, float, float]:
+def normalize(v) -> tuple[float, float, float]:
     norm = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
     return (v[0] / norm, v[1] / norm, v[2] / norm)

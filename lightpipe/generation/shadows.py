@@ -49,12 +49,8 @@ def light_camera(spec: VideoSpec) -> LightCamera | None:
     position = [c + distance * d for c, d in zip(centre, towards)]
     forward = [-d for d in towards]
     up = (0.0, 0.0, 1.0) if abs(forward[1]) > 0.99 else kinematics.WORLD_UP
-    right = _normalize(_cross(forward, up))
-    down = _cross(forward, right)
-    pose = np.eye(4)
-    for i, row in enumerate((right, down, forward)):
-        pose[i, :3] = row
-        pose[i, 3] = -sum(r * p for r, p in zip(row, position))
+    right = kinematics.normalize(kinematics.cross(forward, up))
+    pose = kinematics.pose_from_axes(right, kinematics.cross(forward, right), forward, position)
     focal = (size / 2.0) * (distance - reach) / reach
     return LightCamera(pose, Intrinsics(focal, focal, size / 2.0, size / 2.0), size)
 
@@ -108,12 +104,3 @@ def lit(shadow_map: torch.Tensor, to_light: torch.Tensor, light: LightCamera, rx
     occluder = shadow_map.index_select(0, index)
     shadowed = inside & (occluder * (qz - DEPTH_BIAS) > 1.0)
     return torch.where(shadowed, 0.0, 1.0)
-
-
-def _cross(a, b):
-    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
-
-
-def _normalize(v):
-    n = math.sqrt(sum(c * c for c in v))
-    return [c / n for c in v]
