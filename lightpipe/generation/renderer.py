@@ -239,7 +239,7 @@ def _backdrop(spec: VideoSpec, asset_root: str | None, device) -> torch.Tensor:
     """(H*W, 3) uint8: the background image (cover-cropped) or the sky gradient."""
     if spec.background.image_id:
         image = load_backdrop(asset_root, spec.background.image_id, spec.width, spec.height)
-        return torch.from_numpy(np.ascontiguousarray(image)).to(device).view(-1, 3)
+        return torch.from_numpy(np.array(image)).to(device).view(-1, 3)  # a writable copy
     rows = background_rows(spec.background.top_color, spec.background.bottom_color,
                            spec.height, device)
     return rows.view(-1, 1, 3).expand(spec.height, spec.width, 3).reshape(-1, 3)
