@@ -12,14 +12,17 @@ def quantize_metric(depth: np.ndarray) -> tuple[np.ndarray, dict]:
     """Metric planar depth (F,H,W) float32, 0 = no surface -> uint16 codes and their range.
 
     code = 1 + round((z - near) / (far - near) * 65534); decoding error <= (far-near)/65534/2.
+    Works frame by frame: small temporaries, same bits.
     """
-    valid = depth > 0
-    if not valid.any():
+    near_far = _valid_range(depth)
+    if near_far is None:
         return np.zeros(depth.shape, np.uint16), {"near": 0.0, "far": 0.0}
-    near, far = float(depth[valid].min()), float(depth[valid].max())
+    near, far = near_far
     scale = LEVELS / (far - near) if far > near else 0.0
-    codes = np.floor((depth.astype(np.float64) - near) * scale + 0.5) + 1.0
-    codes = np.where(valid, np.clip(codes, 1, LEVELS + 1), NO_SURFACE).astype(np.uint16)
+    codes = np.empty(depth.shape, np.uint16)
+    for frame, out in zip(depth, codes):
+        value = np.floor((frame.astype(np.float64) - near) * scale + 0.5) + 1.0
+        out[...] = np.where(frame > 0, np.clip(value, 1, LEVELS + 1), NO_SURFACE)
     return codes, {"near": near, "far": far}
 
 
@@ -32,21 +35,30 @@ def dequantize_metric(codes: np.ndarray, near: float, far: float) -> np.ndarray:
 def inverse_depth_gray(depth: np.ndarray, per_frame: bool = False) -> tuple[np.ndarray, dict]:
     """VACE's depth video: inverse depth normalized to [0,255], near = bright, background = 0.
 
-    Normalized over the whole video (steady, no flicker) or per frame.
+    Normalized over the whole video (steady, no flicker) or per frame. 1/z is monotonic, so the
+    inverse-depth range is (1/far, 1/near) of the valid depths.
     """
-    valid = depth > 0
-    inverse = np.where(valid, 1.0 / np.where(valid, depth, 1.0).astype(np.float64), 0.0)
-    axes = (1, 2) if per_frame else None
-    big = np.where(valid, inverse, np.inf)
-    small = np.where(valid, inverse, -np.inf)
-    low = np.min(big, axis=axes, keepdims=True)
-    high = np.max(small, axis=axes, keepdims=True)
-    low = np.where(np.isfinite(low), low, 0.0)
-    high = np.where(np.isfinite(high), high, 0.0)
-    span = np.where(high > low, high - low, 1.0)
-    gray = np.floor((inverse - low) / span * 255.0 + 0.5)
-    gray = np.where(valid, np.clip(gray, 0, 255), 0).astype(np.uint8)
-    info = {"inverse_depth_min": low.ravel().tolist(), "inverse_depth_max": high.ravel().tolist()}
+    ranges = [_valid_range(frame) for frame in depth] if per_frame else [_valid_range(depth)]
+    lows = [0.0 if r is None else 1.0 / np.float64(r[1]) for r in ranges]
+    highs = [0.0 if r is None else 1.0 / np.float64(r[0]) for r in ranges]
+    gray = np.empty(depth.shape, np.uint8)
+    for index, (frame, out) in enumerate(zip(depth, gray)):
+        low, high = (lows[index], highs[index]) if per_frame else (lows[0], highs[0])
+        span = high - low if high > low else 1.0
+        valid = frame > 0
+        inverse = 1.0 / np.where(valid, frame, 1.0).astype(np.float64)
+        value = np.floor((inverse - low) / span * 255.0 + 0.5)
+        out[...] = np.where(valid, np.clip(value, 0, 255), 0)
+    info = {"inverse_depth_min": [float(v) for v in lows],
+            "inverse_depth_max": [float(v) for v in highs]}
     if not per_frame:
         info = {k: v[0] for k, v in info.items()}
     return gray, info
+
+
+def _valid_range(depth: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) of the positive depths, or None when there are none."""
+    valid = depth[depth > 0]
+    if valid.size == 0:
+        return None
+    return float(valid.min()), float(valid.max())

@@ -210,8 +210,14 @@ class _Supersampled:
         keys = self.keys[f].view(-1)
         part = torch.where(keys >= 0, scene.face_part.index_select(0, (keys & FACE_MASK)
                                                                    * (keys >= 0)), -1)
-        samples = part.view(h, k, w, k).permute(0, 2, 1, 3).reshape(h * w, k * k)
-        edge = torch.nonzero(samples.amin(dim=1) != samples.amax(dim=1)).view(-1)
+        grid = part.view(h, k, w, k)
+        first = grid[:, 0, :, 0]
+        mixed = torch.zeros((h, w), dtype=torch.bool, device=keys.device)
+        for i in range(k):  # elementwise over (h, w) planes: far faster than a small-dim reduce
+            for j in range(k):
+                if i or j:
+                    mixed |= grid[:, i, :, j] != first
+        edge = torch.nonzero(mixed.view(-1)).view(-1)
         if edge.numel() == 0:
             return
         ey, ex = torch.div(edge, w, rounding_mode="floor"), edge % w
