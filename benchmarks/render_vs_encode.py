@@ -20,7 +20,7 @@ import torch
 
 from lightpipe.datamodule.depth_format import inverse_depth_gray, quantize_metric
 from lightpipe.datamodule.planner import asset_pools, plan_video
-from lightpipe.datamodule.settings import Settings, VideoSettings
+from lightpipe.datamodule.settings import SceneSettings, Settings, VideoSettings
 from lightpipe.generation.module import render_options
 from lightpipe.generation.renderer import render_video
 from lightpipe.generation.video_codec import (
@@ -38,13 +38,17 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--videos", type=int, default=3, help="scenes to average over")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--objects", type=int, default=None,
+                        help="objects per scene (e.g. 60 for the ~60k-triangle goal scene)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--predict-videos", type=int, default=2,
                         help="full-size videos for the `lightpipe predict` timing (0: skip)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    settings = Settings(num_videos=max(args.videos, 1),
+    scene = SceneSettings() if args.objects is None else SceneSettings(
+        min_objects=args.objects, max_objects=args.objects)
+    settings = Settings(num_videos=max(args.videos, 1), scene=scene,
                         video=VideoSettings(width=832, height=480, num_frames=args.frames, fps=16))
     pools = asset_pools(42, settings)
     options = H264Options(preset="veryfast", crf=18, threads=2)
