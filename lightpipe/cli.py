@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import warnings
 
@@ -21,43 +22,33 @@ Run `lightpipe <command> --help` for the options of a command.
 """
 
 
+# command -> (module, function); modules are imported on demand (predict pulls in Lightning).
+COMMANDS = {
+    "predict": ("lightpipe.generation.cli", "run_predict"),
+    "plan": ("lightpipe.plan_command", "run_plan"),
+    "verify": ("lightpipe.verify_command", "run_verify"),
+    "preview": ("lightpipe.preview_command", "run_preview"),
+    "fit": ("lightpipe.training.cli", "run_fit"),
+    "export": ("lightpipe.export_command", "run_export"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0
     command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"lightpipe: unknown command {command!r}; allowed: {', '.join(COMMANDS)}"
+              f"\n\n{USAGE}", file=sys.stderr)
+        return 2
+    module, function = COMMANDS[command]
     try:
-        if command == "predict":
-            from lightpipe.generation.cli import run_predict
-
-            return run_predict(rest)
-        if command == "plan":
-            from lightpipe.plan_command import run_plan
-
-            return run_plan(rest)
-        if command == "verify":
-            from lightpipe.verify_command import run_verify
-
-            return run_verify(rest)
-        if command == "preview":
-            from lightpipe.preview_command import run_preview
-
-            return run_preview(rest)
-        if command == "fit":
-            from lightpipe.training.cli import run_fit
-
-            return run_fit(rest)
-        if command == "export":
-            from lightpipe.export_command import run_export
-
-            return run_export(rest)
+        return getattr(importlib.import_module(module), function)(rest)
     except LightpipeError as exc:
         print(f"lightpipe {command}: error: {exc}", file=sys.stderr)
         return 2
-    print(f"lightpipe: unknown command {command!r}; allowed: predict, plan, verify, "
-          f"preview, fit, export\n\n{USAGE}", file=sys.stderr)
-    return 2
 
 
 def quiet_known_warnings() -> None:
