@@ -16,9 +16,14 @@ import numpy as np
 import torch
 
 from lightpipe.datamodule.specs import VideoSpec
-from lightpipe.generation import shadows
+from lightpipe.generation.antialias import SilhouetteAntialiasing
 from lightpipe.generation.asset_loader import load_backdrop
-from lightpipe.generation.rasterizer import FACE_MASK, Intrinsics, rasterize, take_columns
+from lightpipe.generation.rasterizer import (
+    FACE_MASK,
+    Intrinsics,
+    rasterize,
+    take_columns,
+)
 from lightpipe.generation.scene import TEXTURE_SIZE, Scene, build_scene
 from lightpipe.generation.shading import (
     FrameLight,
@@ -27,6 +32,7 @@ from lightpipe.generation.shading import (
     shade_pixels,
     surface_planes,
 )
+from lightpipe.generation.shadows import ShadowCaster
 
 PIXEL_BLOCK = 1 << 17  # pixels shaded at once: small enough that CPU temporaries recycle heap
 
@@ -71,7 +77,7 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                           cy=float(k[1, 2]))
         rays = pixel_rays(intr, spec.width, spec.height, device)
         backdrop = _backdrop(spec, options.asset_root, device)
-        shadow = _ShadowSetup.create(spec, scene, device) if options.shadows else None
+        shadow = ShadowCaster.create(spec, scene, device) if options.shadows else None
         for start in range(0, spec.num_frames, frames_per_chunk):
             stop = min(spec.num_frames, start + frames_per_chunk)
             tris, vertex_normals = camera_space(scene, start, stop)
@@ -80,7 +86,7 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                                     TEXTURE_SIZE)
             maps = shadow.maps(tris, start, stop, spec.camera.near, max_candidates) \
                 if shadow else None
-            fine = _Supersampled.create(tris, intr, spec, options.antialias, max_candidates) \
+            fine = SilhouetteAntialiasing.create(tris, intr, spec, options.antialias, max_candidates) \
                 if options.antialias > 1 else None
             for f in range(stop - start):
                 frame = start + f
@@ -162,83 +168,6 @@ def _shade_frame(keys, planes, rays, backdrop, scene, light, visibility, out) ->
         if out.segmentation is not None:  # 1 + part: 1 ground, 2 + k object k
             ids = scene.face_part.index_select(0, face) + 1
             out.segmentation.view(-1).index_copy_(0, pixel, ids.to(torch.int32))
-
-
-class _ShadowSetup:
-    """The light camera and per-frame camera->light transforms of one video."""
-
-    def __init__(self, light, to_light: np.ndarray, casters: torch.Tensor) -> None:
-        self.light, self.to_light, self.casters = light, to_light, casters
-
-    @classmethod
-    def create(cls, spec: VideoSpec, scene: Scene, device) -> _ShadowSetup | None:
-        light = shadows.light_camera(spec)
-        if light is None:
-            return None
-        casters = torch.nonzero(scene.face_part > 0).view(-1)
-        return cls(light, shadows.camera_to_light(light, scene.extrinsics), casters)
-
-    def maps(self, tris, start, stop, near, max_candidates) -> torch.Tensor:
-        to_light = torch.tensor(self.to_light[start:stop], dtype=torch.float32,
-                                device=tris.device)
-        return shadows.shadow_maps(tris, self.casters, to_light, self.light, near, max_candidates)
-
-    def visibility(self, shadow_map: torch.Tensor, frame: int):
-        matrix = [float(x) for x in self.to_light[frame].astype(np.float32).reshape(-1)]
-        return lambda rx, ry, depth: shadows.lit(shadow_map, matrix, self.light, rx, ry, depth)
-
-
-class _Supersampled:
-    """Silhouette anti-aliasing: a k-times finer z-buffer finds pixels whose samples see
-    different parts (or sky); only those are re-shaded per sample and averaged (integer sums).
-    Interior pixels, depth, segmentation and normals are untouched."""
-
-    def __init__(self, keys, rays, part, k, width, height) -> None:
-        self.keys, self.rays, self.part, self.k = keys, rays, part, k
-        self.width, self.height = width, height
-
-    @classmethod
-    def create(cls, tris, intr, spec, k, max_candidates) -> _Supersampled:
-        fine = Intrinsics(intr.fx * k, intr.fy * k, intr.cx * k, intr.cy * k)
-        keys = rasterize(tris, fine, spec.width * k, spec.height * k, spec.camera.near,
-                         max_candidates)
-        rays = pixel_rays(fine, spec.width * k, spec.height * k, tris.device)
-        return cls(keys, rays, None, k, spec.width, spec.height)
-
-    def resolve(self, f, planes, backdrop, scene, light, visibility, rgb) -> None:
-        k, w, h = self.k, self.width, self.height
-        keys = self.keys[f].view(-1)
-        part = torch.where(keys >= 0, scene.face_part.index_select(0, (keys & FACE_MASK)
-                                                                   * (keys >= 0)), -1)
-        grid = part.view(h, k, w, k)
-        first = grid[:, 0, :, 0]
-        mixed = torch.zeros((h, w), dtype=torch.bool, device=keys.device)
-        for i in range(k):  # elementwise over (h, w) planes: far faster than a small-dim reduce
-            for j in range(k):
-                if i or j:
-                    mixed |= grid[:, i, :, j] != first
-        edge = torch.nonzero(mixed.view(-1)).view(-1)
-        if edge.numel() == 0:
-            return
-        ey, ex = torch.div(edge, w, rounding_mode="floor"), edge % w
-        offsets = torch.arange(k, device=keys.device)
-        sy = (ey.view(-1, 1, 1) * k + offsets.view(1, k, 1)).expand(-1, k, k)
-        sx = (ex.view(-1, 1, 1) * k + offsets.view(1, 1, k)).expand(-1, k, k)
-        sample = (sy * (w * k) + sx).reshape(-1)  # (E*k*k,) sample indices, fixed order
-        colors = backdrop.index_select(0, edge.repeat_interleave(k * k)).to(torch.int32)
-        sample_keys = keys.index_select(0, sample)
-        hit = torch.nonzero(sample_keys >= 0).view(-1)
-        if hit.numel():
-            rays = take_columns(self.rays, sample.index_select(0, hit))
-            block_visibility = None if visibility is None else \
-                (lambda d, r=rays: visibility(r[0], r[1], d))
-            shaded = shade_pixels(take_columns(planes, sample_keys.index_select(0, hit)
-                                               & FACE_MASK), rays, scene.texels, TEXTURE_SIZE,
-                                  light, block_visibility)[0]
-            colors.index_copy_(0, hit, shaded.to(torch.int32))
-        total = colors.view(-1, k * k, 3).sum(dim=1)  # integers: exact in any order
-        mean = torch.div(total + (k * k) // 2, k * k, rounding_mode="floor").to(torch.uint8)
-        rgb.view(-1, 3).index_copy_(0, edge, mean)
 
 
 def _backdrop(spec: VideoSpec, asset_root: str | None, device) -> torch.Tensor:

@@ -104,3 +104,27 @@ def lit(shadow_map: torch.Tensor, to_light: torch.Tensor, light: LightCamera, rx
     occluder = shadow_map.index_select(0, index)
     shadowed = inside & (occluder * (qz - DEPTH_BIAS) > 1.0)
     return torch.where(shadowed, 0.0, 1.0)
+
+
+class ShadowCaster:
+    """The light camera and per-frame camera->light transforms of one video."""
+
+    def __init__(self, light, to_light: np.ndarray, casters: torch.Tensor) -> None:
+        self.light, self.to_light, self.casters = light, to_light, casters
+
+    @classmethod
+    def create(cls, spec: VideoSpec, scene, device) -> ShadowCaster | None:
+        light = light_camera(spec)
+        if light is None:
+            return None
+        casters = torch.nonzero(scene.face_part > 0).view(-1)
+        return cls(light, camera_to_light(light, scene.extrinsics), casters)
+
+    def maps(self, tris, start, stop, near, max_candidates) -> torch.Tensor:
+        to_light = torch.tensor(self.to_light[start:stop], dtype=torch.float32,
+                                device=tris.device)
+        return shadow_maps(tris, self.casters, to_light, self.light, near, max_candidates)
+
+    def visibility(self, shadow_map: torch.Tensor, frame: int):
+        matrix = [float(x) for x in self.to_light[frame].astype(np.float32).reshape(-1)]
+        return lambda rx, ry, depth: lit(shadow_map, matrix, self.light, rx, ry, depth)
