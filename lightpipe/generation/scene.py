@@ -61,7 +61,8 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
 
     extrinsics = kinematics.camera_extrinsics(spec)
     ground_pose = np.repeat(np.eye(4)[None], spec.num_frames, axis=0)
-    poses = [ground_pose] + [kinematics.object_poses(obj, spec) for obj in spec.objects]
+    poses = [ground_pose] + [_rest_on_ground(kinematics.object_poses(obj, spec), item.mesh)
+                             for obj, item in zip(spec.objects, loaded)]
     model_view = np.stack([
         np.stack([kinematics.compose(extrinsics[f], pose[f])[:3] for pose in poses])
         for f in range(spec.num_frames)
@@ -89,6 +90,17 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
         extrinsics=extrinsics,
         intrinsics=kinematics.intrinsics(spec),
     )
+
+
+def _rest_on_ground(poses: np.ndarray, mesh) -> np.ndarray:
+    """Shift an object's path vertically so its lowest vertex touches y=0 at the first frame
+    (the planner places the bounding sphere; flat shapes would otherwise float)."""
+    r, t = poses[0, 1, :3], poses[0, 1, 3]
+    v = mesh.vertices.astype(np.float64)
+    lowest = float(np.min((r[0] * v[:, 0] + r[1] * v[:, 1]) + r[2] * v[:, 2]) + t)
+    grounded = poses.copy()
+    grounded[:, 1, 3] -= lowest
+    return grounded
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ def light_camera(spec: VideoSpec) -> LightCamera | None:
         return None
     size = min(MAX_MAP_SIZE, 1 << max(5, (max(spec.width, spec.height) - 1).bit_length()))
     centres = np.concatenate([kinematics.object_poses(obj, spec)[:, :3, 3] for obj in spec.objects])
-    radii = np.repeat([obj.scale for obj in spec.objects], spec.num_frames)
+    # Twice the radius: scene.py lowers each object by up to its radius to rest on the ground.
+    radii = np.repeat([2.0 * obj.scale for obj in spec.objects], spec.num_frames)
     centre = (centres.min(axis=0) + centres.max(axis=0)) / 2.0
     reach = float(max(math.sqrt(float(((c - centre) ** 2).sum())) + r
                       for c, r in zip(centres, radii))) + 0.25

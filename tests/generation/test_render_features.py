@@ -101,6 +101,17 @@ def asset_root(tmp_path_factory):
     return str(make_asset_root(tmp_path_factory.mktemp("assets")))
 
 
+def test_objects_rest_on_the_ground():
+    spec = one_object_spec("builtin:box/00")
+    video = render_video(spec, options=RenderOptions(segmentation=True))
+    rows, cols = np.nonzero(video.segmentation[0] == 2)
+    z = video.depth[0][rows, cols].astype(np.float64)
+    k, pose = video.intrinsics, video.extrinsics[0]
+    camera = np.stack([(cols + 0.5 - k[0, 2]) / k[0, 0] * z, (rows + 0.5 - k[1, 2]) / k[1, 1] * z, z])
+    world = pose[:3, :3].T @ (camera - pose[:3, 3:4])
+    assert abs(world[1].min()) < 0.03  # the lowest visible point of the box is on the ground
+
+
 @pytest.mark.parametrize("asset,expect", [
     ("box/box.obj", RED), ("ball.glb", (40, 60, 230)), ("cube.ply", (250, 250, 20)),
     ("can.stl", None)])
@@ -109,7 +120,7 @@ def test_each_user_format_renders_where_planned_with_its_colours(asset_root, ass
     video = render_video(spec, options=RenderOptions(asset_root=asset_root, segmentation=True))
     mask = video.segmentation[0] == 2
     assert mask.sum() > 100
-    assert mask[project(video, 0, (0.0, 0.6, 0.0))]
+    assert mask[project(video, 0, (0.0, 0.1, 0.0))]  # it rests on the ground at the origin
     colors = video.color[0][mask].astype(float)
     if expect is not None:  # the box's UVs point into the red half of its texture
         direction = np.array(expect) / np.linalg.norm(expect)
