@@ -100,7 +100,8 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                 _shade_frame(keys[f].view(-1), planes[f], rays, backdrop, scene, light,
                              visibility, work)
                 if fine is not None:
-                    fine.resolve(f, planes[f], backdrop, scene, light, visibility, work.rgb)
+                    fine.resolve(f, keys[f].view(-1), planes[f], backdrop, scene, light,
+                                 visibility, work.rgb)
                 if work is not outputs:
                     outputs.copy_from(work)
     return RenderedVideo(color=color, depth=depth, intrinsics=k, extrinsics=scene.extrinsics,
