@@ -12,7 +12,7 @@ import torch
 
 from lightpipe.generation.rasterizer import FACE_MASK, Intrinsics, take_columns
 from lightpipe.generation.scene import TEXTURE_SIZE
-from lightpipe.generation.shading import _ray_planes, shade_pixels
+from lightpipe.generation.shading import ray_planes, shade_pixels
 
 NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
 
@@ -26,8 +26,8 @@ class SilhouetteAntialiasing:
         self.width, self.height = width, height
 
     @classmethod
-    def create(cls, tris, intr, spec, k, max_candidates) -> SilhouetteAntialiasing:
-        n, a, b, c = _ray_planes(tris)
+    def create(cls, tris, intr, spec, k) -> SilhouetteAntialiasing:
+        n, a, b, c = ray_planes(tris)
         return cls(torch.stack([*n, *a, *b, c], dim=1), intr, k, spec.width, spec.height)
 
     def resolve(self, f, keys, planes, backdrop, scene, light, visibility, rgb) -> None:

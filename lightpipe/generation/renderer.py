@@ -86,7 +86,7 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                                     TEXTURE_SIZE)
             maps = shadow.maps(tris, start, stop, spec.camera.near, max_candidates) \
                 if shadow else None
-            fine = SilhouetteAntialiasing.create(tris, intr, spec, options.antialias, max_candidates) \
+            fine = SilhouetteAntialiasing.create(tris, intr, spec, options.antialias) \
                 if options.antialias > 1 else None
             for f in range(stop - start):
                 frame = start + f

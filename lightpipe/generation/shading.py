@@ -62,7 +62,7 @@ def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
         uvs: texture coordinates (T, 3 vertices, 2).
         face_info: (4, T) tint rgb and first texel index of the face's material.
     """
-    n, a, b, c = _ray_planes(tris)
+    n, a, b, c = ray_planes(tris)
     planes = [*n, c]
     for k in range(3):  # normal * det = n0 (r.n') + (n1 - n0)(r.a) + (n2 - n0)(r.b)
         n0, n1, n2 = normals[..., 0, k], normals[..., 1, k], normals[..., 2, k]
@@ -153,7 +153,7 @@ def visible_surface(keys: torch.Tensor, cam_tris: torch.Tensor, intr: Intrinsics
     frame = torch.div(pixel, height * width, rounding_mode="floor")
     rays = take_columns(pixel_rays(intr, width, height, keys.device),
                         pixel - frame * (height * width))
-    n, a, b, c = _ray_planes(cam_tris)
+    n, a, b, c = ray_planes(cam_tris)
     index = frame * cam_tris.shape[1] + face
     rx, ry = rays[0], rays[1]
 
@@ -171,7 +171,7 @@ def visible_surface(keys: torch.Tensor, cam_tris: torch.Tensor, intr: Intrinsics
                    ray=torch.stack([rx, ry, torch.ones_like(rx)], dim=1))
 
 
-def _ray_planes(tris: torch.Tensor):
+def ray_planes(tris: torch.Tensor):
     """Moller-Trumbore with the ray as the only per-pixel input: for r = (rx, ry, 1),
     det = r.n', u = r.a / det, v = r.b / det, depth = c / det (lists of components)."""
     v0 = [tris[..., 0, k] for k in range(3)]
