@@ -62,10 +62,6 @@ class Layout:
     def failure_file(self, index: int) -> Path:
         return self.root / FAILURES_DIR / f"{self.stem(index)}.txt"
 
-    @property
-    def dataset_file(self) -> Path:
-        return self.root / DATASET_FILE
-
     def read_meta(self, index: int) -> dict | None:
         """The video's metadata if its JSON is readable and every listed file has its size."""
         return self._checked_meta(index, hashes=False)[1]

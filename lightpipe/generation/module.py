@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import traceback
 
 import torch
@@ -54,7 +53,6 @@ class VideoGenerator(LightningModule):
         signal.signal(PREEMPT_SIGNAL, self._on_preempt)  # replaces Lightning's checkpoint+requeue
 
     def predict_step(self, spec: VideoSpec, batch_idx: int = 0) -> VideoResult:
-        started = time.perf_counter()
         try:
             maybe_inject(spec.index)
             video = render_video(spec, self.device,
@@ -63,7 +61,7 @@ class VideoGenerator(LightningModule):
                                  options=render_options(self.settings))
         except Exception:  # one video's failure must not stop the others
             return VideoResult(spec=spec, error=traceback.format_exc())
-        return VideoResult(spec=spec, video=video, render_seconds=time.perf_counter() - started)
+        return VideoResult(spec=spec, video=video)
 
     def _on_preempt(self, signum, frame) -> None:
         name = signal.Signals(signum).name

@@ -39,7 +39,6 @@ class VideoResult:
     spec: VideoSpec
     video: RenderedVideo | None = None
     error: str | None = None
-    render_seconds: float = 0.0
 
 
 class VideoWriter(BasePredictionWriter):
