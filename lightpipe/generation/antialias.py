@@ -11,8 +11,7 @@ from __future__ import annotations
 import torch
 
 from lightpipe.generation.rasterizer import FACE_MASK, Intrinsics, take_columns
-from lightpipe.generation.scene import TEXTURE_SIZE
-from lightpipe.generation.shading import ray_planes, shade_pixels
+from lightpipe.generation.shading import ray_planes
 
 NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
 
@@ -30,7 +29,9 @@ class SilhouetteAntialiasing:
         n, a, b, c = ray_planes(tris)
         return cls(torch.stack([*n, *a, *b, c], dim=1), intr, k, spec.width, spec.height)
 
-    def resolve(self, f, keys, planes, backdrop, scene, light, visibility, rgb) -> None:
+    def resolve(self, f, keys, shading, backdrop, scene, rgb) -> None:
+        """Re-resolve frame f's silhouette pixels in `rgb` ((H, W, 3) uint8); `shading` is
+        the renderer's per-frame shading (planes, light, shadow lookup)."""
         k, w, h = self.k, self.width, self.height
         faces = keys & FACE_MASK
         part = torch.where(keys >= 0, scene.face_part.index_select(0, faces * (keys >= 0)), -1)
@@ -62,11 +63,8 @@ class SilhouetteAntialiasing:
         hit = torch.nonzero(best >= 0).view(-1)
         if hit.numel():
             hx, hy = rx.index_select(0, hit), ry.index_select(0, hit)
-            rays = torch.stack([hx, hy, 1.0 / torch.sqrt((hx * hx + hy * hy) + 1.0)])
-            block_visibility = None if visibility is None else \
-                (lambda d, r=rays: visibility(r[0], r[1], d))
-            shaded = shade_pixels(take_columns(planes, best.index_select(0, hit) & FACE_MASK),
-                                  rays, scene.texels, TEXTURE_SIZE, light, block_visibility)[0]
+            rays = torch.stack([hx, hy, torch.rsqrt((hx * hx + hy * hy) + 1.0)])
+            shaded = shading.faces(best.index_select(0, hit) & FACE_MASK, rays)[0]
             colors.index_copy_(0, hit, shaded.to(torch.int32))
         total = colors.view(-1, count, 3).sum(dim=1)  # integers: exact in any order
         mean = torch.div(total + count // 2, count, rounding_mode="floor").to(torch.uint8)

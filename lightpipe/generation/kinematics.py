@@ -42,12 +42,10 @@ def light_direction(spec: VideoSpec) -> tuple[float, float, float]:
 
 
 def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b for 4x4 float64 matrices by explicit sums (no BLAS: same bits everywhere)."""
-    out = np.zeros((4, 4))
-    for i in range(4):
-        for j in range(4):
-            out[i, j] = (a[i, 0] * b[0, j] + a[i, 1] * b[1, j]) + (a[i, 2] * b[2, j] + a[i, 3] * b[3, j])
-    return out
+    """a @ b for (..., 4, 4) float64 matrices (broadcast) by explicit elementwise sums: no BLAS,
+    the same bits everywhere and for any batch shape."""
+    col = [a[..., :, k:k + 1] * b[..., k:k + 1, :] for k in range(4)]
+    return (col[0] + col[1]) + (col[2] + col[3])
 
 
 def _camera_pose(cam: CameraSpec, t: float) -> np.ndarray:

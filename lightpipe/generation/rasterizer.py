@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from lightpipe.generation.kernels import EAGER, Kernels
+
 EMPTY = -1  # key of an uncovered pixel: below every real key
 FACE_BITS = 32
 FACE_MASK = (1 << FACE_BITS) - 1
@@ -35,7 +37,7 @@ class Intrinsics:
 
 
 def rasterize(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, near: float,
-              max_candidates: int) -> torch.Tensor:
+              max_candidates: int, kernels: Kernels = EAGER) -> torch.Tensor:
     """Visible face per pixel for a chunk of frames.
 
     Args:
@@ -46,7 +48,7 @@ def rasterize(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, nea
     """
     zbuf = torch.full((tris.shape[0] * height * width,), EMPTY, dtype=torch.int64,
                       device=tris.device)
-    for pixel, key in fragments(tris, intr, width, height, near, max_candidates):
+    for pixel, key in fragments(tris, intr, width, height, near, max_candidates, kernels):
         zbuf.scatter_reduce_(0, pixel, key, reduce="amax")
     return zbuf.view(tris.shape[0], height, width)
 
@@ -62,7 +64,8 @@ def key_faces(keys: torch.Tensor) -> torch.Tensor:
 
 
 def fragments(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, near: float,
-              max_candidates: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+              max_candidates: int, kernels: Kernels = EAGER
+              ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Covered pixels as chunks of (flat index into (Fc*H*W), key).
 
     Chunks hold at most about `max_candidates` fragments (one run of pixels may exceed it), so
@@ -70,11 +73,11 @@ def fragments(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, nea
     """
     cap = CPU_CHUNK if tris.device.type == "cpu" else MAX_CHUNK
     budget = max(1, min(max_candidates, cap))
-    setup = _scanline_setup(tris, intr, width, height, near)
+    setup = _scanline_setup(tris, intr, width, height, near, kernels)
     for tri_slice in _chunks(setup.num_rows, max(1, budget // ROWS_PER_FRAGMENT)):
-        runs = _spans(setup, tri_slice, width, height)
+        runs = _spans(setup, tri_slice, width, height, kernels)
         for run_slice in _chunks(runs.width, budget):
-            yield _span_fragments(runs, run_slice)
+            yield _span_fragments(runs, run_slice, kernels)
 
 
 @dataclass(frozen=True)
@@ -98,14 +101,13 @@ class _Spans:
     face: torch.Tensor  # (R,) int32
 
 
-def _scanline_setup(tris, intr, width, height, near) -> _Setup:
+def _scanline_setup(tris, intr, width, height, near, kernels: Kernels = EAGER) -> _Setup:
     """Cull back faces, clip at the near plane, project, sort vertices by y, drop the triangles
     that cover no pixel centre row or lie beside the screen."""
     num_faces = tris.shape[1]
     # Planar (vertex, xyz, item): free when `tris` is a permuted view of such a tensor.
     v = tris.permute(2, 3, 0, 1).reshape(3, 3, -1)
-    keep = _front_facing(v) & (torch.maximum(torch.maximum(v[0, 2], v[1, 2]), v[2, 2]) >= near)
-    item = torch.nonzero(keep).view(-1)
+    item = torch.nonzero(kernels(_visible)(v, near)).view(-1)
     v = take_columns(v, item)
     crossing = torch.minimum(torch.minimum(v[0, 2], v[1, 2]), v[2, 2]) < near
     if bool(crossing.any()):
@@ -114,29 +116,48 @@ def _scanline_setup(tris, intr, width, height, near) -> _Setup:
         v = torch.cat([take_columns(v, inside), clipped.permute(1, 2, 0)], dim=2)
         item = torch.cat([item.index_select(0, inside),
                           item.index_select(0, outside).index_select(0, parent)])
+    screen = torch.tensor([intr.fx, intr.fy, intr.cx, intr.cy, width, height],
+                          dtype=torch.float32, device=v.device)
+    coef, first, num_rows, usable = kernels(_project)(v, screen)
+    usable = torch.nonzero(usable).view(-1)
+    item = item.index_select(0, usable)
+    frame = torch.div(item, num_faces, rounding_mode="floor")
+    return _Setup(coef=take_columns(coef, usable),
+                  first_row=frame * height + first.index_select(0, usable),
+                  num_rows=num_rows.index_select(0, usable),
+                  face=(item - frame * num_faces).to(torch.int32))
 
+
+def _visible(v: torch.Tensor, near: float) -> torch.Tensor:
+    """(N,) bool: front-facing triangles (planar (vertex, xyz, N)) reaching z >= near."""
+    return _front_facing(v) & (torch.maximum(torch.maximum(v[0, 2], v[1, 2]), v[2, 2]) >= near)
+
+
+def _project(v: torch.Tensor, screen: torch.Tensor):
+    """Scanline coefficients (10, N) of camera-space triangles v (vertex, xyz, N), their first
+    row and row count (int64), and whether they are usable (cover a row, touch the screen).
+
+    Args:
+        screen: (6,) float32 fx, fy, cx, cy, width, height.
+    """
+    fx, fy, cx, cy, width, height = screen.unbind(0)
     inv_z = torch.reciprocal(v[:, 2])
-    sx = v[:, 0] * inv_z * intr.fx + intr.cx
-    sy = v[:, 1] * inv_z * intr.fy + intr.cy
+    sx = v[:, 0] * inv_z * fx + cx
+    sy = v[:, 1] * inv_z * fy + cy
     (x0, x1, x2), (y0, y1, y2), (z0, z1, z2) = _sort_by_y(sx, sy, inv_z)
     cross = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
     # 1/z is affine in screen space: solve its gradient from the two edges leaving the top.
     dzdx = ((z1 - z0) * (y2 - y0) - (z2 - z0) * (y1 - y0)) / cross
     dzdy = ((x1 - x0) * (z2 - z0) - (x2 - x0) * (z1 - z0)) / cross
-    first = torch.ceil(y0 - 0.5).clamp(0, height)
-    stop = torch.ceil(y2 - 0.5).clamp(0, height)
+    first = torch.minimum(torch.ceil(y0 - 0.5).clamp(min=0.0), height)
+    stop = torch.minimum(torch.ceil(y2 - 0.5).clamp(min=0.0), height)
     on_screen = (torch.maximum(torch.maximum(x0, x1), x2) > 0) \
         & (torch.minimum(torch.minimum(x0, x1), x2) < width)
-    usable = torch.nonzero(torch.isfinite(dzdx) & torch.isfinite(dzdy) & (stop > first)
-                           & on_screen).view(-1)
-    coef = take_columns(torch.stack([x0, y0, x1, y1, (x1 - x0) / (y1 - y0), (x2 - x1) / (y2 - y1),
-                                     (x2 - x0) / (y2 - y0), z0, dzdx, dzdy]), usable)
-    item = item.index_select(0, usable)
-    frame = torch.div(item, num_faces, rounding_mode="floor")
-    first = first.index_select(0, usable).long()
-    return _Setup(coef=coef, first_row=frame * height + first,
-                  num_rows=stop.index_select(0, usable).long() - first,
-                  face=(item - frame * num_faces).to(torch.int32))
+    usable = torch.isfinite(dzdx) & torch.isfinite(dzdy) & (stop > first) & on_screen
+    coef = torch.stack([x0, y0, x1, y1, (x1 - x0) / (y1 - y0), (x2 - x1) / (y2 - y1),
+                        (x2 - x0) / (y2 - y0), z0, dzdx, dzdy])
+    first = first.long()
+    return coef, first, stop.long() - first, usable
 
 
 def _sort_by_y(x, y, z):
@@ -150,15 +171,22 @@ def _sort_by_y(x, y, z):
     return torch.empty_like(points).scatter_(1, rank, points).unbind(0)
 
 
-def _spans(setup: _Setup, tri_slice: slice, width: int, height: int) -> _Spans:
+def _spans(setup: _Setup, tri_slice: slice, width: int, height: int,
+           kernels: Kernels = EAGER) -> _Spans:
     """Clip every row of the triangles in `tri_slice` to its covered run of pixels."""
     num_rows = setup.num_rows[tri_slice]
     tri = torch.repeat_interleave(num_rows)
     starts = torch.cumsum(num_rows, 0) - num_rows
-    row = torch.arange(tri.numel(), device=tri.device) + (setup.first_row[tri_slice]
-                                                          - starts).index_select(0, tri)
-    x0, y0, x1, y1, s01, s12, s02, z0, dzdx, dzdy = \
-        take_columns(setup.coef[:, tri_slice], tri).unbind(0)
+    return _Spans(*kernels(_span_runs)(tri, setup.first_row[tri_slice] - starts,
+                                       setup.coef[:, tri_slice], setup.face[tri_slice], width,
+                                       height))
+
+
+def _span_runs(tri, row_base, coef, face, width: int, height: int):
+    """Width, first pixel, 1/z there, d(1/z)/dx and face of the run on each row `tri` covers
+    (row i of the slice is row_base[tri[i]] + i)."""
+    row = torch.arange(tri.numel(), device=tri.device) + row_base.index_select(0, tri)
+    x0, y0, x1, y1, s01, s12, s02, z0, dzdx, dzdy = take_columns(coef, tri).unbind(0)
     cy = torch.remainder(row, height).to(x0.dtype) + 0.5
     dy = cy - y0
     x_long = x0 + dy * s02
@@ -168,23 +196,28 @@ def _spans(setup: _Setup, tri_slice: slice, width: int, height: int) -> _Spans:
     lo = torch.ceil(torch.minimum(x_long, x_short) - 0.5).clamp(0, width)
     hi = torch.ceil(torch.maximum(x_long, x_short) - 0.5).clamp(0, width)
     inv_z = (z0 + dzdy * dy) + dzdx * ((lo + 0.5) - x0)
-    return _Spans(width=(hi - lo).clamp(min=0).long(), pixel=row * width + lo.long(),
-                  inv_z=inv_z, step=dzdx, face=setup.face[tri_slice].index_select(0, tri))
+    return ((hi - lo).clamp(min=0).long(), row * width + lo.long(), inv_z, dzdx,
+            face.index_select(0, tri))
 
 
-def _span_fragments(rows: _Spans, row_slice: slice) -> tuple[torch.Tensor, torch.Tensor]:
+def _span_fragments(rows: _Spans, row_slice: slice, kernels: Kernels = EAGER
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """One fragment per pixel of the runs in `row_slice`: 1/z steps linearly along a run."""
     widths = rows.width[row_slice]
     run = torch.repeat_interleave(widths)
     starts = torch.cumsum(widths, 0) - widths
-    offset = torch.arange(run.numel(), device=widths.device)
-    pixel = offset + (rows.pixel[row_slice] - starts).index_select(0, run)
-    step = offset.to(torch.float32) - starts.to(torch.float32).index_select(0, run)  # < 2**24
-    inv_z = rows.inv_z[row_slice].index_select(0, run) \
-        + rows.step[row_slice].index_select(0, run) * step
-    # Little-endian int64 from (low, high) int32 words: (bits(1/z) << 32) | face.
-    key = torch.stack([rows.face[row_slice].index_select(0, run), inv_z.view(torch.int32)], dim=1)
-    return pixel, key.view(torch.int64).view(-1)
+    return kernels(_run_fragments)(run, starts, rows.pixel[row_slice], rows.inv_z[row_slice],
+                                   rows.step[row_slice], rows.face[row_slice])
+
+
+def _run_fragments(run, starts, pixel, inv_z, step, face):
+    """Flat pixel index and key `(bits of 1/z) << 32 | face` of each fragment (of run `run`)."""
+    offset = torch.arange(run.numel(), device=run.device)
+    flat = offset + (pixel - starts).index_select(0, run)
+    along = offset.to(torch.float32) - starts.to(torch.float32).index_select(0, run)  # < 2**24
+    inverse_depth = inv_z.index_select(0, run) + step.index_select(0, run) * along
+    bits = inverse_depth.view(torch.int32).to(torch.int64)
+    return flat, (bits << FACE_BITS) | face.index_select(0, run).to(torch.int64)
 
 
 def _front_facing(v: torch.Tensor) -> torch.Tensor:

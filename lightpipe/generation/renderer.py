@@ -18,18 +18,17 @@ import torch
 from lightpipe.datamodule.specs import VideoSpec
 from lightpipe.generation.antialias import SilhouetteAntialiasing
 from lightpipe.generation.asset_loader import load_backdrop
-from lightpipe.generation.rasterizer import (
-    FACE_MASK,
-    Intrinsics,
-    rasterize,
-    take_columns,
-)
-from lightpipe.generation.scene import TEXTURE_SIZE, Scene, build_scene
+from lightpipe.generation.kernels import Kernels
+from lightpipe.generation.rasterizer import Intrinsics, rasterize, take_columns
+from lightpipe.generation.scene import Scene, build_scene
 from lightpipe.generation.shading import (
-    FrameLight,
+    SHININESS,
+    TEXTURE_SIZE,
     background_rows,
+    frame_light,
     pixel_rays,
-    shade_pixels,
+    shade_covered,
+    shade_faces,
     surface_planes,
 )
 from lightpipe.generation.shadows import ShadowCaster
@@ -46,6 +45,7 @@ class RenderOptions:
     antialias: int = 1  # k: silhouette pixels are resolved from k x k samples
     segmentation: bool = False
     normals: bool = False
+    compile: bool = False  # torch.compile the kernels (`kernels`): faster, same bytes
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     depth = np.empty(shape, dtype=np.float32)
     segmentation = np.zeros(shape, dtype=np.int32) if options.segmentation else None
     normals = np.zeros((*shape, 3), dtype=np.float32) if options.normals else None
+    kernels = Kernels(options.compile)
     with torch.inference_mode():
         scene = build_scene(spec, device, options.asset_root)
         k = scene.intrinsics
@@ -78,30 +79,31 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
         rays = pixel_rays(intr, spec.width, spec.height, device)
         backdrop = _backdrop(spec, options.asset_root, device)
         shadow = ShadowCaster.create(spec, scene, device) if options.shadows else None
+        texels = scene.texels.t().contiguous() if kernels.rows else scene.texels
         for start in range(0, spec.num_frames, frames_per_chunk):
             stop = min(spec.num_frames, start + frames_per_chunk)
-            tris, vertex_normals = camera_space(scene, start, stop)
-            keys = rasterize(tris, intr, spec.width, spec.height, spec.camera.near, max_candidates)
-            planes = surface_planes(tris, vertex_normals, scene.face_uv, scene.face_info,
-                                    TEXTURE_SIZE)
-            maps = shadow.maps(tris, start, stop, spec.camera.near, max_candidates) \
+            tris, vertex_normals = camera_space(scene, start, stop, kernels)
+            keys = rasterize(tris, intr, spec.width, spec.height, spec.camera.near,
+                             max_candidates, kernels)
+            planes = kernels(surface_planes)(tris, vertex_normals, scene.face_uv,
+                                             scene.face_info, TEXTURE_SIZE, kernels.rows)
+            maps = shadow.maps(tris, start, stop, spec.camera.near, max_candidates, kernels) \
                 if shadow else None
             fine = SilhouetteAntialiasing.create(tris, intr, spec, options.antialias) \
                 if options.antialias > 1 else None
             for f in range(stop - start):
                 frame = start + f
-                light = _frame_light(spec, scene, frame)
-                visibility = shadow.visibility(maps[f], frame) if shadow else None
+                shading = _FrameShading(
+                    planes[f], texels, _frame_light(spec, scene, frame, device),
+                    shadow.lookup(maps[f], frame) if shadow else None, kernels)
                 outputs = _FrameOutputs(
                     torch.from_numpy(color[frame]), torch.from_numpy(depth[frame]),
                     None if segmentation is None else torch.from_numpy(segmentation[frame]),
                     None if normals is None else torch.from_numpy(normals[frame]))
                 work = outputs if device.type == "cpu" else outputs.on(device)
-                _shade_frame(keys[f].view(-1), planes[f], rays, backdrop, scene, light,
-                             visibility, work)
+                _shade_frame(keys[f].view(-1), shading, rays, backdrop, scene, work)
                 if fine is not None:
-                    fine.resolve(f, keys[f].view(-1), planes[f], backdrop, scene, light,
-                                 visibility, work.rgb)
+                    fine.resolve(f, keys[f].view(-1), shading, backdrop, scene, work.rgb)
                 if work is not outputs:
                     outputs.copy_from(work)
     return RenderedVideo(color=color, depth=depth, intrinsics=k, extrinsics=scene.extrinsics,
@@ -109,23 +111,53 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                          segmentation.astype(np.uint16), normals=normals)
 
 
-def camera_space(scene: Scene, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Vertex positions and normals of every face (Fc,T,3,3) in camera space, without BLAS.
+def camera_space(scene: Scene, start: int, stop: int, kernels: Kernels = Kernels()
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Vertex positions and normals of every face (Fc,T,3,3) of frames [start, stop) in camera
+    space, without BLAS. Both are views of planar (vertex, xyz, Fc, T) tensors, the layout the
+    rasterizer and `surface_planes` work in."""
+    return kernels(_camera_space)(scene.model_view[start:stop], scene.vertex_part,
+                                  scene.vertices, scene.normals, scene.faces)
 
-    Both are views of planar (vertex, xyz, Fc, T) tensors, the layout the rasterizer and
-    `surface_planes` work in.
-    """
-    num_frames = stop - start
-    model_view = scene.model_view[start:stop].reshape(num_frames, -1, 12).permute(2, 0, 1)
-    m = take_columns(model_view, scene.vertex_part)  # (12, Fc, V)
-    (vx, vy, vz), (nx, ny, nz) = scene.vertices.unbind(1), scene.normals.unbind(1)
+
+def _camera_space(model_view, vertex_part, vertices, normals, faces):
+    """`camera_space` from the `Scene`'s tensors; model_view (Fc, P, 3, 4) of the chunk."""
+    num_frames = model_view.shape[0]
+    model_view = model_view.reshape(num_frames, -1, 12).permute(2, 0, 1)
+    m = take_columns(model_view, vertex_part)  # (12, Fc, V)
+    (vx, vy, vz), (nx, ny, nz) = vertices.unbind(1), normals.unbind(1)
     pos = torch.stack([((m[4 * i] * vx + m[4 * i + 1] * vy) + m[4 * i + 2] * vz) + m[4 * i + 3]
                        for i in range(3)])
     nrm = torch.stack([(m[4 * i] * nx + m[4 * i + 1] * ny) + m[4 * i + 2] * nz
                        for i in range(3)])
-    corners = scene.faces.t()
+    corners = faces.t()
     return tuple(torch.stack([take_columns(t, c) for c in corners]).permute(2, 3, 0, 1)
                  for t in (pos, nrm))
+
+
+@dataclass(frozen=True)
+class _FrameShading:
+    """What shading one frame needs besides the pixels: its `surface_planes` (layout per
+    `kernels.rows`), the texels (likewise), the light and the shadow lookup (or None)."""
+
+    planes: torch.Tensor
+    texels: torch.Tensor
+    light: torch.Tensor
+    shadow: tuple[torch.Tensor, torch.Tensor] | None
+    kernels: Kernels
+
+    @property
+    def shininess(self):
+        """The exponent as an int (eager) or as the light's entry (compiled: no retracing)."""
+        if self.kernels.compiled:
+            return self.light[SHININESS]
+        return int(self.light[SHININESS])
+
+    def faces(self, face, rays, want_normals: bool = False):
+        """`shading.shade_faces` of these pixels."""
+        return self.kernels(shade_faces)(self.planes, face, rays, self.texels, self.light,
+                                         self.shininess, self.shadow, want_normals,
+                                         self.kernels.rows)
 
 
 @dataclass
@@ -148,24 +180,22 @@ class _FrameOutputs:
                 mine.copy_(theirs)
 
 
-def _shade_frame(keys, planes, rays, backdrop, scene, light, visibility, out) -> None:
-    """One frame: z-buffer keys (H*W,) and planes (NUM_PLANES, T) into the frame's outputs over
-    the backdrop (H*W, 3); depth 0, segmentation 0 and normals 0 where there is no surface."""
+def _shade_frame(keys, shading: _FrameShading, rays, backdrop, scene, out) -> None:
+    """One frame: z-buffer keys (H*W,) into the frame's outputs over the backdrop (H*W, 3);
+    depth 0, segmentation 0 and normals 0 where there is no surface."""
     rgb, depth = out.rgb.view(-1, 3), out.depth.view(-1)
     rgb.copy_(backdrop)
     depth.zero_()
     covered = torch.nonzero(keys >= 0).view(-1)  # EMPTY is -1, real keys are >= 0
+    shade = shading.kernels(shade_covered)
     for pixel in covered.split(PIXEL_BLOCK):
-        face = keys.index_select(0, pixel) & FACE_MASK
-        block_rays = take_columns(rays, pixel)
-        block_visibility = None if visibility is None else \
-            (lambda d, r=block_rays: visibility(r[0], r[1], d))
-        result = shade_pixels(take_columns(planes, face), block_rays, scene.texels, TEXTURE_SIZE,
-                              light, block_visibility, want_normals=out.normals is not None)
-        rgb.index_copy_(0, pixel, result[0])
-        depth.index_copy_(0, pixel, result[1])
+        face, block_rgb, block_depth, block_normals = shade(
+            keys, pixel, shading.planes, rays, shading.texels, shading.light,
+            shading.shininess, shading.shadow, out.normals is not None, shading.kernels.rows)
+        rgb.index_copy_(0, pixel, block_rgb)
+        depth.index_copy_(0, pixel, block_depth)
         if out.normals is not None:
-            out.normals.view(-1, 3).index_copy_(0, pixel, result[2].t())
+            out.normals.view(-1, 3).index_copy_(0, pixel, block_normals.t())
         if out.segmentation is not None:  # 1 + part: 1 ground, 2 + k object k
             ids = scene.face_part.index_select(0, face) + 1
             out.segmentation.view(-1).index_copy_(0, pixel, ids.to(torch.int32))
@@ -181,8 +211,8 @@ def _backdrop(spec: VideoSpec, asset_root: str | None, device) -> torch.Tensor:
     return rows.view(-1, 1, 3).expand(spec.height, spec.width, 3).reshape(-1, 3)
 
 
-def _frame_light(spec: VideoSpec, scene: Scene, frame: int) -> FrameLight:
+def _frame_light(spec: VideoSpec, scene: Scene, frame: int, device) -> torch.Tensor:
     light = spec.light
-    return FrameLight(direction=tuple(float(x) for x in scene.light_dir[frame]),
-                      rgb=tuple(float(c) * light.intensity for c in light.color),
-                      ambient=light.ambient, specular=light.specular, shininess=light.shininess)
+    return frame_light([float(x) for x in scene.light_dir[frame]],
+                       [float(c) * light.intensity for c in light.color], light.ambient,
+                       light.specular, light.shininess, device)

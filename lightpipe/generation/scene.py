@@ -10,9 +10,8 @@ import torch
 from lightpipe.datamodule.specs import GroundSpec, VideoSpec
 from lightpipe.generation import kinematics
 from lightpipe.generation.asset_loader import load_material, load_object
-from lightpipe.generation.shading import bilinear_texels
+from lightpipe.generation.shading import TEXTURE_SIZE, bilinear_texels
 
-TEXTURE_SIZE = 128
 GROUND_CELLS = 24
 
 
@@ -63,10 +62,7 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
     ground_pose = np.repeat(np.eye(4)[None], spec.num_frames, axis=0)
     poses = [ground_pose] + [_rest_on_ground(kinematics.object_poses(obj, spec), item.mesh)
                              for obj, item in zip(spec.objects, loaded)]
-    model_view = np.stack([
-        np.stack([kinematics.compose(extrinsics[f], pose[f])[:3] for pose in poses])
-        for f in range(spec.num_frames)
-    ])
+    model_view = kinematics.compose(extrinsics[:, None], np.stack(poses, axis=1))[:, :, :3]
     light = kinematics.light_direction(spec)
     light_cam = np.array([[sum(e[i, j] * light[j] for j in range(3)) for i in range(3)]
                           for e in extrinsics])

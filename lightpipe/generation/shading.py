@@ -4,8 +4,11 @@ Per (frame, face), `surface_planes` precomputes vectors X whose dot product with
 r = (rx, ry, 1) gives everything at that pixel up to one common factor 1/det (perspective-correct
 interpolation): det = r.n', depth = c/det, normal ~ (r.Mx, r.My, r.Mz), texel coordinates
 (r.Us, r.Ut)/det. Data is planar (component, item) so every op runs on contiguous 1-D rows.
-Only elementwise +, -, *, /, sqrt, floor, min/max, copysign, integer ops and gathers: the
-same bits for any thread count or batch size (no BLAS, no transcendental functions).
+Only elementwise +, -, *, /, rsqrt, floor, min/max, copysign, integer ops and gathers: the
+same bits for any thread count or batch size (no BLAS, no transcendental functions). Never
+`torch.sqrt` on CPU: with MKL it runs Intel VML in its high-accuracy (not correctly rounded)
+mode, about 1 result in 5 is off by an ulp, and which ones depends on the CPU's code path;
+`torch.rsqrt` is an exact IEEE sqrt followed by an IEEE division on every path.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from dataclasses import dataclass
 
 import torch
 
-from lightpipe.generation.rasterizer import EMPTY, Intrinsics, key_faces, take_columns
+from lightpipe.generation.rasterizer import EMPTY, FACE_MASK, Intrinsics, key_faces, take_columns
 
 # Rows of `surface_planes`; a vector X takes 3 rows (x, y, z).
 DET, DEPTH, NORMAL, TEXEL_S, TEXEL_T, TINT, FIRST_TEXEL = 0, 3, 4, 13, 16, 19, 22
 NUM_PLANES = 23
+TEXTURE_SIZE = 128  # texels per side of every material (a power of two)
+SHADOW_BIAS = 0.04  # metres: keeps lit surfaces from shadowing themselves
 
 
 @dataclass(frozen=True)
@@ -33,15 +38,19 @@ class Surface:
     ray: torch.Tensor  # (N,3) camera ray with z = 1
 
 
-@dataclass(frozen=True)
-class FrameLight:
-    """One frame's light as plain numbers: direction towards the light in camera space."""
+# Entries of the per-frame light vector (`frame_light`).
+LIGHT_DIR, LIGHT_RGB, AMBIENT, SPECULAR, SHININESS = 0, 3, 6, 7, 8
+LIGHT_SIZE = 9
+MAX_SHININESS = 255
 
-    direction: tuple[float, float, float]
-    rgb: tuple[float, float, float]  # color * intensity
-    ambient: float
-    specular: float
-    shininess: int
+
+def frame_light(direction, rgb, ambient: float, specular: float, shininess: int,
+                device) -> torch.Tensor:
+    """(LIGHT_SIZE,) float32: direction towards the light (camera space), color * intensity,
+    ambient, specular, shininess (an integer exponent <= MAX_SHININESS). A tensor rather than
+    Python floats, so a compiled kernel is traced once, not once per frame."""
+    values = [*direction, *rgb, ambient, specular, float(shininess)]
+    return torch.tensor(values, dtype=torch.float32, device=device)
 
 
 def pixel_rays(intr: Intrinsics, width: int, height: int, device) -> torch.Tensor:
@@ -49,13 +58,14 @@ def pixel_rays(intr: Intrinsics, width: int, height: int, device) -> torch.Tenso
     xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5 - intr.cx) / intr.fx
     ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5 - intr.cy) / intr.fy
     rx, ry = xs.expand(height, width), ys.view(-1, 1).expand(height, width)
-    inv_len = 1.0 / torch.sqrt((rx * rx + ry * ry) + 1.0)
+    inv_len = torch.rsqrt((rx * rx + ry * ry) + 1.0)
     return torch.stack([rx, ry, inv_len]).reshape(3, -1)
 
 
 def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
-                   face_info: torch.Tensor, tex_size: int) -> torch.Tensor:
-    """(Fc, NUM_PLANES, T) per (frame, face): n', c, Mx, My, Mz, Us, Ut, tint rgb, first texel.
+                   face_info: torch.Tensor, tex_size: int, rows: bool = False) -> torch.Tensor:
+    """(Fc, NUM_PLANES, T) per (frame, face): n', c, Mx, My, Mz, Us, Ut, tint rgb, first texel;
+    (Fc, T, NUM_PLANES) when `rows`.
 
     Args:
         tris, normals: camera-space vertex positions / normals (Fc, T, 3 vertices, 3).
@@ -71,22 +81,38 @@ def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
         t0, t1, t2 = (uvs[:, i, k] * tex_size for i in range(3))
         planes += _combine(t0 - 0.5, t1 - t0, t2 - t0, n, a, b)
     planes += list(face_info)
-    return torch.stack([p.expand(n[0].shape) for p in planes], dim=1)
+    return torch.stack([p.expand(n[0].shape) for p in planes], dim=2 if rows else 1)
 
 
-def shade_pixels(planes: torch.Tensor, rays: torch.Tensor, texels: torch.Tensor, tex_size: int,
-                 light: FrameLight, visibility=None, want_normals: bool = False):
-    """8-bit color (N, 3), planar depth (N,) and, if asked, unit normals (3, N) of covered pixels.
+def shade_covered(keys, pixel, table, rays, texels, light, shininess, shadow=None,
+                  want_normals: bool = False, rows: bool = False):
+    """`shade_faces` of the covered pixels `pixel` (flat) of one frame's z-buffer `keys`.
+
+    Returns the pixels' faces, then what `shade_faces` returns.
+    """
+    face = keys.index_select(0, pixel) & FACE_MASK
+    return (face, *shade_faces(table, face, take_columns(rays, pixel), texels, light, shininess,
+                               shadow, want_normals, rows))
+
+
+def shade_faces(table, face, rays, texels, light, shininess, shadow=None,
+                want_normals: bool = False, rows: bool = False):
+    """8-bit color (N, 3), planar depth (N,) and unit normals (3, N) or None, of N pixels.
 
     Args:
-        planes: (NUM_PLANES, N) `surface_planes` of each pixel's face.
+        table: `surface_planes` of one frame, (NUM_PLANES, T), or its transpose (T, NUM_PLANES)
+            when `rows` (one contiguous gather per pixel: what a compiled kernel wants).
+        face: (N,) the face seen at each pixel.
         rays: (3, N) from `pixel_rays`.
-        texels: (12, M*S*S) from `bilinear_texels`.
-        visibility: optional callable depth -> (N,) 1.0 lit / 0.0 in shadow of the key light.
-    Normals are in camera space, turned towards the camera.
+        texels: (12, M*S*S) from `bilinear_texels`, or its transpose when `rows`.
+        light: (LIGHT_SIZE,) from `frame_light`.
+        shininess: the light's exponent, as an int or (compiled kernels) as light[SHININESS].
+        shadow: optional `(shadow map, parameters)` from `ShadowCaster.lookup` (see `lit`).
+    Normals are in camera space, turned towards the camera. Both layouts and both forms of
+    `shininess` give the same bits.
     """
+    p = table.index_select(0, face).unbind(1) if rows else take_columns(table, face).unbind(0)
     rx, ry, inv_len = rays.unbind(0)
-    p = planes.unbind(0)
 
     def dot(i):
         return (rx * p[i] + ry * p[i + 1]) + p[i + 2]
@@ -95,32 +121,59 @@ def shade_pixels(planes: torch.Tensor, rays: torch.Tensor, texels: torch.Tensor,
     det = det + torch.copysign(det.new_full((), 1e-30), det)  # never 0, same sign
     inv_det = torch.reciprocal(det)
     depth = (p[DEPTH] * inv_det).clamp(min=1e-6)
-    albedo = _sample(texels, tex_size, dot(TEXEL_S) * inv_det, dot(TEXEL_T) * inv_det,
-                     p[FIRST_TEXEL])
+    albedo = _sample(texels, TEXTURE_SIZE, dot(TEXEL_S) * inv_det, dot(TEXEL_T) * inv_det, p[FIRST_TEXEL], rows)
 
     nx, ny, nz = dot(NORMAL), dot(NORMAL + 3), dot(NORMAL + 6)
-    lx, ly, lz = light.direction
+    lx, ly, lz = light[LIGHT_DIR], light[LIGHT_DIR + 1], light[LIGHT_DIR + 2]
     # Cosines with the unit normal turned towards the eye e = -ray * inv_len: with
     # facing = +-1/|normal| of the sign of normal.ray, cos(normal, v) = -(normal.v) * facing.
     n_ray = (rx * nx + ry * ny) + nz
-    facing = torch.copysign(torch.reciprocal(torch.sqrt((nx * nx + ny * ny) + nz * nz)), n_ray)
+    facing = torch.copysign(torch.rsqrt((nx * nx + ny * ny) + nz * nz), n_ray)
     n_light = (nx * -lx + ny * -ly) + nz * -lz  # -(normal.light)
     diffuse = (n_light * facing).clamp(min=0.0)
-    if visibility is not None:
-        diffuse = diffuse * visibility(depth)
-    scale = 255.0 * torch.tensor(light.rgb, dtype=diffuse.dtype, device=diffuse.device)
-    gain = (diffuse * scale.view(3, 1) + 255.0 * light.ambient) * planes[TINT:TINT + 3]
-    color = albedo * gain
-    if light.specular > 0:  # half vector light + e: |light + e|^2 = 2 + 2 light.e
-        light_ray = (rx * lx + ry * ly) + lz
-        half_len = torch.sqrt((2.0 - 2.0 * (light_ray * inv_len)).clamp(min=1e-12))
-        cos_half = (((n_light + n_ray * inv_len) * facing) / half_len).clamp(min=0.0)
-        highlight = torch.where(diffuse > 0, _power(cos_half, light.shininess), 0.0)
-        color = color + highlight * (scale * light.specular).view(3, 1)
-    rgb = (color + 0.5).clamp(0.0, 255.0).to(torch.uint8)
-    if want_normals:
-        return rgb.t(), depth, torch.stack([-nx * facing, -ny * facing, -nz * facing])
-    return rgb.t(), depth
+    if shadow is not None:
+        diffuse = diffuse * lit(shadow[0], shadow[1], rx, ry, depth)
+    # Blinn-Phong: half vector light + e, |light + e|^2 = 2 + 2 light.e
+    light_ray = (rx * lx + ry * ly) + lz
+    inv_half_len = torch.rsqrt((2.0 - 2.0 * (light_ray * inv_len)).clamp(min=1e-12))
+    cos_half = (((n_light + n_ray * inv_len) * facing) * inv_half_len).clamp(min=0.0)
+    highlight = torch.where(diffuse > 0, _power(cos_half, shininess), 0.0)
+    ambient = light[AMBIENT] * 255.0
+    channels = []
+    for c in range(3):
+        scale = light[LIGHT_RGB + c] * 255.0
+        gain = (diffuse * scale + ambient) * p[TINT + c]
+        color = albedo[c] * gain + highlight * (scale * light[SPECULAR])
+        channels.append((color + 0.5).clamp(0.0, 255.0).to(torch.uint8))
+    rgb = torch.stack(channels, dim=1)
+    normals = torch.stack([-nx * facing, -ny * facing, -nz * facing]) if want_normals else None
+    return rgb, depth, normals
+
+
+def lit(shadow_map: torch.Tensor, params: torch.Tensor, rx: torch.Tensor, ry: torch.Tensor,
+        depth: torch.Tensor) -> torch.Tensor:
+    """1.0 where the camera-space point (rx*d, ry*d, d) sees the light, else 0.0.
+
+    Args:
+        shadow_map: (S*S,) 1/depth of the nearest caster seen from the light, 0 where none.
+        params: (17,) float32: camera -> light transform (3x4, row-major), then the light
+            camera's fx, fy, cx, cy and S (`shadows.ShadowCaster.lookup`).
+    """
+    px, py, pz = rx * depth, ry * depth, depth
+    m = [params[i] for i in range(17)]
+    qx = ((m[0] * px + m[1] * py) + m[2] * pz) + m[3]
+    qy = ((m[4] * px + m[5] * py) + m[6] * pz) + m[7]
+    qz = ((m[8] * px + m[9] * py) + m[10] * pz) + m[11]
+    fx, fy, cx, cy, size = m[12:]
+    u = torch.floor(qx / qz * fx + cx)
+    v = torch.floor(qy / qz * fy + cy)
+    inside = (u >= 0) & (u < size) & (v >= 0) & (v < size)
+    last = size - 1.0
+    index = (torch.minimum(u.clamp(min=0.0), last)
+             + torch.minimum(v.clamp(min=0.0), last) * size).long()
+    occluder = shadow_map.index_select(0, index)
+    shadowed = inside & (occluder * (qz - SHADOW_BIAS) > 1.0)
+    return torch.where(shadowed, 0.0, 1.0)
 
 
 def bilinear_texels(textures: torch.Tensor) -> torch.Tensor:
@@ -187,26 +240,34 @@ def _combine(s0, s1, s2, n, a, b):
     return [(s0 * n[k] + s1 * a[k]) + s2 * b[k] for k in range(3)]
 
 
-def _sample(texels, size, x, y, first_texel) -> torch.Tensor:
-    """Bilinear, wrapping lookup (3, N) at texel coordinates (x, y) (texel centres at integers)."""
+def _sample(texels, size: int, x, y, first_texel, rows: bool = False) -> list[torch.Tensor]:
+    """Bilinear, wrapping lookup [r, g, b] at texel coordinates (x, y) (texel centres at
+    integers) of `bilinear_texels` of `size` (a power of two; transposed when `rows`)."""
     x, y = x.clamp(-1e6, 1e6), y.clamp(-1e6, 1e6)
     x0, y0 = torch.floor(x), torch.floor(y)
     fx, fy = x - x0, y - y0
     mask = size - 1  # the size is a power of two: & wraps negative coordinates too
-    index = (x0.long() & mask) + (y0.long() & mask) * size
-    quad = take_columns(texels, index + first_texel.long())
-    c00, d01, d10, d11 = quad[0:3], quad[3:6], quad[6:9], quad[9:12]
-    return (c00 + d01 * fx) + (d10 + d11 * fx) * fy
+    index = ((x0.long() & mask) + (y0.long() & mask) * size) + first_texel.long()
+    q = texels.index_select(0, index).unbind(1) if rows else take_columns(texels, index).unbind(0)
+    return [(q[c] + q[3 + c] * fx) + (q[6 + c] + q[9 + c] * fx) * fy for c in range(3)]
 
 
-def _power(x: torch.Tensor, exponent: int) -> torch.Tensor:
-    """x ** exponent by repeated multiplication (exact same bits on every path)."""
-    result, base, e = None, x, exponent
-    while e:
-        if e & 1:
-            result = base if result is None else result * base
-        base, e = base * base, e >> 1
-    return torch.ones_like(x) if result is None else result
+def _power(x: torch.Tensor, exponent) -> torch.Tensor:
+    """x ** exponent by repeated multiplication, for an int exponent or a float tensor holding
+    one (<= MAX_SHININESS): the same bits either way (the tensor form starts from 1.0 * x)."""
+    if isinstance(exponent, int):
+        result, base, e = None, x, exponent
+        while e:
+            if e & 1:
+                result = base if result is None else result * base
+            base, e = base * base, e >> 1
+        return torch.ones_like(x) if result is None else result
+    bits = exponent.to(torch.int64)
+    result, base = torch.ones_like(x), x
+    for i in range(MAX_SHININESS.bit_length()):
+        result = torch.where(((bits >> i) & 1) == 1, result * base, result)
+        base = base * base
+    return result
 
 
 def _cross(a, b):

@@ -2,7 +2,8 @@
 
 The light is directional; its "camera" sits far along the light direction (almost
 orthographic) and frames every object over the whole video. Objects cast shadows; the ground
-only receives them (so it never shadows itself). The lookup is a single gather and a compare.
+only receives them (so it never shadows itself). The lookup (`shading.lit`) is one gather and
+a compare.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import torch
 
 from lightpipe.datamodule.specs import VideoSpec
 from lightpipe.generation import kinematics
+from lightpipe.generation.kernels import EAGER, Kernels
 from lightpipe.generation.rasterizer import EMPTY, Intrinsics, rasterize
 
 MAX_MAP_SIZE = 1024
 LIGHT_DISTANCE = 60.0
-DEPTH_BIAS = 0.04  # metres: keeps lit surfaces from shadowing themselves
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ def camera_to_light(light: LightCamera, extrinsics: np.ndarray) -> np.ndarray:
 
 
 def shadow_maps(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Tensor,
-                light: LightCamera, near: float, max_candidates: int) -> torch.Tensor:
+                light: LightCamera, near: float, max_candidates: int,
+                kernels: Kernels = EAGER) -> torch.Tensor:
     """(Fc, S*S) float32 1/depth of the nearest caster seen from the light (0: none).
 
     Args:
@@ -82,29 +84,11 @@ def shadow_maps(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Tenso
     x, y, z = caster_tris[..., 0], caster_tris[..., 1], caster_tris[..., 2]
     light_tris = torch.stack([((m[..., i, 0] * x + m[..., i, 1] * y) + m[..., i, 2] * z)
                               + m[..., i, 3] for i in range(3)], dim=-1)
-    keys = rasterize(light_tris, light.intrinsics, light.size, light.size, near, max_candidates)
+    keys = rasterize(light_tris, light.intrinsics, light.size, light.size, near, max_candidates,
+                     kernels)
     keys = keys.view(keys.shape[0], -1)
     inverse_depth = (keys >> 32).to(torch.int32).view(torch.float32)
     return torch.where(keys == EMPTY, torch.zeros_like(inverse_depth), inverse_depth)
-
-
-def lit(shadow_map: torch.Tensor, to_light: torch.Tensor, light: LightCamera, rx: torch.Tensor,
-        ry: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
-    """1.0 where the camera-space point (rx*d, ry*d, d) sees the light, else 0.0."""
-    px, py, pz = rx * depth, ry * depth, depth
-    m = [to_light[i] for i in range(12)]  # python floats, row-major 3x4
-    qx = ((m[0] * px + m[1] * py) + m[2] * pz) + m[3]
-    qy = ((m[4] * px + m[5] * py) + m[6] * pz) + m[7]
-    qz = ((m[8] * px + m[9] * py) + m[10] * pz) + m[11]
-    intr = light.intrinsics
-    u = torch.floor(qx / qz * intr.fx + intr.cx)
-    v = torch.floor(qy / qz * intr.fy + intr.cy)
-    size = light.size
-    inside = (u >= 0) & (u < size) & (v >= 0) & (v < size)
-    index = (u.clamp(0, size - 1) + v.clamp(0, size - 1) * size).long()
-    occluder = shadow_map.index_select(0, index)
-    shadowed = inside & (occluder * (qz - DEPTH_BIAS) > 1.0)
-    return torch.where(shadowed, 0.0, 1.0)
 
 
 class ShadowCaster:
@@ -121,11 +105,16 @@ class ShadowCaster:
         casters = torch.nonzero(scene.face_part > 0).view(-1)
         return cls(light, camera_to_light(light, scene.extrinsics), casters)
 
-    def maps(self, tris, start, stop, near, max_candidates) -> torch.Tensor:
+    def maps(self, tris, start, stop, near, max_candidates, kernels: Kernels = EAGER
+             ) -> torch.Tensor:
         to_light = torch.tensor(self.to_light[start:stop], dtype=torch.float32,
                                 device=tris.device)
-        return shadow_maps(tris, self.casters, to_light, self.light, near, max_candidates)
+        return shadow_maps(tris, self.casters, to_light, self.light, near, max_candidates,
+                           kernels)
 
-    def visibility(self, shadow_map: torch.Tensor, frame: int):
-        matrix = [float(x) for x in self.to_light[frame].astype(np.float32).reshape(-1)]
-        return lambda rx, ry, depth: lit(shadow_map, matrix, self.light, rx, ry, depth)
+    def lookup(self, shadow_map: torch.Tensor, frame: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(shadow map, parameters)` of one frame for `shading.lit`."""
+        intr = self.light.intrinsics
+        params = [*self.to_light[frame].astype(np.float32).reshape(-1).tolist(),
+                  intr.fx, intr.fy, intr.cx, intr.cy, float(self.light.size)]
+        return shadow_map, torch.tensor(params, dtype=torch.float32, device=shadow_map.device)

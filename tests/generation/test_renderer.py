@@ -76,9 +76,11 @@ def test_bilinear_texels_sample_like_a_wrapping_bilinear_filter():
     x = rng.uniform(-20, 20, 500)
     y = rng.uniform(-20, 20, 500)
     material = rng.integers(0, 2, 500)
-    got = _sample(texels, size, torch.tensor(x, dtype=torch.float32),
-                  torch.tensor(y, dtype=torch.float32),
-                  torch.tensor(material * size * size, dtype=torch.float32)).numpy()
+    args = (torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32),
+            torch.tensor(material * size * size, dtype=torch.float32))
+    got = torch.stack(_sample(texels, size, *args)).numpy()
+    rows = torch.stack(_sample(texels.t().contiguous(), size, *args, rows=True)).numpy()
+    assert np.array_equal(got, rows)  # both table layouts: the same bits
     x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
     fx, fy = (x - x0)[:, None], (y - y0)[:, None]
 
