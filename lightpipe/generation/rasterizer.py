@@ -74,10 +74,12 @@ def fragments(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, nea
     cap = CPU_CHUNK if tris.device.type == "cpu" else MAX_CHUNK
     budget = max(1, min(max_candidates, cap))
     setup = _scanline_setup(tris, intr, width, height, near, kernels)
-    for tri_slice in _chunks(setup.num_rows, max(1, budget // ROWS_PER_FRAGMENT)):
-        runs = _spans(setup, tri_slice, width, height, kernels)
-        for run_slice in _chunks(runs.width, budget):
-            yield _span_fragments(runs, run_slice, kernels)
+    row_ends = torch.cumsum(setup.num_rows, 0)
+    for tri_slice in _chunks(row_ends, max(1, budget // ROWS_PER_FRAGMENT)):
+        runs = _spans(setup, row_ends, tri_slice, width, height, kernels)
+        pixel_ends = torch.cumsum(runs.width, 0)
+        for run_slice in _chunks(pixel_ends, budget):
+            yield _span_fragments(runs, pixel_ends, run_slice, kernels)
 
 
 @dataclass(frozen=True)
@@ -171,12 +173,13 @@ def _sort_by_y(x, y, z):
     return torch.empty_like(points).scatter_(1, rank, points).unbind(0)
 
 
-def _spans(setup: _Setup, tri_slice: slice, width: int, height: int,
+def _spans(setup: _Setup, row_ends: torch.Tensor, tri_slice: slice, width: int, height: int,
            kernels: Kernels = EAGER) -> _Spans:
-    """Clip every row of the triangles in `tri_slice` to its covered run of pixels."""
+    """Clip every row of the triangles in `tri_slice` to its covered run of pixels
+    (`row_ends`: cumulative sum of `setup.num_rows`)."""
     num_rows = setup.num_rows[tri_slice]
     tri = torch.repeat_interleave(num_rows)
-    starts = torch.cumsum(num_rows, 0) - num_rows
+    starts = _starts(row_ends, num_rows, tri_slice)
     return _Spans(*kernels(_span_runs)(tri, setup.first_row[tri_slice] - starts,
                                        setup.coef[:, tri_slice], setup.face[tri_slice], width,
                                        height))
@@ -200,12 +203,13 @@ def _span_runs(tri, row_base, coef, face, width: int, height: int):
             face.index_select(0, tri))
 
 
-def _span_fragments(rows: _Spans, row_slice: slice, kernels: Kernels = EAGER
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One fragment per pixel of the runs in `row_slice`: 1/z steps linearly along a run."""
+def _span_fragments(rows: _Spans, pixel_ends: torch.Tensor, row_slice: slice,
+                    kernels: Kernels = EAGER) -> tuple[torch.Tensor, torch.Tensor]:
+    """One fragment per pixel of the runs in `row_slice`: 1/z steps linearly along a run
+    (`pixel_ends`: cumulative sum of `rows.width`)."""
     widths = rows.width[row_slice]
     run = torch.repeat_interleave(widths)
-    starts = torch.cumsum(widths, 0) - widths
+    starts = _starts(pixel_ends, widths, row_slice)
     return kernels(_run_fragments)(run, starts, rows.pixel[row_slice], rows.inv_z[row_slice],
                                    rows.step[row_slice], rows.face[row_slice])
 
@@ -269,13 +273,23 @@ def _clip_near(tris: torch.Tensor, near: float) -> tuple[torch.Tensor, torch.Ten
     return out, torch.cat([parent[keep_first], parent[has_second]])
 
 
-def _chunks(counts: torch.Tensor, budget: int) -> list[slice]:
-    """Consecutive ranges of items whose counts sum to about `budget` (one item may exceed it)."""
-    if counts.numel() == 0:
+def _chunks(ends: torch.Tensor, budget: int) -> list[slice]:
+    """Consecutive ranges of items whose counts sum to about `budget` (one item may exceed it).
+
+    Args:
+        ends: (N,) cumulative sum of the items' counts.
+    """
+    if ends.numel() == 0:
         return []
-    ends = torch.cumsum(counts, 0)
-    chunk_of = torch.div(ends - 1, budget, rounding_mode="floor")
-    boundaries = torch.nonzero(chunk_of[1:] != chunk_of[:-1]).flatten().tolist()
-    starts = [0] + [b + 1 for b in boundaries]
-    stops = [b + 1 for b in boundaries] + [counts.numel()]
-    return [slice(a, b) for a, b in zip(starts, stops)]
+    total = int(ends[-1])
+    marks = torch.arange(budget, max(budget, total), budget, device=ends.device,
+                         dtype=ends.dtype)
+    cuts = torch.searchsorted(ends, marks, right=True).tolist()
+    bounds = sorted({0, *[c for c in cuts if 0 < c < ends.numel()], ends.numel()})
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _starts(ends: torch.Tensor, counts: torch.Tensor, part: slice) -> torch.Tensor:
+    """Where each item of `part` starts within the part, from the cumulative `ends` of all."""
+    base = ends[part.start - 1] if part.start else 0
+    return ends[part] - counts - base
