@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -119,7 +121,8 @@ class RenderSettings:
 
     shadows: bool = True
     antialias: int = 2  # supersampling factor per axis for color (1 = off)
-    frames_per_chunk: int = 8
+    compile: bool = False  # torch.compile the CPU kernels: faster, same bytes (needs a C++ compiler)
+    frames_per_chunk: int = 4
     max_candidates: int = 4_000_000
 
 
@@ -151,7 +154,8 @@ class Settings:
 
 # Settings that change speed or where files go, never the bytes of a video.
 # `assets.root` is replaced in a dataset's identity by the ids and sha256 of the asset files.
-RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "assets.root", "render.frames_per_chunk", "render.max_candidates",
+RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "assets.root", "render.compile",
+                     "render.frames_per_chunk", "render.max_candidates",
                      "encoder.max_pending_videos")
 
 
@@ -208,6 +212,15 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
              render.frames_per_chunk, "an integer >= 1")
     _require(render.max_candidates >= 65_536, "settings.render.max_candidates",
              render.max_candidates, "an integer >= 65536")
+    _require(not render.compile or cxx_compiler() is not None, "settings.render.compile",
+             render.compile, "false on a machine without a C++ compiler (torch.compile builds "
+             "C++ kernels: install g++ or set CXX)")
+
+
+def cxx_compiler() -> str | None:
+    """The C++ compiler torch.compile would use on CPU (CXX, else g++ or c++), if installed."""
+    names = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "c++"]
+    return next((path for path in map(shutil.which, names) if path), None)
 
 
 def _validate_outputs(outputs: tuple) -> None:

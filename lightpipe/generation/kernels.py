@@ -8,6 +8,10 @@ min/max, integer ops, gathers; no FMA contraction (Inductor compiles with -ffp-c
 no `torch.sqrt` (ATen's CPU sqrt goes through MKL's not-correctly-rounded VML). A test renders
 every feature both ways and compares the bytes.
 
+Only CPU kernels are compiled: on CUDA, Inductor emits Triton code whose division, rsqrt and
+FMA fusion may round differently from ATen's kernels, and no GPU was at hand to verify byte
+identity, so CUDA always runs eager (which is launch-bound there, not arithmetic-bound).
+
 Compiling takes a while on first use (C++ compilation, about a minute per kernel set on two
 cores); Inductor caches the result on disk (`TORCHINDUCTOR_CACHE_DIR`, default under /tmp), so
 later processes on the machine start in seconds. Shapes are traced as dynamic: no recompilation

@@ -79,6 +79,6 @@ class VideoGenerator(LightningModule):
 def render_options(settings: Settings) -> RenderOptions:
     """The renderer's options for these settings (shared by predict and preview)."""
     return RenderOptions(asset_root=settings.assets.root, shadows=settings.render.shadows,
-                         antialias=settings.render.antialias,
+                         antialias=settings.render.antialias, compile=settings.render.compile,
                          segmentation="segmentation" in settings.outputs,
                          normals="normals" in settings.outputs)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from lightpipe.datamodule.specs import VideoSpec
+from lightpipe.generation.allocator import keep_freed_memory
 from lightpipe.generation.antialias import SilhouetteAntialiasing
 from lightpipe.generation.asset_loader import load_backdrop
 from lightpipe.generation.kernels import Kernels
@@ -45,7 +46,7 @@ class RenderOptions:
     antialias: int = 1  # k: silhouette pixels are resolved from k x k samples
     segmentation: bool = False
     normals: bool = False
-    compile: bool = False  # torch.compile the kernels (`kernels`): faster, same bytes
+    compile: bool = False  # torch.compile the CPU kernels (`kernels`): faster, same bytes
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class RenderedVideo:
     normals: np.ndarray | None = None  # (F,H,W,3) float32 camera-space unit normals; 0 = none
 
 
-def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per_chunk: int = 8,
+def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per_chunk: int = 4,
                  max_candidates: int = 4_000_000, options: RenderOptions = RenderOptions()
                  ) -> RenderedVideo:
     """Render every frame of `spec`. Output bytes do not depend on chunk sizes or thread count."""
@@ -70,7 +71,8 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     depth = np.empty(shape, dtype=np.float32)
     segmentation = np.zeros(shape, dtype=np.int32) if options.segmentation else None
     normals = np.zeros((*shape, 3), dtype=np.float32) if options.normals else None
-    kernels = Kernels(options.compile)
+    keep_freed_memory()
+    kernels = Kernels(options.compile and device.type == "cpu")  # CUDA: eager (see `kernels`)
     with torch.inference_mode():
         scene = build_scene(spec, device, options.asset_root)
         k = scene.intrinsics

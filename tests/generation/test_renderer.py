@@ -9,7 +9,7 @@ from lightpipe.datamodule.settings import Settings, VideoSettings
 from lightpipe.generation import rasterizer, renderer
 from lightpipe.generation.renderer import camera_space, render_video
 from lightpipe.generation.scene import TEXTURE_SIZE, build_scene
-from lightpipe.generation.shading import _sample, background_rows, bilinear_texels
+from lightpipe.generation.shading import _sample, background_rows, bilinear_texels, pixel_rays
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,13 @@ def test_ground_depth_matches_the_ray_plane_intersection(spec):
     depth = -origin[1] / direction[1]  # planar z along the camera axis, as ray z = 1
     assert 0 < depth < spec.camera.far
     assert video.depth[0, v, u] == pytest.approx(depth, rel=1e-4)
+
+
+def test_pixel_rays_use_correctly_rounded_square_roots():
+    """torch.sqrt on CPU goes through MKL's VML (not correctly rounded, CPU-dependent): the
+    renderer uses rsqrt, an exact IEEE sqrt and division, on every path. Odd sizes cover both
+    the vectorized body and the scalar tail."""
+    intr = rasterizer.Intrinsics(fx=57.3, fy=57.3, cx=31.7, cy=17.1)
+    rx, ry, inv_len = pixel_rays(intr, 67, 35, "cpu").numpy()
+    expected = np.float32(1.0) / np.sqrt((rx * rx + ry * ry) + np.float32(1.0))
+    assert np.array_equal(inv_len, expected)
