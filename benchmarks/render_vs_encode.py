@@ -1,9 +1,13 @@
 """Render vs H.264 encode of the same frames, measured in one run, plus `lightpipe predict` wall time.
 
-    python benchmarks/render_vs_encode.py [--frames 24] [--videos 3] [--predict-videos 2]
+    python benchmarks/render_vs_encode.py [--frames 24] [--videos 3] [--objects 60]
+                                          [--no-compile] [--predict-videos 2]
 
-Prints ms/frame for rendering and for encoding (color H.264, depth H.264, depth FFV1) at
-832x480, their ratio, peak RSS, and the wall time of a real `lightpipe predict` run.
+Prints ms/frame at 832x480 for rendering (plain = no shadows, no anti-aliasing; and the
+configured look), eager and with `settings.render.compile` (torch.compile'd CPU kernels, the
+same bytes), for encoding the same frames (color H.264, depth H.264 + FFV1), the ratios, peak
+RSS, and the wall time of a real `lightpipe predict` run. Compilation (and its warm-up) is not
+timed: Inductor caches it on disk, a long run pays it once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -22,7 +27,7 @@ from lightpipe.datamodule.depth_format import inverse_depth_gray, quantize_metri
 from lightpipe.datamodule.planner import asset_pools, plan_video
 from lightpipe.datamodule.settings import SceneSettings, Settings, VideoSettings
 from lightpipe.generation.module import render_options
-from lightpipe.generation.renderer import render_video
+from lightpipe.generation.renderer import RenderOptions, render_video
 from lightpipe.generation.video_codec import (
     H264Options,
     encode_gray16_ffv1,
@@ -41,6 +46,8 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=None,
                         help="objects per scene (e.g. 60 for the ~60k-triangle goal scene)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="skip the torch.compile'd runs (they compile first: about a minute)")
     parser.add_argument("--predict-videos", type=int, default=2,
                         help="full-size videos for the `lightpipe predict` timing (0: skip)")
     args = parser.parse_args()
@@ -51,19 +58,24 @@ def main() -> None:
     settings = Settings(num_videos=max(args.videos, 1), scene=scene,
                         video=VideoSettings(width=832, height=480, num_frames=args.frames, fps=16))
     pools = asset_pools(42, settings)
-    options = H264Options(preset="veryfast", crf=18, threads=2)
-    render_s = encode_color_s = encode_depth_s = plain_s = 0.0
-    triangles = []
+    specs = [plan_video(42, settings, index, pools) for index in range(args.videos)]
     look = render_options(settings)  # the configured look: shadows, anti-aliasing
-    render_video(plan_video(42, settings, 0, pools), args.device, options=look)  # warm-up
+    plain = RenderOptions()
+    variants = {"plain": plain, "look": look}
+    if not args.no_compile and torch.device(args.device).type == "cpu":
+        variants.update({"plain compiled": replace(plain, compile=True),
+                         "look compiled": replace(look, compile=True)})
+    for options in variants.values():  # warm-up (and compilation)
+        render_video(specs[0], args.device, options=options)
+    seconds = dict.fromkeys(variants, 0.0)
+    encode_color_s = encode_depth_s = 0.0
+    options = H264Options(preset="veryfast", crf=18, threads=2)
     with tempfile.TemporaryDirectory() as tmp:
-        for index in range(args.videos):
-            spec = plan_video(42, settings, index, pools)
-            t0 = time.perf_counter()
-            render_video(spec, args.device)
-            plain_s += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            video = render_video(spec, args.device, options=look)
+        for spec in specs:
+            for name, variant in variants.items():
+                t0 = time.perf_counter()
+                video = render_video(spec, args.device, options=variant)
+                seconds[name] += time.perf_counter() - t0
             t1 = time.perf_counter()
             encode_rgb_h264(Path(tmp) / "c.mp4", video.color, 16, options)
             t2 = time.perf_counter()
@@ -72,23 +84,21 @@ def main() -> None:
             codes, _ = quantize_metric(video.depth)
             encode_gray16_ffv1(Path(tmp) / "d.mkv", codes, 16)
             t3 = time.perf_counter()
-            render_s, encode_color_s, encode_depth_s = (
-                render_s + t1 - t0, encode_color_s + t2 - t1, encode_depth_s + t3 - t2)
-            triangles.append(_triangles(spec))
+            encode_color_s, encode_depth_s = encode_color_s + t2 - t1, encode_depth_s + t3 - t2
     frames = args.frames * args.videos
-    render_ms, color_ms = 1000 * render_s / frames, 1000 * encode_color_s / frames
-    depth_ms = 1000 * encode_depth_s / frames
+    color_ms, depth_ms = 1000 * encode_color_s / frames, 1000 * encode_depth_s / frames
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    triangles = [_triangles(spec) for spec in specs]
     print(f"scene: 832x480, {args.videos} videos x {args.frames} frames, "
           f"{min(triangles)}-{max(triangles)} triangles, torch threads {args.threads}, "
-          f"device {args.device}")
-    print(f"render (plain):      {1000 * plain_s / frames:8.1f} ms/frame (no shadows, no AA)")
-    print(f"render:              {render_ms:8.1f} ms/frame (shadows {look.shadows}, "
-          f"antialias {look.antialias})")
-    print(f"encode color H.264:  {color_ms:8.1f} ms/frame (veryfast, x264 threads 2)")
-    print(f"encode depth (mp4+mkv): {depth_ms:5.1f} ms/frame")
-    print(f"render / color encode ratio: {render_ms / color_ms:.2f}")
-    print(f"render / all encodes ratio:  {render_ms / (color_ms + depth_ms):.2f}")
+          f"device {args.device}; look = shadows {look.shadows}, antialias {look.antialias}")
+    print(f"encode color H.264:     {color_ms:8.1f} ms/frame (veryfast, x264 threads 2)")
+    print(f"encode depth (mp4+mkv): {depth_ms:8.1f} ms/frame")
+    for name, total in seconds.items():
+        render_ms = 1000 * total / frames
+        print(f"render {name + ':':16s}{render_ms:8.1f} ms/frame   "
+              f"/ color encode {render_ms / color_ms:5.2f}   "
+              f"/ all encodes {render_ms / (color_ms + depth_ms):5.2f}")
     print(f"peak RSS: {rss_mib:.0f} MiB")
     if args.predict_videos:
         _time_predict(args.predict_videos)

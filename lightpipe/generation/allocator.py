@@ -29,7 +29,7 @@ def keep_freed_memory() -> bool:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         ok = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX) == 1
-        ok = libc.mallopt(M_TRIM_THRESHOLD, 1 << 62) == 1 and ok
+        ok = libc.mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1) == 1 and ok  # a C int: ~2 GiB
     except (OSError, AttributeError):
         return False
     _done = ok
