@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from lightpipe.generation.kernels import EAGER, Kernels
 from lightpipe.generation.rasterizer import FACE_MASK, Intrinsics, take_columns
 from lightpipe.generation.shading import ray_planes
 
@@ -20,45 +21,29 @@ class SilhouetteAntialiasing:
     """Per chunk of frames: the ray/triangle planes (n', a, b, c) of every face."""
 
     def __init__(self, hit_planes: torch.Tensor, intr: Intrinsics, k: int, width: int,
-                 height: int) -> None:
-        self.hit_planes, self.intr, self.k = hit_planes, intr, k
+                 height: int, kernels: Kernels = EAGER) -> None:
+        self.hit_planes, self.k, self.kernels = hit_planes, k, kernels
         self.width, self.height = width, height
+        self.intr = torch.tensor([intr.fx, intr.fy, intr.cx, intr.cy], dtype=torch.float32,
+                                 device=hit_planes.device)
 
     @classmethod
-    def create(cls, tris, intr, spec, k) -> SilhouetteAntialiasing:
+    def create(cls, tris, intr, spec, k, kernels: Kernels = EAGER) -> SilhouetteAntialiasing:
         n, a, b, c = ray_planes(tris)
-        return cls(torch.stack([*n, *a, *b, c], dim=1), intr, k, spec.width, spec.height)
+        planes = torch.stack([*n, *a, *b, c], dim=2 if kernels.rows else 1)
+        return cls(planes, intr, k, spec.width, spec.height, kernels)
 
     def resolve(self, f, keys, shading, backdrop, scene, rgb) -> None:
         """Re-resolve frame f's silhouette pixels in `rgb` ((H, W, 3) uint8); `shading` is
         the renderer's per-frame shading (planes, light, shadow lookup)."""
         k, w, h = self.k, self.width, self.height
-        faces = keys & FACE_MASK
-        part = torch.where(keys >= 0, scene.face_part.index_select(0, faces * (keys >= 0)), -1)
-        grid = _replicate_pad(part.view(h, w))
-        keys_grid = _replicate_pad(keys.view(h, w))
-        mixed = torch.zeros((h, w), dtype=torch.bool, device=keys.device)
-        for dy, dx in NEIGHBOURS:
-            mixed |= grid[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] != grid[1:1 + h, 1:1 + w]
-        edge = torch.nonzero(mixed.view(-1)).view(-1)
+        mixed = self.kernels(_silhouette)(keys, scene.face_part, h, w)
+        edge = torch.nonzero(mixed).view(-1)
         if edge.numel() == 0:
             return
         count = k * k
-        ey = torch.div(edge, w, rounding_mode="floor")
-        ex = edge - ey * w
-        sub = (torch.arange(k, device=keys.device, dtype=torch.float32) + 0.5) / k
-        sx = (ex.to(torch.float32).view(-1, 1, 1) + sub.view(1, 1, k)).expand(-1, k, k)
-        sy = (ey.to(torch.float32).view(-1, 1, 1) + sub.view(1, k, 1)).expand(-1, k, k)
-        intr = self.intr
-        rx = ((sx.reshape(-1) - intr.cx) / intr.fx).contiguous()
-        ry = ((sy.reshape(-1) - intr.cy) / intr.fy).contiguous()
-        own = keys.index_select(0, edge).repeat_interleave(count)
-        best = torch.full_like(own, -1)
-        table = self.hit_planes[f]
-        for dy, dx in NEIGHBOURS:  # fixed order; max of exact integer keys: order-free anyway
-            cand = keys_grid[1 + dy + ey, 1 + dx + ex].repeat_interleave(count)
-            best = torch.maximum(best, _sample_key(table, cand, rx, ry))
-        best = torch.where(best >= 0, best, own)
+        best, rx, ry = self.kernels(_sample_keys)(self.hit_planes[f], keys, edge, self.intr, k,
+                                                  h, w, self.kernels.rows)
         colors = backdrop.index_select(0, edge.repeat_interleave(count)).to(torch.int32)
         hit = torch.nonzero(best >= 0).view(-1)
         if hit.numel():
@@ -71,11 +56,51 @@ class SilhouetteAntialiasing:
         rgb.view(-1, 3).index_copy_(0, edge, mean)
 
 
-def _sample_key(table: torch.Tensor, cand: torch.Tensor, rx, ry) -> torch.Tensor:
+def _silhouette(keys: torch.Tensor, face_part: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """(H*W,) bool: pixels whose 3x3 neighbourhood (border replicated) sees another part."""
+    covered = keys >= 0
+    part = torch.where(covered, face_part.index_select(0, (keys & FACE_MASK) * covered), -1)
+    grid = _replicate_pad(part.view(h, w))
+    centre = grid[1:1 + h, 1:1 + w]
+    mixed = torch.zeros((h, w), dtype=torch.bool, device=keys.device)
+    for dy, dx in NEIGHBOURS:
+        mixed = mixed | (grid[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] != centre)
+    return mixed.view(-1)
+
+
+def _sample_keys(table, keys, edge, intr, k: int, h: int, w: int, rows: bool):
+    """Key of the nearest face containing each of the k x k samples of each edge pixel, among
+    the faces of its 3x3 neighbourhood (else the pixel's own key), and the samples' rays.
+
+    Returns (E*k*k,) int64 keys and float32 rx, ry, samples in (pixel, row, column) order.
+    """
+    count = k * k
+    ey = torch.div(edge, w, rounding_mode="floor")
+    ex = edge - ey * w
+    fx, fy, cx, cy = intr.unbind(0)
+    sub = (torch.arange(k, device=keys.device, dtype=torch.float32) + 0.5) / k
+    sx = (ex.to(torch.float32).view(-1, 1, 1) + sub.view(1, 1, k)).expand(-1, k, k)
+    sy = (ey.to(torch.float32).view(-1, 1, 1) + sub.view(1, k, 1)).expand(-1, k, k)
+    rx = ((sx - cx) / fx).reshape(-1)
+    ry = ((sy - cy) / fy).reshape(-1)
+
+    def per_sample(t):
+        return t.view(-1, 1).expand(-1, count).reshape(-1)
+
+    best = torch.full_like(rx, -1, dtype=torch.int64)
+    for dy, dx in NEIGHBOURS:  # fixed order; max of exact integer keys: order-free anyway
+        ny = (ey + dy).clamp(0, h - 1)
+        nx = (ex + dx).clamp(0, w - 1)
+        cand = per_sample(keys.index_select(0, ny * w + nx))
+        best = torch.maximum(best, _sample_key(table, cand, rx, ry, rows))
+    return torch.where(best >= 0, best, per_sample(keys.index_select(0, edge))), rx, ry
+
+
+def _sample_key(table: torch.Tensor, cand: torch.Tensor, rx, ry, rows: bool) -> torch.Tensor:
     """z-buffer key of face `cand` at the sample ray (rx, ry, 1) if it contains the sample."""
     valid = cand >= 0
     face = (cand & FACE_MASK) * valid
-    p = take_columns(table, face)
+    p = table.index_select(0, face).unbind(1) if rows else take_columns(table, face).unbind(0)
 
     def dot(i):
         return (rx * p[i] + ry * p[i + 1]) + p[i + 2]

@@ -91,7 +91,7 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                                              scene.face_info, TEXTURE_SIZE, kernels.rows)
             maps = shadow.maps(tris, start, stop, spec.camera.near, max_candidates, kernels) \
                 if shadow else None
-            fine = SilhouetteAntialiasing.create(tris, intr, spec, options.antialias) \
+            fine = SilhouetteAntialiasing.create(tris, intr, spec, options.antialias, kernels) \
                 if options.antialias > 1 else None
             for f in range(stop - start):
                 frame = start + f

@@ -79,14 +79,30 @@ def shadow_maps(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Tenso
         tris: camera-space triangles (Fc, T, 3, 3); casters: indices of casting faces.
         to_light: (Fc, 3, 4) camera -> light transforms of these frames.
     """
+    # At most ~16 MiB of z-buffer per pass: below glibc's mmap threshold (`allocator`), so
+    # its pages are reused rather than faulted in again for every chunk.
+    group = max(1, (2 << 20) // (light.size * light.size))
+    maps = []
+    for start in range(0, tris.shape[0], group):
+        light_tris = kernels(_light_space)(tris[start:start + group], casters,
+                                           to_light[start:start + group])
+        keys = rasterize(light_tris, light.intrinsics, light.size, light.size, near,
+                         max_candidates, kernels)
+        maps.append(kernels(_inverse_depth)(keys.view(keys.shape[0], -1)))
+    return torch.cat(maps)
+
+
+def _light_space(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Tensor):
+    """Casting faces of camera-space `tris` (Fc, T, 3, 3) in light space (Fc, C, 3, 3)."""
     caster_tris = tris[:, casters]
     m = to_light.view(-1, 1, 1, 3, 4)
     x, y, z = caster_tris[..., 0], caster_tris[..., 1], caster_tris[..., 2]
-    light_tris = torch.stack([((m[..., i, 0] * x + m[..., i, 1] * y) + m[..., i, 2] * z)
-                              + m[..., i, 3] for i in range(3)], dim=-1)
-    keys = rasterize(light_tris, light.intrinsics, light.size, light.size, near, max_candidates,
-                     kernels)
-    keys = keys.view(keys.shape[0], -1)
+    return torch.stack([((m[..., i, 0] * x + m[..., i, 1] * y) + m[..., i, 2] * z)
+                        + m[..., i, 3] for i in range(3)], dim=-1)
+
+
+def _inverse_depth(keys: torch.Tensor) -> torch.Tensor:
+    """1/depth stored in z-buffer keys, 0 where empty."""
     inverse_depth = (keys >> 32).to(torch.int32).view(torch.float32)
     return torch.where(keys == EMPTY, torch.zeros_like(inverse_depth), inverse_depth)
 
