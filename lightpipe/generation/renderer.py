@@ -67,10 +67,12 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     """Render every frame of `spec`. Output bytes do not depend on chunk sizes or thread count."""
     device = torch.device(device)
     shape = (spec.num_frames, spec.height, spec.width)
-    color = np.empty((*shape, 3), dtype=np.uint8)
-    depth = np.empty(shape, dtype=np.float32)
-    segmentation = np.zeros(shape, dtype=np.int32) if options.segmentation else None
-    normals = np.zeros((*shape, 3), dtype=np.float32) if options.normals else None
+    # Allocated by torch, not numpy: numpy asks for transparent huge pages (madvise), and where
+    # the kernel then compacts memory on first touch that costs ~4x (1.5 vs 0.35 ms per frame).
+    color = torch.empty((*shape, 3), dtype=torch.uint8).numpy()
+    depth = torch.empty(shape, dtype=torch.float32).numpy()
+    segmentation = torch.zeros(shape, dtype=torch.int32).numpy() if options.segmentation else None
+    normals = torch.zeros((*shape, 3), dtype=torch.float32).numpy() if options.normals else None
     keep_freed_memory()
     kernels = Kernels(options.compile and device.type == "cpu")  # CUDA: eager (see `kernels`)
     with torch.inference_mode():
