@@ -39,6 +39,7 @@ class Kernels:
             return fn
         compiled = _COMPILED.get(fn)
         if compiled is None:
+            _configure_dynamo()
             compiled = _COMPILED[fn] = torch.compile(fn, dynamic=True, fullgraph=True)
         return compiled
 
@@ -48,3 +49,14 @@ class Kernels:
 
 
 EAGER = Kernels()
+
+
+def _configure_dynamo() -> None:
+    """Trace every size as its own symbol. With duck sizing, dims that happen to be equal at the
+    first call (4 frames per chunk and 4 parts, say) share a symbol and the kernel is retraced
+    for the next video; enough of those and Dynamo silently falls back to eager."""
+    import torch._dynamo.config
+    import torch.fx.experimental._config
+
+    torch.fx.experimental._config.use_duck_shape = False
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 32)

@@ -180,9 +180,9 @@ def _spans(setup: _Setup, row_ends: torch.Tensor, tri_slice: slice, width: int, 
     num_rows = setup.num_rows[tri_slice]
     tri = torch.repeat_interleave(num_rows)
     starts = _starts(row_ends, num_rows, tri_slice)
-    return _Spans(*kernels(_span_runs)(tri, setup.first_row[tri_slice] - starts,
-                                       setup.coef[:, tri_slice], setup.face[tri_slice], width,
-                                       height))
+    coef = setup.coef[:, tri_slice].contiguous()  # a view's strides would be traced
+    return _Spans(*kernels(_span_runs)(tri, setup.first_row[tri_slice] - starts, coef,
+                                       setup.face[tri_slice], width, height))
 
 
 def _span_runs(tri, row_base, coef, face, width: int, height: int):
