@@ -88,6 +88,21 @@ def test_dataset_of_another_config_is_refused_unless_overwrite(config_factory):
     assert json.loads((out / "dataset.json").read_text())["config"]["project"]["seed"] == 8
 
 
+def test_dataset_of_an_older_renderer_is_not_resumed(config_factory):
+    """A renderer that draws the same spec differently must not finish an older dataset."""
+    config, out = config_factory(num_videos=3, video={"num_frames": 1})
+    run_lightpipe("predict", "--config", str(config))
+    description = json.loads((out / "dataset.json").read_text())
+    description["config"]["renderer"] -= 1
+    (out / "dataset.json").write_text(json.dumps(description))
+    (out / "train" / "0000.json").unlink()  # an unfinished video the rerun would render
+    proc = run_lightpipe("predict", "--config", str(config), check=False)
+    assert proc.returncode == 2
+    version = description["config"]["renderer"]
+    assert f"(renderer: {version} there, {version + 1} now)" in proc.stderr
+    assert not (out / "train" / "0000.json").exists()
+
+
 def test_unknown_command(capsys):
     assert main(["render"]) == 2
     assert ("unknown command 'render'; allowed: predict, plan, verify, preview, fit, export"

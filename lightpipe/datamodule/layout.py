@@ -9,6 +9,10 @@ from pathlib import Path
 from lightpipe.atomic_io import file_digest
 
 FORMAT_VERSION = 1
+# Part of every dataset's identity: bump it whenever the renderer writes different bytes for the
+# same spec, so a dataset is never resumed with a renderer that would draw its videos otherwise.
+# 2: rsqrt instead of MKL's sqrt, light parameters in float32, compiled-kernel layout.
+RENDERER_VERSION = 2
 DATASET_FILE = "dataset.json"
 FAILURES_DIR = "failures"
 SPLITS = ("train", "val")

@@ -14,6 +14,7 @@ from lightpipe.datamodule.layout import (
     DATASET_FILE,
     FAILURES_DIR,
     FORMAT_VERSION,
+    RENDERER_VERSION,
     SPLITS,
     Layout,
     read_dataset_file,
@@ -30,7 +31,7 @@ def layout_for(settings: Settings) -> Layout:
 def expected_identity(project: ProjectSettings, settings: Settings) -> dict:
     """What defines a dataset's bytes: seed, byte-relevant settings, and the asset files."""
     return {**dataset_identity(project, settings),
-            "assets": catalog_for(settings).fingerprint()}
+            "assets": catalog_for(settings).fingerprint(), "renderer": RENDERER_VERSION}
 
 
 def dataset_description(project: ProjectSettings, settings: Settings) -> dict:
