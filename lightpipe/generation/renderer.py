@@ -163,6 +163,12 @@ class _FrameShading:
                                          self.shininess, self.shadow, want_normals,
                                          self.kernels.rows)
 
+    def covered(self, keys, pixel, rays, want_normals: bool = False):
+        """`shading.shade_covered` of these covered pixels of the frame's z-buffer `keys`."""
+        return self.kernels(shade_covered)(keys, pixel, self.planes, rays, self.texels,
+                                           self.light, self.shininess, self.shadow,
+                                           want_normals, self.kernels.rows)
+
 
 @dataclass
 class _FrameOutputs:
@@ -191,11 +197,9 @@ def _shade_frame(keys, shading: _FrameShading, rays, backdrop, scene, out) -> No
     rgb.copy_(backdrop)
     depth.zero_()
     covered = torch.nonzero(keys >= 0).view(-1)  # EMPTY is -1, real keys are >= 0
-    shade = shading.kernels(shade_covered)
     for pixel in covered.split(PIXEL_BLOCK):
-        face, block_rgb, block_depth, block_normals = shade(
-            keys, pixel, shading.planes, rays, shading.texels, shading.light,
-            shading.shininess, shading.shadow, out.normals is not None, shading.kernels.rows)
+        face, block_rgb, block_depth, block_normals = shading.covered(
+            keys, pixel, rays, out.normals is not None)
         rgb.index_copy_(0, pixel, block_rgb)
         depth.index_copy_(0, pixel, block_depth)
         if out.normals is not None:
