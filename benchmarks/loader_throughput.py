@@ -24,7 +24,7 @@ import av
 import yaml
 
 from lightpipe.datamodule.training import GeneratedVideoDataModule
-from lightpipe.datamodule.video_reader import RGB_SCALING
+from lightpipe.dataset.video_reader import RGB_SCALING
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = ("color", "depth", "depth_vis")

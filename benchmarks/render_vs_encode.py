@@ -23,17 +23,16 @@ from pathlib import Path
 
 import torch
 
-from lightpipe.datamodule.depth_format import inverse_depth_gray, quantize_metric
-from lightpipe.datamodule.planner import asset_pools, plan_video
-from lightpipe.datamodule.settings import SceneSettings, Settings, VideoSettings
-from lightpipe.generation.module import render_options
-from lightpipe.generation.renderer import RenderOptions, render_video
-from lightpipe.generation.video_codec import (
+from lightpipe.config.settings import SceneSettings, Settings, VideoSettings
+from lightpipe.dataset.depth_codes import inverse_depth_gray, quantize_metric
+from lightpipe.dataset.video_codec import (
     H264Options,
     encode_gray16_ffv1,
     encode_gray_h264,
     encode_rgb_h264,
 )
+from lightpipe.planning.planner import asset_pools, plan_video
+from lightpipe.render.renderer import RenderOptions, render_video
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,7 +58,7 @@ def main() -> None:
                         video=VideoSettings(width=832, height=480, num_frames=args.frames, fps=16))
     pools = asset_pools(42, settings)
     specs = [plan_video(42, settings, index, pools) for index in range(args.videos)]
-    look = render_options(settings)  # the configured look: shadows, anti-aliasing
+    look = RenderOptions.from_settings(settings)  # the configured look: shadows, anti-aliasing
     plain = RenderOptions()
     variants = {"plain": plain, "look": look}
     if not args.no_compile and torch.device(args.device).type == "cpu":
@@ -120,7 +119,7 @@ def _time_predict(videos: int) -> None:
 
 
 def _triangles(spec) -> int:
-    from lightpipe.generation.scene import build_scene
+    from lightpipe.render.scene import build_scene
 
     return int(build_scene(spec, "cpu").faces.shape[0])
 

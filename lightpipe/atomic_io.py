@@ -53,11 +53,16 @@ def write_json(final: Path, obj: object) -> None:
 
 def file_digest(path: Path) -> dict:
     """Size in bytes and sha256 of a file."""
+    return {"bytes": Path(path).stat().st_size, "sha256": sha256_file(path)}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    return digest.hexdigest()
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
-from lightpipe.datamodule.output_dir import layout_for, prepare_output_dir
-from lightpipe.datamodule.planner import AssetPool, asset_pools, plan_video
+from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.datamodule.sampler import ContiguousDistributedSampler
-from lightpipe.datamodule.settings import ProjectSettings, Settings
-from lightpipe.datamodule.specs import VideoSpec
+from lightpipe.dataset.layout import Layout
+from lightpipe.dataset.output_dir import prepare_output_dir
 from lightpipe.errors import LightpipeError
+from lightpipe.lightning_compat import uses_distributed_sampler
+from lightpipe.planning.planner import AssetPool, asset_pools, plan_video
+from lightpipe.planning.specs import VideoSpec
+from lightpipe.preemption import StopFlag
 
 
 class SpecDataset(Dataset):
@@ -31,7 +33,11 @@ class SpecDataset(Dataset):
 
 
 class GenerationDataModule(LightningDataModule):
-    """Plans the dataset and hands each task its contiguous block of pending videos."""
+    """Plans the dataset and hands each task its contiguous block of pending videos.
+
+    `stop` is the task's one stop flag: once set (by the preemption handler), the sampler hands
+    out no further videos. `VideoGenerator` shares it with its writer.
+    """
 
     def __init__(self, settings: Settings = Settings(), seed: int = 42,
                  name: str = "lightpipe") -> None:
@@ -40,15 +46,20 @@ class GenerationDataModule(LightningDataModule):
         self.project = ProjectSettings(seed=seed, name=name)
         self.pending: list[int] = []
         self.num_complete = 0
-        self.stop_requested = threading.Event()
+        self.stop = StopFlag()
 
     def setup(self, stage: str) -> None:
         if stage != "predict":
             raise LightpipeError(f"GenerationDataModule supports only predict, not {stage!r}")
+        if uses_distributed_sampler(self.trainer):  # before anything is written
+            raise LightpipeError(
+                "`trainer.use_distributed_sampler` is true; allowed: false.\n"
+                "HINT: Lightpipe shards videos itself; Lightning's sampler would shard them twice "
+                "and silently drop videos.")
         strategy = self.trainer.strategy
         if self.trainer.is_global_zero:
             prepare_output_dir(self.project, self.settings)
-            pending = layout_for(self.settings).pending()
+            pending = Layout.for_settings(self.settings).pending(hashes=True)
         else:
             pending = None
         # One scan, shared: ranks scanning separately could disagree while rank 0 renders.
@@ -56,16 +67,11 @@ class GenerationDataModule(LightningDataModule):
         self.num_complete = self.settings.num_videos - len(self.pending)
 
     def predict_dataloader(self) -> DataLoader:
-        if self.trainer._accelerator_connector.use_distributed_sampler:
-            raise LightpipeError(
-                "`trainer.use_distributed_sampler` is true; allowed: false.\n"
-                "HINT: Lightpipe shards videos itself; Lightning's sampler would shard them twice "
-                "and silently drop videos.")
         dataset = SpecDataset(self.project.seed, self.settings, self.pending,
                               asset_pools(self.project.seed, self.settings))
         sampler = ContiguousDistributedSampler(dataset, num_replicas=self.trainer.world_size,
                                                rank=self.trainer.global_rank,
-                                               stop=self.stop_requested)
+                                               stop=self.stop)
         return DataLoader(dataset, batch_size=1, sampler=sampler, collate_fn=_single, num_workers=0)
 
 

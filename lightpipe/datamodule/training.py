@@ -9,8 +9,8 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from lightpipe.datamodule.dataset_index import DatasetError, DatasetIndex, VideoRecord
-from lightpipe.datamodule.training_dataset import DEFAULT_OUTPUTS, MODALITIES, ClipDataset
+from lightpipe.datamodule.clips import DEFAULT_OUTPUTS, MODALITIES, ClipDataset, clip_span
+from lightpipe.dataset.index import DatasetError, DatasetIndex, VideoRecord
 from lightpipe.errors import ConfigError
 
 
@@ -64,7 +64,8 @@ class GeneratedVideoDataModule(LightningDataModule):
 
     @property
     def span(self) -> int:
-        return (self.clip_length - 1) * self.frame_stride + 1
+        """Frames a clip spans, first to last inclusive."""
+        return clip_span(self.clip_length, self.frame_stride)
 
     def setup(self, stage: str) -> None:
         """Index the complete videos (sizes checked, no decoding); one warning for skipped ones."""

@@ -18,18 +18,32 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 
 import lightpipe
 from lightpipe.atomic_io import atomic_path, file_digest, is_temp, write_bytes, write_json
-from lightpipe.datamodule.depth_format import LEVELS, inverse_depth_gray, quantize_metric
-from lightpipe.datamodule.layout import FORMAT_VERSION, Layout
-from lightpipe.datamodule.settings import EncoderSettings
-from lightpipe.datamodule.specs import VideoSpec
-from lightpipe.generation.renderer import RenderedVideo
-from lightpipe.generation.video_codec import (
+from lightpipe.config.settings import EncoderSettings
+from lightpipe.datamodule.predict import GenerationDataModule
+from lightpipe.dataset.depth_codes import inverse_depth_gray, quantize_metric
+from lightpipe.dataset.layout import FORMAT_VERSION, Layout
+from lightpipe.dataset.meta import (
+    CAMERA_CONVENTION,
+    CameraMeta,
+    DepthMeta,
+    DepthVisMeta,
+    EncodingMeta,
+    FileEntry,
+    MetricDepthMeta,
+    NormalsMeta,
+    SegmentationMeta,
+    VideoMeta,
+)
+from lightpipe.dataset.video_codec import (
     H264Options,
     encode_gray16_ffv1,
     encode_gray_h264,
     encode_rgb_ffv1,
     encode_rgb_h264,
 )
+from lightpipe.planning.specs import VideoSpec
+from lightpipe.preemption import StopFlag
+from lightpipe.render.renderer import RenderedVideo
 
 
 @dataclass(frozen=True)
@@ -48,9 +62,9 @@ class VideoWriter(BasePredictionWriter):
     while that many videos are queued, which bounds memory.
     """
 
-    def __init__(self, layout: Layout, encoder: EncoderSettings) -> None:
+    def __init__(self, layout: Layout, encoder: EncoderSettings, stop: StopFlag) -> None:
         super().__init__(write_interval="batch")
-        self.layout, self.encoder = layout, encoder
+        self.layout, self.encoder, self.stop = layout, encoder, stop
         self.device_type = "cpu"
         self.h264 = H264Options(preset=encoder.preset, crf=encoder.crf, threads=encoder.threads)
         self.rendered: list[int] = []
@@ -82,9 +96,8 @@ class VideoWriter(BasePredictionWriter):
         self.close()
         elapsed = time.perf_counter() - self._started
         datamodule = trainer.datamodule
-        skipped = getattr(datamodule, "num_complete", 0)
-        stopped = " (stopped early by a preemption signal)" if getattr(
-            pl_module, "stop_requested", None) is not None and pl_module.stop_requested.is_set() else ""
+        skipped = datamodule.num_complete if isinstance(datamodule, GenerationDataModule) else 0
+        stopped = f" (stopped early: {self.stop.reason})" if self.stop.requested else ""
         print(f"lightpipe task {trainer.global_rank}/{trainer.world_size}: rendered "
               f"{len(self.rendered)} [{self.layout.describe(sorted(self.rendered))}], failed "
               f"{len(self.failed)} [{self.layout.describe(sorted(self.failed))}], skipped as "
@@ -106,8 +119,8 @@ class VideoWriter(BasePredictionWriter):
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def write_video(self, result: VideoResult) -> dict:
-        """Encode and commit every file of one video; returns its metadata (also written)."""
+    def write_video(self, result: VideoResult) -> VideoMeta:
+        """Encode and commit every file of one video, then its metadata (the commit marker)."""
         spec, video = result.spec, result.video
         directory = self.layout.video_dir(spec.index)
         directory.mkdir(parents=True, exist_ok=True)
@@ -132,9 +145,9 @@ class VideoWriter(BasePredictionWriter):
             final = self.layout.video_file(spec.index, modality)
             with atomic_path(final) as tmp:
                 encode(tmp)
-                files[final.name] = {"modality": modality, **file_digest(tmp)}
+                files[final.name] = FileEntry(modality=modality, **file_digest(tmp))
         meta = self._metadata(spec, video, files, metric_range, vis_range)
-        write_json(self.layout.meta_file(spec.index), meta)
+        write_json(self.layout.meta_file(spec.index), meta.to_dict())
         self.layout.failure_file(spec.index).unlink(missing_ok=True)
         return meta
 
@@ -156,62 +169,37 @@ class VideoWriter(BasePredictionWriter):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(path, f"video {index}\n{error}".encode())
 
-    def _extras_metadata(self, spec: VideoSpec, video: RenderedVideo) -> dict:
-        extras = {}
-        if video.segmentation is not None:
-            ids = {"0": "no surface (sky or backdrop)", "1": "ground"}
-            ids.update({str(k + 2): obj.asset_id for k, obj in enumerate(spec.objects)})
-            extras["segmentation"] = {
-                "file": self.layout.video_file(spec.index, "segmentation").name,
-                "codec": "ffv1", "pix_fmt": "gray16le",
-                "ids": ids, "note": "id 2 + k is spec.objects[k]"}
-        if video.normals is not None:
-            extras["normals"] = {
-                "file": self.layout.video_file(spec.index, "normals").name,
-                "codec": "ffv1", "pix_fmt": "bgr0 (decode as RGB)",
-                "kind": "camera-space unit normals (OpenCV axes), turned towards the camera",
-                "decode": "n = rgb / 127.5 - 1; rgb (0,0,0) = no surface"}
-        return extras
-
-    def _metadata(self, spec: VideoSpec, video: RenderedVideo, files: dict, metric_range: dict,
-                  vis_range: dict) -> dict:
-        return {
-            "format_version": FORMAT_VERSION,
-            "index": spec.index,
-            "split": spec.split,
-            "spec": spec.to_dict(),
-            "camera": {
-                "convention": "OpenCV: x right, y down, z forward; extrinsics map world to camera",
-                "intrinsics": video.intrinsics.tolist(),
-                "extrinsics": video.extrinsics.tolist(),
-                "width": spec.width, "height": spec.height,
-            },
-            "depth": {
-                "metric": {
-                    "file": self.layout.video_file(spec.index, "depth").name,
-                    "codec": "ffv1", "pix_fmt": "gray16le", "kind": "planar z-depth, metres",
-                    "near": metric_range["near"], "far": metric_range["far"],
-                    "decode": f"z = near + (code - 1) * (far - near) / {LEVELS}; code 0 = no surface",
-                },
-                "visualization": {
-                    "file": self.layout.video_file(spec.index, "depth_vis").name,
-                    "kind": "inverse depth, near = bright, 3-channel gray; no surface = 0",
-                    "normalization": self.encoder.depth_normalization, **vis_range,
-                },
-            },
-            **self._extras_metadata(spec, video),
-            "video": {"width": spec.width, "height": spec.height, "num_frames": spec.num_frames,
-                      "fps": spec.fps, "codec": "h264", "pix_fmt": "yuv420p",
-                      "preset": self.h264.preset, "crf": self.h264.crf,
-                      "x264_threads": self.h264.threads},
-            "files": files,
-            "render_device": self.device_type,
-            "versions": {
+    def _metadata(self, spec: VideoSpec, video: RenderedVideo, files: dict[str, FileEntry],
+                  metric_range: dict, vis_range: dict) -> VideoMeta:
+        name = lambda modality: self.layout.video_file(spec.index, modality).name  # noqa: E731
+        return VideoMeta(
+            format_version=FORMAT_VERSION,
+            index=spec.index,
+            split=spec.split,
+            spec=spec,
+            camera=CameraMeta(convention=CAMERA_CONVENTION,
+                              intrinsics=video.intrinsics.tolist(),
+                              extrinsics=video.extrinsics.tolist(),
+                              width=spec.width, height=spec.height),
+            depth=DepthMeta(
+                metric=MetricDepthMeta.of(name("depth"), metric_range["near"], metric_range["far"]),
+                visualization=DepthVisMeta.of(name("depth_vis"), self.encoder.depth_normalization,
+                                              vis_range)),
+            segmentation=(SegmentationMeta.of(name("segmentation"), spec)
+                          if video.segmentation is not None else None),
+            normals=NormalsMeta.of(name("normals")) if video.normals is not None else None,
+            video=EncodingMeta(width=spec.width, height=spec.height, num_frames=spec.num_frames,
+                               fps=spec.fps, codec="h264", pix_fmt="yuv420p",
+                               preset=self.h264.preset, crf=self.h264.crf,
+                               x264_threads=self.h264.threads),
+            files=files,
+            render_device=self.device_type,
+            versions={
                 "lightpipe": lightpipe.__version__, "torch": torch.__version__,
                 "lightning": lightning.__version__, "av": av.__version__,
                 "numpy": np.__version__, "python": platform.python_version(),
             },
-        }
+        )
 
 
 def encode_normals(normals: np.ndarray) -> np.ndarray:

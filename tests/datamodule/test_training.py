@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from lightpipe.datamodule.dataset_index import DatasetError
-from lightpipe.datamodule.depth_format import inverse_depth_gray
-from lightpipe.datamodule.specs import VideoSpec
 from lightpipe.datamodule.training import GeneratedVideoDataModule
-from lightpipe.datamodule.video_reader import VideoReadError
+from lightpipe.dataset.depth_codes import inverse_depth_gray
+from lightpipe.dataset.index import DatasetError
+from lightpipe.dataset.video_reader import VideoReadError, read_rgb
 from lightpipe.errors import ConfigError
-from lightpipe.generation.renderer import render_video
-from lightpipe.generation.video_codec import decode_rgb
+from lightpipe.planning.specs import VideoSpec
+from lightpipe.render.renderer import render_video
 
 ALL = ["color", "depth", "depth_vis"]
 
@@ -63,7 +62,7 @@ def test_item_round_trip_matches_the_render(out):
 
     color = item["color"].numpy()
     assert 0.0 <= color.min() and color.max() <= 1.0
-    decoded = decode_rgb(out / "train" / "0002_color.mp4")[frames]  # the generator's decoder
+    decoded = read_rgb(out / "train" / "0002_color.mp4")[frames]  # the generator's decoder
     assert np.array_equal(np.rint(color * 255).astype(np.uint8).transpose(0, 2, 3, 1), decoded)
     assert np.median(np.abs(decoded.astype(int) - rendered.color[frames])) <= 3
 
@@ -222,7 +221,7 @@ def test_file_removed_after_setup(copy):
 def test_future_modalities_are_read_when_listed(copy):
     """A dataset whose JSON lists `segmentation` (gray16) and `normals` (RGB) files."""
     from lightpipe.atomic_io import file_digest
-    from lightpipe.generation.video_codec import H264Options, encode_gray16_ffv1, encode_rgb_h264
+    from lightpipe.dataset.video_codec import H264Options, encode_gray16_ffv1, encode_rgb_h264
 
     ids = np.zeros((5, 64, 64), np.uint16)
     ids[:, :, 32:] = 3
@@ -252,7 +251,7 @@ def test_training_side_never_imports_the_generator():
     import subprocess
     import sys
 
-    code = ("import sys, lightpipe.training.cli, lightpipe.export_command, "
+    code = ("import sys, lightpipe.commands.fit, lightpipe.commands.export, "
             "lightpipe.datamodule.training; "
             "print(sorted(m for m in sys.modules if m.startswith('lightpipe.generation')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

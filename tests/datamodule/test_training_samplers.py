@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from torch.utils.data import DistributedSampler
 
-from lightpipe.datamodule.dataset_index import DatasetError
 from lightpipe.datamodule.training import EpochKeySampler, GeneratedVideoDataModule
+from lightpipe.dataset.index import DatasetError
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
 """GPU mapping for SLURM tasks sharing GPUs, with SLURM variables set by monkeypatch."""
 
+import lightning.fabric.accelerators.cuda as fabric_cuda
 import lightning.pytorch as pl
+import lightning.pytorch.accelerators.cuda as pytorch_cuda
 import pytest
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-import lightning.fabric.accelerators.cuda as fabric_cuda
-import lightning.pytorch.accelerators.cuda as pytorch_cuda
 from lightpipe.generation import devices
 
 

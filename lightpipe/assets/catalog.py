@@ -1,0 +1,98 @@
+"""The asset catalogue: built-in ids plus the files under `settings.assets.root`, by stable id."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS
+from lightpipe.atomic_io import sha256_file
+from lightpipe.config.settings import Settings
+from lightpipe.errors import LightpipeError
+
+USER_PREFIX = "user:"
+MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+# Files that may sit beside meshes (OBJ materials and textures, glTF buffers): not assets.
+MESH_COMPANIONS = (".mtl", ".bin", ".png", ".jpg", ".jpeg", ".txt", ".md", ".json")
+KINDS = {"objects": MESH_SUFFIXES, "textures": IMAGE_SUFFIXES, "backgrounds": IMAGE_SUFFIXES}
+
+
+class AssetError(LightpipeError):
+    """An asset file is missing, unsupported or broken."""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every asset id a dataset may use, per kind, sorted."""
+
+    objects: tuple[str, ...]
+    materials: tuple[str, ...]
+    backgrounds: tuple[str, ...]
+    root: str | None = None
+
+    def fingerprint(self) -> dict:
+        """Ids and content hashes of the user files: a dataset's identity depends on them."""
+        files = {}
+        if self.root is not None:
+            for asset_id in (*self.objects, *self.materials, *self.backgrounds):
+                if asset_id.startswith(USER_PREFIX):
+                    files[asset_id] = sha256_file(user_path(self.root, asset_id))
+        return {"builtin_objects": sum(not a.startswith(USER_PREFIX) for a in self.objects),
+                "builtin_materials": sum(not a.startswith(USER_PREFIX) for a in self.materials),
+                "user_files": files}
+
+
+def build_catalog(root: str | None, builtin: bool) -> Catalog:
+    """Scan `root/{objects,textures,backgrounds}`; ids are `user:<relative path>`.
+
+    Unknown file types under `objects/` are errors (named), so a typo is never silently ignored.
+    """
+    user = {kind: [] for kind in KINDS}
+    if root is not None:
+        base = Path(root)
+        if not base.is_dir():
+            raise AssetError(f"`settings.assets.root` is {root!r}, which is not a directory.\n"
+                             "HINT: it must contain objects/, textures/ and/or backgrounds/.")
+        for kind, suffixes in KINDS.items():
+            folder = base / kind
+            for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                if not path.is_file() or path.name.startswith("."):
+                    continue
+                suffix = path.suffix.lower()
+                if suffix in suffixes:
+                    user[kind].append(USER_PREFIX + path.relative_to(base).as_posix())
+                elif kind != "objects" or suffix not in MESH_COMPANIONS:
+                    raise AssetError(
+                        f"unsupported asset file {str(path)!r} ({suffix or 'no suffix'}); allowed "
+                        f"in {kind}/: {', '.join(suffixes)}"
+                        + (" (plus .mtl/.bin/image companions)" if kind == "objects" else "")
+                        + ".\nHINT: convert it or move it out of the assets root.")
+        if not any(user.values()):
+            raise AssetError(f"`settings.assets.root` {root!r} holds no assets; expected files "
+                             "under objects/, textures/ or backgrounds/.")
+    objects = (BUILTIN_OBJECT_IDS if builtin else ()) + tuple(user["objects"])
+    materials = (BUILTIN_MATERIAL_IDS if builtin else ()) + tuple(user["textures"])
+    if not objects:
+        raise AssetError("no object assets: `settings.assets.builtin` is false and "
+                         f"{root!r}/objects/ holds no meshes.\nHINT: add meshes or enable builtin.")
+    if not materials:
+        raise AssetError("no materials: `settings.assets.builtin` is false and "
+                         f"{root!r}/textures/ holds no images.\nHINT: add textures or enable builtin.")
+    return Catalog(tuple(sorted(objects)), tuple(sorted(materials)),
+                   tuple(sorted(user["backgrounds"])), root)
+
+
+def user_path(root: str | Path, asset_id: str) -> Path:
+    return Path(root) / asset_id[len(USER_PREFIX):]
+
+
+def catalog_for(settings: Settings) -> Catalog:
+    """The asset catalogue of `settings.assets` (scanned once per process)."""
+    return _cached_catalog(settings.assets.root, settings.assets.builtin)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_catalog(root: str | None, builtin: bool) -> Catalog:
+    return build_catalog(root, builtin)

@@ -1,0 +1,175 @@
+"""Load user assets (meshes via trimesh, images via Pillow) into the renderer's mesh/texture form."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from lightpipe.assets.catalog import USER_PREFIX, AssetError, Catalog, user_path
+from lightpipe.assets.procedural import Mesh, material_texture, object_mesh
+
+
+@dataclass(frozen=True)
+class LoadedObject:
+    """A unit-radius mesh, plus its own base-color texture when the file has one (or colors)."""
+
+    mesh: Mesh
+    texture: np.ndarray | None  # (S,S,3) uint8; UVs index it (v = 0 is the top row)
+
+
+def load_object(root: str | None, asset_id: str, texture_size: int) -> LoadedObject:
+    """Built-in or user object; user meshes are centred and scaled to a unit bounding sphere."""
+    if not asset_id.startswith(USER_PREFIX):
+        return LoadedObject(object_mesh(asset_id), None)
+    return _load_user_object(str(user_path(root, asset_id)), texture_size)
+
+
+def load_material(root: str | None, material_id: str, size: int) -> np.ndarray:
+    """(size,size,3) uint8 texture of a built-in material or a user image (resized)."""
+    if not material_id.startswith(USER_PREFIX):
+        return material_texture(material_id, size)
+    return load_image(str(user_path(root, material_id)), (size, size))
+
+
+@functools.lru_cache(maxsize=64)
+def load_image(path: str, size: tuple[int, int]) -> np.ndarray:
+    """RGB uint8 image resized to (width, height); cached per process; read-only."""
+    try:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+    except Exception as exc:  # Pillow raises many types for broken files
+        raise AssetError(f"image {path!r} cannot be read: {exc}.\n"
+                         "HINT: use a valid PNG or JPEG.") from None
+    array = np.asarray(rgb, dtype=np.uint8).copy()
+    array.setflags(write=False)
+    return array
+
+
+def load_backdrop(root: str | None, image_id: str, width: int, height: int) -> np.ndarray:
+    """A background image scaled to cover (width, height), centre-cropped: (H, W, 3) uint8."""
+    path = str(user_path(root, image_id))
+    with Image.open(path) as image:
+        source_w, source_h = image.size
+    scale = max(width / source_w, height / source_h)
+    cover = (max(width, math.ceil(source_w * scale)), max(height, math.ceil(source_h * scale)))
+    big = load_image(path, cover)
+    top, left = (cover[1] - height) // 2, (cover[0] - width) // 2
+    return big[top:top + height, left:left + width]
+
+
+def validate_catalog(catalog: Catalog, texture_size: int = 64) -> None:
+    """Load every user asset once, so a broken file fails before any rendering, by name."""
+    if catalog.root is None:
+        return
+    for asset_id in catalog.objects:
+        if asset_id.startswith(USER_PREFIX):
+            load_object(catalog.root, asset_id, texture_size)
+    for asset_id in (*catalog.materials, *catalog.backgrounds):
+        if asset_id.startswith(USER_PREFIX):
+            load_image(str(user_path(catalog.root, asset_id)), (8, 8))
+
+
+@functools.lru_cache(maxsize=256)
+def _load_user_object(path: str, texture_size: int) -> LoadedObject:
+    import trimesh  # imported lazily: only user assets need it
+
+    try:
+        mesh = trimesh.load(path, force="mesh", process=False)
+    except Exception as exc:
+        raise AssetError(f"mesh {path!r} cannot be loaded: {exc}.\n"
+                         "HINT: allowed: OBJ, GLB/glTF, PLY, STL with at least one triangle.") from None
+    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0 or len(mesh.vertices) < 3:
+        raise AssetError(f"mesh {path!r} holds no triangles.\n"
+                         "HINT: allowed: OBJ, GLB/glTF, PLY, STL with at least one triangle.")
+    vertices = np.asarray(mesh.vertices, dtype=np.float64)
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    if not np.isfinite(vertices).all():
+        raise AssetError(f"mesh {path!r} has non-finite vertex coordinates.")
+    centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2.0
+    vertices = vertices - centre
+    radius = float(np.sqrt((vertices**2).sum(axis=1)).max())
+    if radius <= 0:
+        raise AssetError(f"mesh {path!r} has zero size.")
+    vertices = vertices / radius
+    normals = _vertex_normals(vertices, faces)
+    uvs, texture = _appearance(mesh, vertices, faces, texture_size)
+    if texture is not None and uvs.shape[0] != vertices.shape[0]:  # per-face colour atlas
+        vertices, normals, faces = vertices[faces].reshape(-1, 3), normals[faces].reshape(-1, 3), \
+            np.arange(faces.size, dtype=np.int64).reshape(-1, 3)
+    result = Mesh(vertices=vertices.astype(np.float32), faces=faces,
+                  normals=normals.astype(np.float32), uvs=uvs.astype(np.float32))
+    for array in (result.vertices, result.faces, result.normals, result.uvs):
+        array.setflags(write=False)
+    if texture is not None:
+        texture.setflags(write=False)
+    return LoadedObject(result, texture)
+
+
+def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted vertex normals (sequential numpy accumulation: deterministic)."""
+    corners = vertices[faces]
+    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    normals = np.zeros_like(vertices)
+    for k in range(3):
+        np.add.at(normals, faces[:, k], face_normals)
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    fallback = np.where(length > 1e-12, normals, vertices)  # isolated/degenerate: point outwards
+    return fallback / np.maximum(np.linalg.norm(fallback, axis=1, keepdims=True), 1e-12)
+
+
+def _appearance(mesh, vertices: np.ndarray, faces: np.ndarray, size: int):
+    """UVs (v down) and the mesh's own texture: its base-color image, its colours, or none."""
+    visual = mesh.visual
+    uv = getattr(visual, "uv", None)
+    image = _base_color_image(visual)
+    if uv is not None and image is not None and len(uv) == len(vertices):
+        flipped = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1)  # trimesh UVs have v up
+        texture = np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR),
+                             dtype=np.uint8).copy()
+        return flipped, texture
+    colors = _face_colors(visual, faces)
+    if colors is not None:
+        return _face_atlas(colors, size)
+    # No UVs: a spherical projection, so the planned material still shows its pattern.
+    direction = vertices / np.maximum(np.linalg.norm(vertices, axis=1, keepdims=True), 1e-12)
+    u = 0.5 + np.arctan2(direction[:, 2], direction[:, 0]) / (2 * math.pi)
+    v = 0.5 - np.arcsin(np.clip(direction[:, 1], -1, 1)) / math.pi
+    return np.stack([u, v], axis=1), None
+
+
+def _base_color_image(visual):
+    material = getattr(visual, "material", None)
+    for attribute in ("baseColorTexture", "image"):
+        image = getattr(material, attribute, None)
+        if image is not None:
+            return image
+    return None
+
+
+def _face_colors(visual, faces: np.ndarray) -> np.ndarray | None:
+    kind = getattr(visual, "kind", None)
+    if kind == "vertex":
+        colors = np.asarray(visual.vertex_colors, dtype=np.float64)[:, :3]
+        return colors[faces].mean(axis=1)
+    if kind == "face":
+        return np.asarray(visual.face_colors, dtype=np.float64)[:, :3]
+    return None
+
+
+def _face_atlas(colors: np.ndarray, size: int):
+    """Flat colour per face: a (size,size) palette of the distinct colours, one texel each, and
+    UVs for the unrolled (3F) vertex list pointing at each face's texel centre."""
+    colors = np.clip(np.floor(colors + 0.5), 0, 255).astype(np.uint8)
+    palette, face_entry = np.unique(colors, axis=0, return_inverse=True)
+    if len(palette) > size * size:  # too many distinct colours: keep 4 bits per channel
+        colors = (colors // 16) * 16 + 8
+        palette, face_entry = np.unique(colors, axis=0, return_inverse=True)
+    texture = np.zeros((size * size, 3), dtype=np.uint8)
+    texture[: len(palette)] = palette
+    cells = face_entry.reshape(-1)
+    centre = np.stack([(cells % size + 0.5) / size, (cells // size + 0.5) / size], axis=1)
+    return np.repeat(centre, 3, axis=0), texture.reshape(size, size, 3)

@@ -1,0 +1,132 @@
+"""`lightpipe export --format diffsynth`: metadata CSVs for DiffSynth-Studio's Wan2.1-VACE."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections import Counter
+from pathlib import Path
+
+from lightpipe.assets.builtin_ids import asset_family
+from lightpipe.atomic_io import write_bytes
+from lightpipe.commands.parsing import new_parser
+from lightpipe.dataset.index import DatasetIndex, VideoRecord
+from lightpipe.errors import ConfigError
+from lightpipe.planning.specs import CameraSpec, Trajectory, VideoSpec
+
+FORMATS = ("diffsynth",)
+COLUMNS = ("video", "vace_video", "prompt")
+# Wan2.1 works on 4n+1 frames (its VAE compresses time 4x after the first frame) and on sizes that
+# are multiples of 16 (8x VAE downsampling, 2x2 patches); it was trained at 832x480 / 81 frames.
+WAN_FRAME_MULTIPLE, WAN_SIZE_MULTIPLE = 4, 16
+
+_NOUNS = {"box": "boxes", "torus": "tori", "twisted": "twisted shapes",
+          "superquadric": "superquadrics"}
+_SINGULAR = {"twisted": "twisted shape"}
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def run_export(args: list[str]) -> int:
+    parser = new_parser("lightpipe export", "Write training metadata for another trainer.")
+    parser.add_argument("--format", type=str, required=True, help=f"one of: {', '.join(FORMATS)}")
+    parser.add_argument("--root", type=str, required=True,
+                        help="the dataset directory (settings.output_dir of `lightpipe predict`)")
+    namespace = parser.parse_args(args)
+    if namespace.format not in FORMATS:
+        raise ConfigError("--format", namespace.format, ", ".join(FORMATS))
+    index = DatasetIndex.open(namespace.root)
+    videos, incomplete = index.complete_videos(("train", "val"), hashes=True)
+    if incomplete:
+        print(f"lightpipe export: {index.describe_incomplete(incomplete)}", file=sys.stderr)
+    for warning in wan_warnings(index.info):
+        print(f"lightpipe export: warning: {warning}", file=sys.stderr)
+    for split, records in videos.items():
+        path = index.root / f"metadata_{split}.csv"
+        write_bytes(path, diffsynth_csv(index.root, records).encode())
+        print(f"wrote {path} ({len(records)} videos)")
+    print(f"DiffSynth-Studio: --dataset_base_path {index.root} "
+          f"--dataset_metadata_path {index.root / 'metadata_train.csv'} "
+          f"--data_file_keys video,vace_video --extra_inputs vace_video{wan_size_args(index.info)}")
+    return 0
+
+
+def diffsynth_csv(root: Path, videos: list[VideoRecord]) -> str:
+    """`video,vace_video,prompt` rows; paths relative to the root (DiffSynth's base path)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for video in videos:
+        files = video.modalities
+        writer.writerow([files["color"].relative_to(root).as_posix(),
+                         files["depth_vis"].relative_to(root).as_posix(),
+                         prompt_for(video.meta.spec)])
+    return buffer.getvalue()
+
+
+def prompt_for(spec: VideoSpec) -> str:
+    """A generic caption from the spec: objects, ground, backdrop, camera motion."""
+    families = Counter(asset_family(obj.asset_id) or "object" for obj in spec.objects)
+    things = [_count(family, n) for family, n in families.items()]
+    if not things:
+        listed = "an empty scene"
+    else:
+        listed = things[0] if len(things) == 1 else ", ".join(things[:-1]) + " and " + things[-1]
+    family = asset_family(spec.ground.material_id)
+    ground = f"a {family}-textured ground" if family else "a textured ground"
+    backdrop = "in front of a backdrop image" if spec.background.image_id else "under a gradient sky"
+    return f"A synthetic 3D render of {listed} on {ground} {backdrop}; {_camera_phrase(spec.camera)}."
+
+
+def wan_warnings(info: dict) -> list[str]:
+    """Where the dataset's frames or size do not fit Wan2.1 (4n+1 frames, multiples of 16)."""
+    try:
+        video = info["config"]["settings"]["video"]
+        frames, width, height = int(video["num_frames"]), int(video["width"]), int(video["height"])
+    except (KeyError, TypeError, ValueError):
+        return ["dataset.json does not record the video size; check 4n+1 frames and "
+                "multiples of 16"]
+    problems = []
+    if frames % WAN_FRAME_MULTIPLE != 1:
+        below = frames - (frames - 1) % WAN_FRAME_MULTIPLE
+        problems.append(f"videos have {frames} frames; Wan2.1 needs 4n+1 (e.g. 81 = 4*20+1): "
+                        f"DiffSynth will use the first {below}")
+    if width % WAN_SIZE_MULTIPLE or height % WAN_SIZE_MULTIPLE:
+        problems.append(f"videos are {width}x{height}; Wan2.1 needs multiples of "
+                        f"{WAN_SIZE_MULTIPLE} (e.g. 832x480): pass --width/--height to DiffSynth")
+    return problems
+
+
+def wan_size_args(info: dict) -> str:
+    """` --num_frames N --height H --width W`: the largest Wan-compatible values that fit."""
+    try:
+        video = info["config"]["settings"]["video"]
+        frames, width, height = int(video["num_frames"]), int(video["width"]), int(video["height"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    frames -= (frames - 1) % WAN_FRAME_MULTIPLE
+    height = max(WAN_SIZE_MULTIPLE, height - height % WAN_SIZE_MULTIPLE)
+    width = max(WAN_SIZE_MULTIPLE, width - width % WAN_SIZE_MULTIPLE)
+    return f" --num_frames {frames} --height {height} --width {width}"
+
+
+def _camera_phrase(camera: CameraSpec) -> str:
+    subject = "a handheld camera" if camera.shake_amplitude_deg > 0 else "the camera"
+    trajectory = camera.trajectory
+    if trajectory is Trajectory.ORBIT:
+        return f"{subject} orbits the scene"
+    if trajectory is Trajectory.DOLLY:  # dolly_speed > 0 moves the camera away from its target
+        return f"{subject} moves " + ("away" if camera.dolly_speed > 0 else "closer")
+    if trajectory is Trajectory.PAN:
+        return f"{subject} pans" + (" and tilts" if camera.pan_speed_deg_s[1] != 0 else "")
+    if trajectory is Trajectory.CRANE:  # crane_speed > 0 raises the camera
+        return f"{subject} " + ("rises" if camera.crane_speed > 0 else "descends")
+    return f"{subject} holds still"
+
+
+def _count(family: str, n: int) -> str:
+    if n == 1:
+        singular = _SINGULAR.get(family, family)
+        return f"an {singular}" if singular[0] in "aeiou" else f"a {singular}"
+    number = _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+    return f"{number} {_NOUNS.get(family, family + 's')}"

@@ -1,0 +1,48 @@
+"""`lightpipe` command line: predict, plan, verify, preview, fit, export; no tracebacks for user errors."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from lightpipe.errors import LightpipeError
+
+USAGE = """usage: lightpipe <command> --config CONFIG [--key value ...]
+
+commands:
+  predict   render the dataset (LightningCLI: every config key overridable, --print_config)
+  plan      print the split and which task renders which videos, without rendering
+  verify    check every planned video is complete (sizes, sha256); exit 0 only if so
+  preview   write a PNG contact sheet of one video (--index N [--frames 4] [--out FILE])
+  fit       train a model on a generated dataset (LightningCLI; see configs/train_example.yaml)
+  export    write metadata CSVs for other trainers (--format diffsynth --root DATASET)
+
+Run `lightpipe <command> --help` for the options of a command.
+"""
+
+
+# command -> (module, function); modules are imported on demand (predict pulls in Lightning).
+COMMANDS = {name: (f"lightpipe.commands.{name}", f"run_{name}")
+            for name in ("predict", "plan", "verify", "preview", "fit", "export")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"lightpipe: unknown command {command!r}; allowed: {', '.join(COMMANDS)}"
+              f"\n\n{USAGE}", file=sys.stderr)
+        return 2
+    module, function = COMMANDS[command]
+    try:
+        return getattr(importlib.import_module(module), function)(rest)
+    except LightpipeError as exc:
+        print(f"lightpipe {command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The one parser factory of every command: the same parser options everywhere, the `project` and
+`settings` groups from the settings dataclasses, and typed, validated settings from a parse."""
+
+from __future__ import annotations
+
+import warnings
+
+from jsonargparse import ActionConfigFile, ArgumentParser
+
+from lightpipe.config.settings import ProjectSettings, Settings
+from lightpipe.config.validation import validate_settings
+
+# Options of every parser, LightningCLI's (predict, fit) included.
+PARSER_KWARGS = {"allow_abbrev": False}
+# Lightning warnings that do not apply to Lightpipe's runs.
+_KNOWN_WARNINGS = (".*does not have many workers.*", ".*isinstance\\(treespec, LeafSpec\\).*",
+                   ".*args parameter is intended to run.*")
+
+
+def new_parser(prog: str, description: str) -> ArgumentParser:
+    return ArgumentParser(prog=prog, description=description, **PARSER_KWARGS)
+
+
+def add_settings_groups(parser: ArgumentParser) -> None:
+    """`--project.*` and `--settings.*`, typed from the settings dataclasses."""
+    parser.add_class_arguments(ProjectSettings, "project")
+    parser.add_class_arguments(Settings, "settings")
+
+
+def config_parser(prog: str, description: str) -> ArgumentParser:
+    """A parser for the `project`/`settings` part of a config; other top-level keys are ignored."""
+    parser = new_parser(prog, description)
+    parser.add_argument("--config", action=ActionConfigFile, help="a Lightpipe YAML config")
+    add_settings_groups(parser)
+    for ignored in ("trainer", "model", "data"):
+        parser.add_argument(f"--{ignored}", type=dict, default={}, help="(ignored here)")
+    parser.add_argument("--seed_everything", type=object, default=None, help="(ignored here)")
+    return parser
+
+
+def tasks_option(parser: ArgumentParser) -> None:
+    parser.add_argument("--tasks", type=int, default=None,
+                        help="number of tasks (default: trainer.num_nodes x trainer.devices, else 1)")
+
+
+def settings_from(config) -> tuple[ProjectSettings, Settings]:
+    """Typed, validated settings from a parsed config (a jsonargparse Namespace)."""
+    project = ProjectSettings.from_dict(config.project.as_dict())
+    settings = Settings.from_dict(config.settings.as_dict())
+    validate_settings(project, settings)
+    return project, settings
+
+
+def parse_config(parser: ArgumentParser, args: list[str]):
+    """Parse and validate; returns (namespace, project, settings)."""
+    namespace = parser.parse_args(args)
+    project, settings = settings_from(namespace)
+    return namespace, project, settings
+
+
+def quiet_known_warnings(*patterns: str) -> None:
+    """Silence Lightning warnings that do not apply here (plus a command's own `patterns`)."""
+    for pattern in (*_KNOWN_WARNINGS, *patterns):
+        warnings.filterwarnings("ignore", pattern)

@@ -1,0 +1,202 @@
+"""`lightpipe preview`: a PNG contact sheet of one video (a few frames x color, depth, extras).
+
+The frames come from the dataset's files when video N is complete in `settings.output_dir` (and
+that directory holds this config's dataset); otherwise video N is rendered on the fly on the CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from lightpipe.atomic_io import atomic_path
+from lightpipe.commands.parsing import config_parser, parse_config
+from lightpipe.config.settings import ProjectSettings, Settings
+from lightpipe.dataset.depth_codes import dequantize_metric, inverse_depth_gray
+from lightpipe.dataset.identity import dataset_identity
+from lightpipe.dataset.index import Match, inspect_dataset
+from lightpipe.dataset.layout import Layout
+from lightpipe.dataset.meta import VideoMeta
+from lightpipe.errors import ConfigError
+
+CAPTION_H = 16  # height of the column caption strip, px
+ROW_LABEL_W = 64  # width of the row caption strip, px
+GAP = 2  # px between panels
+MIN_PANEL = 256  # small videos are enlarged (nearest neighbour, integer factor) up to this size
+BACKDROP = (40, 40, 40)
+TEXT = (235, 235, 235)
+# Segmentation ids 1, 2, ... cycle through these colours; id 0 (nothing / background) is black.
+PALETTE = np.array([
+    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
+    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
+    (170, 255, 195), (128, 128, 0), (255, 215, 180), (0, 0, 128), (255, 255, 255),
+], dtype=np.uint8)
+
+
+@dataclass
+class Frames:
+    """The video's frames as images: column name -> (F,H,W,3) uint8."""
+
+    columns: dict[str, np.ndarray]
+    source: str
+
+
+def run_preview(args: list[str]) -> int:
+    parser = config_parser("lightpipe preview",
+                           "Write a PNG contact sheet of one video: frames x (color, depth, ...).")
+    parser.add_argument("--index", type=int, required=True, help="global index of the video")
+    parser.add_argument("--frames", type=int, default=4,
+                        help="rows: frames evenly spaced over the video, first and last included")
+    parser.add_argument("--out", type=str, default=None,
+                        help="PNG to write (default: preview_NNNN.png in the current directory)")
+    namespace, project, settings = parse_config(parser, args)
+    index, rows = namespace.index, namespace.frames
+    if not 0 <= index < settings.num_videos:
+        raise ConfigError("--index", index, "an integer in [0, num_videos)",
+                          f"this config has {settings.num_videos} videos "
+                          f"(0-{settings.num_videos - 1})")
+    if rows < 1:
+        raise ConfigError("--frames", rows, "an integer >= 1")
+    layout = Layout.for_settings(settings)
+    out = Path(namespace.out or f"preview_{layout.stem(index)}.png")
+    frames = load_frames(project, settings, layout, index)
+    picked = frame_indices(next(iter(frames.columns.values())).shape[0], rows)
+    sheet = contact_sheet(frames.columns, picked)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        sheet.save(tmp, format="PNG")
+    print(f"video {layout.stem(index)} ({layout.split_of(index)}): {frames.source}")
+    print(f"frames {', '.join(map(str, picked))}; columns {', '.join(frames.columns)}")
+    print(f"wrote {out} ({sheet.width}x{sheet.height})")
+    return 0
+
+
+def load_frames(project: ProjectSettings, settings: Settings, layout: Layout,
+                index: int) -> Frames:
+    """From the dataset's files if video `index` is complete there, else rendered on the fly."""
+    found = inspect_dataset(layout.root, dataset_identity(project, settings))
+    if found.match is not Match.SAME:
+        return _render(project, settings, index, found.problem)
+    check = layout.check(index)
+    if not check.complete:
+        where = repr(str(layout.root))
+        return _render(project, settings, index,
+                       f"video {layout.stem(index)} is {check.status.value} in {where}")
+    return _from_files(settings, layout, index, check.meta)
+
+
+def frame_indices(num_frames: int, rows: int) -> list[int]:
+    """`rows` frame indices evenly spaced over the video, first and last included, no repeats."""
+    if rows == 1 or num_frames == 1:
+        return [0]
+    picked = np.round(np.linspace(0, num_frames - 1, min(rows, num_frames))).astype(int)
+    return sorted(set(picked.tolist()))
+
+
+def depth_panels(depth: np.ndarray, per_frame: bool) -> np.ndarray:
+    """Metric depth (F,H,W), 0 = no surface -> inverse-depth gray as RGB (near bright)."""
+    gray, _ = inverse_depth_gray(depth, per_frame=per_frame)
+    return np.repeat(gray[..., None], 3, axis=3)
+
+
+def segmentation_panels(ids: np.ndarray) -> np.ndarray:
+    """Integer ids (F,H,W) -> RGB with a fixed colour per id; 0 = black."""
+    ids = np.asarray(ids).astype(np.int64)
+    rgb = PALETTE[(np.maximum(ids, 1) - 1) % len(PALETTE)]
+    rgb[ids <= 0] = 0
+    return rgb
+
+
+def normal_panels(normals: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:
+    """Normals (F,H,W,3) as RGB: unit vectors map [-1,1] -> [0,255]; uint8 is shown as is.
+
+    Pixels without a surface (depth 0) are black.
+    """
+    normals = np.asarray(normals)
+    if normals.dtype == np.uint8:
+        rgb = normals.copy()
+    else:
+        rgb = np.clip(np.floor((normals.astype(np.float32) * 0.5 + 0.5) * 255 + 0.5), 0, 255)
+        rgb = rgb.astype(np.uint8)
+    if depth is not None and depth.shape == rgb.shape[:3]:
+        rgb[depth <= 0] = 0
+    return rgb
+
+
+def contact_sheet(columns: dict[str, np.ndarray], picked: list[int]) -> Image.Image:
+    """Rows = picked frames, columns = images; a caption strip above and left of the panels."""
+    first = next(iter(columns.values()))
+    height, width = first.shape[1:3]
+    scale = max(1, MIN_PANEL // max(height, width))
+    ph, pw = height * scale, width * scale
+    sheet_w = ROW_LABEL_W + len(columns) * (pw + GAP)
+    sheet_h = CAPTION_H + len(picked) * (ph + GAP)
+    sheet = Image.new("RGB", (sheet_w, sheet_h), BACKDROP)
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default()
+    for c, name in enumerate(columns):
+        x = ROW_LABEL_W + c * (pw + GAP)
+        draw.text((x + 3, 2), _fit(draw, font, COLUMN_TITLES.get(name, name), pw - 6),
+                  fill=TEXT, font=font)
+    for r, frame in enumerate(picked):
+        y = CAPTION_H + r * (ph + GAP)
+        draw.text((3, y + 3), _fit(draw, font, f"frame {frame}", ROW_LABEL_W - 6), fill=TEXT,
+                  font=font)
+        for c, images in enumerate(columns.values()):
+            panel = images[frame]
+            if scale > 1:
+                panel = panel.repeat(scale, axis=0).repeat(scale, axis=1)
+            sheet.paste(Image.fromarray(np.ascontiguousarray(panel), "RGB"),
+                        (ROW_LABEL_W + c * (pw + GAP), y))
+    return sheet
+
+
+COLUMN_TITLES = {"color": "color", "depth": "depth (inverse, near bright)",
+                 "segmentation": "segmentation", "normals": "normals"}
+
+
+def _fit(draw: ImageDraw.ImageDraw, font, text: str, width: int) -> str:
+    """`text`, shortened with '..' until it fits `width` pixels."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while len(text) > 1 and draw.textlength(text + "..", font=font) > width:
+        text = text[:-1]
+    return text + ".."
+
+
+def _from_files(settings: Settings, layout: Layout, index: int, meta: VideoMeta) -> Frames:
+    from lightpipe.dataset.video_reader import read_gray16, read_rgb
+
+    metric = meta.depth.metric
+    color = read_rgb(layout.video_file(index, "color"))
+    depth = dequantize_metric(read_gray16(layout.video_file(index, "depth")),
+                              metric.near, metric.far)
+    per_frame = settings.encoder.depth_normalization == "per_frame"
+    columns = {"color": color, "depth": depth_panels(depth, per_frame)}
+    files = meta.modality_files(layout.video_dir(index))
+    if "segmentation" in files:
+        columns["segmentation"] = segmentation_panels(read_gray16(files["segmentation"]))
+    if "normals" in files:
+        columns["normals"] = normal_panels(read_rgb(files["normals"]), depth)
+    return Frames(columns, f"from files ({layout.video_dir(index)}/{layout.stem(index)}_*)")
+
+
+def _render(project: ProjectSettings, settings: Settings, index: int, reason: str) -> Frames:
+    from lightpipe.planning.planner import asset_pools, plan_video
+    from lightpipe.render.renderer import RenderOptions, render_video
+
+    spec = plan_video(project.seed, settings, index, asset_pools(project.seed, settings))
+    video = render_video(spec, "cpu", frames_per_chunk=settings.render.frames_per_chunk,
+                         max_candidates=settings.render.max_candidates,
+                         options=RenderOptions.from_settings(settings))
+    per_frame = settings.encoder.depth_normalization == "per_frame"
+    columns = {"color": video.color, "depth": depth_panels(video.depth, per_frame)}
+    if video.segmentation is not None:
+        columns["segmentation"] = segmentation_panels(video.segmentation)
+    if video.normals is not None:
+        columns["normals"] = normal_panels(video.normals, video.depth)
+    return Frames(columns, f"rendered on the fly on the CPU ({reason})")

@@ -1,0 +1,151 @@
+"""Typed configuration: the `project` and `settings` groups of a Lightpipe config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lightpipe.records import Record
+
+SPLITS = ("train", "val")
+DepthNormalization = Literal["per_video", "per_frame"]
+X264Preset = Literal[
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
+]
+
+
+@dataclass(frozen=True)
+class ProjectSettings(Record):
+    """`project.*`: the master seed drives every random choice, Lightning's seed included."""
+
+    seed: int = 42
+    name: str = "lightpipe"
+
+
+@dataclass(frozen=True)
+class DatasetSplit(Record):
+    """`settings.dataset_split.*`."""
+
+    train_ratio: float = 0.8
+    ensure_disjoint_assets: bool = True
+
+
+@dataclass(frozen=True)
+class VideoSettings(Record):
+    """`settings.video.*`: frame size and timing (Wan2.1/VACE defaults)."""
+
+    width: int = 832
+    height: int = 480
+    num_frames: int = 81
+    fps: int = 16
+
+
+@dataclass(frozen=True)
+class EncoderSettings(Record):
+    """`settings.encoder.*`: H.264 settings; `threads` is pinned because x264's bytes depend on it."""
+
+    preset: X264Preset = "veryfast"
+    crf: int = 18
+    threads: int = 2
+    depth_normalization: DepthNormalization = "per_video"
+    max_pending_videos: int = 2
+
+
+Range = tuple[float, float]
+TrajectoryName = Literal["orbit", "dolly", "pan", "crane", "static"]
+MotionName = Literal["static", "linear", "orbit", "bounce"]
+OutputName = Literal["color", "depth", "segmentation", "normals"]
+
+
+@dataclass(frozen=True)
+class SceneSettings(Record):
+    """`settings.scene.*`: what the planner samples objects from (ranges are [low, high])."""
+
+    min_objects: int = 2
+    max_objects: int = 5
+    object_scale: Range = (0.4, 0.9)  # bounding-sphere radius, metres
+    motions: tuple[MotionName, ...] = ("static", "linear", "orbit", "bounce")
+    object_speed: Range = (0.1, 0.5)  # m/s for linear motion
+    orbit_speed_deg_s: Range = (10.0, 40.0)
+    spin_deg_s: Range = (-60.0, 60.0)  # about the vertical axis
+    bounce_height: Range = (0.2, 0.8)
+    ground_uv_scale: Range = (0.1, 0.35)  # texture repeats per metre
+
+
+@dataclass(frozen=True)
+class CameraSettings(Record):
+    """`settings.camera.*`: trajectories and their ranges; speeds are per second of video."""
+
+    trajectories: tuple[TrajectoryName, ...] = ("orbit", "dolly", "pan", "crane", "static")
+    fov_y_deg: Range = (40.0, 65.0)
+    distance: Range = (3.0, 5.5)
+    height: Range = (0.8, 2.5)
+    orbit_speed_deg_s: Range = (5.0, 20.0)
+    dolly_speed: Range = (0.2, 0.6)  # m/s, in or out
+    pan_speed_deg_s: Range = (2.0, 6.0)
+    tilt_speed_deg_s: Range = (0.0, 2.0)
+    crane_speed: Range = (0.1, 0.4)  # m/s, up or down
+    shake_probability: float = 0.3  # handheld shake on top of any trajectory
+    shake_amplitude_deg: Range = (0.2, 1.0)
+
+
+@dataclass(frozen=True)
+class LightingSettings(Record):
+    """`settings.lighting.*`: the key light (directional) and the ambient level."""
+
+    elevation_deg: Range = (25.0, 70.0)
+    intensity: Range = (0.7, 1.1)
+    ambient: Range = (0.2, 0.4)
+    color_jitter: float = 0.15  # each channel in [1 - jitter, 1]
+    specular: Range = (0.1, 0.4)
+
+
+@dataclass(frozen=True)
+class AssetSettings(Record):
+    """`settings.assets.*`: built-in procedural assets and/or a directory of your own.
+
+    `root` holds objects/ (OBJ, GLB/glTF, PLY, STL), textures/ and backgrounds/ (PNG, JPG).
+    """
+
+    root: str | None = None
+    builtin: bool = True
+    background_image_probability: float = 0.7  # when backgrounds/ has images, else a sky gradient
+
+
+@dataclass(frozen=True)
+class RenderSettings(Record):
+    """`settings.render.*`: `shadows` and `antialias` change the pixels; the rest is speed/memory."""
+
+    shadows: bool = True
+    antialias: int = 2  # supersampling factor per axis for color (1 = off)
+    compile: bool = False  # torch.compile the CPU kernels: faster, same bytes (needs a C++ compiler)
+    frames_per_chunk: int = 4
+    max_candidates: int = 4_000_000
+
+
+@dataclass(frozen=True)
+class Settings(Record):
+    """`settings.*`: what to generate and where."""
+
+    num_videos: int = 80
+    output_dir: str = "output"
+    overwrite: bool = False
+    dataset_split: DatasetSplit = field(default_factory=DatasetSplit)
+    video: VideoSettings = field(default_factory=VideoSettings)
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    outputs: tuple[OutputName, ...] = ("color", "depth")
+    assets: AssetSettings = field(default_factory=AssetSettings)
+    scene: SceneSettings = field(default_factory=SceneSettings)
+    camera: CameraSettings = field(default_factory=CameraSettings)
+    lighting: LightingSettings = field(default_factory=LightingSettings)
+    render: RenderSettings = field(default_factory=RenderSettings)
+
+    @property
+    def num_train(self) -> int:
+        """Number of train videos: the first `round(num_videos * train_ratio)` indices."""
+        return int(round(self.num_videos * self.dataset_split.train_ratio))
+
+
+def split_of(index: int, num_train: int) -> str:
+    """`train` for the first `num_train` global indices, `val` for the rest."""
+    return SPLITS[0] if index < num_train else SPLITS[1]

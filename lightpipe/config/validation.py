@@ -1,0 +1,109 @@
+"""Validation of the settings: every bad value named with its key, what is allowed and a hint."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+
+from lightpipe.config.settings import ProjectSettings, Range, Settings
+from lightpipe.errors import ConfigError
+
+
+def validate_settings(project: ProjectSettings, settings: Settings) -> None:
+    """Raise ConfigError naming the key, the value and what is allowed."""
+    video, split, enc, scene, render = (
+        settings.video, settings.dataset_split, settings.encoder, settings.scene, settings.render
+    )
+    _require(isinstance(project.seed, int) and project.seed >= 0, "project.seed", project.seed,
+             "an integer >= 0", "seed 0 is valid")
+    _require(settings.num_videos >= 1, "settings.num_videos", settings.num_videos, "an integer >= 1")
+    _require(0.0 < split.train_ratio <= 1.0, "settings.dataset_split.train_ratio", split.train_ratio,
+             "a number in (0, 1]")
+    num_val = settings.num_videos - settings.num_train
+    if split.ensure_disjoint_assets and (settings.num_train == 0 or num_val == 0):
+        raise ConfigError(
+            "settings.dataset_split.train_ratio", split.train_ratio,
+            "a ratio leaving at least one train and one val video when ensure_disjoint_assets is true",
+            f"num_videos={settings.num_videos} gives {settings.num_train} train and {num_val} val videos; "
+            "change the ratio or set --settings.dataset_split.ensure_disjoint_assets false",
+        )
+    for key in ("width", "height"):
+        value = getattr(video, key)
+        _require(value >= 2 and value % 2 == 0, f"settings.video.{key}", value,
+                 "an even integer >= 2", "H.264 yuv420p needs even frame sizes")
+    _require(video.num_frames >= 1, "settings.video.num_frames", video.num_frames, "an integer >= 1")
+    _require(video.fps > 0, "settings.video.fps", video.fps, "an integer > 0")
+    _require(0 <= enc.crf <= 51, "settings.encoder.crf", enc.crf, "an integer in [0, 51]")
+    _require(enc.threads >= 1, "settings.encoder.threads", enc.threads,
+             "an integer >= 1 (pinned: x264's output bytes depend on it)")
+    _require(enc.max_pending_videos >= 1, "settings.encoder.max_pending_videos",
+             enc.max_pending_videos, "an integer >= 1")
+    _require(scene.min_objects >= 0, "settings.scene.min_objects", scene.min_objects, "an integer >= 0")
+    _require(scene.max_objects >= scene.min_objects, "settings.scene.max_objects", scene.max_objects,
+             f"an integer >= settings.scene.min_objects ({scene.min_objects})")
+    _require(render.antialias in (1, 2, 3, 4), "settings.render.antialias", render.antialias,
+             "1 (off), 2, 3 or 4 (samples per axis)")
+    _validate_outputs(settings.outputs)
+    _validate_ranges(settings)
+    _require(render.frames_per_chunk >= 1, "settings.render.frames_per_chunk",
+             render.frames_per_chunk, "an integer >= 1")
+    _require(render.max_candidates >= 65_536, "settings.render.max_candidates",
+             render.max_candidates, "an integer >= 65536")
+    _require(not render.compile or cxx_compiler() is not None, "settings.render.compile",
+             render.compile, "false on a machine without a C++ compiler (torch.compile builds "
+             "C++ kernels: install g++ or set CXX)")
+
+
+def cxx_compiler() -> str | None:
+    """The C++ compiler torch.compile would use on CPU (CXX, else g++ or c++), if installed."""
+    names = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "c++"]
+    return next((path for path in map(shutil.which, names) if path), None)
+
+
+def _validate_outputs(outputs: tuple) -> None:
+    allowed = ("color", "depth", "segmentation", "normals")
+    for name in outputs:
+        _require(name in allowed, "settings.outputs", list(outputs), f"a list drawn from {allowed}")
+    for needed in ("color", "depth"):
+        _require(needed in outputs, "settings.outputs", list(outputs),
+                 "a list that includes 'color' and 'depth' (every video has them)")
+
+
+def _validate_ranges(settings: Settings) -> None:
+    """Every `(low, high)` range: two numbers, low <= high; positives where negatives make no sense."""
+    positive = {"object_scale", "object_speed", "fov_y_deg", "distance", "height", "intensity",
+                "bounce_height", "ground_uv_scale"}
+    for section in ("scene", "camera", "lighting"):
+        group = getattr(settings, section)
+        for f in dataclasses.fields(group):
+            value = getattr(group, f.name)
+            if f.type != "Range" and f.type is not Range:
+                continue
+            key = f"settings.{section}.{f.name}"
+            ok = len(value) == 2 and value[0] <= value[1]
+            _require(ok, key, list(value), "[low, high] with low <= high")
+            if f.name in positive:
+                _require(value[0] > 0, key, list(value), "[low, high] with 0 < low <= high")
+    camera, scene, lighting = settings.camera, settings.scene, settings.lighting
+    _require(0 < camera.fov_y_deg[1] < 180, "settings.camera.fov_y_deg", list(camera.fov_y_deg),
+             "degrees in (0, 180)")
+    _require(0.0 <= camera.shake_probability <= 1.0, "settings.camera.shake_probability",
+             camera.shake_probability, "a probability in [0, 1]")
+    probability = settings.assets.background_image_probability
+    _require(0.0 <= probability <= 1.0, "settings.assets.background_image_probability",
+             probability, "a probability in [0, 1]")
+    _require(0.0 <= lighting.color_jitter <= 1.0, "settings.lighting.color_jitter",
+             lighting.color_jitter, "a number in [0, 1]")
+    _require(len(camera.trajectories) > 0, "settings.camera.trajectories", [],
+             "a non-empty list of orbit, dolly, pan, crane, static")
+    _require(len(scene.motions) > 0, "settings.scene.motions", [],
+             "a non-empty list of static, linear, orbit, bounce")
+    _require(0 < lighting.elevation_deg[0] and lighting.elevation_deg[1] <= 90,
+             "settings.lighting.elevation_deg", list(lighting.elevation_deg),
+             "[low, high] degrees with 0 < low <= high <= 90", "the key light is above the horizon")
+
+
+def _require(ok: bool, key: str, value: object, allowed: str, hint: str = "") -> None:
+    if not ok:
+        raise ConfigError(key, value, allowed, hint)

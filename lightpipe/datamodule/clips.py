@@ -1,0 +1,156 @@
+"""Clips of generated videos as tensors (the Dataset behind `GeneratedVideoDataModule`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms.v2 import functional as TF
+
+from lightpipe.dataset.depth_codes import dequantize_metric
+from lightpipe.dataset.index import VideoRecord
+from lightpipe.dataset.meta import VideoMeta
+from lightpipe.dataset.video_reader import read_gray, read_gray16, read_rgb
+
+
+@dataclass(frozen=True)
+class Modality:
+    """How one modality is decoded and resized."""
+
+    decode: str  # "rgb" (float [0,1], 3 channels), "metric" (metres), "labels" (int64 ids)
+    interpolation: InterpolationMode
+
+
+# Images are resized bilinearly (antialiased); geometry and labels by nearest neighbour, so no
+# value is invented between a near and a far surface, and 0 (no surface) stays 0.
+MODALITIES: dict[str, Modality] = {
+    "color": Modality("rgb", InterpolationMode.BILINEAR),
+    "depth": Modality("metric", InterpolationMode.NEAREST_EXACT),
+    "depth_vis": Modality("rgb", InterpolationMode.BILINEAR),
+    # Written when `settings.outputs` asks for them (listed in each video's `files` table).
+    "segmentation": Modality("labels", InterpolationMode.NEAREST_EXACT),
+    "normals": Modality("normals", InterpolationMode.NEAREST_EXACT),
+}
+DEFAULT_OUTPUTS = ("color", "depth", "depth_vis")
+
+
+def clip_span(clip_length: int, frame_stride: int) -> int:
+    """Frames from a clip's first to its last frame, inclusive."""
+    return (clip_length - 1) * frame_stride + 1
+
+
+@dataclass(frozen=True)
+class CropGeometry:
+    """Resize (H, W) so the frame covers `size`, then center-crop to it (aspect kept)."""
+
+    source: tuple[int, int]
+    resized: tuple[int, int]
+    top: int
+    left: int
+    size: tuple[int, int]
+
+    @classmethod
+    def fit(cls, source: tuple[int, int], size: tuple[int, int] | None) -> CropGeometry:
+        if size is None or tuple(size) == tuple(source):
+            return cls(tuple(source), tuple(source), 0, 0, tuple(source))
+        (h, w), (out_h, out_w) = source, size
+        scale = max(out_h / h, out_w / w)
+        resized = (max(out_h, round(h * scale)), max(out_w, round(w * scale)))
+        # torchvision's center_crop anchor, so the intrinsics match the pixels exactly.
+        top, left = int(round((resized[0] - out_h) / 2.0)), int(round((resized[1] - out_w) / 2.0))
+        return cls(tuple(source), resized, top, left, (out_h, out_w))
+
+    @property
+    def identity(self) -> bool:
+        return self.resized == self.source and self.size == self.source
+
+    def intrinsics(self, k: np.ndarray) -> np.ndarray:
+        """K after the resize and crop. Pixel i spans [i, i+1) (centre i + 0.5), as rendered,
+        which is also torchvision's resize convention, so coordinates scale exactly."""
+        k = np.array(k, dtype=np.float64)
+        sy, sx = self.resized[0] / self.source[0], self.resized[1] / self.source[1]
+        k[0, :] *= sx
+        k[1, :] *= sy
+        k[0, 2] -= self.left
+        k[1, 2] -= self.top
+        return k
+
+    def apply(self, frames: torch.Tensor, interpolation: InterpolationMode) -> torch.Tensor:
+        """(T, C, H, W) -> (T, C, size[0], size[1])."""
+        if self.identity:
+            return frames
+        video = tv_tensors.Video(frames)
+        if self.resized != self.source:
+            antialias = interpolation == InterpolationMode.BILINEAR
+            video = TF.resize(video, list(self.resized), interpolation=interpolation,
+                              antialias=antialias)
+        return TF.center_crop(video, list(self.size)).as_subclass(torch.Tensor)
+
+
+class ClipDataset(Dataset):
+    """One clip per video. Keys: a position, or `(epoch, position)` from `EpochKeySampler`.
+
+    With `random_offsets`, the clip of a video starts at a frame drawn from
+    `SeedSequence([seed, epoch, global index])`: fixed by (seed, epoch), new every epoch, the same
+    in any worker or process. Without it (validation) every clip starts at frame 0.
+    """
+
+    def __init__(self, videos: Sequence[VideoRecord], clip_length: int, frame_stride: int,
+                 size: tuple[int, int] | None, outputs: Sequence[str], seed: int,
+                 random_offsets: bool) -> None:
+        self.videos = list(videos)
+        self.clip_length, self.frame_stride = clip_length, frame_stride
+        self.size = None if size is None else (int(size[0]), int(size[1]))
+        self.outputs, self.seed, self.random_offsets = tuple(outputs), seed, random_offsets
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def frame_indices(self, position: int, epoch: int = 0) -> np.ndarray:
+        video = self.videos[position]
+        start = 0
+        if self.random_offsets:
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, epoch, video.index]))
+            span = clip_span(self.clip_length, self.frame_stride)
+            start = int(rng.integers(0, video.num_frames - span + 1))
+        return start + self.frame_stride * np.arange(self.clip_length)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        epoch, position = key if isinstance(key, tuple) else (0, key)
+        video = self.videos[position]
+        frames = self.frame_indices(position, epoch)
+        meta = video.meta
+        geometry = CropGeometry.fit(meta.size, self.size)
+        files = video.modalities
+        item = {name: geometry.apply(_decode(name, files[name], frames, meta),
+                                     MODALITIES[name].interpolation) for name in self.outputs}
+        extrinsics = meta.extrinsics[frames]
+        item.update(
+            intrinsics=torch.from_numpy(geometry.intrinsics(meta.intrinsics)).float(),
+            extrinsics=torch.from_numpy(extrinsics).float(),
+            index=video.index,
+            split=video.split,
+            frame_indices=torch.from_numpy(frames).long(),
+        )
+        return item
+
+
+# --- private helpers -------------------------------------------------------------------------
+
+
+def _decode(name: str, path, frames: np.ndarray, meta: VideoMeta) -> torch.Tensor:
+    """(T, C, H, W) tensor of one modality at its native size."""
+    kind = MODALITIES[name].decode
+    if kind in ("rgb", "normals"):
+        rgb = torch.from_numpy(read_rgb(path, frames)).permute(0, 3, 1, 2).float().div_(255.0)
+        return rgb.mul_(2.0).sub_(1.0) if kind == "normals" else rgb
+    if kind == "metric":
+        metric = meta.depth.metric
+        depth = dequantize_metric(read_gray16(path, frames), metric.near, metric.far)
+        return torch.from_numpy(depth).unsqueeze(1)
+    return torch.from_numpy(read_gray(path, frames).astype(np.int64)).unsqueeze(1)

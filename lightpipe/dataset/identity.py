@@ -1,0 +1,86 @@
+"""A dataset's identity (what fixes its bytes) and `dataset.json`, the description written with it.
+
+Two runs with the same identity write the same bytes, so a rerun with it resumes; any other
+identity in the same `output_dir` is another dataset. The identity is the master seed, every
+setting that changes bytes, the asset files' fingerprint and the renderer version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+import lightpipe
+from lightpipe.assets.catalog import catalog_for
+from lightpipe.config.settings import SPLITS, ProjectSettings, Settings
+from lightpipe.dataset.layout import FORMAT_VERSION, Layout
+from lightpipe.planning.planner import asset_pools
+
+# Bump whenever the renderer writes different bytes for the same spec, so a dataset is never
+# resumed by a renderer that would draw its videos otherwise.
+# 2: rsqrt instead of MKL's sqrt, light parameters in float32, compiled-kernel layout.
+RENDERER_VERSION = 2
+# Settings that change speed or where files go, never the bytes of a video. `assets.root` is
+# replaced in the identity by the ids and sha256 of the asset files.
+RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "assets.root", "render.compile",
+                     "render.frames_per_chunk", "render.max_candidates",
+                     "encoder.max_pending_videos")
+
+
+def dataset_identity(project: ProjectSettings, settings: Settings) -> dict:
+    """Seed, byte-relevant settings, asset fingerprint and renderer version, as JSON stores it
+    (tuples become lists), so it compares equal to the `config` of a `dataset.json` read back."""
+    data = dataclasses.asdict(settings)
+    for key in RUNTIME_ONLY_KEYS:
+        *parents, leaf = key.split(".")
+        node = data
+        for parent in parents:
+            node = node[parent]
+        node.pop(leaf)
+    identity = {"project": {"seed": project.seed}, "settings": data,
+                "assets": catalog_for(settings).fingerprint(), "renderer": RENDERER_VERSION}
+    return json.loads(json.dumps(identity))
+
+
+def identity_sha256(identity: dict) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def identity_differences(found: dict, expected: dict, prefix: str = "") -> list[str]:
+    """`key: A there, B now` for every leaf where two identities differ."""
+    out = []
+    for key in sorted(set(found) | set(expected)):
+        a, b = found.get(key), expected.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += identity_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} there, {b!r} now")
+    return out
+
+
+def dataset_description(project: ProjectSettings, settings: Settings) -> dict:
+    """The content of `dataset.json`: identical for identical identities, whatever the run."""
+    identity = dataset_identity(project, settings)
+    layout = Layout.for_settings(settings)
+    num_train = settings.num_train
+    bounds = {SPLITS[0]: (0, num_train), SPLITS[1]: (num_train, settings.num_videos)}
+    return {
+        "format_version": FORMAT_VERSION,
+        "lightpipe_version": lightpipe.__version__,
+        "name": project.name,
+        "config": identity,
+        "config_sha256": identity_sha256(identity),
+        "counts": {"total": settings.num_videos, "train": num_train,
+                   "val": settings.num_videos - num_train},
+        "splits": {split: _index_range(layout, *bounds[split]) for split in SPLITS},
+        "index_digits": layout.digits,
+        "asset_pools": {split: pool.to_dict()
+                        for split, pool in asset_pools(project.seed, settings).items()},
+    }
+
+
+def _index_range(layout: Layout, start: int, stop: int) -> dict:
+    if stop <= start:
+        return {"count": 0, "first": None, "last": None}
+    return {"count": stop - start, "first": layout.stem(start), "last": layout.stem(stop - 1)}

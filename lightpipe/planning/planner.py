@@ -1,0 +1,227 @@
+"""Pure planning: (settings, master seed, global index) -> VideoSpec; asset pools per split."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lightpipe.assets.catalog import AssetError, catalog_for
+from lightpipe.config.settings import (
+    CameraSettings,
+    LightingSettings,
+    SceneSettings,
+    Settings,
+    split_of,
+)
+from lightpipe.planning.specs import (
+    BackgroundSpec,
+    CameraSpec,
+    GroundSpec,
+    LightSpec,
+    Motion,
+    ObjectSpec,
+    Trajectory,
+    VideoSpec,
+)
+from lightpipe.records import Record
+
+
+@dataclass(frozen=True)
+class AssetPool(Record):
+    """The assets one split may draw from."""
+
+    objects: tuple[str, ...]
+    materials: tuple[str, ...]
+    backgrounds: tuple[str, ...] = ()
+
+
+def asset_pools(seed: int, settings: Settings) -> dict[str, AssetPool]:
+    """Train/val asset pools, fixed globally by the master seed.
+
+    With `ensure_disjoint_assets`, each asset goes to val when a hash of (seed, asset id) falls
+    below the val fraction, so adding assets never moves an existing one to the other split.
+    Without it, both splits share every asset.
+    """
+    catalog = catalog_for(settings)
+    objects, materials, backgrounds = catalog.objects, catalog.materials, catalog.backgrounds
+    if not settings.dataset_split.ensure_disjoint_assets:
+        pool = AssetPool(objects, materials, backgrounds)
+        return {"train": pool, "val": pool}
+    val_fraction = 1.0 - settings.dataset_split.train_ratio
+    train_obj, val_obj = _split_ids(seed, objects, val_fraction)
+    train_mat, val_mat = _split_ids(seed, materials, val_fraction)
+    # Backgrounds are optional: a single image can only serve one split (val gets the sky).
+    train_bg, val_bg = _split_ids(seed, backgrounds, val_fraction) if len(backgrounds) > 1 \
+        else (backgrounds, ())
+    return {"train": AssetPool(train_obj, train_mat, train_bg),
+            "val": AssetPool(val_obj, val_mat, val_bg)}
+
+
+def video_rng(seed: int, index: int) -> np.random.Generator:
+    """The one RNG of video `index`: it depends on nothing but (master seed, index)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, index]))
+
+
+def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, AssetPool]) -> VideoSpec:
+    """Sample every random choice of video `index`. Draw order is fixed: never reorder draws."""
+    if not 0 <= index < settings.num_videos:
+        raise IndexError(f"video index {index} outside [0, {settings.num_videos})")
+    split = split_of(index, settings.num_train)
+    pool = pools[split]
+    rng = video_rng(seed, index)
+    video_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+    camera = _plan_camera(rng, settings.camera)
+    light = _plan_light(rng, settings.lighting)
+    background = _plan_background(rng, pool, settings.assets.background_image_probability)
+    ground = GroundSpec(
+        material_id=_choice(rng, pool.materials),
+        half_size=40.0,
+        uv_scale=_uniform(rng, *settings.scene.ground_uv_scale),
+        tint=_vec(rng, 0.75, 1.0),
+    )
+    scene = settings.scene
+    count = int(rng.integers(scene.min_objects, scene.max_objects + 1))
+    objects = _plan_objects(rng, count, pool, scene)
+    video = settings.video
+    return VideoSpec(
+        index=index, split=split, master_seed=seed, video_seed=video_seed,
+        width=video.width, height=video.height, num_frames=video.num_frames, fps=video.fps,
+        camera=camera, objects=objects, light=light, background=background, ground=ground,
+    )
+
+
+def plan_dataset(seed: int, settings: Settings) -> list[VideoSpec]:
+    """Specs of every video, in global-index order."""
+    pools = asset_pools(seed, settings)
+    return [plan_video(seed, settings, i, pools) for i in range(settings.num_videos)]
+
+
+def _plan_camera(rng: np.random.Generator, cfg: CameraSettings) -> CameraSpec:
+    trajectory = Trajectory(_choice(rng, cfg.trajectories))
+    fov = _uniform(rng, *cfg.fov_y_deg)
+    target = (_uniform(rng, -0.5, 0.5), _uniform(rng, 0.3, 0.8), _uniform(rng, -0.5, 0.5))
+    distance = _uniform(rng, *cfg.distance)
+    height = _uniform(rng, *cfg.height)
+    azimuth = _uniform(rng, 0.0, 360.0)
+    orbit = _uniform(rng, *cfg.orbit_speed_deg_s) * _sign(rng)
+    dolly = _uniform(rng, *cfg.dolly_speed) * _sign(rng)
+    pan = (_uniform(rng, *cfg.pan_speed_deg_s) * _sign(rng),
+           _uniform(rng, *cfg.tilt_speed_deg_s) * _sign(rng))
+    crane = _uniform(rng, *cfg.crane_speed) * _sign(rng)
+    shaky = rng.random() < cfg.shake_probability
+    shake = _uniform(rng, *cfg.shake_amplitude_deg)
+    shake_hz = _vec(rng, 0.3, 1.5)
+    shake_phase = _vec(rng, 0.0, 2.0 * math.pi)
+    return CameraSpec(
+        trajectory=trajectory, fov_y_deg=fov, target=target, distance=distance, height=height,
+        azimuth_deg=azimuth,
+        orbit_speed_deg_s=orbit if trajectory is Trajectory.ORBIT else 0.0,
+        dolly_speed=dolly if trajectory is Trajectory.DOLLY else 0.0,
+        pan_speed_deg_s=pan if trajectory is Trajectory.PAN else (0.0, 0.0),
+        crane_speed=crane if trajectory is Trajectory.CRANE else 0.0,
+        shake_amplitude_deg=shake if shaky else 0.0,
+        shake_hz=shake_hz if shaky else (0.0, 0.0, 0.0),
+        shake_phase=shake_phase if shaky else (0.0, 0.0, 0.0),
+        near=0.05, far=100.0,
+    )
+
+
+def _plan_light(rng: np.random.Generator, cfg: LightingSettings) -> LightSpec:
+    return LightSpec(
+        azimuth_deg=_uniform(rng, 0.0, 360.0),
+        elevation_deg=_uniform(rng, *cfg.elevation_deg),
+        color=_vec(rng, 1.0 - cfg.color_jitter, 1.0),
+        intensity=_uniform(rng, *cfg.intensity),
+        ambient=_uniform(rng, *cfg.ambient),
+        specular=_uniform(rng, *cfg.specular),
+        shininess=int(_choice(rng, [8, 16, 32, 64])),
+    )
+
+
+def _plan_background(rng: np.random.Generator, pool: AssetPool,
+                     image_probability: float) -> BackgroundSpec:
+    top = (_uniform(rng, 0.1, 0.5), _uniform(rng, 0.3, 0.7), _uniform(rng, 0.6, 1.0))
+    bottom = tuple(min(1.0, c + _uniform(rng, 0.1, 0.4)) for c in top)
+    use_image = bool(pool.backgrounds) and rng.random() < image_probability
+    image = _choice(rng, pool.backgrounds) if use_image else ""
+    return BackgroundSpec(image_id=image, top_color=top, bottom_color=bottom)
+
+
+def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool,
+                  cfg: SceneSettings) -> tuple[ObjectSpec, ...]:
+    objects: list[ObjectSpec] = []
+    placed: list[tuple[float, float, float]] = []
+    for _ in range(count):
+        scale = _uniform(rng, *cfg.object_scale)
+        x, z = _place(rng, scale, placed)
+        placed.append((x, z, scale))
+        motion = Motion(_choice(rng, cfg.motions))
+        heading = _uniform(rng, 0.0, 2.0 * math.pi)
+        speed = _uniform(rng, *cfg.object_speed)
+        objects.append(ObjectSpec(
+            asset_id=_choice(rng, pool.objects),
+            material_id=_choice(rng, pool.materials),
+            scale=scale,
+            position=(x, scale, z),
+            rotation_deg=_vec(rng, 0.0, 360.0),
+            spin_deg_s=(_uniform(rng, -15, 15), _uniform(rng, *cfg.spin_deg_s),
+                        _uniform(rng, -15, 15)),
+            motion=motion,
+            velocity=(speed * math.cos(heading), 0.0, speed * math.sin(heading))
+            if motion is Motion.LINEAR else (0.0, 0.0, 0.0),
+            bounce_height=_uniform(rng, *cfg.bounce_height) if motion is Motion.BOUNCE else 0.0,
+            bounce_hz=_uniform(rng, 0.4, 1.2) if motion is Motion.BOUNCE else 0.0,
+            orbit_speed_deg_s=_uniform(rng, *cfg.orbit_speed_deg_s) * _sign(rng)
+            if motion is Motion.ORBIT else 0.0,
+            tint=_vec(rng, 0.7, 1.0),
+        ))
+    return tuple(objects)
+
+
+def _place(rng: np.random.Generator, scale: float, placed: list) -> tuple[float, float]:
+    """Rejection-sample a ground position in a disk, avoiding placed objects (bounded tries)."""
+    for _ in range(20):
+        radius, angle = 2.0 * math.sqrt(rng.random()), _uniform(rng, 0.0, 2.0 * math.pi)
+        x, z = radius * math.cos(angle), radius * math.sin(angle)
+        if all((x - px) ** 2 + (z - pz) ** 2 >= (scale + ps) ** 2 for px, pz, ps in placed):
+            break
+    return x, z
+
+
+def _split_ids(seed: int, ids: tuple[str, ...], val_fraction: float) -> tuple[tuple, tuple]:
+    if len(ids) < 2:
+        raise AssetError(f"ensure_disjoint_assets needs at least 2 assets of each kind to split; "
+                         f"found {list(ids)}.\nHINT: add assets or set "
+                         "--settings.dataset_split.ensure_disjoint_assets false.")
+    keyed = sorted(ids, key=lambda asset_id: _unit_hash(seed, asset_id))
+    val = [a for a in keyed if _unit_hash(seed, a) < val_fraction]
+    train = [a for a in keyed if _unit_hash(seed, a) >= val_fraction]
+    if not val:  # keep both pools non-empty: the lowest hash goes to val, the highest to train
+        val, train = keyed[:1], keyed[1:]
+    if not train:
+        train, val = keyed[-1:], keyed[:-1]
+    return tuple(sorted(train)), tuple(sorted(val))
+
+
+def _unit_hash(seed: int, asset_id: str) -> float:
+    digest = hashlib.sha256(f"{seed}\0{asset_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") / 2.0**64
+
+
+def _uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(rng.uniform(low, high))
+
+
+def _vec(rng: np.random.Generator, low: float, high: float) -> tuple[float, float, float]:
+    return tuple(float(v) for v in rng.uniform(low, high, size=3))
+
+
+def _sign(rng: np.random.Generator) -> float:
+    return 1.0 if rng.random() < 0.5 else -1.0
+
+
+def _choice(rng: np.random.Generator, options):
+    return options[int(rng.integers(len(options)))]

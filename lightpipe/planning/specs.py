@@ -1,0 +1,129 @@
+"""Frozen video specs: everything needed to render one video, and nothing else."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from lightpipe.records import Record
+
+Vec3 = tuple[float, float, float]
+
+
+class Trajectory(str, enum.Enum):
+    """Camera paths."""
+
+    ORBIT = "orbit"
+    DOLLY = "dolly"
+    PAN = "pan"  # pan and tilt: the view turns, the camera stays
+    CRANE = "crane"  # the camera rises or sinks, looking at the target
+    STATIC = "static"
+
+
+class Motion(str, enum.Enum):
+    """Object motions."""
+
+    STATIC = "static"
+    LINEAR = "linear"
+    ORBIT = "orbit"
+    BOUNCE = "bounce"
+
+
+@dataclass(frozen=True)
+class CameraSpec(Record):
+    """A camera looking at `target` from `distance`/`height`/`azimuth`; `trajectory` moves it."""
+
+    trajectory: Trajectory
+    fov_y_deg: float
+    target: Vec3
+    distance: float
+    height: float
+    azimuth_deg: float
+    # Speeds per second of video; only the chosen trajectory's speed is non-zero.
+    orbit_speed_deg_s: float
+    dolly_speed: float
+    pan_speed_deg_s: tuple[float, float]  # yaw (pan), pitch (tilt)
+    crane_speed: float
+    # Handheld shake on top of the trajectory: yaw/pitch/roll sinusoids (0 amplitude = none).
+    shake_amplitude_deg: float
+    shake_hz: Vec3
+    shake_phase: Vec3
+    near: float
+    far: float
+
+
+@dataclass(frozen=True)
+class ObjectSpec(Record):
+    """One object: asset, material, size, start pose and motion."""
+
+    asset_id: str
+    material_id: str
+    scale: float
+    position: Vec3
+    rotation_deg: Vec3
+    spin_deg_s: Vec3
+    motion: Motion
+    velocity: Vec3
+    bounce_height: float
+    bounce_hz: float
+    orbit_speed_deg_s: float
+    tint: Vec3
+
+
+@dataclass(frozen=True)
+class LightSpec(Record):
+    """A directional key light plus ambient light; direction points from the scene to the light."""
+
+    azimuth_deg: float
+    elevation_deg: float
+    color: Vec3
+    intensity: float
+    ambient: float
+    specular: float
+    shininess: int
+
+
+@dataclass(frozen=True)
+class BackgroundSpec(Record):
+    """A backdrop image (`image_id`), or when it is empty a vertical sky gradient."""
+
+    image_id: str
+    top_color: Vec3
+    bottom_color: Vec3
+
+
+@dataclass(frozen=True)
+class GroundSpec(Record):
+    """A textured ground plane at y=0."""
+
+    material_id: str
+    half_size: float
+    uv_scale: float
+    tint: Vec3
+
+
+@dataclass(frozen=True)
+class VideoSpec(Record):
+    """A complete description of one video: rendering it needs nothing else."""
+
+    index: int
+    split: str
+    master_seed: int
+    video_seed: int
+    width: int
+    height: int
+    num_frames: int
+    fps: int
+    camera: CameraSpec
+    objects: tuple[ObjectSpec, ...]
+    light: LightSpec
+    background: BackgroundSpec
+    ground: GroundSpec
+
+    @property
+    def asset_ids(self) -> tuple[str, ...]:
+        """Every asset the video uses (objects and materials), sorted."""
+        ids = {self.ground.material_id} | ({self.background.image_id} - {""})
+        for obj in self.objects:
+            ids.update((obj.asset_id, obj.material_id))
+        return tuple(sorted(ids))

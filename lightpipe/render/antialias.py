@@ -1,0 +1,121 @@
+"""Silhouette anti-aliasing: pixels next to a change of part (object, ground, sky) are
+re-resolved from k x k samples, each tested against the faces visible in its 3x3 neighbourhood.
+
+Every sample keeps the nearest face that contains it (exact int64 keys, max), or the pixel's own
+face when none does (sub-pixel triangles), or the backdrop; the k*k shaded colours are averaged
+with integer sums. Interior pixels, depth, segmentation and normals are untouched.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lightpipe.render.kernels import EAGER, Kernels
+from lightpipe.render.rasterizer import FACE_MASK, Intrinsics, take_columns
+from lightpipe.render.shading import ray_planes
+
+NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+
+class SilhouetteAntialiasing:
+    """Per chunk of frames: the ray/triangle planes (n', a, b, c) of every face."""
+
+    def __init__(self, hit_planes: torch.Tensor, intr: Intrinsics, k: int, width: int,
+                 height: int, kernels: Kernels = EAGER) -> None:
+        self.hit_planes, self.k, self.kernels = hit_planes, k, kernels
+        self.width, self.height = width, height
+        self.intr = torch.tensor([intr.fx, intr.fy, intr.cx, intr.cy], dtype=torch.float32,
+                                 device=hit_planes.device)
+
+    @classmethod
+    def create(cls, tris, intr, spec, k, kernels: Kernels = EAGER) -> SilhouetteAntialiasing:
+        n, a, b, c = ray_planes(tris)
+        planes = torch.stack([*n, *a, *b, c], dim=2 if kernels.rows else 1)
+        return cls(planes, intr, k, spec.width, spec.height, kernels)
+
+    def resolve(self, f, keys, shading, backdrop, scene, rgb) -> None:
+        """Re-resolve frame f's silhouette pixels in `rgb` ((H, W, 3) uint8); `shading` is
+        the renderer's per-frame shading (planes, light, shadow lookup)."""
+        k, w, h = self.k, self.width, self.height
+        mixed = self.kernels(_silhouette)(keys, scene.face_part, h, w)
+        edge = torch.nonzero(mixed).view(-1)
+        if edge.numel() == 0:
+            return
+        count = k * k
+        best, rx, ry = self.kernels(_sample_keys)(self.hit_planes[f], keys, edge, self.intr, k,
+                                                  h, w, self.kernels.rows)
+        colors = backdrop.index_select(0, edge.repeat_interleave(count)).to(torch.int32)
+        hit = torch.nonzero(best >= 0).view(-1)
+        if hit.numel():
+            hx, hy = rx.index_select(0, hit), ry.index_select(0, hit)
+            rays = torch.stack([hx, hy, torch.rsqrt((hx * hx + hy * hy) + 1.0)])
+            shaded = shading.faces(best.index_select(0, hit) & FACE_MASK, rays)[0]
+            colors.index_copy_(0, hit, shaded.to(torch.int32))
+        total = colors.view(-1, count, 3).sum(dim=1)  # integers: exact in any order
+        mean = torch.div(total + count // 2, count, rounding_mode="floor").to(torch.uint8)
+        rgb.view(-1, 3).index_copy_(0, edge, mean)
+
+
+def _silhouette(keys: torch.Tensor, face_part: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """(H*W,) bool: pixels whose 3x3 neighbourhood (border replicated) sees another part."""
+    covered = keys >= 0
+    part = torch.where(covered, face_part.index_select(0, (keys & FACE_MASK) * covered), -1)
+    grid = _replicate_pad(part.view(h, w))
+    centre = grid[1:1 + h, 1:1 + w]
+    mixed = torch.zeros((h, w), dtype=torch.bool, device=keys.device)
+    for dy, dx in NEIGHBOURS:
+        mixed = mixed | (grid[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] != centre)
+    return mixed.view(-1)
+
+
+def _sample_keys(table, keys, edge, intr, k: int, h: int, w: int, rows: bool):
+    """Key of the nearest face containing each of the k x k samples of each edge pixel, among
+    the faces of its 3x3 neighbourhood (else the pixel's own key), and the samples' rays.
+
+    Returns (E*k*k,) int64 keys and float32 rx, ry, samples in (pixel, row, column) order.
+    """
+    count = k * k
+    ey = torch.div(edge, w, rounding_mode="floor")
+    ex = edge - ey * w
+    fx, fy, cx, cy = intr.unbind(0)
+    sub = (torch.arange(k, device=keys.device, dtype=torch.float32) + 0.5) / k
+    sx = (ex.to(torch.float32).view(-1, 1, 1) + sub.view(1, 1, k)).expand(-1, k, k)
+    sy = (ey.to(torch.float32).view(-1, 1, 1) + sub.view(1, k, 1)).expand(-1, k, k)
+    rx = ((sx - cx) / fx).reshape(-1)
+    ry = ((sy - cy) / fy).reshape(-1)
+
+    def per_sample(t):
+        return t.view(-1, 1).expand(-1, count).reshape(-1)
+
+    best = torch.full_like(rx, -1, dtype=torch.int64)
+    for dy, dx in NEIGHBOURS:  # fixed order; max of exact integer keys: order-free anyway
+        ny = (ey + dy).clamp(0, h - 1)
+        nx = (ex + dx).clamp(0, w - 1)
+        cand = per_sample(keys.index_select(0, ny * w + nx))
+        best = torch.maximum(best, _sample_key(table, cand, rx, ry, rows))
+    return torch.where(best >= 0, best, per_sample(keys.index_select(0, edge))), rx, ry
+
+
+def _sample_key(table: torch.Tensor, cand: torch.Tensor, rx, ry, rows: bool) -> torch.Tensor:
+    """z-buffer key of face `cand` at the sample ray (rx, ry, 1) if it contains the sample."""
+    valid = cand >= 0
+    face = (cand & FACE_MASK) * valid
+    p = table.index_select(0, face).unbind(1) if rows else take_columns(table, face).unbind(0)
+
+    def dot(i):
+        return (rx * p[i] + ry * p[i + 1]) + p[i + 2]
+
+    det = dot(0)
+    u, v = dot(3), dot(6)  # times det
+    inside = torch.where(det > 0, (u >= 0) & (v >= 0) & (u + v <= det),
+                         (u <= 0) & (v <= 0) & (u + v >= det))
+    inverse_depth = det / p[9]
+    ok = valid & inside & (det != 0) & (inverse_depth > 0)
+    bits = inverse_depth.view(torch.int32).to(torch.int64)
+    return torch.where(ok, (bits << 32) | face, -1)
+
+
+def _replicate_pad(grid: torch.Tensor) -> torch.Tensor:
+    """(h+2, w+2) copy of `grid` with its border repeated (no edges at the frame border)."""
+    rows = torch.cat([grid[:1], grid, grid[-1:]])
+    return torch.cat([rows[:, :1], rows, rows[:, -1:]], dim=1)

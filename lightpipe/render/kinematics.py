@@ -1,0 +1,118 @@
+"""Camera and object poses per frame, in float64 from scalar `math` (same bits on every CPU)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lightpipe.planning.specs import CameraSpec, Motion, ObjectSpec, Trajectory, VideoSpec
+
+WORLD_UP = (0.0, 1.0, 0.0)
+MIN_DOLLY_DISTANCE = 1.5
+MIN_CRANE_HEIGHT = 0.3
+
+
+def intrinsics(spec: VideoSpec) -> np.ndarray:
+    """Pinhole K (3x3, pixels; pixel i spans [i, i+1), so the image centre is (W/2, H/2))."""
+    focal = (spec.height / 2.0) / math.tan(math.radians(spec.camera.fov_y_deg) / 2.0)
+    return np.array([[focal, 0.0, spec.width / 2.0],
+                     [0.0, focal, spec.height / 2.0],
+                     [0.0, 0.0, 1.0]])
+
+
+def frame_times(spec: VideoSpec) -> list[float]:
+    return [frame / spec.fps for frame in range(spec.num_frames)]
+
+
+def camera_extrinsics(spec: VideoSpec) -> np.ndarray:
+    """World-to-camera matrices (F,4,4), OpenCV convention: x right, y down, z forward."""
+    return np.stack([_camera_pose(spec.camera, t) for t in frame_times(spec)])
+
+
+def object_poses(obj: ObjectSpec, spec: VideoSpec) -> np.ndarray:
+    """Object-to-world matrices (F,4,4), scale included; the mesh is unit-radius at its origin."""
+    return np.stack([_object_pose(obj, t) for t in frame_times(spec)])
+
+
+def light_direction(spec: VideoSpec) -> tuple[float, float, float]:
+    """Unit vector from the scene towards the key light, world coordinates."""
+    az, el = math.radians(spec.light.azimuth_deg), math.radians(spec.light.elevation_deg)
+    return (math.cos(el) * math.cos(az), math.sin(el), math.cos(el) * math.sin(az))
+
+
+def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for (..., 4, 4) float64 matrices (broadcast) by explicit elementwise sums: no BLAS,
+    the same bits everywhere and for any batch shape."""
+    col = [a[..., :, k:k + 1] * b[..., k:k + 1, :] for k in range(4)]
+    return (col[0] + col[1]) + (col[2] + col[3])
+
+
+def _camera_pose(cam: CameraSpec, t: float) -> np.ndarray:
+    tx, _, tz = cam.target
+    moving = cam.trajectory is not Trajectory.PAN
+    azimuth = math.radians(cam.azimuth_deg + (cam.orbit_speed_deg_s * t if moving else 0.0))
+    distance = max(MIN_DOLLY_DISTANCE, cam.distance + cam.dolly_speed * t)
+    height = max(MIN_CRANE_HEIGHT, cam.height + cam.crane_speed * t)
+    position = (tx + distance * math.cos(azimuth), height, tz + distance * math.sin(azimuth))
+    forward = normalize(tuple(c - p for c, p in zip(cam.target, position)))
+    yaw = math.atan2(forward[0], forward[2]) + math.radians(cam.pan_speed_deg_s[0] * t)
+    pitch = math.asin(forward[1]) + math.radians(cam.pan_speed_deg_s[1] * t)
+    roll = 0.0
+    if cam.shake_amplitude_deg:
+        shake = [math.radians(cam.shake_amplitude_deg) * math.sin(2 * math.pi * hz * t + phase)
+                 for hz, phase in zip(cam.shake_hz, cam.shake_phase)]
+        yaw, pitch, roll = yaw + shake[0], pitch + shake[1], roll + 0.5 * shake[2]
+    forward = (math.cos(pitch) * math.sin(yaw), math.sin(pitch), math.cos(pitch) * math.cos(yaw))
+    right = normalize(cross(forward, WORLD_UP))
+    down = cross(forward, right)
+    if roll:
+        c, s = math.cos(roll), math.sin(roll)
+        right, down = (tuple(c * r + s * d for r, d in zip(right, down)),
+                       tuple(c * d - s * r for r, d in zip(right, down)))
+    return pose_from_axes(right, down, forward, position)
+
+
+def pose_from_axes(right, down, forward, position) -> np.ndarray:
+    """World-to-camera (4x4) of a camera at `position` with these unit axes (OpenCV)."""
+    pose = np.eye(4)
+    for i, row in enumerate((right, down, forward)):
+        pose[i, :3] = row
+        pose[i, 3] = -(row[0] * position[0] + row[1] * position[1] + row[2] * position[2])
+    return pose
+
+
+def _object_pose(obj: ObjectSpec, t: float) -> np.ndarray:
+    x, y, z = obj.position
+    if obj.motion is Motion.LINEAR:
+        x, y, z = x + obj.velocity[0] * t, y + obj.velocity[1] * t, z + obj.velocity[2] * t
+    elif obj.motion is Motion.ORBIT:
+        angle = math.radians(obj.orbit_speed_deg_s * t)
+        x, z = x * math.cos(angle) - z * math.sin(angle), x * math.sin(angle) + z * math.cos(angle)
+    elif obj.motion is Motion.BOUNCE:
+        y = y + obj.bounce_height * abs(math.sin(math.pi * obj.bounce_hz * t))
+    angles = [math.radians(r + s * t) for r, s in zip(obj.rotation_deg, obj.spin_deg_s)]
+    rotation = _euler_xyz(*angles)
+    pose = np.eye(4)
+    pose[:3, :3] = rotation * obj.scale
+    pose[:3, 3] = (x, y, z)
+    return pose
+
+
+def _euler_xyz(ax: float, ay: float, az: float) -> np.ndarray:
+    """R = Rz @ Ry @ Rx, written out."""
+    cx, sx, cy, sy, cz, sz = math.cos(ax), math.sin(ax), math.cos(ay), math.sin(ay), math.cos(az), math.sin(az)
+    return np.array([
+        [cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx],
+        [sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx],
+        [-sy, cy * sx, cy * cx],
+    ])
+
+
+def cross(a, b) -> tuple[float, float, float]:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def normalize(v) -> tuple[float, float, float]:
+    norm = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    return (v[0] / norm, v[1] / norm, v[2] / norm)

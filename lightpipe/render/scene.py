@@ -1,0 +1,123 @@
+"""Build a renderable scene (meshes, materials, per-frame transforms) from a VideoSpec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lightpipe.assets.loader import load_material, load_object
+from lightpipe.planning.specs import GroundSpec, VideoSpec
+from lightpipe.render import kinematics
+from lightpipe.render.shading import TEXTURE_SIZE, bilinear_texels
+
+GROUND_CELLS = 24
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Tensors of one video's scene on one device. Part 0 is the ground, part i>0 is object i-1."""
+
+    vertices: torch.Tensor  # (V,3) float32, part space
+    normals: torch.Tensor  # (V,3) float32, part space
+    vertex_part: torch.Tensor  # (V,) int64
+    faces: torch.Tensor  # (T,3) int64
+    face_part: torch.Tensor  # (T,) int64
+    face_uv: torch.Tensor  # (T,3,2) float32 texture coordinates of each face's vertices
+    face_info: torch.Tensor  # (4,T) float32: tint rgb, first texel of the face's material
+    texels: torch.Tensor  # (12, M*S*S) float32 bilinear texel quads (`shading.bilinear_texels`)
+    model_view: torch.Tensor  # (F,P,3,4) float32: part space -> camera space per frame
+    light_dir: np.ndarray  # (F,3) float32, camera space, towards the light
+    extrinsics: np.ndarray  # (F,4,4) float64 world -> camera
+    intrinsics: np.ndarray  # (3,3) float64
+
+
+def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | None = None) -> Scene:
+    """Everything the renderer needs for `spec`; deterministic and independent of the device.
+
+    Objects with their own texture (or colours) show it; the others use their planned material.
+    """
+    loaded = [load_object(asset_root, obj.asset_id, TEXTURE_SIZE) for obj in spec.objects]
+    meshes = [_ground_mesh(spec.ground)] + [item.mesh for item in loaded]
+    part_keys = [spec.ground.material_id] + [
+        f"own:{obj.asset_id}" if item.texture is not None else obj.material_id
+        for obj, item in zip(spec.objects, loaded)]
+    own = {f"own:{obj.asset_id}": item.texture for obj, item in zip(spec.objects, loaded)
+           if item.texture is not None}
+    materials = sorted(set(part_keys))
+    part_material = [materials.index(key) for key in part_keys]
+    tints = [spec.ground.tint] + [obj.tint for obj in spec.objects]
+
+    offsets = np.cumsum([0] + [m.vertices.shape[0] for m in meshes])
+    faces = np.concatenate([m.faces + off for m, off in zip(meshes, offsets[:-1])])
+    face_part = np.concatenate([np.full(len(m.faces), p) for p, m in enumerate(meshes)])
+    vertex_part = np.concatenate([np.full(len(m.vertices), p) for p, m in enumerate(meshes)])
+    uvs = np.concatenate([m.uvs for m in meshes]).astype(np.float32)
+    part_info = np.concatenate([np.asarray(tints, dtype=np.float32),
+                                np.asarray(part_material, dtype=np.float32)[:, None]
+                                * TEXTURE_SIZE**2], axis=1)  # texel index: exact in float32
+
+    extrinsics = kinematics.camera_extrinsics(spec)
+    ground_pose = np.repeat(np.eye(4)[None], spec.num_frames, axis=0)
+    poses = [ground_pose] + [_rest_on_ground(kinematics.object_poses(obj, spec), item.mesh)
+                             for obj, item in zip(spec.objects, loaded)]
+    model_view = kinematics.compose(extrinsics[:, None], np.stack(poses, axis=1))[:, :, :3]
+    light = kinematics.light_direction(spec)
+    light_cam = np.array([[sum(e[i, j] * light[j] for j in range(3)) for i in range(3)]
+                          for e in extrinsics])
+
+    def tensor(array, dtype=torch.float32):
+        return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
+
+    textures = np.stack([own[m] if m in own else load_material(asset_root, m, TEXTURE_SIZE)
+                         for m in materials])
+    return Scene(
+        vertices=tensor(np.concatenate([m.vertices for m in meshes])),
+        normals=tensor(np.concatenate([m.normals for m in meshes])),
+        vertex_part=tensor(vertex_part, torch.int64),
+        faces=tensor(faces, torch.int64),
+        face_part=tensor(face_part, torch.int64),
+        face_uv=tensor(uvs[faces]),
+        face_info=tensor(part_info[face_part].T),
+        texels=bilinear_texels(tensor(textures) / 255.0),
+        model_view=tensor(model_view),
+        light_dir=light_cam.astype(np.float32),
+        extrinsics=extrinsics,
+        intrinsics=kinematics.intrinsics(spec),
+    )
+
+
+def _rest_on_ground(poses: np.ndarray, mesh) -> np.ndarray:
+    """Shift an object's path vertically so its lowest vertex touches y=0 at the first frame
+    (the planner places the bounding sphere; flat shapes would otherwise float)."""
+    r, t = poses[0, 1, :3], poses[0, 1, 3]
+    v = mesh.vertices.astype(np.float64)
+    lowest = float(np.min((r[0] * v[:, 0] + r[1] * v[:, 1]) + r[2] * v[:, 2]) + t)
+    grounded = poses.copy()
+    grounded[:, 1, 3] -= lowest
+    return grounded
+
+
+@dataclass(frozen=True)
+class _GroundMesh:
+    vertices: np.ndarray
+    faces: np.ndarray
+    normals: np.ndarray
+    uvs: np.ndarray
+
+
+def _ground_mesh(ground: GroundSpec) -> _GroundMesh:
+    """A square grid at y=0 facing up; UVs are world metres times `uv_scale` (textures tile)."""
+    n = GROUND_CELLS
+    coords = np.linspace(-ground.half_size, ground.half_size, n + 1)
+    xs, zs = np.meshgrid(coords, coords, indexing="ij")
+    vertices = np.stack([xs.ravel(), np.zeros(xs.size), zs.ravel()], axis=1)
+    idx = np.arange((n + 1) ** 2).reshape(n + 1, n + 1)
+    a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
+    faces = np.concatenate([np.stack([a, b, c], -1).reshape(-1, 3),
+                            np.stack([c, b, d], -1).reshape(-1, 3)])
+    normals = np.tile([0.0, 1.0, 0.0], (vertices.shape[0], 1))
+    uvs = vertices[:, [0, 2]] * ground.uv_scale
+    return _GroundMesh(vertices.astype(np.float32), faces.astype(np.int64),
+                       normals.astype(np.float32), uvs.astype(np.float32))

@@ -1,1 +1,0 @@
-"""Training on generated datasets: the `lightpipe fit` CLI and an example model."""

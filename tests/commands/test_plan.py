@@ -1,0 +1,43 @@
+from lightpipe.commands.main import main
+
+CONFIG = "configs/configv1.yaml"
+
+
+def plan(capsys, *args) -> str:
+    assert main(["plan", "--config", CONFIG, "--settings.output_dir", "/nonexistent", *args]) == 0
+    return capsys.readouterr().out
+
+
+def test_seed_table_4_tasks(capsys):
+    out = plan(capsys, "--tasks", "4")
+    assert "train: 64 videos  0000-0063" in out and "val:   16 videos  0064-0079" in out
+    for rank, (a, b) in enumerate([(0, 19), (20, 39), (40, 59), (60, 79)]):
+        assert f"task {rank}: {a:04d}-{b:04d} (20 videos)" in out
+    assert "task 4" not in out
+
+
+def test_seed_table_8_tasks(capsys):
+    out = plan(capsys, "--tasks", "8")
+    for rank in range(8):
+        assert f"task {rank}: {10 * rank:04d}-{10 * rank + 9:04d} (10 videos)" in out
+
+
+def test_show_assets_lists_each_video(capsys):
+    out = plan(capsys, "--tasks", "1", "--settings.num_videos", "5", "--show-assets")
+    lines = [line for line in out.splitlines() if line[:4].isdigit()]
+    assert [line[:4] for line in lines] == ["0000", "0001", "0002", "0003", "0004"]
+    assert all("builtin:" in line for line in lines)
+
+
+def test_plan_over_pending_videos_of_an_existing_output(capsys, tmp_path):
+    from conftest import run_lightpipe, tiny_config
+
+    config = tiny_config(tmp_path / "c.yaml", tmp_path / "out", num_videos=6,
+                         video={"num_frames": 1})
+    run_lightpipe("predict", "--config", str(config))
+    (tmp_path / "out" / "train" / "0001.json").unlink()
+    (tmp_path / "out" / "train" / "0004.json").unlink()
+    assert main(["plan", "--config", str(config), "--tasks", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "pending: 2 of 6 (4 complete" in out
+    assert "task 0: 0001 (1 videos)" in out and "task 1: 0004 (1 videos)" in out

@@ -1,0 +1,113 @@
+"""`lightpipe preview`: a PNG contact sheet of one video, from the files or rendered on the fly."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from PIL import Image
+
+from lightpipe.commands import preview as preview_command
+from lightpipe.commands.main import main
+from lightpipe.dataset.video_reader import read_rgb
+
+from conftest import tiny_config
+
+SCALE = preview_command.MIN_PANEL // 64  # 64x64 panels are enlarged 4x
+
+
+def sheet_size(columns: int, rows: int) -> tuple[int, int]:
+    panel = 64 * SCALE
+    return (preview_command.ROW_LABEL_W + columns * (panel + preview_command.GAP),
+            preview_command.CAPTION_H + rows * (panel + preview_command.GAP))
+
+
+def panel(image: np.ndarray, row: int, column: int) -> np.ndarray:
+    """The panel at (row, column) of a sheet of 64x64 videos, back at its original size."""
+    size = 64 * SCALE
+    y = preview_command.CAPTION_H + row * (size + preview_command.GAP)
+    x = preview_command.ROW_LABEL_W + column * (size + preview_command.GAP)
+    return image[y:y + size:SCALE, x:x + size:SCALE]
+
+
+def test_on_the_fly_preview_of_a_tiny_config(tmp_path, capsys):
+    config = tiny_config(tmp_path / "tiny.yaml", tmp_path / "no_output")
+    out = tmp_path / "sheet.png"
+    assert main(["preview", "--config", str(config), "--index", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "rendered on the fly" in printed and str(out) in printed
+    assert "frames 0, 1, 3, 4;" in printed  # 4 of 5 frames, first and last included
+    image = Image.open(out)
+    assert image.format == "PNG" and image.mode == "RGB"
+    assert image.size == sheet_size(columns=2, rows=4)
+    pixels = np.asarray(image)
+    color, depth = panel(pixels, 0, 0), panel(pixels, 0, 1)
+    assert color.std() > 10 and len(np.unique(color.reshape(-1, 3), axis=0)) > 50
+    assert depth.max() > 200 and (depth == 0).any()  # near = bright (per video), sky = black
+    assert (depth[..., 0] == depth[..., 1]).all()  # gray
+    assert not (tmp_path / "no_output").exists()  # nothing written besides the PNG
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
+
+
+def test_preview_from_the_files_of_a_complete_dataset(reference, tmp_path, capsys):
+    config, out_dir, _, _ = reference
+    out = tmp_path / "p.png"
+    assert main(["preview", "--config", str(config), "--index", "0", "--frames", "2",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "from files" in printed and "frames 0, 4;" in printed
+    pixels = np.asarray(Image.open(out))
+    assert pixels.shape[1::-1] == sheet_size(columns=2, rows=2)
+    frames = read_rgb(out_dir / "train" / "0000_color.mp4")
+    np.testing.assert_array_equal(panel(pixels, 0, 0), frames[0])
+    np.testing.assert_array_equal(panel(pixels, 1, 0), frames[-1])
+
+
+def test_default_output_name(tmp_path, capsys, monkeypatch):
+    config = tiny_config(tmp_path / "tiny.yaml", tmp_path / "none", video={"num_frames": 1})
+    monkeypatch.chdir(tmp_path)
+    assert main(["preview", "--config", str(config), "--index", "7", "--frames", "3"]) == 0
+    assert "wrote preview_0007.png" in capsys.readouterr().out
+    assert Image.open(tmp_path / "preview_0007.png").size == sheet_size(columns=2, rows=1)
+
+
+def test_bad_index_is_a_config_error(tmp_path, capsys):
+    config = tiny_config(tmp_path / "tiny.yaml", tmp_path / "none")
+    for index in ("10", "-1"):
+        assert main(["preview", "--config", str(config), "--index", index,
+                     "--out", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err
+        assert f"lightpipe preview: error: `--index` is {index}; allowed: an integer in " \
+               "[0, num_videos)." in err
+        assert "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_extra_outputs_become_columns(tmp_path, capsys, monkeypatch):
+    """Segmentation and normals, when the renderer gives them, are shown after color and depth."""
+    import lightpipe.render.renderer as renderer
+
+    frames, size = 5, 64
+    depth = np.full((frames, size, size), 3.0, np.float32)
+    depth[:, :8] = 0  # sky
+    ids = np.zeros((frames, size, size), np.int32)
+    ids[:, 20:40, 20:40] = 1
+    ids[:, 40:, 40:] = 2
+    normals = np.zeros((frames, size, size, 3), np.float32)
+    normals[..., 1] = -1.0  # every surface faces up (OpenCV y down)
+    video = SimpleNamespace(color=np.full((frames, size, size, 3), 90, np.uint8), depth=depth,
+                            segmentation=ids, normals=normals)
+    monkeypatch.setattr(renderer, "render_video", lambda spec, *a, **k: video)
+    config = tiny_config(tmp_path / "tiny.yaml", tmp_path / "none")
+    out = tmp_path / "p.png"
+    assert main(["preview", "--config", str(config), "--index", "0", "--frames", "1",
+                 "--out", str(out)]) == 0
+    assert "columns color, depth, segmentation, normals" in capsys.readouterr().out
+    pixels = np.asarray(Image.open(out))
+    assert pixels.shape[1::-1] == sheet_size(columns=4, rows=1)
+    seg, nrm = panel(pixels, 0, 2), panel(pixels, 0, 3)
+    assert (seg[0, 0] == 0).all()  # id 0 is black
+    first, second = seg[30, 30], seg[50, 50]
+    assert (first == preview_command.PALETTE[0]).all() and (second == preview_command.PALETTE[1]).all()
+    assert (nrm[:8] == 0).all()  # no surface
+    assert (nrm[10, 10] == (128, 0, 128)).all()  # (0, -1, 0) -> (128, 0, 128)

@@ -1,0 +1,78 @@
+"""A failing video never stops the others; a preempted run stops cleanly; reruns finish the job."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+from lightpipe.atomic_io import is_temp
+
+from conftest import LIGHTPIPE, REPO, run_lightpipe, tree_hashes
+
+
+def test_failed_video_is_recorded_and_the_others_complete(reference, tmp_path):
+    config, _, hashes, _ = reference
+    out = tmp_path / "out"
+    proc = run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out),
+                         "--trainer.devices", "2", "--trainer.strategy", "ddp",
+                         env={"LIGHTPIPE_FAULT": "raise@3,raise@7"}, check=False)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "rendered 4 [0000-0002, 0004], failed 1 [0003]" in proc.stdout
+    assert "rendered 4 [0005-0006, 0008-0009], failed 1 [0007]" in proc.stdout
+    record = (out / "failures" / "0003.txt").read_text()
+    assert record.startswith("video 3\n") and "InjectedFault" in record
+    assert not (out / "train" / "0003.json").exists()
+
+    check = run_lightpipe("verify", "--config", str(config), "--settings.output_dir", str(out),
+                          "--tasks", "2", check=False)
+    assert check.returncode == 1
+    assert "8/10 videos complete" in check.stdout
+    assert "failed: 2 [0003, 0007]" in check.stdout
+    assert "task 0/2: 0003" in check.stdout and "task 1/2: 0007" in check.stdout
+
+    rerun = run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
+    assert "rendered 2 [0003, 0007], failed 0 [-], skipped as complete 8" in rerun.stdout
+    assert tree_hashes(out) == hashes  # failure records are gone once the video succeeds
+    assert run_lightpipe("verify", "--config", str(config), "--settings.output_dir",
+                         str(out)).stdout.startswith(f"{out}: 10/10 videos complete")
+
+
+def test_verify_finds_corrupt_files_and_predict_redoes_exactly_them(reference, tmp_path):
+    config, ref_out, hashes, _ = reference
+    out = tmp_path / "out"
+    subprocess.run(["cp", "-r", str(ref_out), str(out)], check=True)
+    color = out / "train" / "0005_color.mp4"
+    data = bytearray(color.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, different bytes
+    color.write_bytes(bytes(data))
+    (out / "val" / "0008_depth.mp4").unlink()
+    check = run_lightpipe("verify", "--config", str(config), "--settings.output_dir", str(out),
+                          check=False)
+    assert check.returncode == 1
+    assert "corrupt: 2 [0005, 0008]" in check.stdout
+    rerun = run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
+    assert "rendered 2 [0005, 0008]" in rerun.stdout
+    assert tree_hashes(out) == hashes
+
+
+def test_sigusr1_stops_after_the_current_video_and_a_rerun_finishes(reference, tmp_path):
+    config, _, hashes, _ = reference
+    out = tmp_path / "out"
+    cmd = [*LIGHTPIPE, "predict", "--config", str(config), "--settings.output_dir", str(out),
+           "--settings.video.num_frames", "5", "--settings.encoder.max_pending_videos", "1"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={"LIGHTPIPE_FAULT": "", **__import__("os").environ})
+    deadline = time.monotonic() + 120
+    while not list(out.glob("train/*.json")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGUSR1)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert "SIGUSR1 received; finishing the current video" in stderr
+    assert "(stopped early: SIGUSR1 received)" in stdout
+    done = len(list(out.glob("*/*.json")))
+    if done < 10:  # stopped early: the exit code says the work is not done
+        assert proc.returncode == 1
+    assert not [p for p in out.rglob("*") if is_temp(p)]
+    run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
+    assert tree_hashes(out) == hashes

@@ -1,0 +1,64 @@
+"""`settings.render.compile`: the torch.compile'd CPU kernels give the same bytes as eager."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from lightpipe.config.settings import SceneSettings, Settings, VideoSettings
+from lightpipe.planning.planner import asset_pools, plan_video
+from lightpipe.render.renderer import RenderOptions, render_video
+
+from conftest import run_lightpipe, tiny_config, tree_hashes
+
+OUTPUTS = ("color", "depth", "segmentation", "normals")
+
+
+@pytest.fixture(scope="module")
+def specs():
+    settings = Settings(num_videos=4, scene=SceneSettings(min_objects=3, max_objects=6),
+                        video=VideoSettings(width=96, height=64, num_frames=5, fps=8))
+    pools = asset_pools(11, settings)
+    return [plan_video(11, settings, index, pools) for index in range(3)]
+
+
+def test_compiled_kernels_render_the_same_bytes_as_eager(specs):
+    options = RenderOptions(shadows=True, antialias=3, segmentation=True, normals=True)
+    compiled = dataclasses.replace(options, compile=True)
+    threads = torch.get_num_threads()
+    try:
+        for spec in specs:
+            eager = render_video(spec, options=options, frames_per_chunk=2)
+            torch.set_num_threads(2)
+            fast = render_video(spec, options=compiled, frames_per_chunk=3)
+            torch.set_num_threads(1)
+            single = render_video(spec, options=compiled, frames_per_chunk=5)
+            torch.set_num_threads(threads)
+            for name in OUTPUTS:
+                assert np.array_equal(getattr(eager, name), getattr(fast, name)), name
+                assert np.array_equal(getattr(eager, name), getattr(single, name)), name
+            assert eager.color.std() > 5 and (eager.segmentation > 1).any()  # a real scene
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_predict_with_compile_writes_the_reference_dataset(reference, tmp_path):
+    _, _, expected, _ = reference
+    config = tiny_config(tmp_path / "tiny.yaml", tmp_path / "out")
+    run_lightpipe("predict", "--config", str(config), "--settings.render.compile", "true",
+                  timeout=900)
+    assert tree_hashes(tmp_path / "out") == expected
+
+
+def test_compile_without_a_cxx_compiler_is_a_clear_error(tmp_path):
+    config = tiny_config(tmp_path / "tiny.yaml", tmp_path / "out")
+    proc = run_lightpipe("predict", "--config", str(config), "--settings.render.compile", "true",
+                         env={"CXX": str(tmp_path / "no-such-g++")}, check=False)
+    assert proc.returncode == 2
+    assert "`settings.render.compile` is True; allowed: false on a machine without a C++ " \
+           "compiler" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,119 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from lightpipe.config.settings import Settings, VideoSettings
+from lightpipe.planning.planner import asset_pools, plan_video
+from lightpipe.render import rasterizer, renderer
+from lightpipe.render.renderer import camera_space, render_video
+from lightpipe.render.scene import TEXTURE_SIZE, build_scene
+from lightpipe.render.shading import _sample, background_rows, bilinear_texels, pixel_rays
+
+
+@pytest.fixture(scope="module")
+def spec():
+    settings = Settings(num_videos=4, video=VideoSettings(width=120, height=72, num_frames=6,
+                                                          fps=8))
+    return plan_video(5, settings, 1, asset_pools(5, settings))
+
+
+@pytest.fixture(scope="module")
+def reference(spec):
+    return render_video(spec)
+
+
+def test_bytes_do_not_depend_on_chunking_blocks_or_threads(spec, reference, monkeypatch):
+    threads = torch.get_num_threads()
+    covered = reference.depth > 0
+    assert 0.2 < covered.mean() < 1.0, "the check needs both surfaces and background"
+    runs = [dict(frames_per_chunk=1, max_candidates=257), dict(frames_per_chunk=4),
+            dict(frames_per_chunk=6, max_candidates=5000)]
+    try:
+        for i, kwargs in enumerate(runs):
+            torch.set_num_threads(1 + i % 2)
+            monkeypatch.setattr(renderer, "PIXEL_BLOCK", [1000, 4096, 1 << 20][i])
+            monkeypatch.setattr(rasterizer, "CPU_CHUNK", [1 << 20, 3001, 1 << 16][i])
+            video = render_video(spec, **kwargs)
+            assert np.array_equal(video.color, reference.color), kwargs
+            assert np.array_equal(video.depth.view(np.int32), reference.depth.view(np.int32))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_background_shows_where_nothing_is_drawn(spec, reference):
+    sky = background_rows(spec.background.top_color, spec.background.bottom_color, spec.height,
+                          "cpu").numpy()
+    empty = reference.depth == 0
+    assert empty.any()
+    expected = np.broadcast_to(sky[None, :, None, :], reference.color.shape)
+    assert np.array_equal(reference.color[empty], expected[empty])
+    assert (reference.depth[~empty] > spec.camera.near * 0.99).all()
+
+
+def test_camera_space_matches_a_float64_reference(spec):
+    scene = build_scene(spec, "cpu")
+    tris, normals = camera_space(scene, 2, 5)
+    assert tris.shape == normals.shape == (3, scene.faces.shape[0], 3, 3)
+    mv = scene.model_view[2:5].double().numpy()  # (3, P, 3, 4)
+    part = scene.vertex_part.numpy()
+    faces = scene.faces.numpy()
+    v = scene.vertices.double().numpy()
+    n = scene.normals.double().numpy()
+    m = mv[:, part]  # (3, V, 3, 4)
+    cam_v = np.einsum("fvij,vj->fvi", m[..., :3], v) + m[..., 3]
+    cam_n = np.einsum("fvij,vj->fvi", m[..., :3], n)
+    np.testing.assert_allclose(tris.numpy(), cam_v[:, faces], atol=1e-4)
+    np.testing.assert_allclose(normals.numpy(), cam_n[:, faces], atol=1e-5)
+
+
+def test_bilinear_texels_sample_like_a_wrapping_bilinear_filter():
+    rng = np.random.default_rng(0)
+    size = 8
+    tex = rng.uniform(size=(2, size, size, 3))
+    texels = bilinear_texels(torch.tensor(tex, dtype=torch.float32))
+    x = rng.uniform(-20, 20, 500)
+    y = rng.uniform(-20, 20, 500)
+    material = rng.integers(0, 2, 500)
+    args = (torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32),
+            torch.tensor(material * size * size, dtype=torch.float32))
+    got = torch.stack(_sample(texels, size, *args)).numpy()
+    rows = torch.stack(_sample(texels.t().contiguous(), size, *args, rows=True)).numpy()
+    assert np.array_equal(got, rows)  # both table layouts: the same bits
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+
+    def texel(dx, dy):
+        return tex[material, (y0 + dy) % size, (x0 + dx) % size]
+
+    top = texel(0, 0) * (1 - fx) + texel(1, 0) * fx
+    bottom = texel(0, 1) * (1 - fx) + texel(1, 1) * fx
+    np.testing.assert_allclose(got.T, top * (1 - fy) + bottom * fy, atol=1e-5)
+
+
+def test_texture_size_is_a_power_of_two():
+    assert TEXTURE_SIZE & (TEXTURE_SIZE - 1) == 0  # `_sample` wraps with a bit mask
+
+
+def test_ground_depth_matches_the_ray_plane_intersection(spec):
+    """Without objects, the bottom row sees the ground (y = 0): depth follows analytically."""
+    video = render_video(dataclasses.replace(spec, objects=(), num_frames=1))
+    k, ext = video.intrinsics, video.extrinsics[0]
+    v, u = spec.height - 1, spec.width // 2
+    ray = np.array([(u + 0.5 - k[0, 2]) / k[0, 0], (v + 0.5 - k[1, 2]) / k[1, 1], 1.0])
+    rot, trans = ext[:3, :3], ext[:3, 3]
+    origin, direction = -rot.T @ trans, rot.T @ ray
+    depth = -origin[1] / direction[1]  # planar z along the camera axis, as ray z = 1
+    assert 0 < depth < spec.camera.far
+    assert video.depth[0, v, u] == pytest.approx(depth, rel=1e-4)
+
+
+def test_pixel_rays_use_correctly_rounded_square_roots():
+    """torch.sqrt on CPU goes through MKL's VML (not correctly rounded, CPU-dependent): the
+    renderer uses rsqrt, an exact IEEE sqrt and division, on every path. Odd sizes cover both
+    the vectorized body and the scalar tail."""
+    intr = rasterizer.Intrinsics(fx=57.3, fy=57.3, cx=31.7, cy=17.1)
+    rx, ry, inv_len = pixel_rays(intr, 67, 35, "cpu").numpy()
+    expected = np.float32(1.0) / np.sqrt((rx * rx + ry * ry) + np.float32(1.0))
+    assert np.array_equal(inv_len, expected)
