@@ -7,11 +7,11 @@ ARGS ?=
 
 .PHONY: install run test test-fast bench clean
 
-$(BIN)/lightpipe: pyproject.toml
+$(BIN)/lightpipe: pyproject.toml ci/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip
 	$(BIN)/pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -c ci/constraints.txt -e ".[test]"
 	touch $@
 
 install: $(BIN)/lightpipe
@@ -21,6 +21,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q tests $(ARGS)
+
+# The unit tier: no subprocess CLI runs (e2e), no torch.compile (slow), no SLURM cluster.
+test-fast: install
+	$(BIN)/python -m pytest -q tests -m "not e2e and not slow and not slurm" $(ARGS)
 
 bench: install
 	$(BIN)/python benchmarks/render_vs_encode.py $(ARGS)

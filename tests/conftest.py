@@ -1,4 +1,9 @@
-"""Shared test helpers: tiny configs, running the real CLI, hashing output trees."""
+"""Shared test helpers: tiny configs, tiny datasets written in process, the real CLI, tree hashes.
+
+Markers (registered in pyproject.toml): `e2e` runs the real `lightpipe` command in subprocesses
+(any test using the `reference` fixture is marked so here), `slow` takes minutes on 2 cores,
+`slurm` needs the real single-node SLURM cluster. `make test-fast` runs everything else.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +56,50 @@ def config_factory(tmp_path):
         output = tmp_path / name
         return tiny_config(tmp_path / f"{name}.yaml", output, **settings), output
     return make
+
+
+def settings_of(config: Path):
+    """(project, settings) of a config file, parsed exactly as the commands parse it."""
+    from lightpipe.commands.parsing import config_parser, parse_config
+
+    _, project, settings = parse_config(config_parser("test", "test"), ["--config", str(config)])
+    return project, settings
+
+
+def write_dataset(config: Path) -> Path:
+    """Generate the dataset of `config` in this process, through the real writer (the same
+    bytes as `lightpipe predict`); returns its output directory."""
+    from lightpipe.dataset.layout import Layout
+    from lightpipe.dataset.output_dir import prepare_output_dir
+    from lightpipe.generation.writer import VideoResult, VideoWriter
+    from lightpipe.planning.planner import asset_pools, plan_video
+    from lightpipe.preemption import StopFlag
+    from lightpipe.render.renderer import RenderOptions, render_video
+
+    project, settings = settings_of(config)
+    prepare_output_dir(project, settings)
+    writer = VideoWriter(Layout.for_settings(settings), settings.encoder, StopFlag())
+    pools = asset_pools(project.seed, settings)
+    for index in range(settings.num_videos):
+        spec = plan_video(project.seed, settings, index, pools)
+        video = render_video(spec, options=RenderOptions.from_settings(settings))
+        writer.write_video(VideoResult(spec, video))
+    return Path(settings.output_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """The tiny config's dataset (10 videos, 64x64, 5 frames, seed 7), written in process.
+    Read-only: tests that change files work on a copy."""
+    base = tmp_path_factory.mktemp("tiny_dataset")
+    config = tiny_config(base / "tiny.yaml", base / "out")
+    return config, write_dataset(config)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "reference" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,17 @@
 
 `raise@N`: rendering video N raises (the task records it and goes on).
 `exit@N`: the task rendering video N dies at once (os._exit(3)), as on OOM or node loss.
+`stall@N`: rendering video N first waits STALL_SECONDS (a slow video, to signal a task mid-run).
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 ENV_VAR = "LIGHTPIPE_FAULT"
+KINDS = ("raise", "exit", "stall")
+STALL_SECONDS = 2.0
 
 
 class InjectedFault(RuntimeError):
@@ -20,9 +24,13 @@ def maybe_inject(index: int) -> None:
     spec = os.environ.get(ENV_VAR, "")
     for item in filter(None, (part.strip() for part in spec.split(","))):
         kind, _, target = item.partition("@")
-        if not target.isdigit() or kind not in ("raise", "exit"):
-            raise ValueError(f"{ENV_VAR}={spec!r}: bad item {item!r}; allowed: raise@N, exit@N")
+        if not target.isdigit() or kind not in KINDS:
+            raise ValueError(f"{ENV_VAR}={spec!r}: bad item {item!r}; allowed: "
+                             + ", ".join(f"{k}@N" for k in KINDS))
         if int(target) != index:
+            continue
+        if kind == "stall":
+            time.sleep(STALL_SECONDS)
             continue
         if kind == "raise":
             raise InjectedFault(f"injected fault while rendering video {index} ({ENV_VAR})")

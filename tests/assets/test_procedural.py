@@ -83,9 +83,15 @@ def test_mesh_faces_non_degenerate_and_outward(asset_id):
     v = m.vertices.astype(np.float64)[m.faces]
     signed_volume = np.linalg.det(v).sum() / 6.0
     assert signed_volume > 0.05
-    if _family(asset_id) in CONVEX_FAMILIES:
-        outward = np.einsum("ij,ij->i", cross, v.mean(axis=1)) > 0
-        assert outward.mean() > 0.95
+
+
+@pytest.mark.parametrize("asset_id", [a for a in BUILTIN_OBJECT_IDS
+                                      if _family(a) in CONVEX_FAMILIES])
+def test_convex_meshes_face_outward(asset_id):
+    m = object_mesh(asset_id)
+    v = m.vertices.astype(np.float64)[m.faces]
+    outward = np.einsum("ij,ij->i", _face_cross(m), v.mean(axis=1)) > 0
+    assert outward.mean() > 0.95
 
 
 @pytest.mark.parametrize("asset_id", BUILTIN_OBJECT_IDS)

@@ -17,9 +17,9 @@ from lightpipe.planning.specs import Trajectory, VideoSpec
 
 
 @pytest.fixture
-def copy(reference, tmp_path):
+def copy(tiny_dataset, tmp_path):
     target = tmp_path / "ds"
-    shutil.copytree(reference[1], target)
+    shutil.copytree(tiny_dataset[1], target)
     return target
 
 

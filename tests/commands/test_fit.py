@@ -10,7 +10,7 @@ import pytest
 
 from lightpipe.commands.main import main
 
-from conftest import REPO, run_lightpipe, tiny_config
+from conftest import REPO, run_lightpipe, tiny_config, write_dataset
 
 CONFIG = str(REPO / "configs" / "train_example.yaml")
 
@@ -21,8 +21,7 @@ def dataset(tmp_path_factory):
     base = tmp_path_factory.mktemp("fit")
     config = tiny_config(base / "c.yaml", base / "ds", num_videos=12, video={"num_frames": 9},
                          dataset_split={"train_ratio": 0.75})
-    run_lightpipe("predict", "--config", str(config))
-    return base / "ds"
+    return write_dataset(config)
 
 
 def fit(dataset, logs, *extra: str, env: dict | None = None):
@@ -40,6 +39,7 @@ def metrics(logs) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.e2e
 def test_example_fit_lowers_the_val_loss(dataset, tmp_path):
     fit(dataset, tmp_path, "--trainer.max_steps", "100", "--trainer.val_check_interval", "50")
     rows = metrics(tmp_path)
@@ -50,6 +50,7 @@ def test_example_fit_lowers_the_val_loss(dataset, tmp_path):
     assert len(train) == 10 and sum(train[-3:]) < sum(train[:3])
 
 
+@pytest.mark.e2e
 def test_ddp_fit_validates_every_val_video_exactly_once(dataset, tmp_path):
     seen = tmp_path / "seen"
     callback = {"class_path": "fit_probe.RecordSeenVideos", "init_args": {"out_dir": str(seen)}}

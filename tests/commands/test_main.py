@@ -1,9 +1,27 @@
-"""The predict command line: every key overridable, --print_config, the seed linked to Lightning."""
+"""The command line: dispatch, every key overridable, --print_config, the seed linked to Lightning."""
 
+import pytest
 import yaml
+
+from lightpipe.commands.main import main
 
 from conftest import run_lightpipe
 
+
+def test_unknown_command(capsys):
+    assert main(["render"]) == 2
+    assert ("unknown command 'render'; allowed: predict, plan, verify, preview, fit, export"
+            in capsys.readouterr().err)
+
+
+def test_help_lists_every_command(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("predict", "plan", "verify", "preview", "fit", "export"):
+        assert f"\n  {command} " in out
+
+
+@pytest.mark.e2e
 
 def test_print_config_shows_overrides_and_renders_nothing(tmp_path):
     proc = run_lightpipe("predict", "--config", "configs/configv1.yaml",

@@ -1,3 +1,7 @@
+"""`lightpipe plan`: the split, each task's block, pending videos of an existing output."""
+
+import shutil
+
 from lightpipe.commands.main import main
 
 CONFIG = "configs/configv1.yaml"
@@ -29,15 +33,20 @@ def test_show_assets_lists_each_video(capsys):
     assert all("builtin:" in line for line in lines)
 
 
-def test_plan_over_pending_videos_of_an_existing_output(capsys, tmp_path):
-    from conftest import run_lightpipe, tiny_config
-
-    config = tiny_config(tmp_path / "c.yaml", tmp_path / "out", num_videos=6,
-                         video={"num_frames": 1})
-    run_lightpipe("predict", "--config", str(config))
-    (tmp_path / "out" / "train" / "0001.json").unlink()
-    (tmp_path / "out" / "train" / "0004.json").unlink()
-    assert main(["plan", "--config", str(config), "--tasks", "2"]) == 0
+def test_plan_over_pending_videos_of_an_existing_output(capsys, tiny_dataset, tmp_path):
+    config, out = tiny_dataset
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (copy / "train" / "0001.json").unlink()
+    (copy / "train" / "0004.json").unlink()
+    assert main(["plan", "--config", str(config), "--settings.output_dir", str(copy),
+                 "--tasks", "2"]) == 0
     out = capsys.readouterr().out
-    assert "pending: 2 of 6 (4 complete" in out
+    assert "pending: 2 of 10 (8 complete" in out
     assert "task 0: 0001 (1 videos)" in out and "task 1: 0004 (1 videos)" in out
+
+
+def test_plan_of_another_configuration_counts_every_video_pending(capsys, tiny_dataset):
+    config, out = tiny_dataset
+    assert main(["plan", "--config", str(config), "--project.seed", "8", "--tasks", "1"]) == 0
+    assert f"pending: 10 of 10 (nothing of this dataset in '{out}' yet)" in capsys.readouterr().out

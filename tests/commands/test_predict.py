@@ -20,6 +20,8 @@ from lightpipe.render.renderer import render_video
 
 from conftest import LIGHTPIPE, REPO, run_lightpipe, tiny_config, tree_hashes
 
+pytestmark = pytest.mark.e2e
+
 
 def test_reference_run_writes_every_file(reference):
     _, out, hashes, proc = reference
@@ -32,6 +34,11 @@ def test_reference_run_writes_every_file(reference):
     assert set(hashes) == expected
     assert "lightpipe task 0/1: rendered 10 [0000-0009], failed 0 [-]" in proc.stdout
     assert "lightpipe dataset: 10/10 videos complete" in proc.stdout
+
+
+def test_the_in_process_fixture_writes_what_the_command_writes(reference, tiny_dataset):
+    """The unit tier reads `tiny_dataset` (written in process): it is this command's output."""
+    assert tree_hashes(tiny_dataset[1]) == reference[2]
 
 
 @pytest.mark.parametrize("processes", [2, 3])

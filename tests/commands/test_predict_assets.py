@@ -10,6 +10,8 @@ import pytest
 from asset_files import make_asset_root
 from conftest import run_lightpipe, tiny_config, tree_hashes
 
+pytestmark = pytest.mark.e2e
+
 ALL_OUTPUTS = "[color,depth,segmentation,normals]"
 
 

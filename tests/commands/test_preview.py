@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 from PIL import Image
 
 from lightpipe.commands import preview as preview_command
 from lightpipe.commands.main import main
 from lightpipe.dataset.video_reader import read_rgb
+from lightpipe.planning.planner import asset_pools, plan_video
+from lightpipe.render.renderer import RenderOptions, render_video
 
-from conftest import tiny_config
+from conftest import settings_of, tiny_config
 
 SCALE = preview_command.MIN_PANEL // 64  # 64x64 panels are enlarged 4x
 
@@ -49,8 +49,8 @@ def test_on_the_fly_preview_of_a_tiny_config(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
 
 
-def test_preview_from_the_files_of_a_complete_dataset(reference, tmp_path, capsys):
-    config, out_dir, _, _ = reference
+def test_preview_from_the_files_of_a_complete_dataset(tiny_dataset, tmp_path, capsys):
+    config, out_dir = tiny_dataset
     out = tmp_path / "p.png"
     assert main(["preview", "--config", str(config), "--index", "0", "--frames", "2",
                  "--out", str(out)]) == 0
@@ -83,31 +83,28 @@ def test_bad_index_is_a_config_error(tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_extra_outputs_become_columns(tmp_path, capsys, monkeypatch):
-    """Segmentation and normals, when the renderer gives them, are shown after color and depth."""
-    import lightpipe.render.renderer as renderer
-
-    frames, size = 5, 64
-    depth = np.full((frames, size, size), 3.0, np.float32)
-    depth[:, :8] = 0  # sky
-    ids = np.zeros((frames, size, size), np.int32)
-    ids[:, 20:40, 20:40] = 1
-    ids[:, 40:, 40:] = 2
-    normals = np.zeros((frames, size, size, 3), np.float32)
-    normals[..., 1] = -1.0  # every surface faces up (OpenCV y down)
-    video = SimpleNamespace(color=np.full((frames, size, size, 3), 90, np.uint8), depth=depth,
-                            segmentation=ids, normals=normals)
-    monkeypatch.setattr(renderer, "render_video", lambda spec, *a, **k: video)
-    config = tiny_config(tmp_path / "tiny.yaml", tmp_path / "none")
+def test_extra_outputs_become_columns(tmp_path, capsys):
+    """Segmentation and normals, rendered for real, are shown after color and depth."""
+    config = tiny_config(tmp_path / "tiny.yaml", tmp_path / "none",
+                         outputs=["color", "depth", "segmentation", "normals"])
     out = tmp_path / "p.png"
     assert main(["preview", "--config", str(config), "--index", "0", "--frames", "1",
                  "--out", str(out)]) == 0
     assert "columns color, depth, segmentation, normals" in capsys.readouterr().out
     pixels = np.asarray(Image.open(out))
     assert pixels.shape[1::-1] == sheet_size(columns=4, rows=1)
-    seg, nrm = panel(pixels, 0, 2), panel(pixels, 0, 3)
-    assert (seg[0, 0] == 0).all()  # id 0 is black
-    first, second = seg[30, 30], seg[50, 50]
-    assert (first == preview_command.PALETTE[0]).all() and (second == preview_command.PALETTE[1]).all()
-    assert (nrm[:8] == 0).all()  # no surface
-    assert (nrm[10, 10] == (128, 0, 128)).all()  # (0, -1, 0) -> (128, 0, 128)
+    depth, seg, nrm = panel(pixels, 0, 1), panel(pixels, 0, 2), panel(pixels, 0, 3)
+
+    project, settings = settings_of(config)
+    spec = plan_video(project.seed, settings, 0, asset_pools(project.seed, settings))
+    video = render_video(spec, options=RenderOptions.from_settings(settings))
+    ids = video.segmentation[0].astype(int)
+    expected = preview_command.PALETTE[(np.maximum(ids, 1) - 1) % len(preview_command.PALETTE)]
+    expected[ids == 0] = 0
+    np.testing.assert_array_equal(seg, expected)  # id k > 0 -> PALETTE[k - 1], 0 -> black
+    sky = video.depth[0] == 0
+    assert sky.any() and (~sky).any()
+    assert (nrm[sky] == 0).all() and (depth[sky] == 0).all()  # no surface: black
+    assert (nrm[~sky].max(axis=-1) > 0).all()
+    ground = ids == 1  # the ground faces up: camera-space y < 0 (OpenCV y down) -> green < 128
+    assert (nrm[ground][:, 1] < 128).mean() > 0.95

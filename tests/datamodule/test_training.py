@@ -1,4 +1,4 @@
-"""GeneratedVideoDataModule on the real reference dataset: values, geometry, offsets, errors."""
+"""GeneratedVideoDataModule on a real tiny dataset: values, geometry, offsets, errors."""
 
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ ALL = ["color", "depth", "depth_vis"]
 
 
 @pytest.fixture(scope="module")
-def out(reference):
-    return reference[1]
+def out(tiny_dataset):
+    return tiny_dataset[1]
 
 
 @pytest.fixture
 def copy(out, tmp_path):
-    """A writable copy of the reference dataset."""
+    """A writable copy of the tiny dataset."""
     target = tmp_path / "ds"
     shutil.copytree(out, target)
     return target
@@ -218,7 +218,7 @@ def test_file_removed_after_setup(copy):
         dm.train_dataset[1]
 
 
-def test_future_modalities_are_read_when_listed(copy):
+def test_extra_modalities_are_read_when_listed(copy):
     """A dataset whose JSON lists `segmentation` (gray16) and `normals` (RGB) files."""
     from lightpipe.atomic_io import file_digest
     from lightpipe.dataset.video_codec import H264Options, encode_gray16_ffv1, encode_rgb_h264
@@ -247,12 +247,13 @@ def test_future_modalities_are_read_when_listed(copy):
     assert torch.allclose(item["normals"], torch.full_like(item["normals"], 1 / 255), atol=2 / 255)
 
 
-def test_training_side_never_imports_the_generator():
+def test_training_side_never_imports_the_renderer_or_the_generator():
     import subprocess
     import sys
 
     code = ("import sys, lightpipe.commands.fit, lightpipe.commands.export, "
             "lightpipe.datamodule.training; "
-            "print(sorted(m for m in sys.modules if m.startswith('lightpipe.generation')))")
+            "print(sorted(m for m in sys.modules "
+            "if m.startswith(('lightpipe.generation', 'lightpipe.render'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

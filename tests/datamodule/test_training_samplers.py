@@ -13,8 +13,8 @@ from lightpipe.dataset.index import DatasetError
 
 
 @pytest.fixture(scope="module")
-def datamodule(reference):
-    dm = GeneratedVideoDataModule(str(reference[1]), clip_length=2, outputs=["depth"])
+def datamodule(tiny_dataset):
+    dm = GeneratedVideoDataModule(str(tiny_dataset[1]), clip_length=2, outputs=["depth"])
     dm.setup("fit")
     return dm
 
@@ -81,9 +81,9 @@ def test_train_sampler_is_a_seeded_distributed_sampler_with_epoch_keys(datamodul
     assert order0 != [k[1] for k in samplers[0]]  # shuffled anew each epoch
 
 
-def test_setup_validate_builds_only_val(reference, tmp_path):
+def test_setup_validate_builds_only_val(tiny_dataset, tmp_path):
     root = tmp_path / "ds"
-    shutil.copytree(reference[1], root)
+    shutil.copytree(tiny_dataset[1], root)
     shutil.rmtree(root / "train")  # not needed for validation
     dm = GeneratedVideoDataModule(str(root), clip_length=2)
     dm.setup("validate")

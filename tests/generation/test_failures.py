@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
 
+import pytest
+
 from lightpipe.atomic_io import is_temp
 
 from conftest import LIGHTPIPE, REPO, run_lightpipe, tree_hashes
+
+pytestmark = pytest.mark.e2e
 
 
 def test_failed_video_is_recorded_and_the_others_complete(reference, tmp_path):
@@ -57,22 +62,23 @@ def test_verify_finds_corrupt_files_and_predict_redoes_exactly_them(reference, t
 
 
 def test_sigusr1_stops_after_the_current_video_and_a_rerun_finishes(reference, tmp_path):
+    """The signal lands while video 2 renders (stalled): it is finished and committed, nothing
+    after it starts, the task exits 1, and a rerun completes the same bytes."""
     config, _, hashes, _ = reference
     out = tmp_path / "out"
     cmd = [*LIGHTPIPE, "predict", "--config", str(config), "--settings.output_dir", str(out),
-           "--settings.video.num_frames", "5", "--settings.encoder.max_pending_videos", "1"]
+           "--settings.encoder.max_pending_videos", "1"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={"LIGHTPIPE_FAULT": "", **__import__("os").environ})
+                            text=True, env={**os.environ, "LIGHTPIPE_FAULT": "stall@2"})
     deadline = time.monotonic() + 120
-    while not list(out.glob("train/*.json")) and time.monotonic() < deadline:
+    while len(list(out.glob("train/*.json"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGUSR1)
     stdout, stderr = proc.communicate(timeout=120)
     assert "SIGUSR1 received; finishing the current video" in stderr
-    assert "(stopped early: SIGUSR1 received)" in stdout
-    done = len(list(out.glob("*/*.json")))
-    if done < 10:  # stopped early: the exit code says the work is not done
-        assert proc.returncode == 1
+    assert "rendered 3 [0000-0002]" in stdout and "(stopped early: SIGUSR1 received)" in stdout
+    assert proc.returncode == 1
+    assert sorted(p.name for p in out.glob("*/*.json")) == ["0000.json", "0001.json", "0002.json"]
     assert not [p for p in out.rglob("*") if is_temp(p)]
     run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
     assert tree_hashes(out) == hashes

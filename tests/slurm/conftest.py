@@ -32,10 +32,6 @@ SETUP_TIMEOUT = 300
 EXIT_NOT_ROOT, EXIT_NO_PACKAGES = 2, 3  # setup.sh exit codes
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slurm: needs the real single-node SLURM cluster (root, apt)")
-
-
 @dataclass
 class JobResult:
     """Result of `SlurmCluster.sbatch_wait`; unpacks as (returncode, job_id, output)."""

@@ -1,0 +1,80 @@
+"""Every bad value is refused by name, in process: the parser the commands share, then the
+validator, exactly the path `lightpipe predict`/`plan`/`verify`/`preview` take."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lightpipe.commands.parsing import config_parser, parse_config
+from lightpipe.config.settings import ProjectSettings, RenderSettings, Settings
+from lightpipe.config.validation import validate_settings
+from lightpipe.errors import ConfigError
+
+from conftest import tiny_config
+
+BAD_VALUES = [
+    (("--settings.num_videos", "0"), r"`settings.num_videos` is 0; allowed: an integer >= 1"),
+    (("--settings.dataset_split.train_ratio", "1.5"),
+     r"`settings.dataset_split.train_ratio` is 1.5; allowed: a number in \(0, 1\]"),
+    (("--settings.dataset_split.train_ratio", "0"),
+     r"`settings.dataset_split.train_ratio` is 0.0; allowed: a number in \(0, 1\]"),
+    (("--settings.dataset_split.train_ratio", "0.99"),
+     r"train_ratio` is 0.99; allowed: a ratio leaving at least one train and one val video"),
+    (("--settings.video.width", "63"),
+     r"`settings.video.width` is 63; allowed: an even integer >= 2"),
+    (("--settings.video.height", "0"),
+     r"`settings.video.height` is 0; allowed: an even integer >= 2"),
+    (("--settings.video.num_frames", "0"),
+     r"`settings.video.num_frames` is 0; allowed: an integer >= 1"),
+    (("--settings.video.fps", "0"), r"`settings.video.fps` is 0; allowed: an integer > 0"),
+    (("--settings.encoder.threads", "0"),
+     r"`settings.encoder.threads` is 0; allowed: an integer >= 1"),
+    (("--settings.camera.fov_y_deg", "[70, 50]"),
+     r"`settings.camera.fov_y_deg` is \[70.0, 50.0\]; allowed: \[low, high\] with low <= high"),
+    (("--settings.outputs", "[color]"),
+     r"`settings.outputs` is \['color'\]; allowed: a list that includes 'color' and 'depth'"),
+    (("--settings.lighting.elevation_deg", "[-10, 40]"),
+     r"`settings.lighting.elevation_deg` is \[-10.0, 40.0\]; allowed: \[low, high\] degrees "
+     r"with 0 < low <= high <= 90.\nHINT: the key light is above the horizon"),
+    (("--settings.lighting.elevation_deg", "[30, 95]"),
+     r"`settings.lighting.elevation_deg` is \[30.0, 95.0\]; allowed: \[low, high\] degrees"),
+    (("--settings.render.antialias", "5"),
+     r"`settings.render.antialias` is 5; allowed: 1 \(off\), 2, 3 or 4"),
+]
+
+
+@pytest.mark.parametrize("override,message", BAD_VALUES, ids=[b[0][0] for b in BAD_VALUES])
+def test_bad_values_are_named_with_what_is_allowed(tmp_path, override, message):
+    config = tiny_config(tmp_path / "c.yaml", tmp_path / "out")
+    with pytest.raises(ConfigError, match=message):
+        parse_config(config_parser("test", "test"), ["--config", str(config), *override])
+
+
+@pytest.mark.parametrize("typo", ["--settings.num_video", "--settings.num_vidoes"])
+def test_unknown_keys_are_refused_by_the_parser(tmp_path, capsys, typo):
+    config = tiny_config(tmp_path / "c.yaml", tmp_path / "out")
+    with pytest.raises(SystemExit) as exit_info:
+        parse_config(config_parser("test", "test"), ["--config", str(config), typo, "3"])
+    assert exit_info.value.code == 2
+    assert f"unrecognized arguments: {typo} 3" in capsys.readouterr().err
+
+
+def test_defaults_are_valid_and_seed_zero_is_allowed():
+    validate_settings(ProjectSettings(), Settings())
+    validate_settings(ProjectSettings(seed=0), Settings())
+
+
+def test_negative_seed_is_refused():
+    with pytest.raises(ConfigError, match=re.escape(
+            "`project.seed` is -1; allowed: an integer >= 0.\nHINT: seed 0 is valid")):
+        validate_settings(ProjectSettings(seed=-1), Settings())
+
+
+def test_compile_without_a_cxx_compiler_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-g++"))
+    with pytest.raises(ConfigError, match=re.escape(
+            "`settings.render.compile` is True; allowed: false on a machine without a C++ "
+            "compiler")):
+        validate_settings(ProjectSettings(), Settings(render=RenderSettings(compile=True)))
