@@ -58,7 +58,7 @@ def generate(base: Path) -> dict[str, dict[str, str]]:
         path = base / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config))
         procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "lightpipe.commands.main", "predict", "--config", str(path)],
+            [sys.executable, "-m", "lightpipe.commands.dispatch", "predict", "--config", str(path)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for name, proc in procs.items():
         output, _ = proc.communicate(timeout=600)

@@ -1,5 +1,5 @@
 """The `lightpipe` command line: one module per command, dispatched by `main`."""
 
-from lightpipe.commands.main import main
+from lightpipe.commands.dispatch import main
 
 __all__ = ["main"]

@@ -1,9 +1,9 @@
 """The one decoder of dataset videos (PyAV): chosen or all frames as arrays, and a stream probe.
 
 Used by the training loader, preview and the tests alike, so every reader gets the same RGB
-values: chroma is upsampled with swscale's full horizontal interpolation,
-accurate rounding and bit-exact flags (mean abs RGB round-trip error ~0.3 vs ~1.5 with
-swscale's defaults); the encoder's colour conventions are in `video_codec`.
+values: chroma is upsampled with swscale's full horizontal interpolation, accurate rounding and
+bit-exact flags (mean abs RGB round-trip error ~0.3 vs ~1.5 with swscale's defaults); the
+encoder's colour conventions are in `video_codec`.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
+from lightpipe.commands.dispatch import main
 from lightpipe.commands.export import prompt_for, wan_warnings
-from lightpipe.commands.main import main
 from lightpipe.config.settings import Settings
 from lightpipe.planning.planner import asset_pools, plan_video
 from lightpipe.planning.specs import Trajectory, VideoSpec

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from lightpipe.commands.main import main
+from lightpipe.commands.dispatch import main
 
 from conftest import REPO, run_lightpipe, tiny_config, write_dataset
 

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from lightpipe.commands.main import main
+from lightpipe.commands.dispatch import main
 
 from conftest import run_lightpipe
 

@@ -2,7 +2,7 @@
 
 import shutil
 
-from lightpipe.commands.main import main
+from lightpipe.commands.dispatch import main
 
 CONFIG = "configs/configv1.yaml"
 

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from lightpipe.commands import preview as preview_command
-from lightpipe.commands.main import main
+from lightpipe.commands.dispatch import main
 from lightpipe.dataset.video_reader import read_rgb
 from lightpipe.planning.planner import asset_pools, plan_video
 from lightpipe.render.renderer import RenderOptions, render_video
