@@ -11,6 +11,11 @@ CUBE_V = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]
 CUBE_F = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
                    [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
 RED, GREEN = (220, 30, 30), (30, 200, 60)
+# The PBR GLB: a uniform base colour texture (200, 100, 50) x factor 0.5 -> (100, 50, 25);
+# metallic-roughness texture G = 204, B = 102 x factors 0.5 and 1.0; a normal map tilted +x.
+PBR_ALBEDO = (100, 50, 25)
+PBR_ROUGHNESS, PBR_METALLIC = 204 / 255 * 0.5, 102 / 255 * 1.0
+PBR_NORMAL = tuple(np.array([0.6, 0.0, 0.8]))
 
 
 def write_textured_obj(folder: Path) -> Path:
@@ -36,6 +41,29 @@ def write_glb(path: Path) -> Path:
     sphere = trimesh.creation.icosphere(subdivisions=2, radius=3.0)
     sphere.visual.vertex_colors = np.tile([40, 60, 230, 255], (len(sphere.vertices), 1))
     sphere.export(path)
+    return path
+
+
+def write_pbr_glb(path: Path) -> Path:
+    """A box with UVs and a glTF metallic-roughness material: textures and factors."""
+    import trimesh
+    from trimesh.visual.material import PBRMaterial
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mesh = trimesh.creation.box(extents=(1.0, 2.0, 1.0))
+    uv = np.stack([mesh.vertices[:, 0] + 0.5, mesh.vertices[:, 1] / 2 + 0.5], axis=1)
+
+    def solid(rgb):
+        return Image.fromarray(np.full((8, 8, 3), rgb, np.uint8))
+
+    normal = tuple(int(round((c + 1) * 127.5)) for c in PBR_NORMAL)
+    material = PBRMaterial(baseColorTexture=solid((200, 100, 50)),
+                           baseColorFactor=[0.5, 0.5, 0.5, 1.0],
+                           metallicRoughnessTexture=solid((0, 204, 102)),
+                           roughnessFactor=0.5, metallicFactor=1.0,
+                           normalTexture=solid(normal))
+    mesh.visual = trimesh.visual.TextureVisuals(uv=uv, material=material)
+    mesh.export(path)
     return path
 
 

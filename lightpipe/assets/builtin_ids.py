@@ -1,6 +1,10 @@
-"""Ids of the built-in procedural assets (``builtin:<family>/<NN>``): object meshes and material textures."""
+"""Ids of the built-in procedural assets (``builtin:<family>/<NN>``), and each id's own generator."""
 
 from __future__ import annotations
+
+import hashlib
+
+import numpy as np
 
 OBJECT_FAMILIES: tuple[str, ...] = (
     "box",
@@ -17,14 +21,20 @@ OBJECT_FAMILIES: tuple[str, ...] = (
     "twisted",
 )
 MATERIAL_FAMILIES: tuple[str, ...] = (
+    "bricks",
     "checker",
+    "concrete",
     "dots",
+    "fabric",
     "gradient",
     "grain",
     "grid",
     "marble",
     "noise",
+    "painted_metal",
     "stripes",
+    "tiles",
+    "wood",
 )
 OBJECT_VARIANTS = 6
 MATERIAL_VARIANTS = 3
@@ -42,3 +52,16 @@ def asset_family(asset_id: str) -> str:
     if not asset_id.startswith("builtin:") or "/" not in asset_id:
         return ""
     return asset_id[len("builtin:") :].split("/", 1)[0]
+
+
+def asset_rng(asset_id: str) -> np.random.Generator:
+    """Return a generator seeded only by ``asset_id`` (first 8 bytes of its SHA-256, little-endian)."""
+    seed = int.from_bytes(hashlib.sha256(asset_id.encode("utf-8")).digest()[:8], "little")
+    return np.random.default_rng(np.random.SeedSequence(seed))
+
+
+def check_builtin_id(asset_id: str, valid: tuple[str, ...], kind: str) -> str:
+    if asset_id not in valid:
+        examples = ", ".join(i for i in valid if i.endswith("/00"))
+        raise KeyError(f"unknown built-in {kind} id {asset_id!r}; valid ids include {examples}")
+    return asset_family(asset_id)

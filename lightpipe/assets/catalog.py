@@ -16,7 +16,9 @@ MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 # Files that may sit beside meshes (OBJ materials and textures, glTF buffers): not assets.
 MESH_COMPANIONS = (".mtl", ".bin", ".png", ".jpg", ".jpeg", ".txt", ".md", ".json")
-KINDS = {"objects": MESH_SUFFIXES, "textures": IMAGE_SUFFIXES, "backgrounds": IMAGE_SUFFIXES}
+ENVIRONMENT_SUFFIXES = (".hdr", ".exr")
+KINDS = {"objects": MESH_SUFFIXES, "textures": IMAGE_SUFFIXES, "backgrounds": IMAGE_SUFFIXES,
+         "environments": ENVIRONMENT_SUFFIXES}
 
 
 class AssetError(LightpipeError):
@@ -31,12 +33,14 @@ class Catalog:
     materials: tuple[str, ...]
     backgrounds: tuple[str, ...]
     root: str | None = None
+    environments: tuple[str, ...] = ()
 
     def fingerprint(self) -> dict:
         """Ids and content hashes of the user files: a dataset's identity depends on them."""
         files = {}
         if self.root is not None:
-            for asset_id in (*self.objects, *self.materials, *self.backgrounds):
+            for asset_id in (*self.objects, *self.materials, *self.backgrounds,
+                             *self.environments):
                 if asset_id.startswith(USER_PREFIX):
                     files[asset_id] = sha256_file(user_path(self.root, asset_id))
         return {"builtin_objects": sum(not a.startswith(USER_PREFIX) for a in self.objects),
@@ -54,7 +58,8 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
         base = Path(root)
         if not base.is_dir():
             raise AssetError(f"`settings.assets.root` is {root!r}, which is not a directory.\n"
-                             "HINT: it must contain objects/, textures/ and/or backgrounds/.")
+                             "HINT: it must contain objects/, textures/, backgrounds/ and/or "
+                             "environments/.")
         for kind, suffixes in KINDS.items():
             folder = base / kind
             for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
@@ -71,7 +76,7 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
                         + ".\nHINT: convert it or move it out of the assets root.")
         if not any(user.values()):
             raise AssetError(f"`settings.assets.root` {root!r} holds no assets; expected files "
-                             "under objects/, textures/ or backgrounds/.")
+                             "under objects/, textures/, backgrounds/ or environments/.")
     objects = (BUILTIN_OBJECT_IDS if builtin else ()) + tuple(user["objects"])
     materials = (BUILTIN_MATERIAL_IDS if builtin else ()) + tuple(user["textures"])
     if not objects:
@@ -81,7 +86,7 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
         raise AssetError("no materials: `settings.assets.builtin` is false and "
                          f"{root!r}/textures/ holds no images.\nHINT: add textures or enable builtin.")
     return Catalog(tuple(sorted(objects)), tuple(sorted(materials)),
-                   tuple(sorted(user["backgrounds"])), root)
+                   tuple(sorted(user["backgrounds"])), root, tuple(sorted(user["environments"])))
 
 
 def user_path(root: str | Path, asset_id: str) -> Path:

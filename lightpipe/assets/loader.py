@@ -1,4 +1,5 @@
-"""Load user assets (meshes via trimesh, images via Pillow) into the renderer's mesh/texture form."""
+"""Load user assets (meshes via trimesh, images via Pillow) into the renderer's mesh and
+material-map form; a glTF/GLB's own metallic-roughness material (textures and factors) is kept."""
 
 from __future__ import annotations
 
@@ -10,15 +11,22 @@ import numpy as np
 from PIL import Image
 
 from lightpipe.assets.catalog import USER_PREFIX, AssetError, Catalog, user_path
-from lightpipe.assets.procedural import Mesh, material_texture, object_mesh
+from lightpipe.assets.environments import load_environment_image
+from lightpipe.assets.materials import MaterialMaps, flat_maps, material_maps
+from lightpipe.assets.procedural import Mesh, object_mesh
 
 
 @dataclass(frozen=True)
 class LoadedObject:
-    """A unit-radius mesh, plus its own base-color texture when the file has one (or colors)."""
+    """A unit-radius mesh, plus its own material when the file has one (textures or colours).
+
+    `own_material` is True when the maps are the asset's own PBR material (glTF factors and
+    textures): the spec's per-object roughness scale and metal override then do not apply.
+    """
 
     mesh: Mesh
-    texture: np.ndarray | None  # (S,S,3) uint8; UVs index it (v = 0 is the top row)
+    maps: MaterialMaps | None  # UVs index them (v = 0 is the top row)
+    own_material: bool = False
 
 
 def load_object(root: str | None, asset_id: str, texture_size: int) -> LoadedObject:
@@ -28,11 +36,17 @@ def load_object(root: str | None, asset_id: str, texture_size: int) -> LoadedObj
     return _load_user_object(str(user_path(root, asset_id)), texture_size)
 
 
-def load_material(root: str | None, material_id: str, size: int) -> np.ndarray:
-    """(size,size,3) uint8 texture of a built-in material or a user image (resized)."""
+def load_material(root: str | None, material_id: str, size: int) -> MaterialMaps:
+    """Maps (size x size) of a built-in material or of a user image (its colour; roughness
+    `materials.DEFAULT_ROUGHNESS`, not metal, flat)."""
     if not material_id.startswith(USER_PREFIX):
-        return material_texture(material_id, size)
-    return load_image(str(user_path(root, material_id)), (size, size))
+        return material_maps(material_id, size)
+    return _image_maps(str(user_path(root, material_id)), size)
+
+
+@functools.lru_cache(maxsize=64)
+def _image_maps(path: str, size: int) -> MaterialMaps:
+    return flat_maps(load_image(path, (size, size)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -71,6 +85,9 @@ def validate_catalog(catalog: Catalog, texture_size: int = 64) -> None:
     for asset_id in (*catalog.materials, *catalog.backgrounds):
         if asset_id.startswith(USER_PREFIX):
             load_image(str(user_path(catalog.root, asset_id)), (8, 8))
+    for asset_id in catalog.environments:
+        if asset_id.startswith(USER_PREFIX):
+            load_environment_image(str(user_path(catalog.root, asset_id)))
 
 
 @functools.lru_cache(maxsize=256)
@@ -96,17 +113,15 @@ def _load_user_object(path: str, texture_size: int) -> LoadedObject:
         raise AssetError(f"mesh {path!r} has zero size.")
     vertices = vertices / radius
     normals = _vertex_normals(vertices, faces)
-    uvs, texture = _appearance(mesh, vertices, faces, texture_size)
-    if texture is not None and uvs.shape[0] != vertices.shape[0]:  # per-face colour atlas
+    uvs, maps, own = _appearance(mesh, vertices, faces, texture_size)
+    if maps is not None and uvs.shape[0] != vertices.shape[0]:  # per-face colour atlas
         vertices, normals, faces = vertices[faces].reshape(-1, 3), normals[faces].reshape(-1, 3), \
             np.arange(faces.size, dtype=np.int64).reshape(-1, 3)
     result = Mesh(vertices=vertices.astype(np.float32), faces=faces,
                   normals=normals.astype(np.float32), uvs=uvs.astype(np.float32))
     for array in (result.vertices, result.faces, result.normals, result.uvs):
         array.setflags(write=False)
-    if texture is not None:
-        texture.setflags(write=False)
-    return LoadedObject(result, texture)
+    return LoadedObject(result, maps, own)
 
 
 def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -122,23 +137,69 @@ def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def _appearance(mesh, vertices: np.ndarray, faces: np.ndarray, size: int):
-    """UVs (v down) and the mesh's own texture: its base-color image, its colours, or none."""
+    """UVs (v down), the mesh's own maps or None, and whether they are its own PBR material:
+    a glTF material's base colour, metallic-roughness and normal textures times their factors;
+    another base-colour image; its colours; or none (spherical UVs for the planned material)."""
     visual = mesh.visual
     uv = getattr(visual, "uv", None)
+    material = getattr(visual, "material", None)
+    if uv is not None and len(uv) == len(vertices) and _is_pbr(material):
+        flipped = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1)  # trimesh UVs have v up
+        return flipped, _pbr_maps(material, size), True
     image = _base_color_image(visual)
     if uv is not None and image is not None and len(uv) == len(vertices):
-        flipped = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1)  # trimesh UVs have v up
-        texture = np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR),
-                             dtype=np.uint8).copy()
-        return flipped, texture
+        flipped = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1)
+        return flipped, flat_maps(_resized(image, size)), False
     colors = _face_colors(visual, faces)
     if colors is not None:
-        return _face_atlas(colors, size)
+        uvs, texture = _face_atlas(colors, size)
+        return uvs, flat_maps(texture), False
     # No UVs: a spherical projection, so the planned material still shows its pattern.
     direction = vertices / np.maximum(np.linalg.norm(vertices, axis=1, keepdims=True), 1e-12)
     u = 0.5 + np.arctan2(direction[:, 2], direction[:, 0]) / (2 * math.pi)
     v = 0.5 - np.arcsin(np.clip(direction[:, 1], -1, 1)) / math.pi
-    return np.stack([u, v], axis=1), None
+    return np.stack([u, v], axis=1), None, False
+
+
+def _is_pbr(material) -> bool:
+    return type(material).__name__ == "PBRMaterial" and any(
+        getattr(material, name, None) is not None
+        for name in ("baseColorTexture", "metallicRoughnessTexture", "normalTexture"))
+
+
+def _pbr_maps(material, size: int) -> MaterialMaps:
+    """glTF metallic-roughness: colour = factor x texture (sRGB), roughness = factor x G,
+    metalness = factor x B, normal = the normal texture (+y up, OpenGL) or flat."""
+    factor = np.asarray(material.baseColorFactor if material.baseColorFactor is not None
+                        else [255, 255, 255, 255], dtype=np.float64)
+    factor = factor[:3] / (255.0 if factor.max() > 1.0 else 1.0)
+    texture = material.baseColorTexture
+    albedo = (_resized(texture, size).astype(np.float64) if texture is not None
+              else np.full((size, size, 3), 255.0)) * factor
+    rough_factor = 1.0 if material.roughnessFactor is None else float(material.roughnessFactor)
+    metal_factor = 1.0 if material.metallicFactor is None else float(material.metallicFactor)
+    if material.metallicRoughnessTexture is not None:
+        mr = _resized(material.metallicRoughnessTexture, size).astype(np.float64) / 255.0
+        roughness, metallic = mr[..., 1] * rough_factor, mr[..., 2] * metal_factor
+    else:
+        roughness = np.full((size, size), rough_factor)
+        metallic = np.full((size, size), metal_factor)
+    maps = flat_maps(np.clip(np.floor(albedo + 0.5), 0, 255).astype(np.uint8))
+    normal = maps.normal
+    if material.normalTexture is not None:
+        n = _resized(material.normalTexture, size).astype(np.float64) / 127.5 - 1.0
+        n[..., 2] = np.maximum(n[..., 2], 1e-3)
+        normal = (n / np.sqrt((n * n).sum(-1, keepdims=True))).astype(np.float32)
+    result = MaterialMaps(maps.albedo, np.clip(roughness, 0, 1).astype(np.float32),
+                          np.clip(metallic, 0, 1).astype(np.float32), normal)
+    for array in (result.roughness, result.metallic, result.normal):
+        array.setflags(write=False)
+    return result
+
+
+def _resized(image, size: int) -> np.ndarray:
+    return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR),
+                      dtype=np.uint8).copy()
 
 
 def _base_color_image(visual):

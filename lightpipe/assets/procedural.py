@@ -1,14 +1,13 @@
-"""Built-in procedural asset library: meshes and tileable textures derived deterministically from an asset id."""
+"""Built-in procedural meshes, derived deterministically from an asset id (materials: `materials.py`)."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS, asset_family
+from lightpipe.assets.builtin_ids import BUILTIN_OBJECT_IDS, asset_rng, check_builtin_id
 
 _TAU = 2.0 * np.pi
 
@@ -30,38 +29,11 @@ class Mesh:
     uvs: np.ndarray
 
 
-def asset_rng(asset_id: str) -> np.random.Generator:
-    """Return a generator seeded only by ``asset_id`` (first 8 bytes of its SHA-256, little-endian)."""
-    seed = int.from_bytes(hashlib.sha256(asset_id.encode("utf-8")).digest()[:8], "little")
-    return np.random.default_rng(np.random.SeedSequence(seed))
-
-
 @functools.lru_cache(maxsize=None)
 def object_mesh(asset_id: str) -> Mesh:
     """Return the built-in mesh ``asset_id`` (cached; arrays are read-only)."""
-    family = _check_id(asset_id, BUILTIN_OBJECT_IDS, "object")
+    family = check_builtin_id(asset_id, BUILTIN_OBJECT_IDS, "object")
     return _finish(*_OBJECT_BUILDERS[family](asset_rng(asset_id)))
-
-
-@functools.lru_cache(maxsize=None)
-def material_texture(material_id: str, size: int = 128) -> np.ndarray:
-    """Return the built-in tileable (size, size, 3) uint8 RGB texture ``material_id`` (cached, read-only)."""
-    family = _check_id(material_id, BUILTIN_MATERIAL_IDS, "material")
-    if size < 2:
-        raise ValueError(f"texture size must be >= 2, got {size}")
-    c = (np.arange(size, dtype=np.float64) + 0.5) / size  # pixel centres: the pattern has period 1
-    u, v = np.meshgrid(c, c)  # u along columns, v along rows
-    rgb = _MATERIAL_BUILDERS[family](asset_rng(material_id), u, v)
-    tex = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
-    tex.setflags(write=False)
-    return tex
-
-
-def _check_id(asset_id: str, valid: tuple[str, ...], kind: str) -> str:
-    if asset_id not in valid:
-        examples = ", ".join(i for i in valid if i.endswith("/00"))
-        raise KeyError(f"unknown built-in {kind} id {asset_id!r}; valid ids include {examples}")
-    return asset_family(asset_id)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -317,105 +289,4 @@ _OBJECT_BUILDERS = {
     "box": _box, "capsule": _capsule, "cone": _cone, "cylinder": _cylinder, "gem": _gem, "prism": _prism,
     "pyramid": _pyramid, "rock": _rock, "sphere": _sphere, "superquadric": _superquadric, "torus": _torus,
     "twisted": _twisted,
-}  # fmt: skip
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Material families: each takes the id's generator and pixel-centre coordinates u, v in (0, 1) and returns a float
-# RGB image in [0, 1] that is periodic in u and v with period 1 (integer frequencies, wrapped noise lattices).
-
-
-def _palette(rng, k: int, lo=(0.15, 0.45), hi=(0.75, 1.0)) -> np.ndarray:
-    hue = rng.random() + np.arange(k) * rng.uniform(0.05, 0.45)
-    sat = rng.uniform(0.35, 0.95, k)
-    val = np.linspace(rng.uniform(*lo), rng.uniform(*hi), k)
-    h6 = (hue % 1.0) * 6.0
-    i = np.floor(h6).astype(np.int64) % 6
-    frac = h6 - np.floor(h6)
-    comps = np.stack([val, val * (1 - sat), val * (1 - sat * frac), val * (1 - sat * (1 - frac))])  # v, p, q, t
-    table = np.array([[0, 3, 1], [2, 0, 1], [1, 0, 3], [1, 2, 0], [3, 1, 0], [0, 1, 2]])
-    return comps[table[i], np.arange(k)[:, None]]
-
-
-def _ramp(t: np.ndarray, colors: np.ndarray) -> np.ndarray:
-    x = np.clip(t, 0.0, 1.0) * (len(colors) - 1)
-    i = np.clip(np.floor(x).astype(np.int64), 0, len(colors) - 2)
-    w = (x - i)[..., None]
-    return colors[i] * (1.0 - w) + colors[i + 1] * w
-
-
-def _value_noise(rng, u, v, gx: int, gy: int) -> np.ndarray:
-    lattice = rng.random((gy, gx))
-    x, y = u * gx, v * gy
-    x0, y0 = np.floor(x), np.floor(y)
-    fx, fy = x - x0, y - y0
-    fx, fy = fx * fx * (3 - 2 * fx), fy * fy * (3 - 2 * fy)
-    i0, j0 = x0.astype(np.int64) % gx, y0.astype(np.int64) % gy
-    i1, j1 = (i0 + 1) % gx, (j0 + 1) % gy
-    top = lattice[j0, i0] * (1 - fx) + lattice[j0, i1] * fx
-    bottom = lattice[j1, i0] * (1 - fx) + lattice[j1, i1] * fx
-    return top * (1 - fy) + bottom * fy
-
-
-def _fbm(rng, u, v, g: int, octaves: int = 4, contrast: float = 2.5) -> np.ndarray:
-    total = sum(0.5**o * _value_noise(rng, u, v, g << o, g << o) for o in range(octaves))
-    return np.clip(0.5 + contrast * (total / (2.0 - 0.5 ** (octaves - 1)) - 0.5), 0.0, 1.0)
-
-
-def _checker(rng, u, v):
-    n, colors = 2 * int(rng.integers(2, 7)), _palette(rng, 2)
-    t = (np.floor(u * n) + np.floor(v * n)) % 2
-    return _ramp(t, colors) * (0.9 + 0.1 * _fbm(rng, u, v, 8))[..., None]
-
-
-def _stripes(rng, u, v):
-    k = int(rng.integers(2, 4))
-    colors, fu, fv = _palette(rng, k), int(rng.integers(1, 5)), int(rng.integers(-2, 3))
-    m = k * int(rng.integers(1, 4))  # bands per period: a multiple of k so the colour sequence wraps
-    band = np.floor((fu * u + fv * v) * m) % k
-    return colors[band.astype(np.int64)]
-
-
-def _noise(rng, u, v):
-    return _ramp(_fbm(rng, u, v, int(rng.integers(2, 7)), 5), _palette(rng, 3))
-
-
-def _gradient(rng, u, v):
-    colors, fu, fv = _palette(rng, 3), int(rng.integers(0, 3)), int(rng.integers(0, 3))
-    fu = fu if fu or fv else 1
-    t = 0.5 - 0.5 * np.cos(_TAU * (fu * u + fv * v))
-    return _ramp(0.9 * t + 0.1 * _fbm(rng, u, v, 4), colors)
-
-
-def _dots(rng, u, v):
-    n, radius, colors = 2 * int(rng.integers(2, 6)), rng.uniform(0.2, 0.42), _palette(rng, 2)
-    y = v * n
-    x = u * n + 0.5 * (np.floor(y) % 2)
-    d = np.hypot(x - np.floor(x) - 0.5, y - np.floor(y) - 0.5)
-    return _ramp(np.clip((radius - d) / 0.04 + 0.5, 0.0, 1.0), colors[:: int(rng.choice([-1, 1]))])
-
-
-def _grid(rng, u, v):
-    n, width, colors = int(rng.integers(3, 11)), rng.uniform(0.05, 0.15), _palette(rng, 2)
-    line = ((u * n) % 1.0 < width) | ((v * n) % 1.0 < width)
-    return _ramp(np.where(line, 0.0, 0.8 + 0.2 * _fbm(rng, u, v, 6)), colors)
-
-
-def _marble(rng, u, v):
-    colors = _palette(rng, 3, lo=(0.1, 0.3), hi=(0.85, 1.0))[::-1]
-    fu, fv, turb = int(rng.integers(1, 4)), int(rng.integers(0, 3)), rng.uniform(0.6, 1.5)
-    t = 0.5 + 0.5 * np.sin(_TAU * (fu * u + fv * v + turb * _fbm(rng, u, v, 3, 5, contrast=1.0)))
-    return _ramp(t ** rng.uniform(2.0, 5.0), colors)
-
-
-def _grain(rng, u, v):
-    base = _palette(rng, 2, lo=(0.35, 0.6), hi=(0.65, 0.95))
-    streaks = _value_noise(rng, u, v, int(rng.integers(2, 5)), int(rng.integers(32, 65)))
-    rings = 0.5 + 0.5 * np.sin(_TAU * (int(rng.integers(4, 11)) * v + 1.5 * _fbm(rng, u, v, 3, contrast=1.0)))
-    return _ramp(0.6 * streaks + 0.4 * rings, base)
-
-
-_MATERIAL_BUILDERS = {
-    "checker": _checker, "dots": _dots, "gradient": _gradient, "grain": _grain, "grid": _grid,
-    "marble": _marble, "noise": _noise, "stripes": _stripes,
 }  # fmt: skip

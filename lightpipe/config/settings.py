@@ -87,37 +87,56 @@ class CameraSettings(Record):
     crane_speed: Range = (0.1, 0.4)  # m/s, up or down
     shake_probability: float = 0.3  # handheld shake on top of any trajectory
     shake_amplitude_deg: Range = (0.2, 1.0)
+    exposure_bias_ev: Range = (-0.3, 0.3)  # on top of the exposure metered from the light
+    motion_blur: bool = False  # the colour video only; depth and other truth stay sharp
+    shutter: Range = (0.25, 0.5)  # open fraction of each frame interval, with motion_blur
+    depth_of_field: bool = False  # the colour video only, focused on the camera target
+    f_number: Range = (2.0, 5.6)  # with depth_of_field (a 36 mm-wide sensor is assumed)
 
 
 @dataclass(frozen=True)
 class LightingSettings(Record):
-    """`settings.lighting.*`: the key light (directional) and the ambient level."""
+    """`settings.lighting.*`: the sky and sun (or an HDR environment and its brightest light)."""
 
-    elevation_deg: Range = (25.0, 70.0)
-    intensity: Range = (0.7, 1.1)
-    ambient: Range = (0.2, 0.4)
-    color_jitter: float = 0.15  # each channel in [1 - jitter, 1]
-    specular: Range = (0.1, 0.4)
+    elevation_deg: Range = (25.0, 70.0)  # the sun of the procedural sky
+    turbidity: Range = (2.0, 5.0)  # haze of the procedural sky (2 clear, 10 hazy)
+    intensity: Range = (0.8, 1.2)  # the sun's (key light's) strength, times
+    environment_intensity: Range = (0.8, 1.25)  # the sky's (environment's) light, times
+    sun_radius_deg: Range = (0.3, 1.2)  # angular radius: the softness of shadows
+    color_jitter: float = 0.1  # each channel of the sun in [1 - jitter, 1]
+
+
+@dataclass(frozen=True)
+class MaterialSettings(Record):
+    """`settings.materials.*`: per-object variation on top of each material's own maps."""
+
+    roughness_scale: Range = (0.7, 1.3)  # times the material's roughness
+    metallic_probability: float = 0.15  # an object is metal (its colour tints the reflections)
+    ground_roughness_scale: Range = (0.85, 1.15)
 
 
 @dataclass(frozen=True)
 class AssetSettings(Record):
     """`settings.assets.*`: built-in procedural assets and/or a directory of your own.
 
-    `root` holds objects/ (OBJ, GLB/glTF, PLY, STL), textures/ and backgrounds/ (PNG, JPG).
+    `root` holds objects/ (OBJ, GLB/glTF, PLY, STL), textures/ and backgrounds/ (PNG, JPG), and
+    environments/ (equirectangular .hdr or .exr).
     """
 
     root: str | None = None
     builtin: bool = True
-    background_image_probability: float = 0.7  # when backgrounds/ has images, else a sky gradient
+    background_image_probability: float = 0.3  # a flat backdrop photo instead of the sky
+    environment_probability: float = 0.8  # an HDR map, when environments/ has some, else the sky
 
 
 @dataclass(frozen=True)
 class RenderSettings(Record):
     """`settings.render.*`: `shadows` and `antialias` change the pixels; the rest is speed/memory."""
 
-    shadows: bool = True
+    shadows: bool = True  # soft shadows of the sun (a filtered shadow map)
+    ambient_occlusion: bool = True  # screen-space occlusion of the sky light
     antialias: int = 2  # supersampling factor per axis for color (1 = off)
+    motion_blur_samples: int = 4  # sub-frames per frame with camera.motion_blur
     compile: bool = False  # torch.compile the CPU kernels: faster, same bytes (needs a C++ compiler)
     frames_per_chunk: int = 4
     max_candidates: int = 4_000_000
@@ -138,6 +157,7 @@ class Settings(Record):
     scene: SceneSettings = field(default_factory=SceneSettings)
     camera: CameraSettings = field(default_factory=CameraSettings)
     lighting: LightingSettings = field(default_factory=LightingSettings)
+    materials: MaterialSettings = field(default_factory=MaterialSettings)
     render: RenderSettings = field(default_factory=RenderSettings)
 
     @property

@@ -46,6 +46,8 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
              "1 (off), 2, 3 or 4 (samples per axis)")
     _validate_outputs(settings.outputs)
     _validate_ranges(settings)
+    _require(render.motion_blur_samples >= 1, "settings.render.motion_blur_samples",
+             render.motion_blur_samples, "an integer >= 1 (sub-frames per frame)")
     _require(render.frames_per_chunk >= 1, "settings.render.frames_per_chunk",
              render.frames_per_chunk, "an integer >= 1")
     _require(render.max_candidates >= 65_536, "settings.render.max_candidates",
@@ -73,8 +75,9 @@ def _validate_outputs(outputs: tuple) -> None:
 def _validate_ranges(settings: Settings) -> None:
     """Every `(low, high)` range: two numbers, low <= high; positives where negatives make no sense."""
     positive = {"object_scale", "object_speed", "fov_y_deg", "distance", "height", "intensity",
-                "bounce_height", "ground_uv_scale"}
-    for section in ("scene", "camera", "lighting"):
+                "bounce_height", "ground_uv_scale", "sun_radius_deg", "environment_intensity",
+                "roughness_scale", "ground_roughness_scale", "shutter", "f_number"}
+    for section in ("scene", "camera", "lighting", "materials"):
         group = getattr(settings, section)
         for f in dataclasses.fields(group):
             value = getattr(group, f.name)
@@ -90,9 +93,22 @@ def _validate_ranges(settings: Settings) -> None:
              "degrees in (0, 180)")
     _require(0.0 <= camera.shake_probability <= 1.0, "settings.camera.shake_probability",
              camera.shake_probability, "a probability in [0, 1]")
-    probability = settings.assets.background_image_probability
-    _require(0.0 <= probability <= 1.0, "settings.assets.background_image_probability",
-             probability, "a probability in [0, 1]")
+    for key, probability in (
+            ("assets.background_image_probability", settings.assets.background_image_probability),
+            ("assets.environment_probability", settings.assets.environment_probability),
+            ("materials.metallic_probability", settings.materials.metallic_probability)):
+        _require(0.0 <= probability <= 1.0, f"settings.{key}", probability,
+                 "a probability in [0, 1]")
+    _require(1.7 <= lighting.turbidity[0] and lighting.turbidity[1] <= 10.0,
+             "settings.lighting.turbidity", list(lighting.turbidity),
+             "[low, high] within [1.7, 10] (the range the Preetham sky model covers)")
+    _require(lighting.sun_radius_deg[1] <= 10.0, "settings.lighting.sun_radius_deg",
+             list(lighting.sun_radius_deg), "degrees in (0, 10] (the real sun: 0.27)")
+    _require(camera.shutter[1] <= 1.0, "settings.camera.shutter", list(camera.shutter),
+             "fractions of the frame interval in (0, 1]")
+    _require(abs(camera.exposure_bias_ev[0]) <= 8 and abs(camera.exposure_bias_ev[1]) <= 8,
+             "settings.camera.exposure_bias_ev", list(camera.exposure_bias_ev),
+             "stops in [-8, 8]")
     _require(0.0 <= lighting.color_jitter <= 1.0, "settings.lighting.color_jitter",
              lighting.color_jitter, "a number in [0, 1]")
     _require(len(camera.trajectories) > 0, "settings.camera.trajectories", [],

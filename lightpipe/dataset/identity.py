@@ -20,7 +20,9 @@ from lightpipe.planning.planner import asset_pools
 # Bump whenever the renderer writes different bytes for the same spec, so a dataset is never
 # resumed by a renderer that would draw its videos otherwise.
 # 2: rsqrt instead of MKL's sqrt, light parameters in float32, compiled-kernel layout.
-RENDERER_VERSION = 2
+# 3: physically based look: environment light (HDR maps, Preetham sky), GGX materials with
+#    roughness/metal/normal maps, soft (variance) shadows, filmic camera response.
+RENDERER_VERSION = 3
 # Settings that change speed or where files go, never the bytes of a video. `assets.root` is
 # replaced in the identity by the ids and sha256 of the asset files.
 RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "assets.root", "render.compile",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from lightpipe.config.settings import (
 from lightpipe.planning.specs import (
     BackgroundSpec,
     CameraSpec,
+    EnvironmentSpec,
     GroundSpec,
     LightSpec,
     Motion,
@@ -36,6 +37,7 @@ class AssetPool(Record):
     objects: tuple[str, ...]
     materials: tuple[str, ...]
     backgrounds: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
 
 
 def asset_pools(seed: int, settings: Settings) -> dict[str, AssetPool]:
@@ -46,18 +48,20 @@ def asset_pools(seed: int, settings: Settings) -> dict[str, AssetPool]:
     Without it, both splits share every asset.
     """
     catalog = catalog_for(settings)
-    objects, materials, backgrounds = catalog.objects, catalog.materials, catalog.backgrounds
+    objects, materials = catalog.objects, catalog.materials
+    backgrounds, environments = catalog.backgrounds, catalog.environments
     if not settings.dataset_split.ensure_disjoint_assets:
-        pool = AssetPool(objects, materials, backgrounds)
+        pool = AssetPool(objects, materials, backgrounds, environments)
         return {"train": pool, "val": pool}
     val_fraction = 1.0 - settings.dataset_split.train_ratio
     train_obj, val_obj = _split_ids(seed, objects, val_fraction)
     train_mat, val_mat = _split_ids(seed, materials, val_fraction)
-    # Backgrounds are optional: a single image can only serve one split (val gets the sky).
-    train_bg, val_bg = _split_ids(seed, backgrounds, val_fraction) if len(backgrounds) > 1 \
-        else (backgrounds, ())
-    return {"train": AssetPool(train_obj, train_mat, train_bg),
-            "val": AssetPool(val_obj, val_mat, val_bg)}
+    # Backgrounds and environments are optional: a single one can only serve one split (val
+    # then gets the procedural sky).
+    train_bg, val_bg = _split_optional(seed, backgrounds, val_fraction)
+    train_env, val_env = _split_optional(seed, environments, val_fraction)
+    return {"train": AssetPool(train_obj, train_mat, train_bg, train_env),
+            "val": AssetPool(val_obj, val_mat, val_bg, val_env)}
 
 
 def video_rng(seed: int, index: int) -> np.random.Generator:
@@ -75,21 +79,30 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
     video_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
     camera = _plan_camera(rng, settings.camera)
     light = _plan_light(rng, settings.lighting)
-    background = _plan_background(rng, pool, settings.assets.background_image_probability)
-    ground = GroundSpec(
-        material_id=_choice(rng, pool.materials),
-        half_size=40.0,
-        uv_scale=_uniform(rng, *settings.scene.ground_uv_scale),
-        tint=_vec(rng, 0.75, 1.0),
-    )
+    use_image = bool(pool.backgrounds) and rng.random() < settings.assets.background_image_probability
+    background = BackgroundSpec(image_id=_choice(rng, pool.backgrounds) if use_image else "")
+    ground_material = _choice(rng, pool.materials)
+    ground_uv_scale = _uniform(rng, *settings.scene.ground_uv_scale)
+    ground_tint = _vec(rng, 0.75, 1.0)
     scene = settings.scene
     count = int(rng.integers(scene.min_objects, scene.max_objects + 1))
     objects = _plan_objects(rng, count, pool, scene)
+    # The look: environment, materials, exposure and lens (drawn after the layout).
+    environment = _plan_environment(rng, pool, settings)
+    materials = settings.materials
+    objects = tuple(replace(obj, roughness_scale=_uniform(rng, *materials.roughness_scale),
+                            metal=1.0 if rng.random() < materials.metallic_probability else 0.0)
+                    for obj in objects)
+    ground = GroundSpec(material_id=ground_material, half_size=40.0, uv_scale=ground_uv_scale,
+                        tint=ground_tint,
+                        roughness_scale=_uniform(rng, *materials.ground_roughness_scale))
+    camera = _plan_lens(rng, camera, settings.camera)
     video = settings.video
     return VideoSpec(
         index=index, split=split, master_seed=seed, video_seed=video_seed,
         width=video.width, height=video.height, num_frames=video.num_frames, fps=video.fps,
-        camera=camera, objects=objects, light=light, background=background, ground=ground,
+        camera=camera, objects=objects, light=light, environment=environment,
+        background=background, ground=ground,
     )
 
 
@@ -125,8 +138,17 @@ def _plan_camera(rng: np.random.Generator, cfg: CameraSettings) -> CameraSpec:
         shake_amplitude_deg=shake if shaky else 0.0,
         shake_hz=shake_hz if shaky else (0.0, 0.0, 0.0),
         shake_phase=shake_phase if shaky else (0.0, 0.0, 0.0),
-        near=0.05, far=100.0,
+        near=0.05, far=100.0, exposure_bias_ev=0.0, shutter=0.0, f_number=0.0,
     )
+
+
+def _plan_lens(rng: np.random.Generator, camera: CameraSpec, cfg: CameraSettings) -> CameraSpec:
+    exposure = _uniform(rng, *cfg.exposure_bias_ev)
+    shutter = _uniform(rng, *cfg.shutter)
+    f_number = _uniform(rng, *cfg.f_number)
+    return replace(camera, exposure_bias_ev=exposure,
+                   shutter=shutter if cfg.motion_blur else 0.0,
+                   f_number=f_number if cfg.depth_of_field else 0.0)
 
 
 def _plan_light(rng: np.random.Generator, cfg: LightingSettings) -> LightSpec:
@@ -135,19 +157,17 @@ def _plan_light(rng: np.random.Generator, cfg: LightingSettings) -> LightSpec:
         elevation_deg=_uniform(rng, *cfg.elevation_deg),
         color=_vec(rng, 1.0 - cfg.color_jitter, 1.0),
         intensity=_uniform(rng, *cfg.intensity),
-        ambient=_uniform(rng, *cfg.ambient),
-        specular=_uniform(rng, *cfg.specular),
-        shininess=int(_choice(rng, [8, 16, 32, 64])),
+        radius_deg=_uniform(rng, *cfg.sun_radius_deg),
     )
 
 
-def _plan_background(rng: np.random.Generator, pool: AssetPool,
-                     image_probability: float) -> BackgroundSpec:
-    top = (_uniform(rng, 0.1, 0.5), _uniform(rng, 0.3, 0.7), _uniform(rng, 0.6, 1.0))
-    bottom = tuple(min(1.0, c + _uniform(rng, 0.1, 0.4)) for c in top)
-    use_image = bool(pool.backgrounds) and rng.random() < image_probability
-    image = _choice(rng, pool.backgrounds) if use_image else ""
-    return BackgroundSpec(image_id=image, top_color=top, bottom_color=bottom)
+def _plan_environment(rng: np.random.Generator, pool: AssetPool,
+                      settings: Settings) -> EnvironmentSpec:
+    use_map = bool(pool.environments) and rng.random() < settings.assets.environment_probability
+    image = _choice(rng, pool.environments) if use_map else ""
+    return EnvironmentSpec(image_id=image, rotation_deg=_uniform(rng, 0.0, 360.0),
+                           turbidity=_uniform(rng, *settings.lighting.turbidity),
+                           intensity=_uniform(rng, *settings.lighting.environment_intensity))
 
 
 def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool,
@@ -177,6 +197,7 @@ def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool,
             orbit_speed_deg_s=_uniform(rng, *cfg.orbit_speed_deg_s) * _sign(rng)
             if motion is Motion.ORBIT else 0.0,
             tint=_vec(rng, 0.7, 1.0),
+            roughness_scale=1.0, metal=0.0,  # drawn with the rest of the look
         ))
     return tuple(objects)
 
@@ -189,6 +210,11 @@ def _place(rng: np.random.Generator, scale: float, placed: list) -> tuple[float,
         if all((x - px) ** 2 + (z - pz) ** 2 >= (scale + ps) ** 2 for px, pz, ps in placed):
             break
     return x, z
+
+
+def _split_optional(seed: int, ids: tuple[str, ...], val_fraction: float
+                    ) -> tuple[tuple, tuple]:
+    return _split_ids(seed, ids, val_fraction) if len(ids) > 1 else (ids, ())
 
 
 def _split_ids(seed: int, ids: tuple[str, ...], val_fraction: float) -> tuple[tuple, tuple]:

@@ -50,6 +50,9 @@ class CameraSpec(Record):
     shake_phase: Vec3
     near: float
     far: float
+    exposure_bias_ev: float  # on top of the exposure metered from the light
+    shutter: float  # open fraction of the frame interval; 0 = no motion blur
+    f_number: float  # 0 = pinhole (no depth of field)
 
 
 @dataclass(frozen=True)
@@ -68,28 +71,38 @@ class ObjectSpec(Record):
     bounce_hz: float
     orbit_speed_deg_s: float
     tint: Vec3
+    roughness_scale: float  # times the material's roughness
+    metal: float  # 1 = a metal object (the material's colour tints reflections), 0 = as mapped
 
 
 @dataclass(frozen=True)
 class LightSpec(Record):
-    """A directional key light plus ambient light; direction points from the scene to the light."""
+    """The sun of the procedural sky (azimuth and elevation: the direction towards it); with an
+    HDR environment its brightest light is the sun instead. `color` and `intensity` scale it."""
 
     azimuth_deg: float
     elevation_deg: float
     color: Vec3
     intensity: float
-    ambient: float
-    specular: float
-    shininess: int
+    radius_deg: float  # angular radius: the softness of its shadows
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec(Record):
+    """The light around the scene: an HDR map (`image_id`, turned by `rotation_deg` about the
+    vertical) or, when `image_id` is empty, the Preetham sky of the sun with `turbidity`."""
+
+    image_id: str
+    rotation_deg: float
+    turbidity: float
+    intensity: float  # times the environment's light
 
 
 @dataclass(frozen=True)
 class BackgroundSpec(Record):
-    """A backdrop image (`image_id`), or when it is empty a vertical sky gradient."""
+    """A flat backdrop image (`image_id`) behind the scene, or when it is empty the environment."""
 
     image_id: str
-    top_color: Vec3
-    bottom_color: Vec3
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,7 @@ class GroundSpec(Record):
     half_size: float
     uv_scale: float
     tint: Vec3
+    roughness_scale: float
 
 
 @dataclass(frozen=True)
@@ -117,13 +131,15 @@ class VideoSpec(Record):
     camera: CameraSpec
     objects: tuple[ObjectSpec, ...]
     light: LightSpec
+    environment: EnvironmentSpec
     background: BackgroundSpec
     ground: GroundSpec
 
     @property
     def asset_ids(self) -> tuple[str, ...]:
         """Every asset the video uses (objects and materials), sorted."""
-        ids = {self.ground.material_id} | ({self.background.image_id} - {""})
+        ids = {self.ground.material_id} | ({self.background.image_id,
+                                            self.environment.image_id} - {""})
         for obj in self.objects:
             ids.update((obj.asset_id, obj.material_id))
         return tuple(sorted(ids))

@@ -2,8 +2,9 @@
 re-resolved from k x k samples, each tested against the faces visible in its 3x3 neighbourhood.
 
 Every sample keeps the nearest face that contains it (exact int64 keys, max), or the pixel's own
-face when none does (sub-pixel triangles), or the backdrop; the k*k shaded colours are averaged
-with integer sums. Interior pixels, depth, segmentation and normals are untouched.
+face when none does (sub-pixel triangles), or the backdrop; the k*k samples' linear radiance is
+averaged by additions in a fixed order. Interior pixels, depth, segmentation and normals are
+untouched.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ class SilhouetteAntialiasing:
         planes = torch.stack([*n, *a, *b, c], dim=2 if kernels.rows else 1)
         return cls(planes, intr, k, spec.width, spec.height, kernels)
 
-    def resolve(self, f, keys, shading, backdrop, scene, rgb) -> None:
-        """Re-resolve frame f's silhouette pixels in `rgb` ((H, W, 3) uint8); `shading` is
-        the renderer's per-frame shading (planes, light, shadow lookup)."""
+    def resolve(self, f, keys, shading, scene, radiance) -> None:
+        """Re-resolve frame f's silhouette pixels in `radiance` ((3, H*W) linear); `shading` is
+        the renderer's per-frame shading (planes, light, environment, shadow lookup)."""
         k, w, h = self.k, self.width, self.height
         mixed = self.kernels(_silhouette)(keys, scene.face_part, h, w)
         edge = torch.nonzero(mixed).view(-1)
@@ -44,16 +45,22 @@ class SilhouetteAntialiasing:
         count = k * k
         best, rx, ry = self.kernels(_sample_keys)(self.hit_planes[f], keys, edge, self.intr, k,
                                                   h, w, self.kernels.rows)
-        colors = backdrop.index_select(0, edge.repeat_interleave(count)).to(torch.int32)
+        samples = torch.stack([rx, ry, torch.rsqrt((rx * rx + ry * ry) + 1.0)])
         hit = torch.nonzero(best >= 0).view(-1)
+        miss = torch.nonzero(best < 0).view(-1)
+        values = torch.empty((3, best.numel()), dtype=radiance.dtype, device=radiance.device)
+        if miss.numel():  # the backdrop along each missing sample's own ray
+            values.index_copy_(1, miss, shading.backdrop_along(take_columns(samples, miss),
+                                                               edge, miss // count))
         if hit.numel():
-            hx, hy = rx.index_select(0, hit), ry.index_select(0, hit)
-            rays = torch.stack([hx, hy, torch.rsqrt((hx * hx + hy * hy) + 1.0)])
-            shaded = shading.faces(best.index_select(0, hit) & FACE_MASK, rays)[0]
-            colors.index_copy_(0, hit, shaded.to(torch.int32))
-        total = colors.view(-1, count, 3).sum(dim=1)  # integers: exact in any order
-        mean = torch.div(total + count // 2, count, rounding_mode="floor").to(torch.uint8)
-        rgb.view(-1, 3).index_copy_(0, edge, mean)
+            shaded = shading.faces(best.index_select(0, hit) & FACE_MASK,
+                                   take_columns(samples, hit))[0]
+            values.index_copy_(1, hit, shaded)
+        per_pixel = values.view(3, -1, count)
+        total = per_pixel[:, :, 0]
+        for i in range(1, count):  # a fixed order: the same bits everywhere
+            total = total + per_pixel[:, :, i]
+        radiance.index_copy_(1, edge, total * (1.0 / count))
 
 
 def _silhouette(keys: torch.Tensor, face_part: torch.Tensor, h: int, w: int) -> torch.Tensor:

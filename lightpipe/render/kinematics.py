@@ -35,12 +35,6 @@ def object_poses(obj: ObjectSpec, spec: VideoSpec) -> np.ndarray:
     return np.stack([_object_pose(obj, t) for t in frame_times(spec)])
 
 
-def light_direction(spec: VideoSpec) -> tuple[float, float, float]:
-    """Unit vector from the scene towards the key light, world coordinates."""
-    az, el = math.radians(spec.light.azimuth_deg), math.radians(spec.light.elevation_deg)
-    return (math.cos(el) * math.cos(az), math.sin(el), math.cos(el) * math.sin(az))
-
-
 def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b for (..., 4, 4) float64 matrices (broadcast) by explicit elementwise sums: no BLAS,
     the same bits everywhere and for any batch shape."""

@@ -1,11 +1,14 @@
 """Render a VideoSpec to color and metric depth frames, in bounded frame chunks, on any device.
 
 Per chunk of frames: transform to camera space without BLAS, rasterize an exact z-buffer of all
-frames (`rasterizer`), precompute per (frame, face) shading planes, then shade each frame's
-covered pixels in blocks of at most PIXEL_BLOCK (`shading`), writing straight into the output
-arrays on CPU. Every step is elementwise or order-independent, so the bytes do not depend on
-`frames_per_chunk`, `max_candidates`, block sizes, thread count or scheduling. On CPU the
-rasterizer caps its chunks below `max_candidates` (CPU_CHUNK): memory stays bounded either way.
+frames (`rasterizer`), precompute per (frame, face) shading planes, render the sun's shadow
+moments (`shadows`), then per frame shade the covered pixels in blocks of at most PIXEL_BLOCK
+(`shading`) into a linear-radiance buffer over the environment (or backdrop image), re-resolve
+silhouettes (`antialias`), and map the radiance to 8-bit codes with the camera response
+(`camera_response`), writing straight into the output arrays on CPU. Every step is elementwise
+or order-independent, so the bytes do not depend on `frames_per_chunk`, `max_candidates`,
+block sizes, thread count or scheduling. On CPU the rasterizer caps its chunks below
+`max_candidates` (CPU_CHUNK): memory stays bounded either way.
 """
 
 from __future__ import annotations
@@ -18,15 +21,17 @@ import torch
 from lightpipe.assets.loader import load_backdrop
 from lightpipe.config.settings import Settings
 from lightpipe.planning.specs import VideoSpec
+from lightpipe.render import camera_response
+from lightpipe.render import environment as env_light
 from lightpipe.render.allocator import keep_freed_memory
 from lightpipe.render.antialias import SilhouetteAntialiasing
 from lightpipe.render.kernels import Kernels
+from lightpipe.render.lighting import VideoLighting, video_lighting
 from lightpipe.render.rasterizer import Intrinsics, rasterize, take_columns
 from lightpipe.render.scene import Scene, build_scene
 from lightpipe.render.shading import (
-    SHININESS,
     TEXTURE_SIZE,
-    background_rows,
+    environment_brdf_table,
     frame_light,
     pixel_rays,
     shade_covered,
@@ -86,14 +91,15 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     keep_freed_memory()
     kernels = Kernels(options.compile and device.type == "cpu")  # CUDA: eager (see `kernels`)
     with torch.inference_mode():
-        scene = build_scene(spec, device, options.asset_root)
+        lighting = video_lighting(spec, options.asset_root)
+        scene = build_scene(spec, device, options.asset_root, lighting.sun_direction)
         k = scene.intrinsics
         intr = Intrinsics(fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]),
                           cy=float(k[1, 2]))
         rays = pixel_rays(intr, spec.width, spec.height, device)
-        backdrop = _backdrop(spec, options.asset_root, device)
-        shadow = ShadowCaster.create(spec, scene, device) if options.shadows else None
-        texels = scene.texels.t().contiguous() if kernels.rows else scene.texels
+        video = _VideoShading.create(spec, scene, lighting, options.asset_root, device, kernels)
+        shadow = ShadowCaster.create(spec, scene, device, lighting.sun_direction,
+                                     lighting.sun_radius_deg) if options.shadows else None
         for start in range(0, spec.num_frames, frames_per_chunk):
             stop = min(spec.num_frames, start + frames_per_chunk)
             tris, vertex_normals = camera_space(scene, start, stop, kernels)
@@ -107,17 +113,20 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                 if options.antialias > 1 else None
             for f in range(stop - start):
                 frame = start + f
-                shading = _FrameShading(
-                    planes[f], texels, _frame_light(spec, scene, frame, device),
-                    shadow.lookup(maps[f], frame) if shadow else None, kernels)
+                shading = video.frame(frame, planes[f],
+                                      shadow.lookup(maps[f], frame) if shadow else None)
                 outputs = _FrameOutputs(
                     torch.from_numpy(color[frame]), torch.from_numpy(depth[frame]),
                     None if segmentation is None else torch.from_numpy(segmentation[frame]),
                     None if normals is None else torch.from_numpy(normals[frame]))
                 work = outputs if device.type == "cpu" else outputs.on(device)
-                _shade_frame(keys[f].view(-1), shading, rays, backdrop, scene, work)
+                radiance = torch.empty((3, spec.height * spec.width), dtype=torch.float32,
+                                       device=device)
+                _shade_frame(keys[f].view(-1), shading, rays, scene, work, radiance)
                 if fine is not None:
-                    fine.resolve(f, keys[f].view(-1), shading, backdrop, scene, work.rgb)
+                    fine.resolve(f, keys[f].view(-1), shading, scene, radiance)
+                work.rgb.view(-1, 3).copy_(kernels(camera_response.encode)(radiance,
+                                                                           video.response).t())
                 if work is not outputs:
                     outputs.copy_from(work)
     return RenderedVideo(color=color, depth=depth, intrinsics=k, extrinsics=scene.extrinsics,
@@ -150,34 +159,100 @@ def _camera_space(model_view, vertex_part, vertices, normals, faces):
 
 
 @dataclass(frozen=True)
-class _FrameShading:
-    """What shading one frame needs besides the pixels: its `surface_planes` (layout per
-    `kernels.rows`), the texels (likewise), the light and the shadow lookup (or None)."""
+class _VideoShading:
+    """What every frame's shading shares: materials, the environment, the camera response and
+    the backdrop image's radiance (or None: the environment is the backdrop)."""
 
-    planes: torch.Tensor
+    spec: VideoSpec
+    scene: Scene
+    lighting: VideoLighting
     texels: torch.Tensor
-    light: torch.Tensor
-    shadow: tuple[torch.Tensor, torch.Tensor] | None
+    lookup: env_light.EnvironmentLookup
+    brdf: torch.Tensor
+    response: tuple[torch.Tensor, torch.Tensor]
+    backdrop: torch.Tensor | None
     kernels: Kernels
 
-    @property
-    def shininess(self):
-        """The exponent as an int (eager) or as the light's entry (compiled: no retracing)."""
-        if self.kernels.compiled:
-            return self.light[SHININESS]
-        return int(self.light[SHININESS])
+    @classmethod
+    def create(cls, spec: VideoSpec, scene: Scene, lighting: VideoLighting, asset_root,
+               device, kernels: Kernels) -> _VideoShading:
+        texels = scene.texels.t().contiguous() if kernels.rows else scene.texels
+        lookup = env_light.EnvironmentLookup.create(lighting.environment, device)
+        response = camera_response.response_table(lighting.exposure, device)
+        backdrop = None
+        if spec.background.image_id:  # shown as it is: the radiance whose code is the pixel's
+            image = load_backdrop(asset_root, spec.background.image_id, spec.width, spec.height)
+            codes = torch.from_numpy(np.array(image)).to(device).view(-1, 3).t().long()
+            backdrop = _code_radiance(response).index_select(0, codes.reshape(-1)).view(3, -1)
+        return cls(spec, scene, lighting, texels, lookup, environment_brdf_table(device),
+                   response, backdrop, kernels)
+
+    def frame(self, frame: int, planes: torch.Tensor, shadow) -> _FrameShading:
+        device = planes.device
+        env = env_light.frame_parameters(
+            self.lighting.environment, self.lighting.camera_to_env(self.scene.extrinsics[frame]),
+            device)
+        light = frame_light([float(x) for x in self.scene.light_dir[frame]],
+                            self.lighting.sun_irradiance, self.lighting.ambient_scale,
+                            self.lookup.levels, device)
+        return _FrameShading(planes, self, light, env, shadow)
+
+
+@dataclass(frozen=True)
+class _FrameShading:
+    """One frame's shading inputs: its `surface_planes` (layout per `kernels.rows`), the sun
+    and environment parameters of the frame and the shadow lookup (or None)."""
+
+    planes: torch.Tensor
+    video: _VideoShading
+    light: torch.Tensor
+    env: torch.Tensor
+    shadow: tuple[torch.Tensor, torch.Tensor] | None
 
     def faces(self, face, rays, want_normals: bool = False):
         """`shading.shade_faces` of these pixels."""
-        return self.kernels(shade_faces)(self.planes, face, rays, self.texels, self.light,
-                                         self.shininess, self.shadow, want_normals,
-                                         self.kernels.rows)
+        v = self.video
+        return v.kernels(shade_faces)(self.planes, face, rays, v.texels, self.light, v.lookup,
+                                      self.env, v.brdf, self.shadow, None, want_normals,
+                                      v.kernels.rows)
 
     def covered(self, keys, pixel, rays, want_normals: bool = False):
         """`shading.shade_covered` of these covered pixels of the frame's z-buffer `keys`."""
-        return self.kernels(shade_covered)(keys, pixel, self.planes, rays, self.texels,
-                                           self.light, self.shininess, self.shadow,
-                                           want_normals, self.kernels.rows)
+        v = self.video
+        return v.kernels(shade_covered)(keys, pixel, self.planes, rays, v.texels, self.light,
+                                        v.lookup, self.env, v.brdf, self.shadow, None,
+                                        want_normals, v.kernels.rows)
+
+    def backdrop(self, pixel, rays) -> torch.Tensor:
+        """(3, N) radiance behind the scene at these pixels: the backdrop image, or the
+        environment seen along their rays."""
+        v = self.video
+        if v.backdrop is not None:
+            return take_columns(v.backdrop, pixel)
+        ray = take_columns(rays, pixel)
+        return v.kernels(_environment_backdrop)(v.lookup, self.env, ray)
+
+    def backdrop_along(self, samples, edge, which) -> torch.Tensor:
+        """(3, N) backdrop radiance of anti-aliasing samples that miss every face: the
+        environment along each sample ray (3, N), or the backdrop image at pixel
+        `edge[which]`."""
+        v = self.video
+        if v.backdrop is not None:
+            return take_columns(v.backdrop, edge.index_select(0, which))
+        return v.kernels(_environment_backdrop)(v.lookup, self.env, samples)
+
+
+def _environment_backdrop(lookup, env, ray) -> torch.Tensor:
+    return torch.stack(env_light.radiance(lookup, env, ray[0], ray[1], torch.ones_like(ray[0]), 0))
+
+
+def _code_radiance(response: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """(256,) a radiance that `camera_response.encode` maps to each code (the middle of its
+    interval; twice the last threshold for 255, 0 for 0)."""
+    ends = response[0]
+    lower = torch.cat([ends.new_zeros(1), ends[:-1]])
+    upper = torch.cat([ends[:-1], ends[-2:-1] * 3.0])
+    return (lower + upper) * 0.5
 
 
 @dataclass
@@ -200,37 +275,22 @@ class _FrameOutputs:
                 mine.copy_(theirs)
 
 
-def _shade_frame(keys, shading: _FrameShading, rays, backdrop, scene, out) -> None:
-    """One frame: z-buffer keys (H*W,) into the frame's outputs over the backdrop (H*W, 3);
+def _shade_frame(keys, shading: _FrameShading, rays, scene, out, radiance) -> None:
+    """One frame: z-buffer keys (H*W,) into the frame's linear radiance (3, H*W) and outputs;
     depth 0, segmentation 0 and normals 0 where there is no surface."""
-    rgb, depth = out.rgb.view(-1, 3), out.depth.view(-1)
-    rgb.copy_(backdrop)
+    depth = out.depth.view(-1)
     depth.zero_()
-    covered = torch.nonzero(keys >= 0).view(-1)  # EMPTY is -1, real keys are >= 0
+    sky = torch.nonzero(keys < 0).view(-1)  # EMPTY is -1, real keys are >= 0
+    for pixel in sky.split(PIXEL_BLOCK):
+        radiance.index_copy_(1, pixel, shading.backdrop(pixel, rays))
+    covered = torch.nonzero(keys >= 0).view(-1)
     for pixel in covered.split(PIXEL_BLOCK):
-        face, block_rgb, block_depth, block_normals = shading.covered(
+        face, block_radiance, block_depth, block_normals = shading.covered(
             keys, pixel, rays, out.normals is not None)
-        rgb.index_copy_(0, pixel, block_rgb)
+        radiance.index_copy_(1, pixel, block_radiance)
         depth.index_copy_(0, pixel, block_depth)
         if out.normals is not None:
             out.normals.view(-1, 3).index_copy_(0, pixel, block_normals.t())
         if out.segmentation is not None:  # 1 + part: 1 ground, 2 + k object k
             ids = scene.face_part.index_select(0, face) + 1
             out.segmentation.view(-1).index_copy_(0, pixel, ids.to(torch.int32))
-
-
-def _backdrop(spec: VideoSpec, asset_root: str | None, device) -> torch.Tensor:
-    """(H*W, 3) uint8: the background image (cover-cropped) or the sky gradient."""
-    if spec.background.image_id:
-        image = load_backdrop(asset_root, spec.background.image_id, spec.width, spec.height)
-        return torch.from_numpy(np.array(image)).to(device).view(-1, 3)  # a writable copy
-    rows = background_rows(spec.background.top_color, spec.background.bottom_color,
-                           spec.height, device)
-    return rows.view(-1, 1, 3).expand(spec.height, spec.width, 3).reshape(-1, 3)
-
-
-def _frame_light(spec: VideoSpec, scene: Scene, frame: int, device) -> torch.Tensor:
-    light = spec.light
-    return frame_light([float(x) for x in scene.light_dir[frame]],
-                       [float(c) * light.intensity for c in light.color], light.ambient,
-                       light.specular, light.shininess, device)

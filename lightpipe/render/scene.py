@@ -10,6 +10,7 @@ import torch
 from lightpipe.assets.loader import load_material, load_object
 from lightpipe.planning.specs import GroundSpec, VideoSpec
 from lightpipe.render import kinematics
+from lightpipe.render.camera_response import SRGB_TO_LINEAR
 from lightpipe.render.shading import TEXTURE_SIZE, bilinear_texels
 
 GROUND_CELLS = 24
@@ -25,29 +26,34 @@ class Scene:
     faces: torch.Tensor  # (T,3) int64
     face_part: torch.Tensor  # (T,) int64
     face_uv: torch.Tensor  # (T,3,2) float32 texture coordinates of each face's vertices
-    face_info: torch.Tensor  # (4,T) float32: tint rgb, first texel of the face's material
-    texels: torch.Tensor  # (12, M*S*S) float32 bilinear texel quads (`shading.bilinear_texels`)
+    face_info: torch.Tensor  # (6,T) float32: tint rgb, roughness scale, metal override, texel
+    texels: torch.Tensor  # (32, M*S*S) float32 bilinear quads of the material maps
     model_view: torch.Tensor  # (F,P,3,4) float32: part space -> camera space per frame
-    light_dir: np.ndarray  # (F,3) float32, camera space, towards the light
+    light_dir: np.ndarray  # (F,3) float32, camera space, towards the sun
     extrinsics: np.ndarray  # (F,4,4) float64 world -> camera
     intrinsics: np.ndarray  # (3,3) float64
 
 
-def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | None = None) -> Scene:
+def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | None = None,
+                sun_direction: tuple[float, float, float] = (0.0, 1.0, 0.0)) -> Scene:
     """Everything the renderer needs for `spec`; deterministic and independent of the device.
 
-    Objects with their own texture (or colours) show it; the others use their planned material.
+    Objects with their own material (maps or colours) show it; the others use their planned
+    material. An asset's own PBR material ignores the spec's roughness scale and metal override.
     """
     loaded = [load_object(asset_root, obj.asset_id, TEXTURE_SIZE) for obj in spec.objects]
     meshes = [_ground_mesh(spec.ground)] + [item.mesh for item in loaded]
     part_keys = [spec.ground.material_id] + [
-        f"own:{obj.asset_id}" if item.texture is not None else obj.material_id
+        f"own:{obj.asset_id}" if item.maps is not None else obj.material_id
         for obj, item in zip(spec.objects, loaded)]
-    own = {f"own:{obj.asset_id}": item.texture for obj, item in zip(spec.objects, loaded)
-           if item.texture is not None}
+    own = {f"own:{obj.asset_id}": item.maps for obj, item in zip(spec.objects, loaded)
+           if item.maps is not None}
     materials = sorted(set(part_keys))
     part_material = [materials.index(key) for key in part_keys]
     tints = [spec.ground.tint] + [obj.tint for obj in spec.objects]
+    surface = [(spec.ground.roughness_scale, 0.0)] + [
+        (1.0, 0.0) if item.own_material else (obj.roughness_scale, obj.metal)
+        for obj, item in zip(spec.objects, loaded)]
 
     offsets = np.cumsum([0] + [m.vertices.shape[0] for m in meshes])
     faces = np.concatenate([m.faces + off for m, off in zip(meshes, offsets[:-1])])
@@ -55,6 +61,7 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
     vertex_part = np.concatenate([np.full(len(m.vertices), p) for p, m in enumerate(meshes)])
     uvs = np.concatenate([m.uvs for m in meshes]).astype(np.float32)
     part_info = np.concatenate([np.asarray(tints, dtype=np.float32),
+                                np.asarray(surface, dtype=np.float32),
                                 np.asarray(part_material, dtype=np.float32)[:, None]
                                 * TEXTURE_SIZE**2], axis=1)  # texel index: exact in float32
 
@@ -63,15 +70,15 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
     poses = [ground_pose] + [_rest_on_ground(kinematics.object_poses(obj, spec), item.mesh)
                              for obj, item in zip(spec.objects, loaded)]
     model_view = kinematics.compose(extrinsics[:, None], np.stack(poses, axis=1))[:, :, :3]
-    light = kinematics.light_direction(spec)
+    light = sun_direction
     light_cam = np.array([[sum(e[i, j] * light[j] for j in range(3)) for i in range(3)]
                           for e in extrinsics])
 
     def tensor(array, dtype=torch.float32):
         return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
 
-    textures = np.stack([own[m] if m in own else load_material(asset_root, m, TEXTURE_SIZE)
-                         for m in materials])
+    tables = np.stack([(own[m] if m in own else load_material(asset_root, m, TEXTURE_SIZE))
+                       .table(SRGB_TO_LINEAR) for m in materials])
     return Scene(
         vertices=tensor(np.concatenate([m.vertices for m in meshes])),
         normals=tensor(np.concatenate([m.normals for m in meshes])),
@@ -80,7 +87,7 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
         face_part=tensor(face_part, torch.int64),
         face_uv=tensor(uvs[faces]),
         face_info=tensor(part_info[face_part].T),
-        texels=bilinear_texels(tensor(textures) / 255.0),
+        texels=bilinear_texels(tensor(tables)),
         model_view=tensor(model_view),
         light_dir=light_cam.astype(np.float32),
         extrinsics=extrinsics,

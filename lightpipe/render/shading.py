@@ -1,42 +1,69 @@
-"""Deferred shading of visible pixels: ray/triangle intersection, textures, Blinn-Phong light.
+"""Deferred PBR shading of visible pixels: ray/triangle intersection, material maps, the sun
+(GGX), image-based light (spherical-harmonic irradiance, mip-filtered reflections) and soft
+shadows, in linear radiance.
 
 Per (frame, face), `surface_planes` precomputes vectors X whose dot product with a pixel's ray
 r = (rx, ry, 1) gives everything at that pixel up to one common factor 1/det (perspective-correct
 interpolation): det = r.n', depth = c/det, normal ~ (r.Mx, r.My, r.Mz), texel coordinates
-(r.Us, r.Ut)/det. Data is planar (component, item) so every op runs on contiguous 1-D rows.
-Only elementwise +, -, *, /, rsqrt, floor, min/max, copysign, integer ops and gathers: the
-same bits for any thread count or batch size (no BLAS, no transcendental functions). Never
-`torch.sqrt` on CPU: with MKL it runs Intel VML in its high-accuracy (not correctly rounded)
-mode, about 1 result in 5 is off by an ulp, and which ones depends on the CPU's code path;
-`torch.rsqrt` is an exact IEEE sqrt followed by an IEEE division on every path.
+(r.Us, r.Ut)/det; the face's tangent frame and material parameters are constants. Data is
+planar (component, item) so every op runs on contiguous 1-D rows.
+
+Only elementwise +, -, *, /, rsqrt, floor, min/max, copysign, comparisons, integer ops and
+gathers: the same bits for any thread count or batch size (no BLAS, no transcendental functions:
+powers are products, tables replace exp and log). Never `torch.sqrt` on CPU: with MKL it runs
+Intel VML in its high-accuracy (not correctly rounded) mode, about 1 result in 5 is off by an
+ulp, and which ones depends on the CPU's code path; `torch.rsqrt` is an exact IEEE sqrt
+followed by an IEEE division on every path.
+
+The material model is glTF's metallic-roughness: base colour, roughness, metalness, a tangent-
+space normal map. Sun: Cook-Torrance with GGX, Smith-Schlick visibility and Schlick's Fresnel,
+times the (variance) shadow map. Environment: Lambert irradiance from order-2 harmonics, and
+split-sum reflections (mip level from roughness, Karis' analytic environment BRDF) with
+multiple-scattering compensation, so a white furnace returns its radiance.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
+from lightpipe.render import environment as env_light
+from lightpipe.render import exact_math
 from lightpipe.render.rasterizer import FACE_MASK, Intrinsics, take_columns
 
 # Rows of `surface_planes`; a vector X takes 3 rows (x, y, z).
-DET, DEPTH, NORMAL, TEXEL_S, TEXEL_T, TINT, FIRST_TEXEL = 0, 3, 4, 13, 16, 19, 22
-NUM_PLANES = 23
+DET, DEPTH, NORMAL, TEXEL_S, TEXEL_T, TANGENT, BITANGENT = 0, 3, 4, 13, 16, 19, 22
+TINT, ROUGHNESS_SCALE, METAL_OVERRIDE, FIRST_TEXEL = 25, 28, 29, 30
+NUM_PLANES = 31
+# `face_info` rows (per face, from the scene): tint rgb, roughness scale, metal override, texel.
+FACE_INFO_ROWS = 6
 TEXTURE_SIZE = 128  # texels per side of every material (a power of two)
+# Material table channels: linear albedo rgb, roughness, metalness, tangent-space normal xyz.
+CHANNELS = 8
+MIN_ROUGHNESS = 0.045
 SHADOW_BIAS = 0.04  # metres: keeps lit surfaces from shadowing themselves
-
-
 # Entries of the per-frame light vector (`frame_light`).
-LIGHT_DIR, LIGHT_RGB, AMBIENT, SPECULAR, SHININESS = 0, 3, 6, 7, 8
-LIGHT_SIZE = 9
-MAX_SHININESS = 255
+SUN_DIR, SUN_RGB, AMBIENT_SCALE, LOD_SCALE = 0, 3, 6, 7
+LIGHT_SIZE = 8
+_EXP_TABLE_SIZE = 64  # exp2(-9.28 NoV) of Karis' environment BRDF, sampled over NoV in [0, 1]
 
 
-def frame_light(direction, rgb, ambient: float, specular: float, shininess: int,
-                device) -> torch.Tensor:
-    """(LIGHT_SIZE,) float32: direction towards the light (camera space), color * intensity,
-    ambient, specular, shininess (an integer exponent <= MAX_SHININESS). A tensor rather than
+def frame_light(direction, sun_rgb, ambient_scale: float, levels: int, device) -> torch.Tensor:
+    """(LIGHT_SIZE,) float32: direction towards the sun (camera space), its irradiance (rgb),
+    the environment's scale and the mip level of roughness 1 (levels - 1). A tensor rather than
     Python floats, so a compiled kernel is traced once, not once per frame."""
-    values = [*direction, *rgb, ambient, specular, float(shininess)]
+    values = [*direction, *sun_rgb, ambient_scale, float(levels - 1)]
     return torch.tensor(values, dtype=torch.float32, device=device)
+
+
+def environment_brdf_table(device) -> torch.Tensor:
+    """(2, 64) float32: exp2(-9.28 NoV) at NoV = i / 63, and its step to the next entry."""
+    nov = np.arange(_EXP_TABLE_SIZE, dtype=np.float64) / (_EXP_TABLE_SIZE - 1)
+    values = exact_math.exp(-9.28 * math.log(2.0) * nov)
+    steps = np.append(values[1:] - values[:-1], 0.0)
+    return torch.tensor(np.stack([values, steps]), dtype=torch.float32, device=device)
 
 
 def pixel_rays(intr: Intrinsics, width: int, height: int, device) -> torch.Tensor:
@@ -50,13 +77,15 @@ def pixel_rays(intr: Intrinsics, width: int, height: int, device) -> torch.Tenso
 
 def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
                    face_info: torch.Tensor, tex_size: int, rows: bool = False) -> torch.Tensor:
-    """(Fc, NUM_PLANES, T) per (frame, face): n', c, Mx, My, Mz, Us, Ut, tint rgb, first texel;
-    (Fc, T, NUM_PLANES) when `rows`.
+    """(Fc, NUM_PLANES, T) per (frame, face): n', c, Mx, My, Mz, Us, Ut, tangent, bitangent,
+    tint rgb, roughness scale, metal override, first texel; (Fc, T, NUM_PLANES) when `rows`.
 
     Args:
         tris, normals: camera-space vertex positions / normals (Fc, T, 3 vertices, 3).
-        uvs: texture coordinates (T, 3 vertices, 2).
-        face_info: (4, T) tint rgb and first texel index of the face's material.
+        uvs: texture coordinates (T, 3 vertices, 2), v down the image.
+        face_info: (FACE_INFO_ROWS, T) per face, see `FACE_INFO_ROWS`.
+    The tangent follows +u and the bitangent -v (up the image, the +y of the normal maps),
+    both unit length, constant over the face.
     """
     n, a, b, c = ray_planes(tris)
     planes = [*n, c]
@@ -66,36 +95,40 @@ def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
     for k in range(2):  # texel coordinate * det, with the -0.5 of texel centres folded in
         t0, t1, t2 = (uvs[:, i, k] * tex_size for i in range(3))
         planes += _combine(t0 - 0.5, t1 - t0, t2 - t0, n, a, b)
+    planes += _tangent_frame(tris, uvs)
     planes += list(face_info)
     return torch.stack([p.expand(n[0].shape) for p in planes], dim=2 if rows else 1)
 
 
-def shade_covered(keys, pixel, table, rays, texels, light, shininess, shadow=None,
-                  want_normals: bool = False, rows: bool = False):
+def shade_covered(keys, pixel, table, rays, texels, light, lookup, frame_env, brdf, shadow=None,
+                  occlusion=None, want_normals: bool = False, rows: bool = False):
     """`shade_faces` of the covered pixels `pixel` (flat) of one frame's z-buffer `keys`.
 
     Returns the pixels' faces, then what `shade_faces` returns.
     """
     face = keys.index_select(0, pixel) & FACE_MASK
-    return (face, *shade_faces(table, face, take_columns(rays, pixel), texels, light, shininess,
-                               shadow, want_normals, rows))
+    ao = None if occlusion is None else occlusion.index_select(0, pixel)
+    return (face, *shade_faces(table, face, take_columns(rays, pixel), texels, light, lookup,
+                               frame_env, brdf, shadow, ao, want_normals, rows))
 
 
-def shade_faces(table, face, rays, texels, light, shininess, shadow=None,
-                want_normals: bool = False, rows: bool = False):
-    """8-bit color (N, 3), planar depth (N,) and unit normals (3, N) or None, of N pixels.
+def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shadow=None,
+                occlusion=None, want_normals: bool = False, rows: bool = False):
+    """Linear radiance (3, N), planar depth (N,) and unit normals (3, N) or None, of N pixels.
 
     Args:
         table: `surface_planes` of one frame, (NUM_PLANES, T), or its transpose (T, NUM_PLANES)
             when `rows` (one contiguous gather per pixel: what a compiled kernel wants).
         face: (N,) the face seen at each pixel.
         rays: (3, N) from `pixel_rays`.
-        texels: (12, M*S*S) from `bilinear_texels`, or its transpose when `rows`.
+        texels: (4 * CHANNELS, M*S*S) from `bilinear_texels`, or its transpose when `rows`.
         light: (LIGHT_SIZE,) from `frame_light`.
-        shininess: the light's exponent, as an int or (compiled kernels) as light[SHININESS].
-        shadow: optional `(shadow map, parameters)` from `ShadowCaster.lookup` (see `lit`).
-    Normals are in camera space, turned towards the camera. Both layouts and both forms of
-    `shininess` give the same bits.
+        lookup, frame_env: the `environment.EnvironmentLookup` and its `frame_parameters`.
+        brdf: `environment_brdf_table`.
+        shadow: optional `(moments, parameters)` from `ShadowCaster.lookup` (see `sun_visibility`).
+        occlusion: optional (N,) ambient occlusion in [0, 1] (1 = open).
+    Normals are the interpolated geometric normals (no normal map) in camera space, turned
+    towards the camera. Both layouts give the same bits.
     """
     p = table.index_select(0, face).unbind(1) if rows else take_columns(table, face).unbind(0)
     rx, ry, inv_len = rays.unbind(0)
@@ -107,80 +140,129 @@ def shade_faces(table, face, rays, texels, light, shininess, shadow=None,
     det = det + torch.copysign(det.new_full((), 1e-30), det)  # never 0, same sign
     inv_det = torch.reciprocal(det)
     depth = (p[DEPTH] * inv_det).clamp(min=1e-6)
-    albedo = _sample(texels, TEXTURE_SIZE, dot(TEXEL_S) * inv_det, dot(TEXEL_T) * inv_det, p[FIRST_TEXEL], rows)
+    m = _sample(texels, TEXTURE_SIZE, dot(TEXEL_S) * inv_det, dot(TEXEL_T) * inv_det,
+                p[FIRST_TEXEL], rows)
 
+    # Geometric normal towards the eye, then the normal map in the face's tangent frame.
     nx, ny, nz = dot(NORMAL), dot(NORMAL + 3), dot(NORMAL + 6)
-    lx, ly, lz = light[LIGHT_DIR], light[LIGHT_DIR + 1], light[LIGHT_DIR + 2]
-    # Cosines with the unit normal turned towards the eye e = -ray * inv_len: with
-    # facing = +-1/|normal| of the sign of normal.ray, cos(normal, v) = -(normal.v) * facing.
     n_ray = (rx * nx + ry * ny) + nz
-    facing = torch.copysign(torch.rsqrt((nx * nx + ny * ny) + nz * nz), n_ray)
-    n_light = (nx * -lx + ny * -ly) + nz * -lz  # -(normal.light)
-    diffuse = (n_light * facing).clamp(min=0.0)
+    facing = -torch.copysign(torch.rsqrt((nx * nx + ny * ny) + nz * nz), n_ray)
+    gx, gy, gz = nx * facing, ny * facing, nz * facing
+    tx, ty, tz = m[5], m[6], m[7]
+    sx = (p[TANGENT] * tx + p[BITANGENT] * ty) + gx * tz
+    sy = (p[TANGENT + 1] * tx + p[BITANGENT + 1] * ty) + gy * tz
+    sz = (p[TANGENT + 2] * tx + p[BITANGENT + 2] * ty) + gz * tz
+    inv_s = torch.rsqrt(((sx * sx + sy * sy) + sz * sz).clamp(min=1e-20))
+    sx, sy, sz = sx * inv_s, sy * inv_s, sz * inv_s
+
+    # Eye vector v = -ray / |ray|; material.
+    vx, vy, vz = -rx * inv_len, -ry * inv_len, -inv_len
+    n_v = ((sx * vx + sy * vy) + sz * vz).clamp(min=1e-4, max=1.0)
+    roughness = (m[3] * p[ROUGHNESS_SCALE]).clamp(MIN_ROUGHNESS, 1.0)
+    metal = p[METAL_OVERRIDE] + (-p[METAL_OVERRIDE] + 1.0) * m[4].clamp(0.0, 1.0)
+    base = [m[c].clamp(min=0.0) * p[TINT + c] for c in range(3)]
+    f0 = [0.04 + (b - 0.04) * metal for b in base]
+    alpha = roughness * roughness
+    alpha2 = alpha * alpha
+
+    # Environment: split-sum weights (Karis' fit, exp2 by table) with multiple-scattering help.
+    r0 = roughness * -1.0 + 1.0
+    r1 = roughness * -0.0275 + 0.0425
+    r2 = roughness * -0.572 + 1.04
+    r3 = roughness * 0.022 - 0.04
+    a004 = torch.minimum(r0 * r0, _table(brdf, n_v)) * r0 + r1
+    env_a, env_b = (a004 * -1.04 + r2).clamp(min=0.0), (a004 * 1.04 + r3).clamp(min=0.0)
+    ao = 1.0 if occlusion is None else occlusion
+    # Reflection r = 2 (n.v) n - v; the mip level grows with sqrt(roughness).
+    two_nv = 2.0 * n_v
+    reflected = env_light.radiance(lookup, frame_env, two_nv * sx - vx, two_nv * sy - vy,
+                                   two_nv * sz - vz,
+                                   roughness * torch.rsqrt(roughness) * light[LOD_SCALE])
+    irradiance = env_light.irradiance(frame_env, sx, sy, sz)
+
+    # Sun: Cook-Torrance GGX.
+    lx, ly, lz = light[SUN_DIR], light[SUN_DIR + 1], light[SUN_DIR + 2]
+    n_l = (sx * lx + sy * ly) + sz * lz
+    geometric_l = (gx * lx + gy * ly) + gz * lz
+    lit_side = (n_l > 0) & (geometric_l > -0.05)
+    n_l = n_l.clamp(min=0.0)
+    l_v = (lx * vx + ly * vy) + lz * vz
+    inv_h = torch.rsqrt((2.0 + 2.0 * l_v).clamp(min=1e-12))
+    n_h = ((n_l + n_v) * inv_h).clamp(0.0, 1.0)
+    v_h = ((1.0 + l_v) * inv_h).clamp(0.0, 1.0)
+    d_denominator = (n_h * n_h) * (alpha2 - 1.0) + 1.0
+    distribution = alpha2 / (math.pi * d_denominator * d_denominator)
+    k = (roughness + 1.0) * (roughness + 1.0) * 0.125
+    visibility = 0.25 / ((n_v * (-k + 1.0) + k) * (n_l * (-k + 1.0) + k))  # G / (4 NoL NoV)
+    fresnel_weight = _fifth_power(-v_h + 1.0)
+    sun = n_l * torch.where(lit_side, 1.0, 0.0)
     if shadow is not None:
-        diffuse = diffuse * lit(shadow[0], shadow[1], rx, ry, depth)
-    # Blinn-Phong: half vector light + e, |light + e|^2 = 2 + 2 light.e
-    light_ray = (rx * lx + ry * ly) + lz
-    inv_half_len = torch.rsqrt((2.0 - 2.0 * (light_ray * inv_len)).clamp(min=1e-12))
-    cos_half = (((n_light + n_ray * inv_len) * facing) * inv_half_len).clamp(min=0.0)
-    highlight = torch.where(diffuse > 0, _power(cos_half, shininess), 0.0)
-    ambient = light[AMBIENT] * 255.0
-    channels = []
+        sun = sun * sun_visibility(shadow[0], shadow[1], rx, ry, depth)
+
+    radiance = []
     for c in range(3):
-        scale = light[LIGHT_RGB + c] * 255.0
-        gain = (diffuse * scale + ambient) * p[TINT + c]
-        color = albedo[c] * gain + highlight * (scale * light[SPECULAR])
-        channels.append((color + 0.5).clamp(0.0, 255.0).to(torch.uint8))
-    rgb = torch.stack(channels, dim=1)
-    normals = torch.stack([-nx * facing, -ny * facing, -nz * facing]) if want_normals else None
-    return rgb, depth, normals
+        split = f0[c] * env_a + env_b
+        compensation = 1.0 + f0[c] * (torch.reciprocal((env_a + env_b).clamp(min=1e-3)) - 1.0)
+        specular_env = reflected[c] * split * compensation
+        diffuse_colour = base[c] * (-metal + 1.0)
+        ambient = (irradiance[c] * (diffuse_colour * (1.0 / math.pi)) * (-split + 1.0)
+                   + specular_env) * (ao * light[AMBIENT_SCALE])
+        fresnel = f0[c] + (-f0[c] + 1.0) * fresnel_weight
+        direct = diffuse_colour * (1.0 / math.pi) * (-fresnel + 1.0) \
+            + distribution * visibility * fresnel
+        radiance.append(ambient + direct * (sun * light[SUN_RGB + c]))
+    normals = torch.stack([gx, gy, gz]) if want_normals else None
+    return torch.stack(radiance), depth, normals
 
 
-def lit(shadow_map: torch.Tensor, params: torch.Tensor, rx: torch.Tensor, ry: torch.Tensor,
-        depth: torch.Tensor) -> torch.Tensor:
-    """1.0 where the camera-space point (rx*d, ry*d, d) sees the light, else 0.0.
+def sun_visibility(moments: torch.Tensor, params: torch.Tensor, rx: torch.Tensor,
+                   ry: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+    """Fraction of the sun the camera-space point (rx*d, ry*d, d) sees, in [0, 1]: a variance
+    shadow map (Chebyshev's bound on the blurred depth moments, light bleeding trimmed).
 
     Args:
-        shadow_map: (S*S,) 1/depth of the nearest caster seen from the light, 0 where none.
-        params: (17,) float32: camera -> light transform (3x4, row-major), then the light
-            camera's fx, fy, cx, cy and S (`shadows.ShadowCaster.lookup`).
+        moments: (2, S*S) blurred mean and mean square of the casters' light-space depth
+            (offset by the map's near distance), `shadows.shadow_moments`.
+        params: (18,) float32: camera -> light transform (3x4, row-major), the light camera's
+            fx, fy, cx, cy, S and the depth offset (`shadows.ShadowCaster.lookup`).
     """
     px, py, pz = rx * depth, ry * depth, depth
-    m = [params[i] for i in range(17)]
+    m = [params[i] for i in range(18)]
     qx = ((m[0] * px + m[1] * py) + m[2] * pz) + m[3]
     qy = ((m[4] * px + m[5] * py) + m[6] * pz) + m[7]
     qz = ((m[8] * px + m[9] * py) + m[10] * pz) + m[11]
-    fx, fy, cx, cy, size = m[12:]
-    u = torch.floor(qx / qz * fx + cx)
-    v = torch.floor(qy / qz * fy + cy)
-    inside = (u >= 0) & (u < size) & (v >= 0) & (v < size)
+    fx, fy, cx, cy, size, offset = m[12:]
     last = size - 1.0
-    index = (torch.minimum(u.clamp(min=0.0), last)
-             + torch.minimum(v.clamp(min=0.0), last) * size).long()
-    occluder = shadow_map.index_select(0, index)
-    shadowed = inside & (occluder * (qz - SHADOW_BIAS) > 1.0)
-    return torch.where(shadowed, 0.0, 1.0)
+    u, v = qx / qz * fx + cx, qy / qz * fy + cy
+    inside = (u >= 0) & (u < size) & (v >= 0) & (v < size)  # outside the map: no caster
+    x = torch.minimum((u - 0.5).clamp(min=0.0), last)
+    y = torch.minimum((v - 0.5).clamp(min=0.0), last)
+    x0, y0 = torch.floor(x), torch.floor(y)
+    wx, wy = x - x0, y - y0
+    x1, y1 = torch.minimum(x0 + 1.0, last), torch.minimum(y0 + 1.0, last)
+    index = torch.stack([x0 + y0 * size, x1 + y0 * size, x0 + y1 * size, x1 + y1 * size]).long()
+    q = take_columns(moments, index.reshape(-1)).view(2, 4, -1)
+    mean, square = ((q[:, 0] + (q[:, 1] - q[:, 0]) * wx)
+                    + ((q[:, 2] + (q[:, 3] - q[:, 2]) * wx)
+                       - (q[:, 0] + (q[:, 1] - q[:, 0]) * wx)) * wy).unbind(0)
+    receiver = qz - offset - SHADOW_BIAS
+    variance = (square - mean * mean).clamp(min=1e-4)
+    gap = receiver - mean
+    bound = variance / (variance + gap * gap)
+    trimmed = ((bound - 0.3) * (1.0 / 0.7)).clamp(0.0, 1.0)  # light-bleeding reduction
+    return torch.where((gap <= 0) | ~inside, 1.0, trimmed)
 
 
-def bilinear_texels(textures: torch.Tensor) -> torch.Tensor:
-    """(12, M*S*S) per texel (x, y): c00, c01 - c00, c10 - c00, c11 - c10 - c01 + c00 (rgb each),
-    with c01 the texel to the right and c10 the one below, wrapping around."""
-    c00 = textures
-    c01 = torch.roll(textures, -1, dims=2)
-    c10 = torch.roll(textures, -1, dims=1)
+def bilinear_texels(maps: torch.Tensor) -> torch.Tensor:
+    """(4 C, M*S*S) per texel (x, y) of (M, S, S, C) maps: c00, c01 - c00, c10 - c00,
+    c11 - c10 - c01 + c00 (C channels each), with c01 the texel to the right and c10 the one
+    below, wrapping around."""
+    c00 = maps
+    c01 = torch.roll(maps, -1, dims=2)
+    c10 = torch.roll(maps, -1, dims=1)
     c11 = torch.roll(c10, -1, dims=2)
     quad = torch.cat([c00, c01 - c00, c10 - c00, (c11 - c10) - (c01 - c00)], dim=3)
-    return quad.reshape(-1, 12).t().contiguous()
-
-
-def background_rows(top_color, bottom_color, height: int, device) -> torch.Tensor:
-    """Vertical gradient (H, 3) uint8 from `top_color` (row 0) to `bottom_color`."""
-    rows = torch.arange(height, device=device, dtype=torch.float32)
-    t = ((rows + 0.5) / height).view(-1, 1)
-    top = torch.tensor(top_color, device=device, dtype=torch.float32)
-    bottom = torch.tensor(bottom_color, device=device, dtype=torch.float32)
-    column = top + (bottom - top) * t
-    return torch.floor(column * 255.0 + 0.5).to(torch.uint8)
+    return quad.reshape(-1, quad.shape[-1]).t().contiguous()
 
 
 def ray_planes(tris: torch.Tensor):
@@ -194,13 +276,30 @@ def ray_planes(tris: torch.Tensor):
     return n, _cross(v0, e2), _cross(e1, v0), c
 
 
+def _tangent_frame(tris: torch.Tensor, uvs: torch.Tensor) -> list[torch.Tensor]:
+    """Unit tangent (+u) and bitangent (-v) of each (frame, face), in camera space."""
+    e1 = [tris[..., 1, k] - tris[..., 0, k] for k in range(3)]
+    e2 = [tris[..., 2, k] - tris[..., 0, k] for k in range(3)]
+    du1, dv1 = uvs[:, 1, 0] - uvs[:, 0, 0], uvs[:, 1, 1] - uvs[:, 0, 1]
+    du2, dv2 = uvs[:, 2, 0] - uvs[:, 0, 0], uvs[:, 2, 1] - uvs[:, 0, 1]
+    tangent = [e1[k] * dv2 - e2[k] * dv1 for k in range(3)]
+    bitangent = [e1[k] * du2 - e2[k] * du1 for k in range(3)]  # -v, up to the sign of det
+    sign = torch.where(du1 * dv2 - du2 * dv1 >= 0, 1.0, -1.0)
+    out = []
+    for vector, flip in ((tangent, sign), (bitangent, sign)):
+        inv = torch.rsqrt(((vector[0] * vector[0] + vector[1] * vector[1])
+                           + vector[2] * vector[2]).clamp(min=1e-30)) * flip
+        out += [component * inv for component in vector]
+    return out
+
+
 def _combine(s0, s1, s2, n, a, b):
     """Components of s0 n' + s1 a + s2 b."""
     return [(s0 * n[k] + s1 * a[k]) + s2 * b[k] for k in range(3)]
 
 
 def _sample(texels, size: int, x, y, first_texel, rows: bool = False) -> list[torch.Tensor]:
-    """Bilinear, wrapping lookup [r, g, b] at texel coordinates (x, y) (texel centres at
+    """Bilinear, wrapping lookup of every channel at texel coordinates (x, y) (texel centres at
     integers) of `bilinear_texels` of `size` (a power of two; transposed when `rows`)."""
     x, y = x.clamp(-1e6, 1e6), y.clamp(-1e6, 1e6)
     x0, y0 = torch.floor(x), torch.floor(y)
@@ -208,25 +307,21 @@ def _sample(texels, size: int, x, y, first_texel, rows: bool = False) -> list[to
     mask = size - 1  # the size is a power of two: & wraps negative coordinates too
     index = ((x0.long() & mask) + (y0.long() & mask) * size) + first_texel.long()
     q = texels.index_select(0, index).unbind(1) if rows else take_columns(texels, index).unbind(0)
-    return [(q[c] + q[3 + c] * fx) + (q[6 + c] + q[9 + c] * fx) * fy for c in range(3)]
+    c = len(q) // 4
+    return [(q[i] + q[c + i] * fx) + (q[2 * c + i] + q[3 * c + i] * fx) * fy for i in range(c)]
 
 
-def _power(x: torch.Tensor, exponent) -> torch.Tensor:
-    """x ** exponent by repeated multiplication, for an int exponent or a float tensor holding
-    one (<= MAX_SHININESS): the same bits either way (the tensor form starts from 1.0 * x)."""
-    if isinstance(exponent, int):
-        result, base, e = None, x, exponent
-        while e:
-            if e & 1:
-                result = base if result is None else result * base
-            base, e = base * base, e >> 1
-        return torch.ones_like(x) if result is None else result
-    bits = exponent.to(torch.int64)
-    result, base = torch.ones_like(x), x
-    for i in range(MAX_SHININESS.bit_length()):
-        result = torch.where(((bits >> i) & 1) == 1, result * base, result)
-        base = base * base
-    return result
+def _table(table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Linear interpolation of `environment_brdf_table` at x in [0, 1]."""
+    position = x * float(_EXP_TABLE_SIZE - 1)
+    i = torch.floor(position)
+    entries = take_columns(table, i.long())
+    return entries[0] + entries[1] * (position - i)
+
+
+def _fifth_power(x: torch.Tensor) -> torch.Tensor:
+    x2 = x * x
+    return x2 * x2 * x
 
 
 def _cross(a, b):

@@ -1,9 +1,11 @@
-"""Shadows of the key light: a depth map rendered from the light, looked up per visible pixel.
+"""Soft shadows of the sun: a variance shadow map rendered from the light, looked up per pixel.
 
 The light is directional; its "camera" sits far along the light direction (almost
 orthographic) and frames every object over the whole video. Objects cast shadows; the ground
-only receives them (so it never shadows itself). The lookup (`shading.lit`) is one gather and
-a compare.
+only receives them (so it never shadows itself). The map holds the casters' depth and squared
+depth, box-blurred over the penumbra the sun's angular size gives at a typical occluder
+distance; the lookup (`shading.sun_visibility`) is a bilinear sample and Chebyshev's bound.
+The blur is explicit shifted additions in a fixed order (no cumulative sums, no reductions).
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from lightpipe.render import kinematics
 from lightpipe.render.kernels import EAGER, Kernels
 from lightpipe.render.rasterizer import Intrinsics, key_inverse_depth, rasterize
 
-MAX_MAP_SIZE = 1024
+MAX_MAP_SIZE = 512
 LIGHT_DISTANCE = 60.0
+OCCLUDER_DISTANCE = 0.6  # metres from a caster to its shadow, typically: sets the blur
+MAX_BLUR_TEXELS = 6
+FAR_DEPTH = 1000.0  # metres past the near plane: the depth stored where no caster is
 
 
 @dataclass(frozen=True)
@@ -30,12 +35,15 @@ class LightCamera:
     world_to_light: np.ndarray
     intrinsics: Intrinsics
     size: int  # the map is size x size texels
+    near_depth: float  # light-space depth of the nearest possible caster (moments offset)
+    far_depth: float  # depth stored where no caster is (beyond every receiver)
+    blur: int  # box radius in texels
 
 
-def light_camera(spec: VideoSpec) -> LightCamera | None:
-    """A camera along the light direction that sees every object in every frame.
+def light_camera(spec: VideoSpec, towards, radius_deg: float) -> LightCamera | None:
+    """A camera along the light direction `towards` that sees every object in every frame.
 
-    The map has about as many texels per side as the video (a power of two, at most 1024).
+    The map has about as many texels per side as the video (a power of two, at most 512).
     """
     if not spec.objects:
         return None
@@ -46,7 +54,7 @@ def light_camera(spec: VideoSpec) -> LightCamera | None:
     centre = (centres.min(axis=0) + centres.max(axis=0)) / 2.0
     reach = float(max(math.sqrt(float(((c - centre) ** 2).sum())) + r
                       for c, r in zip(centres, radii))) + 0.25
-    towards = kinematics.light_direction(spec)
+    towards = tuple(float(t) for t in towards)
     distance = max(LIGHT_DISTANCE, 4.0 * reach)
     position = [c + distance * d for c, d in zip(centre, towards)]
     forward = [-d for d in towards]
@@ -54,7 +62,11 @@ def light_camera(spec: VideoSpec) -> LightCamera | None:
     right = kinematics.normalize(kinematics.cross(forward, up))
     pose = kinematics.pose_from_axes(right, kinematics.cross(forward, right), forward, position)
     focal = (size / 2.0) * (distance - reach) / reach
-    return LightCamera(pose, Intrinsics(focal, focal, size / 2.0, size / 2.0), size)
+    texel = 2.0 * reach / size  # metres per texel at the scene
+    penumbra = 2.0 * OCCLUDER_DISTANCE * math.tan(math.radians(radius_deg))
+    blur = max(1, min(MAX_BLUR_TEXELS, int(round(0.5 * penumbra / texel))))
+    return LightCamera(pose, Intrinsics(focal, focal, size / 2.0, size / 2.0), size,
+                       distance - reach - 1.0, FAR_DEPTH, blur)
 
 
 def camera_to_light(light: LightCamera, extrinsics: np.ndarray) -> np.ndarray:
@@ -70,10 +82,11 @@ def camera_to_light(light: LightCamera, extrinsics: np.ndarray) -> np.ndarray:
     return np.stack(out)
 
 
-def shadow_maps(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Tensor,
-                light: LightCamera, near: float, max_candidates: int,
-                kernels: Kernels = EAGER) -> torch.Tensor:
-    """(Fc, S*S) float32 1/depth of the nearest caster seen from the light (0: none).
+def shadow_moments(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Tensor,
+                   light: LightCamera, near: float, max_candidates: int,
+                   kernels: Kernels = EAGER) -> torch.Tensor:
+    """(Fc, 2, S*S) float32 blurred mean and mean square of the nearest caster's light-space
+    depth minus `light.near_depth` (`light.far_depth` where no caster is).
 
     Args:
         tris: camera-space triangles (Fc, T, 3, 3); casters: indices of casting faces.
@@ -88,8 +101,32 @@ def shadow_maps(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Tenso
                                            to_light[start:start + group])
         keys = rasterize(light_tris, light.intrinsics, light.size, light.size, near,
                          max_candidates, kernels)
-        maps.append(kernels(key_inverse_depth)(keys.view(keys.shape[0], -1)))
-    return torch.cat(maps)
+        depth = kernels(_offset_depth)(keys, light.near_depth, light.far_depth)
+        maps.append(kernels(_blurred_moments)(depth, light.blur))
+    return torch.cat(maps).view(tris.shape[0], 2, -1)
+
+
+def _offset_depth(keys: torch.Tensor, near_depth: float, far_depth: float) -> torch.Tensor:
+    inverse = key_inverse_depth(keys)
+    return torch.where(inverse > 0, torch.reciprocal(inverse.clamp(min=1e-30)) - near_depth,
+                       far_depth)
+
+
+def _blurred_moments(depth: torch.Tensor, radius: int) -> torch.Tensor:
+    """(Fc, 2, S, S): box means of depth and depth^2 over (2 radius + 1)^2 texels (edges
+    clamped), as shifted additions in a fixed order."""
+    moments = torch.stack([depth, depth * depth], dim=1)
+    for dim in (2, 3):
+        size = moments.shape[dim]
+        padded = torch.cat([moments.narrow(dim, 0, 1).expand_as(moments.narrow(dim, 0, radius)),
+                            moments,
+                            moments.narrow(dim, size - 1, 1).expand_as(
+                                moments.narrow(dim, 0, radius))], dim=dim)
+        total = padded.narrow(dim, 0, size)
+        for shift in range(1, 2 * radius + 1):
+            total = total + padded.narrow(dim, shift, size)
+        moments = total * (1.0 / (2 * radius + 1))
+    return moments
 
 
 def _light_space(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Tensor):
@@ -108,8 +145,9 @@ class ShadowCaster:
         self.light, self.to_light, self.casters = light, to_light, casters
 
     @classmethod
-    def create(cls, spec: VideoSpec, scene, device) -> ShadowCaster | None:
-        light = light_camera(spec)
+    def create(cls, spec: VideoSpec, scene, device, towards, radius_deg: float
+               ) -> ShadowCaster | None:
+        light = light_camera(spec, towards, radius_deg)
         if light is None:
             return None
         casters = torch.nonzero(scene.face_part > 0).view(-1)
@@ -119,12 +157,13 @@ class ShadowCaster:
              ) -> torch.Tensor:
         to_light = torch.tensor(self.to_light[start:stop], dtype=torch.float32,
                                 device=tris.device)
-        return shadow_maps(tris, self.casters, to_light, self.light, near, max_candidates,
-                           kernels)
+        return shadow_moments(tris, self.casters, to_light, self.light, near, max_candidates,
+                              kernels)
 
-    def lookup(self, shadow_map: torch.Tensor, frame: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """`(shadow map, parameters)` of one frame for `shading.lit`."""
+    def lookup(self, moments: torch.Tensor, frame: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(moments, parameters)` of one frame for `shading.sun_visibility`."""
         intr = self.light.intrinsics
         params = [*self.to_light[frame].astype(np.float32).reshape(-1).tolist(),
-                  intr.fx, intr.fy, intr.cx, intr.cy, float(self.light.size)]
-        return shadow_map, torch.tensor(params, dtype=torch.float32, device=shadow_map.device)
+                  intr.fx, intr.fy, intr.cx, intr.cy, float(self.light.size),
+                  self.light.near_depth]
+        return moments, torch.tensor(params, dtype=torch.float32, device=moments.device)

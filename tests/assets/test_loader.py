@@ -7,8 +7,19 @@ import pytest
 
 from lightpipe.assets.catalog import AssetError, build_catalog
 from lightpipe.assets.loader import load_material, load_object, validate_catalog
+from lightpipe.assets.materials import DEFAULT_ROUGHNESS
 
-from asset_files import GREEN, RED, make_asset_root, write_image
+from asset_files import (
+    GREEN,
+    PBR_ALBEDO,
+    PBR_METALLIC,
+    PBR_NORMAL,
+    PBR_ROUGHNESS,
+    RED,
+    make_asset_root,
+    write_image,
+    write_pbr_glb,
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,20 +51,32 @@ def test_each_format_loads_normalized(root, asset):
 
 def test_textures_and_colours_come_with_the_mesh(root):
     box = load_object(str(root), "user:objects/box/box.obj", 32)
-    assert box.texture is not None
-    texels = {tuple(c) for c in box.texture.reshape(-1, 3)}
-    assert RED in texels and GREEN in texels
+    texels = {tuple(c) for c in box.maps.albedo.reshape(-1, 3)}
+    assert RED in texels and GREEN in texels and not box.own_material
     ball = load_object(str(root), "user:objects/ball.glb", 32)
-    assert ball.texture is not None and tuple(ball.texture[0, 0]) == (40, 60, 230)
+    assert tuple(ball.maps.albedo[0, 0]) == (40, 60, 230)
     cube = load_object(str(root), "user:objects/cube.ply", 32)
-    assert tuple(cube.texture[0, 0]) == (250, 250, 20)
+    assert tuple(cube.maps.albedo[0, 0]) == (250, 250, 20)
     can = load_object(str(root), "user:objects/can.stl", 32)
-    assert can.texture is None  # untextured: the planned material is used
+    assert can.maps is None  # untextured: the planned material is used
 
 
-def test_user_texture_is_resized(root):
-    texture = load_material(str(root), "user:textures/purple.png", 16)
-    assert texture.shape == (16, 16, 3) and tuple(texture[3, 3]) == (120, 40, 160)
+def test_a_pbr_glbs_own_textures_and_factors_are_used(tmp_path):
+    write_pbr_glb(tmp_path / "objects" / "pbr.glb")
+    loaded = load_object(str(tmp_path), "user:objects/pbr.glb", 16)
+    assert loaded.own_material
+    maps = loaded.maps
+    assert tuple(maps.albedo[8, 8]) == PBR_ALBEDO  # texture x base colour factor
+    np.testing.assert_allclose(maps.roughness, PBR_ROUGHNESS, atol=1 / 255)  # G x factor
+    np.testing.assert_allclose(maps.metallic, PBR_METALLIC, atol=1 / 255)  # B x factor
+    np.testing.assert_allclose(maps.normal[8, 8], PBR_NORMAL, atol=0.02)
+    assert not maps.roughness.flags.writeable
+
+
+def test_user_texture_is_resized_and_matte(root):
+    maps = load_material(str(root), "user:textures/purple.png", 16)
+    assert maps.albedo.shape == (16, 16, 3) and tuple(maps.albedo[3, 3]) == (120, 40, 160)
+    assert (maps.roughness == DEFAULT_ROUGHNESS).all() and (maps.metallic == 0).all()
 
 
 def test_broken_mesh_is_named(tmp_path):

@@ -1,4 +1,4 @@
-"""Tests for the built-in procedural asset library (catalog ids, meshes, textures)."""
+"""The built-in procedural meshes: ids, geometry, determinism."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS
-from lightpipe.assets.procedural import Mesh, material_texture, object_mesh
+from lightpipe.assets.materials import material_texture
+from lightpipe.assets.procedural import Mesh, object_mesh
 
 CONVEX_FAMILIES = {"box", "sphere", "cylinder", "cone", "superquadric", "capsule", "prism", "pyramid", "gem"}
 
@@ -150,7 +151,8 @@ def test_meshes_and_textures_do_not_depend_on_hash_seed():
     ids = [BUILTIN_OBJECT_IDS[0], BUILTIN_OBJECT_IDS[-1], BUILTIN_OBJECT_IDS[len(BUILTIN_OBJECT_IDS) // 2]]
     code = (
         "import sys, hashlib, numpy as np\n"
-        "from lightpipe.assets.procedural import object_mesh, material_texture\n"
+        "from lightpipe.assets.procedural import object_mesh\n"
+        "from lightpipe.assets.materials import material_texture\n"
         "for i in sys.argv[1:]:\n"
         "    m = object_mesh(i)\n"
         "    print(hashlib.sha256(b''.join(np.ascontiguousarray(a).tobytes() for a in\n"
@@ -172,44 +174,3 @@ def test_unknown_object_id_raises_key_error(bad):
     with pytest.raises(KeyError, match=re.escape(repr(bad))) as info:
         object_mesh(bad)
     assert BUILTIN_OBJECT_IDS[0] in str(info.value)
-
-
-# --- textures --------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("material_id", BUILTIN_MATERIAL_IDS)
-def test_texture_shape_dtype_and_tileable(material_id):
-    tex = material_texture(material_id)
-    assert tex.shape == (128, 128, 3) and tex.dtype == np.uint8
-    assert not tex.flags.writeable
-    assert tex.std() > 5.0, "a pattern, not a flat colour"
-    t = tex.astype(np.float64)
-    for axis in (0, 1):
-        inner = np.abs(np.diff(t, axis=axis)).mean(axis=(1, 2) if axis == 0 else (0, 2))
-        first, last = np.take(t, 0, axis=axis), np.take(t, -1, axis=axis)
-        seam = np.abs(first - last).mean()
-        assert seam <= 1.1 * inner.max() + 2.0, f"seam along axis {axis}: {seam:.1f} vs {inner.max():.1f}"
-
-
-def test_texture_sizes_cached_and_deterministic():
-    mid = BUILTIN_MATERIAL_IDS[5]
-    tex = material_texture(mid, 32)
-    assert tex.shape == (32, 32, 3)
-    assert material_texture(mid, 32) is tex
-    material_texture.cache_clear()
-    assert np.array_equal(material_texture(mid, 32), tex)
-    with pytest.raises(ValueError):
-        material_texture(mid, 1)
-
-
-def test_distinct_materials_look_distinct():
-    texs = {i: material_texture(i, 64).astype(np.float64) for i in BUILTIN_MATERIAL_IDS}
-    for a, b in itertools.combinations(BUILTIN_MATERIAL_IDS, 2):
-        diff = np.abs(texs[a] - texs[b]).mean()
-        assert diff > 10.0, f"{a} and {b} differ by only {diff:.1f}"
-
-
-@pytest.mark.parametrize("bad", ["builtin:nope/00", "builtin:checker/99", BUILTIN_OBJECT_IDS[0]])
-def test_unknown_material_id_raises_key_error(bad):
-    with pytest.raises(KeyError, match=re.escape(repr(bad))):
-        material_texture(bad)

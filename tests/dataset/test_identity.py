@@ -32,7 +32,7 @@ def test_identity_is_seed_settings_assets_and_renderer():
     assert set(identity) == {"project", "settings", "assets", "renderer"}
     assert identity["project"] == {"seed": 7}  # not the name: renaming keeps the dataset
     assert identity["renderer"] == RENDERER_VERSION
-    assert identity["assets"] == {"builtin_objects": 72, "builtin_materials": 24, "user_files": {}}
+    assert identity["assets"] == {"builtin_objects": 72, "builtin_materials": 42, "user_files": {}}
     assert identity["settings"]["video"] == {"width": 64, "height": 64, "num_frames": 2, "fps": 8}
     assert json.loads(json.dumps(identity)) == identity  # compares equal after a JSON round trip
 

@@ -1,0 +1,42 @@
+"""Equirectangular HDR environment maps: Radiance `.hdr` and OpenEXR `.exr`, read with FFmpeg.
+
+FFmpeg's own `hdr` and `exr` image decoders (through PyAV, already the project's video library)
+give linear float32 RGB; no further dependency, nothing downloaded. EXR files with half or float
+channels and the usual compressions (none, RLE, ZIP, PIZ, PXR24, B44, DWA) are read; an alpha
+channel is dropped. Images are cached per process and read-only.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import av
+import numpy as np
+
+from lightpipe.assets.catalog import ENVIRONMENT_SUFFIXES, AssetError
+_HINT = ("HINT: use an equirectangular (2:1) Radiance .hdr or OpenEXR .exr with RGB channels, "
+         "or remove it from environments/.")
+
+
+@functools.lru_cache(maxsize=8)
+def load_environment_image(path: str) -> np.ndarray:
+    """(H, W, 3) float32 linear RGB of an equirectangular map (row 0 = straight up)."""
+    if os.path.splitext(path)[1].lower() not in ENVIRONMENT_SUFFIXES:
+        raise AssetError(f"environment {path!r} is not a .hdr or .exr file.\n{_HINT}")
+    try:
+        with av.open(path) as container:
+            frame = next(container.decode(video=0))
+            rgb = frame.to_ndarray(format="gbrpf32le") if frame.format.name != "gbrpf32le" \
+                else frame.to_ndarray()
+    except (av.FFmpegError, StopIteration, ValueError, OSError) as exc:
+        raise AssetError(f"environment {path!r} cannot be read: {exc}.\n{_HINT}") from None
+    image = np.ascontiguousarray(rgb[..., :3], dtype=np.float32)
+    height, width = image.shape[:2]
+    if width < 8 or height < 4 or abs(width - 2 * height) > 1:
+        raise AssetError(f"environment {path!r} is {width}x{height}; an equirectangular map is "
+                         f"twice as wide as high.\n{_HINT}")
+    if not np.isfinite(image).all() or (image < 0).any():
+        raise AssetError(f"environment {path!r} has negative or non-finite values.\n{_HINT}")
+    image.setflags(write=False)
+    return image
