@@ -85,6 +85,25 @@ def write_stl(path: Path) -> Path:
     return path
 
 
+def write_environment(path: Path, image: np.ndarray) -> Path:
+    """An equirectangular (H, W, 3) float map as Radiance .hdr or OpenEXR .exr (by suffix),
+    through FFmpeg's own encoders."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height, width = image.shape[:2]
+    codec = {".hdr": "hdr", ".exr": "exr"}[path.suffix]
+    with av.open(str(path), "w", format="image2") as container:
+        stream = container.add_stream(codec, rate=1)
+        stream.width, stream.height, stream.pix_fmt = width, height, "gbrpf32le"
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image, np.float32),
+                                           format="gbrpf32le")
+        frame.pts = 0
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return path
+
+
 def write_image(path: Path, color, size=(32, 16)) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.full((size[1], size[0], 3), color, np.uint8)).save(path)

@@ -15,6 +15,7 @@ import av
 import numpy as np
 
 from lightpipe.assets.catalog import ENVIRONMENT_SUFFIXES, AssetError
+
 _HINT = ("HINT: use an equirectangular (2:1) Radiance .hdr or OpenEXR .exr with RGB channels, "
          "or remove it from environments/.")
 

@@ -12,7 +12,6 @@ from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_ID
 from lightpipe.assets.materials import material_maps, material_texture, normals_from_height
 
 
-
 @pytest.mark.parametrize("material_id", BUILTIN_MATERIAL_IDS)
 def test_texture_shape_dtype_and_tileable(material_id):
     tex = material_texture(material_id)
