@@ -25,14 +25,24 @@ def frame_times(spec: VideoSpec) -> list[float]:
     return [frame / spec.fps for frame in range(spec.num_frames)]
 
 
-def camera_extrinsics(spec: VideoSpec) -> np.ndarray:
-    """World-to-camera matrices (F,4,4), OpenCV convention: x right, y down, z forward."""
-    return np.stack([_camera_pose(spec.camera, t) for t in frame_times(spec)])
+def shutter_times(spec: VideoSpec, samples: int) -> list[float]:
+    """`samples` instants per frame, evenly over the open shutter centred on the frame's time
+    (frame-major): motion blur averages the colour over them."""
+    shutter = spec.camera.shutter / spec.fps
+    return [frame / spec.fps + ((k + 0.5) / samples - 0.5) * shutter
+            for frame in range(spec.num_frames) for k in range(samples)]
 
 
-def object_poses(obj: ObjectSpec, spec: VideoSpec) -> np.ndarray:
+def camera_extrinsics(spec: VideoSpec, times: list[float] | None = None) -> np.ndarray:
+    """World-to-camera matrices (F,4,4), OpenCV convention: x right, y down, z forward; at the
+    frames' times, or at `times`."""
+    return np.stack([_camera_pose(spec.camera, t) for t in (times or frame_times(spec))])
+
+
+def object_poses(obj: ObjectSpec, spec: VideoSpec, times: list[float] | None = None
+                 ) -> np.ndarray:
     """Object-to-world matrices (F,4,4), scale included; the mesh is unit-radius at its origin."""
-    return np.stack([_object_pose(obj, t) for t in frame_times(spec)])
+    return np.stack([_object_pose(obj, t) for t in (times or frame_times(spec))])
 
 
 def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -21,12 +21,13 @@ import torch
 from lightpipe.assets.loader import load_backdrop
 from lightpipe.config.settings import Settings
 from lightpipe.planning.specs import VideoSpec
-from lightpipe.render import camera_response
+from lightpipe.render import camera_response, depth_of_field, kinematics
 from lightpipe.render import environment as env_light
 from lightpipe.render.allocator import keep_freed_memory
 from lightpipe.render.antialias import SilhouetteAntialiasing
 from lightpipe.render.kernels import Kernels
 from lightpipe.render.lighting import VideoLighting, video_lighting
+from lightpipe.render.occlusion import frame_inverse_depth, occlusion_parameters
 from lightpipe.render.rasterizer import Intrinsics, rasterize, take_columns
 from lightpipe.render.scene import Scene, build_scene
 from lightpipe.render.shading import (
@@ -49,17 +50,21 @@ class RenderOptions:
 
     asset_root: str | None = None
     shadows: bool = False
+    ambient_occlusion: bool = False
     antialias: int = 1  # k: silhouette pixels are resolved from k x k samples
     segmentation: bool = False
     normals: bool = False
     compile: bool = False  # torch.compile the CPU kernels (`kernels`): faster, same bytes
+    motion_blur_samples: int = 4  # instants per frame when the spec has a shutter
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RenderOptions:
         """The options `settings.render`, `settings.outputs` and `settings.assets` ask for."""
         render = settings.render
         return cls(asset_root=settings.assets.root, shadows=render.shadows,
+                   ambient_occlusion=render.ambient_occlusion,
                    antialias=render.antialias, compile=render.compile,
+                   motion_blur_samples=render.motion_blur_samples,
                    segmentation="segmentation" in settings.outputs,
                    normals="normals" in settings.outputs)
 
@@ -79,7 +84,13 @@ class RenderedVideo:
 def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per_chunk: int = 4,
                  max_candidates: int = 4_000_000, options: RenderOptions = RenderOptions()
                  ) -> RenderedVideo:
-    """Render every frame of `spec`. Output bytes do not depend on chunk sizes or thread count."""
+    """Render every frame of `spec`. Output bytes do not depend on chunk sizes or thread count.
+
+    With a shutter (`spec.camera.shutter`) the colour of each frame is the mean radiance of
+    `options.motion_blur_samples` instants while it is open; with an aperture
+    (`spec.camera.f_number`) it is blurred by depth (`depth_of_field`). Depth, segmentation
+    and normals always come from the frame's own instant, sharp.
+    """
     device = torch.device(device)
     shape = (spec.num_frames, spec.height, spec.width)
     # Allocated by torch, not numpy: numpy asks for transparent huge pages (madvise), and where
@@ -90,48 +101,106 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     normals = torch.zeros((*shape, 3), dtype=torch.float32).numpy() if options.normals else None
     keep_freed_memory()
     kernels = Kernels(options.compile and device.type == "cpu")  # CUDA: eager (see `kernels`)
+    blur = options.motion_blur_samples if spec.camera.shutter > 0 else 1
     with torch.inference_mode():
         lighting = video_lighting(spec, options.asset_root)
         scene = build_scene(spec, device, options.asset_root, lighting.sun_direction)
-        k = scene.intrinsics
-        intr = Intrinsics(fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]),
-                          cy=float(k[1, 2]))
-        rays = pixel_rays(intr, spec.width, spec.height, device)
-        video = _VideoShading.create(spec, scene, lighting, options.asset_root, device, kernels)
-        shadow = ShadowCaster.create(spec, scene, device, lighting.sun_direction,
-                                     lighting.sun_radius_deg) if options.shadows else None
-        for start in range(0, spec.num_frames, frames_per_chunk):
-            stop = min(spec.num_frames, start + frames_per_chunk)
-            tris, vertex_normals = camera_space(scene, start, stop, kernels)
-            keys = rasterize(tris, intr, spec.width, spec.height, spec.camera.near,
-                             max_candidates, kernels)
-            planes = kernels(surface_planes)(tris, vertex_normals, scene.face_uv,
-                                             scene.face_info, TEXTURE_SIZE, kernels.rows)
-            maps = shadow.maps(tris, start, stop, spec.camera.near, max_candidates, kernels) \
-                if shadow else None
-            fine = SilhouetteAntialiasing.create(tris, intr, spec, options.antialias, kernels) \
-                if options.antialias > 1 else None
-            for f in range(stop - start):
-                frame = start + f
-                shading = video.frame(frame, planes[f],
-                                      shadow.lookup(maps[f], frame) if shadow else None)
-                outputs = _FrameOutputs(
-                    torch.from_numpy(color[frame]), torch.from_numpy(depth[frame]),
-                    None if segmentation is None else torch.from_numpy(segmentation[frame]),
-                    None if normals is None else torch.from_numpy(normals[frame]))
-                work = outputs if device.type == "cpu" else outputs.on(device)
-                radiance = torch.empty((3, spec.height * spec.width), dtype=torch.float32,
-                                       device=device)
-                _shade_frame(keys[f].view(-1), shading, rays, scene, work, radiance)
-                if fine is not None:
-                    fine.resolve(f, keys[f].view(-1), shading, scene, radiance)
-                work.rgb.view(-1, 3).copy_(kernels(camera_response.encode)(radiance,
-                                                                           video.response).t())
-                if work is not outputs:
-                    outputs.copy_from(work)
-    return RenderedVideo(color=color, depth=depth, intrinsics=k, extrinsics=scene.extrinsics,
+        frames = _Pass(spec, scene, lighting, options, kernels, frames_per_chunk, max_candidates,
+                       device)
+        sub_frames = frames if blur == 1 else _Pass(
+            spec, build_scene(spec, device, options.asset_root, lighting.sun_direction,
+                              kinematics.shutter_times(spec, blur)),
+            lighting, options, kernels, frames_per_chunk, max_candidates, device)
+        lens = depth_of_field.Lens.create(spec, scene.intrinsics, device) \
+            if spec.camera.f_number > 0 else None
+        total = None
+        for frame, outputs, radiance in frames.run(color, depth, segmentation, normals):
+            if blur > 1:
+                continue  # colour comes from the sub-frames below
+            _finish_colour(frame, radiance, outputs, frames.video, lens, kernels)
+        if blur > 1:
+            for sub, outputs, radiance in sub_frames.run(color, None, None, None,
+                                                         frames_of=blur):
+                total = radiance if sub % blur == 0 else total + radiance  # a fixed order
+                if sub % blur == blur - 1:
+                    frame = sub // blur
+                    mean = total * (1.0 / blur)
+                    _finish_colour(frame, mean, _FrameOutputs(
+                        torch.from_numpy(color[frame]), torch.from_numpy(depth[frame]), None,
+                        None), frames.video, lens, kernels)
+    return RenderedVideo(color=color, depth=depth, intrinsics=scene.intrinsics,
+                         extrinsics=scene.extrinsics,
                          segmentation=None if segmentation is None else
                          segmentation.astype(np.uint16), normals=normals)
+
+
+def _finish_colour(frame, radiance, outputs, video, lens, kernels) -> None:
+    """Depth of field (if any), then the camera response into the frame's colour."""
+    if lens is not None:
+        radiance = lens.blur(radiance, outputs.depth.view(-1).to(radiance.device))
+    codes = kernels(camera_response.encode)(radiance, video.response).t()
+    outputs.rgb.view(-1, 3).copy_(codes.to(outputs.rgb.device))
+
+
+class _Pass:
+    """Rasterize and shade every frame of a scene (the frames, or the sub-frames of a shutter),
+    chunk by chunk, yielding each frame's linear radiance (3, H*W)."""
+
+    def __init__(self, spec, scene, lighting, options, kernels, frames_per_chunk,
+                 max_candidates, device) -> None:
+        self.spec, self.scene, self.options, self.kernels = spec, scene, options, kernels
+        self.frames_per_chunk, self.max_candidates, self.device = (frames_per_chunk,
+                                                                   max_candidates, device)
+        k = scene.intrinsics
+        self.intr = Intrinsics(fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]),
+                               cy=float(k[1, 2]))
+        self.rays = pixel_rays(self.intr, spec.width, spec.height, device)
+        self.video = _VideoShading.create(spec, scene, lighting, options.asset_root, device,
+                                          kernels)
+        self.occlusion = occlusion_parameters(self.intr, spec.width, spec.height, device) \
+            if options.ambient_occlusion else None
+        self.shadow = ShadowCaster.create(spec, scene, device, lighting.sun_direction,
+                                          lighting.sun_radius_deg) if options.shadows else None
+
+    def run(self, color, depth, segmentation, normals, frames_of: int = 1):
+        """Yield (frame, outputs, radiance) for every frame of the scene; outputs are views of
+        the given arrays (at frame // frames_of; None arrays give scratch buffers)."""
+        spec, scene, kernels = self.spec, self.scene, self.kernels
+        count = scene.extrinsics.shape[0]
+        hw = spec.height * spec.width
+        scratch_depth = torch.empty((spec.height, spec.width), dtype=torch.float32)
+        for start in range(0, count, self.frames_per_chunk):
+            stop = min(count, start + self.frames_per_chunk)
+            tris, vertex_normals = camera_space(scene, start, stop, kernels)
+            keys = rasterize(tris, self.intr, spec.width, spec.height, spec.camera.near,
+                             self.max_candidates, kernels)
+            planes = kernels(surface_planes)(tris, vertex_normals, scene.face_uv,
+                                             scene.face_info, TEXTURE_SIZE, kernels.rows)
+            maps = self.shadow.maps(tris, start, stop, spec.camera.near, self.max_candidates,
+                                    kernels) if self.shadow else None
+            fine = SilhouetteAntialiasing.create(tris, self.intr, spec, self.options.antialias,
+                                                 kernels) if self.options.antialias > 1 else None
+            for f in range(stop - start):
+                frame = start + f
+                out = frame // frames_of
+                frame_keys = keys[f].view(-1)
+                shading = self.video.frame(
+                    frame, planes[f], self.shadow.lookup(maps[f], frame) if self.shadow else None,
+                    None if self.occlusion is None else
+                    (kernels(frame_inverse_depth)(frame_keys), self.occlusion))
+                outputs = _FrameOutputs(
+                    torch.from_numpy(color[out]),
+                    scratch_depth if depth is None else torch.from_numpy(depth[out]),
+                    None if segmentation is None else torch.from_numpy(segmentation[out]),
+                    None if normals is None else torch.from_numpy(normals[out]))
+                work = outputs if self.device.type == "cpu" else outputs.on(self.device)
+                radiance = torch.empty((3, hw), dtype=torch.float32, device=self.device)
+                _shade_frame(frame_keys, shading, self.rays, scene, work, radiance)
+                if fine is not None:
+                    fine.resolve(f, frame_keys, shading, scene, radiance)
+                if work is not outputs:
+                    outputs.copy_from(work)
+                yield frame, outputs, radiance
 
 
 def camera_space(scene: Scene, start: int, stop: int, kernels: Kernels = Kernels()
@@ -187,7 +256,7 @@ class _VideoShading:
         return cls(spec, scene, lighting, texels, lookup, environment_brdf_table(device),
                    response, backdrop, kernels)
 
-    def frame(self, frame: int, planes: torch.Tensor, shadow) -> _FrameShading:
+    def frame(self, frame: int, planes: torch.Tensor, shadow, occlusion) -> _FrameShading:
         device = planes.device
         env = env_light.frame_parameters(
             self.lighting.environment, self.lighting.camera_to_env(self.scene.extrinsics[frame]),
@@ -195,32 +264,34 @@ class _VideoShading:
         light = frame_light([float(x) for x in self.scene.light_dir[frame]],
                             self.lighting.sun_irradiance, self.lighting.ambient_scale,
                             self.lookup.levels, device)
-        return _FrameShading(planes, self, light, env, shadow)
+        return _FrameShading(planes, self, light, env, shadow, occlusion)
 
 
 @dataclass(frozen=True)
 class _FrameShading:
     """One frame's shading inputs: its `surface_planes` (layout per `kernels.rows`), the sun
-    and environment parameters of the frame and the shadow lookup (or None)."""
+    and environment parameters of the frame, the shadow lookup and the occlusion inputs (the
+    frame's inverse depth and `occlusion_parameters`), each or None."""
 
     planes: torch.Tensor
     video: _VideoShading
     light: torch.Tensor
     env: torch.Tensor
     shadow: tuple[torch.Tensor, torch.Tensor] | None
+    occlusion: tuple[torch.Tensor, torch.Tensor] | None
 
     def faces(self, face, rays, want_normals: bool = False):
         """`shading.shade_faces` of these pixels."""
         v = self.video
         return v.kernels(shade_faces)(self.planes, face, rays, v.texels, self.light, v.lookup,
-                                      self.env, v.brdf, self.shadow, None, want_normals,
-                                      v.kernels.rows)
+                                      self.env, v.brdf, self.shadow, self.occlusion,
+                                      want_normals, v.kernels.rows)
 
     def covered(self, keys, pixel, rays, want_normals: bool = False):
         """`shading.shade_covered` of these covered pixels of the frame's z-buffer `keys`."""
         v = self.video
         return v.kernels(shade_covered)(keys, pixel, self.planes, rays, v.texels, self.light,
-                                        v.lookup, self.env, v.brdf, self.shadow, None,
+                                        v.lookup, self.env, v.brdf, self.shadow, self.occlusion,
                                         want_normals, v.kernels.rows)
 
     def backdrop(self, pixel, rays) -> torch.Tensor:

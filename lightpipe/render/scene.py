@@ -35,7 +35,8 @@ class Scene:
 
 
 def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | None = None,
-                sun_direction: tuple[float, float, float] = (0.0, 1.0, 0.0)) -> Scene:
+                sun_direction: tuple[float, float, float] = (0.0, 1.0, 0.0),
+                times: list[float] | None = None) -> Scene:
     """Everything the renderer needs for `spec`; deterministic and independent of the device.
 
     Objects with their own material (maps or colours) show it; the others use their planned
@@ -65,10 +66,12 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
                                 np.asarray(part_material, dtype=np.float32)[:, None]
                                 * TEXTURE_SIZE**2], axis=1)  # texel index: exact in float32
 
-    extrinsics = kinematics.camera_extrinsics(spec)
-    ground_pose = np.repeat(np.eye(4)[None], spec.num_frames, axis=0)
-    poses = [ground_pose] + [_rest_on_ground(kinematics.object_poses(obj, spec), item.mesh)
-                             for obj, item in zip(spec.objects, loaded)]
+    extrinsics = kinematics.camera_extrinsics(spec, times)
+    ground_pose = np.repeat(np.eye(4)[None], extrinsics.shape[0], axis=0)
+    poses = [ground_pose] + [
+        _rest_on_ground(kinematics.object_poses(obj, spec, times),
+                        kinematics.object_poses(obj, spec, [0.0])[0], item.mesh)
+        for obj, item in zip(spec.objects, loaded)]
     model_view = kinematics.compose(extrinsics[:, None], np.stack(poses, axis=1))[:, :, :3]
     light = sun_direction
     light_cam = np.array([[sum(e[i, j] * light[j] for j in range(3)) for i in range(3)]
@@ -95,10 +98,11 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
     )
 
 
-def _rest_on_ground(poses: np.ndarray, mesh) -> np.ndarray:
+def _rest_on_ground(poses: np.ndarray, first: np.ndarray, mesh) -> np.ndarray:
     """Shift an object's path vertically so its lowest vertex touches y=0 at the first frame
-    (the planner places the bounding sphere; flat shapes would otherwise float)."""
-    r, t = poses[0, 1, :3], poses[0, 1, 3]
+    (pose `first`, at time 0; the planner places the bounding sphere; flat shapes would
+    otherwise float)."""
+    r, t = first[1, :3], first[1, 3]
     v = mesh.vertices.astype(np.float64)
     lowest = float(np.min((r[0] * v[:, 0] + r[1] * v[:, 1]) + r[2] * v[:, 2]) + t)
     grounded = poses.copy()

@@ -31,6 +31,7 @@ import torch
 
 from lightpipe.render import environment as env_light
 from lightpipe.render import exact_math
+from lightpipe.render.occlusion import ambient_occlusion
 from lightpipe.render.rasterizer import FACE_MASK, Intrinsics, take_columns
 
 # Rows of `surface_planes`; a vector X takes 3 rows (x, y, z).
@@ -107,9 +108,8 @@ def shade_covered(keys, pixel, table, rays, texels, light, lookup, frame_env, br
     Returns the pixels' faces, then what `shade_faces` returns.
     """
     face = keys.index_select(0, pixel) & FACE_MASK
-    ao = None if occlusion is None else occlusion.index_select(0, pixel)
     return (face, *shade_faces(table, face, take_columns(rays, pixel), texels, light, lookup,
-                               frame_env, brdf, shadow, ao, want_normals, rows))
+                               frame_env, brdf, shadow, occlusion, want_normals, rows))
 
 
 def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shadow=None,
@@ -126,7 +126,8 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
         lookup, frame_env: the `environment.EnvironmentLookup` and its `frame_parameters`.
         brdf: `environment_brdf_table`.
         shadow: optional `(moments, parameters)` from `ShadowCaster.lookup` (see `sun_visibility`).
-        occlusion: optional (N,) ambient occlusion in [0, 1] (1 = open).
+        occlusion: optional `(inverse depth of the frame, parameters)` for
+            `occlusion.ambient_occlusion` (screen-space occlusion of the environment light).
     Normals are the interpolated geometric normals (no normal map) in camera space, turned
     towards the camera. Both layouts give the same bits.
     """
@@ -172,7 +173,8 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
     r3 = roughness * 0.022 - 0.04
     a004 = torch.minimum(r0 * r0, _table(brdf, n_v)) * r0 + r1
     env_a, env_b = (a004 * -1.04 + r2).clamp(min=0.0), (a004 * 1.04 + r3).clamp(min=0.0)
-    ao = 1.0 if occlusion is None else occlusion
+    ao = 1.0 if occlusion is None else ambient_occlusion(
+        occlusion[0], occlusion[1], rx * depth, ry * depth, depth, gx, gy, gz)
     # Reflection r = 2 (n.v) n - v; the mip level grows with sqrt(roughness).
     two_nv = 2.0 * n_v
     reflected = env_light.radiance(lookup, frame_env, two_nv * sx - vx, two_nv * sy - vy,

@@ -1,0 +1,80 @@
+"""Screen-space ambient occlusion: how much of the sky a visible point sees past nearby geometry.
+
+For each shaded point P with normal n, a fixed set of points in the hemisphere above P (within
+RADIUS metres) is projected into the frame; a sample counts as blocked when the z-buffer there
+holds a surface in front of it (and not more than RADIUS in front: distant foreground does not
+occlude). The fraction blocked darkens the environment light (not the sun: shadows do that).
+Counts of comparisons: exact, whatever the order. The frame's depth comes straight from the
+z-buffer keys (1/depth in their high bits).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from lightpipe.render.rasterizer import Intrinsics, key_inverse_depth
+
+RADIUS = 0.5  # metres
+STRENGTH = 1.0  # blocked fraction -> occlusion (1 = as measured)
+BIAS = 0.02  # relative depth tolerance: a surface does not occlude itself
+# Hemisphere samples (tangent x, bitangent y, normal z), lengths from 0.3 to 1 (x RADIUS),
+# spread over azimuth by the golden angle; fixed, so every frame and device agrees.
+SAMPLES = 8
+
+
+def _kernel() -> list[tuple[float, float, float]]:
+    points = []
+    for i in range(SAMPLES):
+        azimuth = i * 2.399963229728653  # golden angle
+        elevation = math.radians(15.0 + 60.0 * (i % 4) / 3.0)
+        length = 0.3 + 0.7 * (i + 0.5) / SAMPLES
+        points.append((length * math.cos(elevation) * math.cos(azimuth),
+                       length * math.cos(elevation) * math.sin(azimuth),
+                       length * math.sin(elevation)))
+    return points
+
+
+KERNEL = _kernel()
+
+
+def occlusion_parameters(intr: Intrinsics, width: int, height: int, device) -> torch.Tensor:
+    """(6,) float32: fx, fy, cx, cy, width, height."""
+    return torch.tensor([intr.fx, intr.fy, intr.cx, intr.cy, float(width), float(height)],
+                        dtype=torch.float32, device=device)
+
+
+def frame_inverse_depth(keys: torch.Tensor) -> torch.Tensor:
+    """(H*W,) 1/depth of the frame's z-buffer, 0 where no surface."""
+    return key_inverse_depth(keys)
+
+
+def ambient_occlusion(inverse_depth: torch.Tensor, params: torch.Tensor, px, py, pz,
+                      nx, ny, nz) -> torch.Tensor:
+    """(N,) in [0, 1], 1 = open sky, at camera-space points P with unit normals n."""
+    fx, fy, cx, cy, width, height = (params[i] for i in range(6))
+    # A tangent frame: t = normalize(a x n) with a the axis least aligned with n.
+    use_x = ny.abs() > 0.9
+    ax, ay = torch.where(use_x, 1.0, 0.0), torch.where(use_x, 0.0, 1.0)
+    tx, ty, tz = ay * nz, -ax * nz, ax * ny - ay * nx
+    inv_t = torch.rsqrt(((tx * tx + ty * ty) + tz * tz).clamp(min=1e-20))
+    tx, ty, tz = tx * inv_t, ty * inv_t, tz * inv_t
+    bx, by, bz = ny * tz - nz * ty, nz * tx - nx * tz, nx * ty - ny * tx
+    blocked = torch.zeros_like(px)
+    for kx, ky, kz in KERNEL:
+        sx = px + RADIUS * ((tx * kx + bx * ky) + nx * kz)
+        sy = py + RADIUS * ((ty * kx + by * ky) + ny * kz)
+        sz = pz + RADIUS * ((tz * kx + bz * ky) + nz * kz)
+        inv_sz = torch.reciprocal(sz.clamp(min=1e-3))
+        u = torch.floor(sx * inv_sz * fx + cx)
+        v = torch.floor(sy * inv_sz * fy + cy)
+        inside = (u >= 0) & (u < width) & (v >= 0) & (v < height) & (sz > 1e-3)
+        index = (u.clamp(min=0.0).minimum(width - 1.0)
+                 + v.clamp(min=0.0).minimum(height - 1.0) * width).long()
+        scene = inverse_depth.index_select(0, index)  # 1 / depth of what the pixel shows
+        # In front of the sample (scene depth < sz (1 - BIAS)) but within RADIUS of it.
+        in_front = scene * (sz * (1.0 - BIAS)) > 1.0
+        near_enough = scene * (sz - RADIUS) < 1.0
+        blocked = blocked + torch.where(inside & in_front & near_enough, 1.0, 0.0)
+    return (1.0 - blocked * (STRENGTH / SAMPLES)).clamp(0.0, 1.0)
