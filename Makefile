@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONFIG ?= configs/configv1.yaml
 ARGS ?=
 
-.PHONY: install run test test-fast bench clean
+.PHONY: install run test test-fast bench bpy-venv bench-realism clean
 
 $(BIN)/lightpipe: pyproject.toml ci/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test-fast: install
 
 bench: install
 	$(BIN)/python benchmarks/render_vs_encode.py $(ARGS)
+
+# Blender as a Python module, for benchmarks/realism_vs_cycles.py only (never a dependency).
+bpy-venv:
+	test -x .venv-bpy/bin/python || $(PYTHON) -m venv .venv-bpy
+	.venv-bpy/bin/pip install --quiet "bpy==4.5.*"
+
+bench-realism: install bpy-venv
+	$(BIN)/python benchmarks/realism_vs_cycles.py $(ARGS)
 
 clean:
 	rm -rf output build *.egg-info

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from lightpipe.assets.loader import load_material, load_object
+from lightpipe.assets.materials import MaterialMaps
 from lightpipe.planning.specs import GroundSpec, VideoSpec
 from lightpipe.render import kinematics
 from lightpipe.render.camera_response import SRGB_TO_LINEAR
@@ -34,45 +35,74 @@ class Scene:
     intrinsics: np.ndarray  # (3,3) float64
 
 
-def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | None = None,
-                sun_direction: tuple[float, float, float] = (0.0, 1.0, 0.0),
-                times: list[float] | None = None) -> Scene:
-    """Everything the renderer needs for `spec`; deterministic and independent of the device.
+@dataclass(frozen=True)
+class ScenePart:
+    """One rigid part (0: the ground, k > 0: object k - 1) with its material."""
+
+    mesh: object  # procedural.Mesh or the ground grid: vertices, faces, normals, uvs
+    material_key: str  # parts with the same key share one material table
+    maps: MaterialMaps
+    tint: tuple[float, float, float]
+    roughness_scale: float
+    metal: float
+
+
+def scene_parts(spec: VideoSpec, asset_root: str | None = None) -> list[ScenePart]:
+    """The ground and the objects of `spec`, with their materials.
 
     Objects with their own material (maps or colours) show it; the others use their planned
     material. An asset's own PBR material ignores the spec's roughness scale and metal override.
     """
-    loaded = [load_object(asset_root, obj.asset_id, TEXTURE_SIZE) for obj in spec.objects]
-    meshes = [_ground_mesh(spec.ground)] + [item.mesh for item in loaded]
-    part_keys = [spec.ground.material_id] + [
-        f"own:{obj.asset_id}" if item.maps is not None else obj.material_id
-        for obj, item in zip(spec.objects, loaded)]
-    own = {f"own:{obj.asset_id}": item.maps for obj, item in zip(spec.objects, loaded)
-           if item.maps is not None}
-    materials = sorted(set(part_keys))
-    part_material = [materials.index(key) for key in part_keys]
-    tints = [spec.ground.tint] + [obj.tint for obj in spec.objects]
-    surface = [(spec.ground.roughness_scale, 0.0)] + [
-        (1.0, 0.0) if item.own_material else (obj.roughness_scale, obj.metal)
-        for obj, item in zip(spec.objects, loaded)]
+    ground = spec.ground
+    parts = [ScenePart(_ground_mesh(ground), ground.material_id,
+                       load_material(asset_root, ground.material_id, TEXTURE_SIZE), ground.tint,
+                       ground.roughness_scale, 0.0)]
+    for obj in spec.objects:
+        item = load_object(asset_root, obj.asset_id, TEXTURE_SIZE)
+        own = item.maps is not None
+        parts.append(ScenePart(
+            item.mesh, f"own:{obj.asset_id}" if own else obj.material_id,
+            item.maps if own else load_material(asset_root, obj.material_id, TEXTURE_SIZE),
+            obj.tint, 1.0 if item.own_material else obj.roughness_scale,
+            0.0 if item.own_material else obj.metal))
+    return parts
+
+
+def part_poses(spec: VideoSpec, parts: list[ScenePart], times: list[float] | None = None
+               ) -> np.ndarray:
+    """(F, P, 4, 4) part -> world per frame (or per instant of `times`)."""
+    count = len(times) if times else spec.num_frames
+    poses = [np.repeat(np.eye(4)[None], count, axis=0)] + [
+        _rest_on_ground(kinematics.object_poses(obj, spec, times),
+                        kinematics.object_poses(obj, spec, [0.0])[0], part.mesh)
+        for obj, part in zip(spec.objects, parts[1:])]
+    return np.stack(poses, axis=1)
+
+
+def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | None = None,
+                sun_direction: tuple[float, float, float] = (0.0, 1.0, 0.0),
+                times: list[float] | None = None) -> Scene:
+    """Everything the renderer needs for `spec` (at its frames, or at the instants `times`);
+    deterministic and independent of the device."""
+    parts = scene_parts(spec, asset_root)
+    meshes = [part.mesh for part in parts]
+    materials = sorted({part.material_key for part in parts})
+    tables = {part.material_key: part.maps for part in parts}
+    part_material = [materials.index(part.material_key) for part in parts]
 
     offsets = np.cumsum([0] + [m.vertices.shape[0] for m in meshes])
     faces = np.concatenate([m.faces + off for m, off in zip(meshes, offsets[:-1])])
     face_part = np.concatenate([np.full(len(m.faces), p) for p, m in enumerate(meshes)])
     vertex_part = np.concatenate([np.full(len(m.vertices), p) for p, m in enumerate(meshes)])
     uvs = np.concatenate([m.uvs for m in meshes]).astype(np.float32)
-    part_info = np.concatenate([np.asarray(tints, dtype=np.float32),
-                                np.asarray(surface, dtype=np.float32),
+    part_info = np.concatenate([np.asarray([part.tint for part in parts], dtype=np.float32),
+                                np.asarray([(part.roughness_scale, part.metal) for part in parts],
+                                           dtype=np.float32),
                                 np.asarray(part_material, dtype=np.float32)[:, None]
                                 * TEXTURE_SIZE**2], axis=1)  # texel index: exact in float32
 
     extrinsics = kinematics.camera_extrinsics(spec, times)
-    ground_pose = np.repeat(np.eye(4)[None], extrinsics.shape[0], axis=0)
-    poses = [ground_pose] + [
-        _rest_on_ground(kinematics.object_poses(obj, spec, times),
-                        kinematics.object_poses(obj, spec, [0.0])[0], item.mesh)
-        for obj, item in zip(spec.objects, loaded)]
-    model_view = kinematics.compose(extrinsics[:, None], np.stack(poses, axis=1))[:, :, :3]
+    model_view = kinematics.compose(extrinsics[:, None], part_poses(spec, parts, times))[:, :, :3]
     light = sun_direction
     light_cam = np.array([[sum(e[i, j] * light[j] for j in range(3)) for i in range(3)]
                           for e in extrinsics])
@@ -80,8 +110,7 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
     def tensor(array, dtype=torch.float32):
         return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
 
-    tables = np.stack([(own[m] if m in own else load_material(asset_root, m, TEXTURE_SIZE))
-                       .table(SRGB_TO_LINEAR) for m in materials])
+    material_tables = np.stack([tables[m].table(SRGB_TO_LINEAR) for m in materials])
     return Scene(
         vertices=tensor(np.concatenate([m.vertices for m in meshes])),
         normals=tensor(np.concatenate([m.normals for m in meshes])),
@@ -90,7 +119,7 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
         face_part=tensor(face_part, torch.int64),
         face_uv=tensor(uvs[faces]),
         face_info=tensor(part_info[face_part].T),
-        texels=bilinear_texels(tensor(tables)),
+        texels=bilinear_texels(tensor(material_tables)),
         model_view=tensor(model_view),
         light_dir=light_cam.astype(np.float32),
         extrinsics=extrinsics,
