@@ -118,4 +118,16 @@ def make_asset_root(root: Path) -> Path:
     write_image(root / "textures" / "purple.png", (120, 40, 160))
     write_image(root / "textures" / "wood.jpg", (150, 100, 50))
     write_image(root / "backgrounds" / "sunset.png", (250, 120, 40), size=(64, 48))
+    write_pbr_glb(root / "objects" / "pbr.glb")
+    write_environment(root / "environments" / "noon.hdr", sky_map(sun_row=8))
+    write_environment(root / "environments" / "dusk.exr", sky_map(sun_row=28))
     return root
+
+
+def sky_map(sun_row: int, height: int = 32) -> np.ndarray:
+    """A small equirectangular sky: blue above, brown below, a bright sun at `sun_row`."""
+    image = np.zeros((height, 2 * height, 3), np.float32)
+    image[: height // 2] = (0.3, 0.5, 0.9)
+    image[height // 2:] = (0.3, 0.25, 0.2)
+    image[sun_row, 20] = (400.0, 380.0, 330.0)
+    return image

@@ -65,16 +65,22 @@ def diffsynth_csv(root: Path, videos: list[VideoRecord]) -> str:
 
 
 def prompt_for(spec: VideoSpec) -> str:
-    """A generic caption from the spec: objects, ground, backdrop, camera motion."""
+    """A generic caption from the spec: objects, ground, sky, environment or backdrop, camera
+    motion."""
     families = Counter(asset_family(obj.asset_id) or "object" for obj in spec.objects)
     things = [_count(family, n) for family, n in families.items()]
     if not things:
         listed = "an empty scene"
     else:
         listed = things[0] if len(things) == 1 else ", ".join(things[:-1]) + " and " + things[-1]
-    family = asset_family(spec.ground.material_id)
+    family = asset_family(spec.ground.material_id).replace("_", " ")
     ground = f"a {family}-textured ground" if family else "a textured ground"
-    backdrop = "in front of a backdrop image" if spec.background.image_id else "under a gradient sky"
+    if spec.background.image_id:
+        backdrop = "in front of a backdrop image"
+    elif spec.environment.image_id:
+        backdrop = "lit by a captured environment"
+    else:
+        backdrop = "under a " + ("clear" if spec.environment.turbidity < 3.5 else "hazy") + " sky"
     return f"A synthetic 3D render of {listed} on {ground} {backdrop}; {_camera_phrase(spec.camera)}."
 
 

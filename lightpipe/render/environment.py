@@ -345,8 +345,6 @@ class EnvironmentLookup:
     sizes: torch.Tensor  # (levels,) float32 face size per level
     offsets: torch.Tensor  # (levels,) float32 first texel of each level
     levels: int
-    level_sizes: tuple[float, ...]  # the same as Python numbers
-    level_offsets: tuple[float, ...]
 
     @classmethod
     def create(cls, environment: Environment, device) -> EnvironmentLookup:
@@ -356,7 +354,7 @@ class EnvironmentLookup:
         sizes = [float(lv.shape[1]) for lv in environment.levels]
         starts = [float(o) for o in offsets]
         return cls(texels.contiguous(), torch.tensor(sizes, device=device),
-                   torch.tensor(starts, device=device), len(sizes), tuple(sizes), tuple(starts))
+                   torch.tensor(starts, device=device), len(sizes))
 
 
 def frame_parameters(environment: Environment, camera_to_env: np.ndarray, device) -> torch.Tensor:
@@ -404,8 +402,8 @@ def radiance(lookup: EnvironmentLookup, params: torch.Tensor, dx, dy, dz, lod) -
         level = torch.floor(lod.clamp(0.0, lookup.levels - 1.0) + 0.5).long()
         size = lookup.sizes.index_select(0, level)
         offset = lookup.offsets.index_select(0, level)
-    else:
-        size, offset = lookup.level_sizes[lod], lookup.level_offsets[lod]
+    else:  # 0-d tensors, not Python floats: a compiled kernel must not turn them into doubles
+        size, offset = lookup.sizes[lod], lookup.offsets[lod]
     return _bilinear(lookup, size, offset, face, s, t)
 
 
@@ -425,14 +423,12 @@ def _face_coordinates(x, y, z):
 
 
 def _bilinear(lookup: EnvironmentLookup, size, offset, face, s, t) -> list[torch.Tensor]:
-    """Bilinear within the face; `size` and `offset` are floats or per-pixel tensors."""
+    """Bilinear within the face; `size` and `offset` are per-pixel or 0-d tensors."""
     last = size - 1.0
-    if torch.is_tensor(last):
-        def below_last(v):
-            return torch.minimum(v, last)
-    else:
-        def below_last(v):
-            return v.clamp(max=last)
+
+    def below_last(v):
+        return torch.minimum(v, last)
+
     x = below_last(((s + 1.0) * 0.5 * size - 0.5).clamp(min=0.0))
     y = below_last(((t + 1.0) * 0.5 * size - 0.5).clamp(min=0.0))
     x0, y0 = torch.floor(x), torch.floor(y)

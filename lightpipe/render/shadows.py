@@ -95,21 +95,25 @@ def shadow_moments(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Te
     # At most ~16 MiB of z-buffer per pass: below glibc's mmap threshold (`allocator`), so
     # its pages are reused rather than faulted in again for every chunk.
     group = max(1, (2 << 20) // (light.size * light.size))
+    # Tensors, not Python floats: a compiled kernel could compute with those in double.
+    depths = torch.tensor([light.near_depth, light.far_depth], dtype=torch.float32,
+                          device=tris.device)
     maps = []
     for start in range(0, tris.shape[0], group):
         light_tris = kernels(_light_space)(tris[start:start + group], casters,
                                            to_light[start:start + group])
         keys = rasterize(light_tris, light.intrinsics, light.size, light.size, near,
                          max_candidates, kernels)
-        depth = kernels(_offset_depth)(keys, light.near_depth, light.far_depth)
+        depth = kernels(_offset_depth)(keys, depths)
         maps.append(kernels(_blurred_moments)(depth, light.blur))
     return torch.cat(maps).view(tris.shape[0], 2, -1)
 
 
-def _offset_depth(keys: torch.Tensor, near_depth: float, far_depth: float) -> torch.Tensor:
+def _offset_depth(keys: torch.Tensor, depths: torch.Tensor) -> torch.Tensor:
+    """Light-space depth minus depths[0] where a caster is, else depths[1]."""
     inverse = key_inverse_depth(keys)
-    return torch.where(inverse > 0, torch.reciprocal(inverse.clamp(min=1e-30)) - near_depth,
-                       far_depth)
+    return torch.where(inverse > 0, torch.reciprocal(inverse.clamp(min=1e-30)) - depths[0],
+                       depths[1])
 
 
 def _blurred_moments(depth: torch.Tensor, radius: int) -> torch.Tensor:

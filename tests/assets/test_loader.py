@@ -30,11 +30,13 @@ def root(tmp_path_factory):
 def test_catalog_ids_are_relative_paths(root):
     catalog = build_catalog(str(root), builtin=False)
     assert catalog.objects == ("user:objects/ball.glb", "user:objects/box/box.obj",
-                               "user:objects/can.stl", "user:objects/cube.ply")
+                               "user:objects/can.stl", "user:objects/cube.ply",
+                               "user:objects/pbr.glb")
     assert catalog.materials == ("user:textures/purple.png", "user:textures/wood.jpg")
     assert catalog.backgrounds == ("user:backgrounds/sunset.png",)
+    assert catalog.environments == ("user:environments/dusk.exr", "user:environments/noon.hdr")
     mixed = build_catalog(str(root), builtin=True)
-    assert len(mixed.objects) == 72 + 4 and "builtin:box/00" in mixed.objects
+    assert len(mixed.objects) == 72 + 5 and "builtin:box/00" in mixed.objects
 
 
 @pytest.mark.parametrize("asset", ["ball.glb", "box/box.obj", "can.stl", "cube.ply"])

@@ -67,6 +67,7 @@ def planned_spec(**camera) -> VideoSpec:
     return replace(spec, objects=tuple(objects),
                    ground=replace(spec.ground, material_id="builtin:marble/01"),
                    background=replace(spec.background, image_id=""),
+                   environment=replace(spec.environment, image_id="", turbidity=2.5),
                    camera=replace(spec.camera, **{**still, **camera}))
 
 
@@ -84,7 +85,7 @@ def planned_spec(**camera) -> VideoSpec:
 def test_prompt_names_objects_ground_and_camera_motion(camera, phrase):
     assert prompt_for(planned_spec(**camera)) == (
         "A synthetic 3D render of two boxes, a sphere, two tori and a gem on a marble-textured "
-        f"ground under a gradient sky; {phrase}.")
+        f"ground under a clear sky; {phrase}.")
 
 
 def test_prompt_names_a_backdrop_image_and_a_single_object():
@@ -93,6 +94,12 @@ def test_prompt_names_a_backdrop_image_and_a_single_object():
                    background=replace(spec.background, image_id="user:backgrounds/park.jpg"))
     assert prompt_for(spec) == ("A synthetic 3D render of a twisted shape on a marble-textured "
                                 "ground in front of a backdrop image; the camera orbits the scene.")
+    hdr = replace(spec, background=replace(spec.background, image_id=""),
+                  ground=replace(spec.ground, material_id="builtin:painted_metal/01"),
+                  environment=replace(spec.environment, image_id="user:environments/a.hdr"))
+    assert prompt_for(hdr) == ("A synthetic 3D render of a twisted shape on a painted "
+                               "metal-textured ground lit by a captured environment; the camera "
+                               "orbits the scene.")
 
 
 @pytest.mark.parametrize("video,expected", [

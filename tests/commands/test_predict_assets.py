@@ -31,7 +31,7 @@ def test_user_assets_and_extra_outputs_are_written(assets_run):
     assert {"train/0000_segmentation.mkv", "train/0000_normals.mkv"} <= set(hashes)
     dataset = json.loads((base / "out" / "dataset.json").read_text())
     user_files = dataset["config"]["assets"]["user_files"]
-    assert "user:objects/ball.glb" in user_files and len(user_files) == 7
+    assert "user:objects/ball.glb" in user_files and len(user_files) == 10
     used = {o["asset_id"] for i in range(6) for o in json.loads(
         next((base / "out").glob(f"*/{i:04d}.json")).read_text())["spec"]["objects"]}
     assert any(a.startswith("user:") for a in used)

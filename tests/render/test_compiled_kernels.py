@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from lightpipe.config.settings import SceneSettings, Settings, VideoSettings
+from lightpipe.config.settings import AssetSettings, SceneSettings, Settings, VideoSettings
 from lightpipe.planning.planner import asset_pools, plan_video
 from lightpipe.render.renderer import RenderOptions, render_video
 
+from asset_files import make_asset_root
 from conftest import run_lightpipe, tiny_config, tree_hashes
 
 pytestmark = pytest.mark.slow
@@ -20,15 +21,28 @@ OUTPUTS = ("color", "depth", "segmentation", "normals")
 
 
 @pytest.fixture(scope="module")
-def specs():
+def assets(tmp_path_factory):
+    return make_asset_root(tmp_path_factory.mktemp("assets"))
+
+
+@pytest.fixture(scope="module")
+def specs(assets):
+    """Sky and HDR environments, PBR and built-in materials; one with motion blur and depth
+    of field."""
     settings = Settings(num_videos=4, scene=SceneSettings(min_objects=3, max_objects=6),
-                        video=VideoSettings(width=96, height=64, num_frames=5, fps=8))
+                        video=VideoSettings(width=96, height=64, num_frames=5, fps=8),
+                        assets=AssetSettings(root=str(assets), environment_probability=0.5))
     pools = asset_pools(11, settings)
-    return [plan_video(11, settings, index, pools) for index in range(3)]
+    specs = [plan_video(11, settings, index, pools) for index in range(4)]
+    specs[3] = dataclasses.replace(specs[3], camera=dataclasses.replace(
+        specs[3].camera, shutter=0.5, f_number=1.0))
+    assert {bool(s.environment.image_id) for s in specs} == {True, False}
+    return specs
 
 
-def test_compiled_kernels_render_the_same_bytes_as_eager(specs):
-    options = RenderOptions(shadows=True, antialias=3, segmentation=True, normals=True)
+def test_compiled_kernels_render_the_same_bytes_as_eager(specs, assets):
+    options = RenderOptions(asset_root=str(assets), shadows=True, ambient_occlusion=True,
+                            antialias=3, segmentation=True, normals=True, motion_blur_samples=3)
     compiled = dataclasses.replace(options, compile=True)
     threads = torch.get_num_threads()
     try:
