@@ -90,7 +90,8 @@ def main() -> None:
     triangles = [_triangles(spec) for spec in specs]
     print(f"scene: 832x480, {args.videos} videos x {args.frames} frames, "
           f"{min(triangles)}-{max(triangles)} triangles, torch threads {args.threads}, "
-          f"device {args.device}; look = shadows {look.shadows}, antialias {look.antialias}")
+          f"device {args.device}; look = shadows {look.shadows}, ambient occlusion "
+          f"{look.ambient_occlusion}, antialias {look.antialias}")
     print(f"encode color H.264:     {color_ms:8.1f} ms/frame (veryfast, x264 threads 2)")
     print(f"encode depth (mp4+mkv): {depth_ms:8.1f} ms/frame")
     for name, total in seconds.items():
