@@ -28,7 +28,8 @@ def run_plan(args: list[str]) -> int:
     print(format_plan(project, settings, pending, origin, tasks))
     if namespace.show_specs:
         identity = dataset_identity(project, settings)["settings"]
-        ranges = {key: identity[key] for key in ("scene", "camera", "lighting", "outputs")}
+        ranges = {key: identity[key] for key in ("scene", "camera", "lighting", "materials",
+                                                   "assets", "render", "outputs")}
         print("ranges: " + json.dumps(ranges, sort_keys=True))
     if namespace.show_assets or namespace.show_specs:
         pools = asset_pools(project.seed, settings)

@@ -50,3 +50,21 @@ def test_plan_of_another_configuration_counts_every_video_pending(capsys, tiny_d
     config, out = tiny_dataset
     assert main(["plan", "--config", str(config), "--project.seed", "8", "--tasks", "1"]) == 0
     assert f"pending: 10 of 10 (nothing of this dataset in '{out}' yet)" in capsys.readouterr().out
+
+
+def test_show_specs_prints_every_knob_and_every_spec(capsys):
+    import json
+
+    from lightpipe.planning.specs import VideoSpec
+
+    out = plan(capsys, "--tasks", "1", "--settings.num_videos", "3", "--show-specs")
+    ranges = json.loads(next(line for line in out.splitlines()
+                             if line.startswith("ranges: "))[len("ranges: "):])
+    assert ranges["materials"]["roughness_scale"] == [0.7, 1.3]
+    assert ranges["lighting"]["turbidity"] == [2.0, 5.0]
+    assert ranges["camera"]["motion_blur"] is False and ranges["render"]["ambient_occlusion"]
+    assert ranges["assets"]["environment_probability"] == 0.8
+    specs = [VideoSpec.from_dict(json.loads(line)) for line in out.splitlines()
+             if line.startswith("{")]
+    assert [s.index for s in specs] == [0, 1, 2]
+    assert all(s.environment.turbidity >= 2.0 for s in specs)

@@ -50,11 +50,15 @@ def test_same_bytes_with_assets_and_all_outputs(assets_run, tmp_path, variant):
     assert tree_hashes(out) == hashes
 
 
-def test_broken_asset_is_named_before_rendering(tmp_path):
+@pytest.mark.parametrize("broken,content", [
+    ("objects/broken.obj", "v 0 0 0\nf 1 2 3\n"),
+    ("environments/broken.hdr", "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 4 +X 8\nxx"),
+])
+def test_broken_asset_is_named_before_rendering(tmp_path, broken, content):
     root = make_asset_root(tmp_path / "assets")
-    (root / "objects" / "broken.obj").write_text("v 0 0 0\nf 1 2 3\n")
+    (root / broken).write_text(content)
     config = tiny_config(tmp_path / "c.yaml", tmp_path / "out", assets={"root": str(root)})
     proc = run_lightpipe("predict", "--config", str(config), check=False)
     assert proc.returncode == 2
-    assert "objects/broken.obj" in proc.stderr and "Traceback" not in proc.stderr
+    assert broken in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
