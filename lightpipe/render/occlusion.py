@@ -1,9 +1,9 @@
 """Screen-space ambient occlusion: how much of the sky a visible point sees past nearby geometry.
 
 For each shaded point P with normal n, a fixed set of points in the hemisphere above P (within
-RADIUS metres) is projected into the frame; a sample counts as blocked when the z-buffer there
-holds a surface in front of it (and not more than RADIUS in front: distant foreground does not
-occlude). The fraction blocked darkens the environment light (not the sun: shadows do that).
+RADIUS metres) is projected into the frame (off the frame: its border); a sample counts as
+blocked when the z-buffer there holds a surface in front of it (and not more than RADIUS in
+front: distant foreground does not occlude). The fraction blocked darkens the environment light (not the sun: shadows do that).
 Counts of comparisons: exact, whatever the order. The frame's depth comes straight from the
 z-buffer keys (1/depth in their high bits).
 """
@@ -21,7 +21,7 @@ STRENGTH = 1.0  # blocked fraction -> occlusion (1 = as measured)
 BIAS = 0.02  # relative depth tolerance: a surface does not occlude itself
 # Hemisphere samples (tangent x, bitangent y, normal z), lengths from 0.3 to 1 (x RADIUS),
 # spread over azimuth by the golden angle; fixed, so every frame and device agrees.
-SAMPLES = 8
+SAMPLES = 6
 
 
 def _kernel() -> list[tuple[float, float, float]]:
@@ -59,22 +59,21 @@ def ambient_occlusion(inverse_depth: torch.Tensor, params: torch.Tensor, px, py,
     ax, ay = torch.where(use_x, 1.0, 0.0), torch.where(use_x, 0.0, 1.0)
     tx, ty, tz = ay * nz, -ax * nz, ax * ny - ay * nx
     inv_t = torch.rsqrt(((tx * tx + ty * ty) + tz * tz).clamp(min=1e-20))
-    tx, ty, tz = tx * inv_t, ty * inv_t, tz * inv_t
-    bx, by, bz = ny * tz - nz * ty, nz * tx - nx * tz, nx * ty - ny * tx
+    tx, ty, tz = tx * (inv_t * RADIUS), ty * (inv_t * RADIUS), tz * (inv_t * RADIUS)
+    bx, by, bz = ny * tz - nz * ty, nz * tx - nx * tz, nx * ty - ny * tx  # |b| = RADIUS
+    rx, ry, rz = nx * RADIUS, ny * RADIUS, nz * RADIUS
+    # In pixels: u = x fx / z + cx. Samples off the frame read the border (clamped index).
+    qx, qy = px * fx, py * fy
     blocked = torch.zeros_like(px)
     for kx, ky, kz in KERNEL:
-        sx = px + RADIUS * ((tx * kx + bx * ky) + nx * kz)
-        sy = py + RADIUS * ((ty * kx + by * ky) + ny * kz)
-        sz = pz + RADIUS * ((tz * kx + bz * ky) + nz * kz)
+        sz = (pz + (tz * kx + bz * ky)) + rz * kz
         inv_sz = torch.reciprocal(sz.clamp(min=1e-3))
-        u = torch.floor(sx * inv_sz * fx + cx)
-        v = torch.floor(sy * inv_sz * fy + cy)
-        inside = (u >= 0) & (u < width) & (v >= 0) & (v < height) & (sz > 1e-3)
-        index = (u.clamp(min=0.0).minimum(width - 1.0)
-                 + v.clamp(min=0.0).minimum(height - 1.0) * width).long()
-        scene = inverse_depth.index_select(0, index)  # 1 / depth of what the pixel shows
+        u = torch.floor(((qx + ((tx * kx + bx * ky) + rx * kz) * fx) * inv_sz + cx)
+                        .clamp(0.0, 1e6)).minimum(width - 1.0)
+        v = torch.floor(((qy + ((ty * kx + by * ky) + ry * kz) * fy) * inv_sz + cy)
+                        .clamp(0.0, 1e6)).minimum(height - 1.0)
+        scene = inverse_depth.index_select(0, (u + v * width).long())  # 1 / depth seen there
         # In front of the sample (scene depth < sz (1 - BIAS)) but within RADIUS of it.
-        in_front = scene * (sz * (1.0 - BIAS)) > 1.0
-        near_enough = scene * (sz - RADIUS) < 1.0
-        blocked = blocked + torch.where(inside & in_front & near_enough, 1.0, 0.0)
+        hit = (scene * (sz * (1.0 - BIAS)) > 1.0) & (scene * (sz - RADIUS) < 1.0)
+        blocked = blocked + hit.to(blocked.dtype)
     return (1.0 - blocked * (STRENGTH / SAMPLES)).clamp(0.0, 1.0)

@@ -136,3 +136,25 @@ def test_background_image_shows_behind_everything(asset_root):
     video = render_video(spec, options=RenderOptions(asset_root=asset_root, segmentation=True))
     sky = video.segmentation[0] == 0
     assert sky.sum() > 100 and (video.color[0][sky] == (250, 120, 40)).all()
+
+
+def test_ambient_occlusion_darkens_the_ground_next_to_the_object_only():
+    spec = one_object_spec()
+    plain = render_video(spec, options=RenderOptions(segmentation=True))
+    occluded = render_video(spec, options=RenderOptions(ambient_occlusion=True, segmentation=True))
+    ground = plain.segmentation[0] == 1
+    luma_plain = plain.color[0].astype(int).sum(-1)
+    luma_ao = occluded.color[0].astype(int).sum(-1)
+    assert (luma_ao <= luma_plain).all()  # occlusion only ever removes light
+    darkened = ground & (luma_ao < luma_plain - 10)
+    assert darkened.sum() > 20, "no contact darkening on the ground"
+    # Where the ground darkens it is within the occlusion radius of the box's footprint.
+    depth = plain.depth[0]
+    k, ext = plain.intrinsics, plain.extrinsics[0]
+    rows, cols = np.nonzero(darkened)
+    rays = np.stack([(cols + 0.5 - k[0, 2]) / k[0, 0], (rows + 0.5 - k[1, 2]) / k[1, 1],
+                     np.ones(len(rows))]) * depth[rows, cols]
+    world = ext[:3, :3].T @ (rays - ext[:3, 3:4])
+    assert np.hypot(world[0], world[2]).max() < 0.6 + 0.5
+    assert np.array_equal(luma_ao[:10], luma_plain[:10])  # the far ground and sky: open
+    assert np.array_equal(plain.depth, occluded.depth)
