@@ -49,17 +49,21 @@ class Catalog:
 
 
 def build_catalog(root: str | None, builtin: bool) -> Catalog:
-    """Scan `root/{objects,textures,backgrounds}`; ids are `user:<relative path>`.
+    """Scan `root/{objects,textures,backgrounds,environments}`; ids are `user:<relative path>`.
 
-    Unknown file types under `objects/` are errors (named), so a typo is never silently ignored.
+    Unknown file types are errors (named), so a typo is never silently ignored; every problem
+    of the folder is reported in one AssetError. `textures/` is optional: without images there,
+    the built-in materials are used (also with `builtin: false`, which then only drops the
+    built-in objects).
     """
     user = {kind: [] for kind in KINDS}
+    problems = []
     if root is not None:
         base = Path(root)
         if not base.is_dir():
             raise AssetError(f"`settings.assets.root` is {root!r}, which is not a directory.\n"
-                             "HINT: it must contain objects/, textures/, backgrounds/ and/or "
-                             "environments/.")
+                             "HINT: it holds objects/ and optionally textures/, backgrounds/, "
+                             "environments/ (see README, Assets).")
         for kind, suffixes in KINDS.items():
             folder = base / kind
             for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
@@ -69,24 +73,34 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
                 if suffix in suffixes:
                     user[kind].append(USER_PREFIX + path.relative_to(base).as_posix())
                 elif kind != "objects" or suffix not in MESH_COMPANIONS:
-                    raise AssetError(
+                    problems.append(
                         f"unsupported asset file {str(path)!r} ({suffix or 'no suffix'}); allowed "
                         f"in {kind}/: {', '.join(suffixes)}"
-                        + (" (plus .mtl/.bin/image companions)" if kind == "objects" else "")
-                        + ".\nHINT: convert it or move it out of the assets root.")
-        if not any(user.values()):
-            raise AssetError(f"`settings.assets.root` {root!r} holds no assets; expected files "
-                             "under objects/, textures/, backgrounds/ or environments/.")
+                        + (" (plus .mtl/.bin/image companions)" if kind == "objects" else ""))
+        if not any(user.values()) and not problems:
+            problems.append(f"`settings.assets.root` {root!r} holds no assets; expected files "
+                            "under objects/, textures/, backgrounds/ or environments/")
     objects = (BUILTIN_OBJECT_IDS if builtin else ()) + tuple(user["objects"])
-    materials = (BUILTIN_MATERIAL_IDS if builtin else ()) + tuple(user["textures"])
+    materials = tuple(user["textures"]) if user["textures"] else BUILTIN_MATERIAL_IDS
+    if builtin and user["textures"]:
+        materials = BUILTIN_MATERIAL_IDS + materials
     if not objects:
-        raise AssetError("no object assets: `settings.assets.builtin` is false and "
-                         f"{root!r}/objects/ holds no meshes.\nHINT: add meshes or enable builtin.")
-    if not materials:
-        raise AssetError("no materials: `settings.assets.builtin` is false and "
-                         f"{root!r}/textures/ holds no images.\nHINT: add textures or enable builtin.")
+        problems.append("no object assets: `settings.assets.builtin` is false and "
+                        f"{str(Path(root or '.') / 'objects')!r} holds no meshes (add meshes, or "
+                        "set --settings.assets.builtin true)")
+    raise_problems(problems)
     return Catalog(tuple(sorted(objects)), tuple(sorted(materials)),
                    tuple(sorted(user["backgrounds"])), root, tuple(sorted(user["environments"])))
+
+
+def raise_problems(problems: list[str]) -> None:
+    """One AssetError listing every problem (none: nothing)."""
+    if len(problems) == 1:
+        raise AssetError(f"{problems[0]}.\nHINT: fix the file or move it out of the assets root.")
+    if problems:
+        listed = "\n".join(f"  - {problem}" for problem in problems)
+        raise AssetError(f"the assets have {len(problems)} problems:\n{listed}\n"
+                         "HINT: fix these files or move them out of the assets root.")
 
 
 def user_path(root: str | Path, asset_id: str) -> Path:

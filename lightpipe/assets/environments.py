@@ -30,8 +30,13 @@ def load_environment_image(path: str) -> np.ndarray:
             frame = next(container.decode(video=0))
             rgb = frame.to_ndarray(format="gbrpf32le") if frame.format.name != "gbrpf32le" \
                 else frame.to_ndarray()
-    except (av.FFmpegError, StopIteration, ValueError, OSError) as exc:
-        raise AssetError(f"environment {path!r} cannot be read: {exc}.\n{_HINT}") from None
+    except av.FFmpegError as exc:
+        raise AssetError(f"environment {path!r} cannot be read: it is not a valid "
+                         f"{os.path.splitext(path)[1][1:].upper()} image (FFmpeg: "
+                         f"{exc.strerror or exc}).\n{_HINT}") from None
+    except (StopIteration, ValueError, OSError) as exc:
+        raise AssetError(f"environment {path!r} cannot be read: {exc or 'no image in it'}.\n"
+                         f"{_HINT}") from None
     image = np.ascontiguousarray(rgb[..., :3], dtype=np.float32)
     height, width = image.shape[:2]
     if width < 8 or height < 4 or abs(width - 2 * height) > 1:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from lightpipe.assets.catalog import USER_PREFIX, AssetError, Catalog, user_path
+from lightpipe.assets.catalog import USER_PREFIX, AssetError, Catalog, raise_problems, user_path
 from lightpipe.assets.environments import load_environment_image
 from lightpipe.assets.materials import MaterialMaps, flat_maps, material_maps
 from lightpipe.assets.procedural import Mesh, object_mesh
@@ -76,18 +76,23 @@ def load_backdrop(root: str | None, image_id: str, width: int, height: int) -> n
 
 
 def validate_catalog(catalog: Catalog, texture_size: int = 64) -> None:
-    """Load every user asset once, so a broken file fails before any rendering, by name."""
+    """Load every user asset once, so broken files fail before any rendering: all of them, by
+    name, in one AssetError."""
     if catalog.root is None:
         return
-    for asset_id in catalog.objects:
+    problems = []
+    checks = [(a, lambda a: load_object(catalog.root, a, texture_size)) for a in catalog.objects]
+    checks += [(a, lambda a: load_image(str(user_path(catalog.root, a)), (8, 8)))
+               for a in (*catalog.materials, *catalog.backgrounds)]
+    checks += [(a, lambda a: load_environment_image(str(user_path(catalog.root, a))))
+               for a in catalog.environments]
+    for asset_id, check in checks:
         if asset_id.startswith(USER_PREFIX):
-            load_object(catalog.root, asset_id, texture_size)
-    for asset_id in (*catalog.materials, *catalog.backgrounds):
-        if asset_id.startswith(USER_PREFIX):
-            load_image(str(user_path(catalog.root, asset_id)), (8, 8))
-    for asset_id in catalog.environments:
-        if asset_id.startswith(USER_PREFIX):
-            load_environment_image(str(user_path(catalog.root, asset_id)))
+            try:
+                check(asset_id)
+            except AssetError as exc:
+                problems.append(str(exc).split("\nHINT:")[0].rstrip("."))
+    raise_problems(problems)
 
 
 @functools.lru_cache(maxsize=256)
@@ -97,7 +102,7 @@ def _load_user_object(path: str, texture_size: int) -> LoadedObject:
     try:
         mesh = trimesh.load(path, force="mesh", process=False)
     except Exception as exc:
-        raise AssetError(f"mesh {path!r} cannot be loaded: {exc}.\n"
+        raise AssetError(f"mesh {path!r} cannot be loaded: {_mesh_problem(path, exc)}.\n"
                          "HINT: allowed: OBJ, GLB/glTF, PLY, STL with at least one triangle.") from None
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0 or len(mesh.vertices) < 3:
         raise AssetError(f"mesh {path!r} holds no triangles.\n"
@@ -122,6 +127,33 @@ def _load_user_object(path: str, texture_size: int) -> LoadedObject:
     for array in (result.vertices, result.faces, result.normals, result.uvs):
         array.setflags(write=False)
     return LoadedObject(result, maps, own)
+
+
+def _mesh_problem(path: str, exc: Exception) -> str:
+    """What is wrong with a mesh file, in its own terms where the parser's message is not."""
+    if path.lower().endswith(".obj"):
+        vertices, highest = 0, 0
+        try:
+            for line in open(path, errors="replace"):
+                parts = line.split()
+                if parts[:1] == ["v"]:
+                    vertices += 1
+                elif parts[:1] == ["f"]:
+                    for corner in parts[1:]:
+                        index = corner.split("/")[0]
+                        if index.lstrip("-").isdigit():
+                            highest = max(highest, abs(int(index)))
+        except OSError:
+            pass
+        if highest > vertices:
+            return (f"a face refers to vertex {highest}, but the file defines {vertices} "
+                    f"vertices")
+        if vertices == 0:
+            return "it defines no vertices ('v x y z' lines)"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, (IndexError, KeyError, ValueError)):
+        return f"it is not a valid {path.rsplit('.', 1)[-1].upper()} mesh ({text})"
+    return text
 
 
 def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:

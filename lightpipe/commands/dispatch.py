@@ -40,8 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return getattr(importlib.import_module(module), function)(rest)
     except LightpipeError as exc:
-        print(f"lightpipe {command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(command, str(exc))
+    except Exception as exc:  # jsonargparse's ArgumentError from a LightningCLI parser
+        if type(exc).__name__ != "ArgumentError":
+            raise
+        from lightpipe.commands.preflight import argument_error_message
+
+        return _refuse(command, argument_error_message(exc))
+
+
+def _refuse(command: str, message: str) -> int:
+    """One short message, the command's help pointer, exit code 2 (a usage error)."""
+    print(f"lightpipe {command}: error: {message}\nsee `lightpipe {command} --help`",
+          file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 
 from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.config.validation import validate_settings
+from lightpipe.errors import LightpipeError
 
-# Options of every parser, LightningCLI's (predict, fit) included.
-PARSER_KWARGS = {"allow_abbrev": False}
+# Options of every parser, LightningCLI's (predict, fit) included: errors are raised (and shown
+# as one message by `dispatch`), not printed after a usage dump.
+PARSER_KWARGS = {"allow_abbrev": False, "exit_on_error": False}
 # Lightning warnings that do not apply to Lightpipe's runs.
 _KNOWN_WARNINGS = (".*does not have many workers.*", ".*isinstance\\(treespec, LeafSpec\\).*",
                    ".*args parameter is intended to run.*")
@@ -35,6 +37,8 @@ def config_parser(prog: str, description: str) -> ArgumentParser:
     for ignored in ("trainer", "model", "data"):
         parser.add_argument(f"--{ignored}", type=dict, default={}, help="(ignored here)")
     parser.add_argument("--seed_everything", type=object, default=None, help="(ignored here)")
+    for ignored in ("ckpt_path", "return_predictions"):
+        parser.add_argument(f"--{ignored}", type=object, default=None, help="(ignored here)")
     return parser
 
 
@@ -52,8 +56,17 @@ def settings_from(config) -> tuple[ProjectSettings, Settings]:
 
 
 def parse_config(parser: ArgumentParser, args: list[str]):
-    """Parse and validate; returns (namespace, project, settings)."""
-    namespace = parser.parse_args(args)
+    """Check the config files, parse and validate; returns (namespace, project, settings).
+    Every problem is a LightpipeError with one short message."""
+    from jsonargparse import ArgumentError
+
+    from lightpipe.commands.preflight import argument_error_message, check_config_files
+
+    check_config_files(args)
+    try:
+        namespace = parser.parse_args(args)
+    except ArgumentError as exc:
+        raise LightpipeError(argument_error_message(exc, parser)) from None
     project, settings = settings_from(namespace)
     return namespace, project, settings
 

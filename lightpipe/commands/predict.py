@@ -1,81 +1,48 @@
-"""`lightpipe predict`: LightningCLI over the generator and the generation DataModule."""
+"""`lightpipe predict`: the front door (`preflight`), then LightningCLI over the generator and
+the generation DataModule."""
 
 from __future__ import annotations
 
-from lightning.fabric.plugins.environments import LightningEnvironment
-from lightning.pytorch.cli import LightningCLI
-
-from lightpipe.assets.catalog import catalog_for
-from lightpipe.assets.loader import validate_catalog
-from lightpipe.commands.parsing import (
-    PARSER_KWARGS,
-    add_settings_groups,
-    quiet_known_warnings,
-    settings_from,
-)
-from lightpipe.datamodule.predict import GenerationDataModule
-from lightpipe.dataset.layout import Layout
-from lightpipe.dataset.output_dir import check_output_dir
-from lightpipe.generation import devices
-from lightpipe.generation.module import VideoGenerator
-from lightpipe.lightning_compat import cluster_environment, launched_processes
-from lightpipe.planning.planner import asset_pools
-
-TRAINER_DEFAULTS = {
-    "use_distributed_sampler": False,  # the sampler shards by itself
-    "logger": False,
-    "enable_checkpointing": False,
-    "enable_model_summary": False,
-}
-
-
-class GenerationCLI(LightningCLI):
-    """Adds the `project` and `settings` groups and links them into the model, data and seed."""
-
-    def add_arguments_to_parser(self, parser) -> None:
-        add_settings_groups(parser)
-        parser.link_arguments("project.seed", "seed_everything")
-        parser.link_arguments("project.seed", "model.seed")
-        parser.link_arguments("project.seed", "data.seed")
-        parser.link_arguments("project.name", "data.name")
-        parser.link_arguments("settings", "model.settings", apply_on="instantiate")
-        parser.link_arguments("settings", "data.settings", apply_on="instantiate")
-
-    def before_instantiate_classes(self) -> None:
-        config = self.config[self.subcommand] if self.subcommand else self.config
-        if config.get("return_predictions") is None:
-            config.return_predictions = False  # frames go to disk; keeping them would exhaust memory
-        project, settings = settings_from(config)
-        validate_catalog(catalog_for(settings))  # a broken asset file fails here, by name
-        asset_pools(project.seed, settings)  # and so does a catalogue too small to split
-        check_output_dir(project, settings)
+from lightpipe.commands.parsing import config_parser, parse_config
+from lightpipe.commands.preflight import check_trainer, probe_output_dir
 
 
 def run_predict(args: list[str]) -> int:
-    quiet_known_warnings(".*predict returned None.*", ".*overridden `transfer_batch_to_device`.*")
-    devices.register()
-    cli = GenerationCLI(
-        VideoGenerator, GenerationDataModule, args=["predict", *args],
-        trainer_defaults=TRAINER_DEFAULTS, save_config_callback=None,
-        auto_configure_optimizers=False, parser_kwargs=PARSER_KWARGS,
-    )
-    return exit_code(cli.trainer, cli.model)
+    if not {"-h", "--help", "--print_config"} & {a.split("=")[0] for a in args}:
+        preflight(args)  # before Lightning is imported: bad input is refused in a second
+    from lightpipe.commands.generation_cli import run_generation_cli
+
+    return run_generation_cli(args)
 
 
-def exit_code(trainer, model: VideoGenerator) -> int:
-    """Non-zero when this process's work is not done.
+def preflight(args: list[str]) -> None:
+    """Every check that needs no Lightning: config files, settings, trainer keys, assets, the
+    output directory (writable, and not holding another dataset). Raises LightpipeError."""
+    from lightpipe.dataset.output_dir import check_output_dir
 
-    Under SLURM (or any external launcher) each task answers for its own videos. When Lightning
-    launched the local processes itself, its launcher kills every process as soon as one exits
-    non-zero, so the children exit 0 and rank 0 waits for them and answers for the whole dataset.
-    """
-    writer = model.writer
-    own_problem = bool(writer and writer.failed) or model.stop.requested
-    if not isinstance(cluster_environment(trainer), LightningEnvironment):
-        return 1 if own_problem else 0
-    if trainer.global_rank != 0:
-        return 0
-    for child in launched_processes(trainer):
-        child.wait()
-    incomplete = Layout.for_settings(model.settings).pending(hashes=False)
-    return 1 if own_problem or incomplete else 0
+    namespace, project, settings = parse_config(
+        config_parser("lightpipe predict", "Render the dataset."), args)
+    check_trainer(namespace.trainer)
+    check_assets(project, settings)
+    probe_output_dir(settings.output_dir)
+    check_output_dir(project, settings)
+
+
+def check_assets(project, settings) -> None:
+    """Every broken asset file, and a catalogue too small to split, in one message."""
+    from lightpipe.assets.catalog import AssetError, catalog_for, raise_problems
+    from lightpipe.assets.loader import validate_catalog
+    from lightpipe.planning.planner import asset_pools
+
+    catalog = catalog_for(settings)  # unsupported files: all of them, already together
+    problems = []
+    for check in (lambda: validate_catalog(catalog), lambda: asset_pools(project.seed, settings)):
+        try:
+            check()
+        except AssetError as exc:
+            text = str(exc).split("\nHINT:")[0].rstrip(".")
+            if text.startswith("the assets have"):
+                problems += [line.strip()[2:] for line in text.splitlines()[1:]]
+            else:
+                problems.append(text)
+    raise_problems(problems)

@@ -9,30 +9,29 @@ import shutil
 from lightpipe.config.settings import ProjectSettings, Range, Settings
 from lightpipe.errors import ConfigError
 
+MAX_SEED = 2**32 - 1
+MAX_SIDE = 8192
+
 
 def validate_settings(project: ProjectSettings, settings: Settings) -> None:
     """Raise ConfigError naming the key, the value and what is allowed."""
     video, split, enc, scene, render = (
         settings.video, settings.dataset_split, settings.encoder, settings.scene, settings.render
     )
-    _require(isinstance(project.seed, int) and project.seed >= 0, "project.seed", project.seed,
-             "an integer >= 0", "seed 0 is valid")
+    _require(isinstance(project.seed, int) and not isinstance(project.seed, bool)
+             and 0 <= project.seed <= MAX_SEED, "project.seed", project.seed,
+             f"an integer in [0, {MAX_SEED}] (2**32 - 1, what NumPy and Lightning seed with)",
+             "seed 0 is valid")
     _require(settings.num_videos >= 1, "settings.num_videos", settings.num_videos, "an integer >= 1")
     _require(0.0 < split.train_ratio <= 1.0, "settings.dataset_split.train_ratio", split.train_ratio,
              "a number in (0, 1]")
-    num_val = settings.num_videos - settings.num_train
-    if split.ensure_disjoint_assets and (settings.num_train == 0 or num_val == 0):
-        raise ConfigError(
-            "settings.dataset_split.train_ratio", split.train_ratio,
-            "a ratio leaving at least one train and one val video when ensure_disjoint_assets is true",
-            f"num_videos={settings.num_videos} gives {settings.num_train} train and {num_val} val videos; "
-            "change the ratio or set --settings.dataset_split.ensure_disjoint_assets false",
-        )
     for key in ("width", "height"):
         value = getattr(video, key)
-        _require(value >= 2 and value % 2 == 0, f"settings.video.{key}", value,
-                 "an even integer >= 2", "H.264 yuv420p needs even frame sizes")
+        _require(2 <= value <= MAX_SIDE and value % 2 == 0, f"settings.video.{key}", value,
+                 f"an even integer in [2, {MAX_SIDE}]",
+                 "H.264 yuv420p needs even sizes; its highest level (6.2) stops at 8192x4320")
     _require(video.num_frames >= 1, "settings.video.num_frames", video.num_frames, "an integer >= 1")
+    _validate_memory(settings)
     _require(video.fps > 0, "settings.video.fps", video.fps, "an integer > 0")
     _require(0 <= enc.crf <= 51, "settings.encoder.crf", enc.crf, "an integer in [0, 51]")
     _require(enc.threads >= 1, "settings.encoder.threads", enc.threads,
@@ -55,6 +54,36 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
     _require(not render.compile or cxx_compiler() is not None, "settings.render.compile",
              render.compile, "false on a machine without a C++ compiler (torch.compile builds "
              "C++ kernels: install g++ or set CXX)")
+
+
+def video_memory_bytes(settings: Settings) -> int:
+    """What rendering and encoding one video holds at once: its frames (colour, depth, extras)
+    plus a chunk's working set (about 200 bytes per pixel and frame)."""
+    video = settings.video
+    pixels = video.width * video.height
+    per_frame = 3 + 4 + 4 * ("segmentation" in settings.outputs) \
+        + 12 * ("normals" in settings.outputs)
+    frames = video.num_frames * pixels * per_frame
+    working = settings.render.frames_per_chunk * pixels * 200
+    return frames * (1 + settings.encoder.max_pending_videos) + working
+
+
+def physical_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _validate_memory(settings: Settings) -> None:
+    needed, total = video_memory_bytes(settings), physical_memory_bytes()
+    if total is not None and needed > 0.8 * total:
+        video = settings.video
+        raise ConfigError(
+            "settings.video", f"{video.width}x{video.height}x{video.num_frames}",
+            f"a size whose frames fit in memory: about {needed / 2**30:.1f} GiB per video "
+            f"against {total / 2**30:.1f} GiB here",
+            "lower the size or num_frames, or settings.encoder.max_pending_videos")
 
 
 def cxx_compiler() -> str | None:

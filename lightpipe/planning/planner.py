@@ -50,12 +50,14 @@ def asset_pools(seed: int, settings: Settings) -> dict[str, AssetPool]:
     catalog = catalog_for(settings)
     objects, materials = catalog.objects, catalog.materials
     backgrounds, environments = catalog.backgrounds, catalog.environments
-    if not settings.dataset_split.ensure_disjoint_assets:
+    num_val = settings.num_videos - settings.num_train
+    if not settings.dataset_split.ensure_disjoint_assets or 0 in (settings.num_train, num_val):
+        # Sharing is moot when one split has no video: it draws from every asset.
         pool = AssetPool(objects, materials, backgrounds, environments)
         return {"train": pool, "val": pool}
     val_fraction = 1.0 - settings.dataset_split.train_ratio
-    train_obj, val_obj = _split_ids(seed, objects, val_fraction)
-    train_mat, val_mat = _split_ids(seed, materials, val_fraction)
+    train_obj, val_obj = _split_ids(seed, objects, val_fraction, "object mesh")
+    train_mat, val_mat = _split_ids(seed, materials, val_fraction, "material")
     # Backgrounds and environments are optional: a single one can only serve one split (val
     # then gets the procedural sky).
     train_bg, val_bg = _split_optional(seed, backgrounds, val_fraction)
@@ -217,11 +219,13 @@ def _split_optional(seed: int, ids: tuple[str, ...], val_fraction: float
     return _split_ids(seed, ids, val_fraction) if len(ids) > 1 else (ids, ())
 
 
-def _split_ids(seed: int, ids: tuple[str, ...], val_fraction: float) -> tuple[tuple, tuple]:
+def _split_ids(seed: int, ids: tuple[str, ...], val_fraction: float,
+               kind: str = "asset") -> tuple[tuple, tuple]:
     if len(ids) < 2:
-        raise AssetError(f"ensure_disjoint_assets needs at least 2 assets of each kind to split; "
-                         f"found {list(ids)}.\nHINT: add assets or set "
-                         "--settings.dataset_split.ensure_disjoint_assets false.")
+        raise AssetError(
+            f"`settings.dataset_split.ensure_disjoint_assets` gives train and val their own "
+            f"{kind}s, but there is only {len(ids)} ({', '.join(ids) or 'none'}): add another, "
+            "or set --settings.dataset_split.ensure_disjoint_assets false")
     keyed = sorted(ids, key=lambda asset_id: _unit_hash(seed, asset_id))
     val = [a for a in keyed if _unit_hash(seed, a) < val_fraction]
     train = [a for a in keyed if _unit_hash(seed, a) >= val_fraction]

@@ -132,13 +132,14 @@ def test_export_warns_when_wan_cannot_use_the_videos_as_they_are(copy, capsys):
 def test_export_errors(copy, tmp_path, capsys):
     assert main(["export", "--format", "webdataset", "--root", str(copy)]) == 2
     assert capsys.readouterr().err == (
-        "lightpipe export: error: `--format` is 'webdataset'; allowed: diffsynth.\n")
+        "lightpipe export: error: `--format` is 'webdataset'; allowed: diffsynth.\n"
+        "see `lightpipe export --help`\n")
     empty = tmp_path / "empty"
     empty.mkdir()
     assert export(empty, capsys)[:3:2] == (2, (
         f"lightpipe export: error: '{empty}' is not a Lightpipe dataset: it has no dataset.json."
         "\nHINT: point it at the `settings.output_dir` of a `lightpipe predict` run "
-        "(default: output).\n"))
+        "(default: output).\nsee `lightpipe export --help`\n"))
     info = json.loads((copy / "dataset.json").read_text())
     (copy / "dataset.json").write_text(json.dumps({**info, "format_version": 7}))
     code, _, err = export(copy, capsys)

@@ -85,5 +85,5 @@ def test_fit_on_a_directory_without_dataset_is_one_clear_error(tmp_path, capsys)
     assert err.endswith(
         f"lightpipe fit: error: '{tmp_path}' is not a Lightpipe dataset: it has no dataset.json.\n"
         "HINT: point it at the `settings.output_dir` of a `lightpipe predict` run "
-        "(default: output).\n")
+        "(default: output).\nsee `lightpipe fit --help`\n")
     assert "Traceback" not in err
