@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 
+from lightpipe import clock  # noqa: F401  (starts the process clock of the summaries)
+
 __version__ = "0.1.0"
 
 # Public name -> the module that defines it.

@@ -25,6 +25,7 @@ import sys
 import threading
 
 DEFAULT_SIGNAL = signal.SIGUSR1
+INTERRUPTED = "Ctrl-C"  # the stop reason of SIGINT; the command then exits 130
 
 
 class StopFlag:
@@ -67,6 +68,20 @@ def install_preemption_handler(flag: StopFlag, environment, global_rank: int):
             requeue_slurm_job()
 
     return signum, signal.signal(signum, handle)
+
+
+def install_interrupt_handler(flag: StopFlag, global_rank: int):
+    """The first Ctrl-C (SIGINT) stops the task cleanly: no new videos, the queued encodes
+    finish; a second one interrupts at once (Python's default). Returns the previous handler."""
+
+    def handle(received, frame) -> None:
+        flag.request(INTERRUPTED)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print(f"lightpipe task {global_rank}: Ctrl-C; finishing the current video and the queued "
+              "encodes, then stopping (Ctrl-C again stops at once; files stay consistent)",
+              file=sys.stderr, flush=True)
+
+    return signal.SIGINT, signal.signal(signal.SIGINT, handle)
 
 
 def requeue_slurm_job() -> int:

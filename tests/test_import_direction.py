@@ -16,7 +16,7 @@ import lightpipe
 
 PACKAGE = Path(lightpipe.__file__).parent
 LAYERS = [
-    {"errors", "records", "atomic_io", "preemption", "lightning_compat"},
+    {"errors", "records", "atomic_io", "preemption", "lightning_compat", "clock"},
     {"config"}, {"assets"}, {"planning"}, {"dataset"}, {"datamodule"}, {"render"},
     {"generation"}, {"models"}, {"commands"},
 ]

@@ -1,42 +1,48 @@
-"""`lightpipe fit`: LightningCLI over any LightningModule (default: the example `DepthFromColor`)
-and `GeneratedVideoDataModule`; one `seed_everything` seeds Lightning and the clip offsets."""
+"""`lightpipe fit`: the front door (`preflight`), then LightningCLI (`fit_cli`) over a model and
+the training DataModule of a generated dataset."""
 
 from __future__ import annotations
 
-from lightning.pytorch.cli import LightningCLI
-
-from lightpipe.commands.parsing import PARSER_KWARGS, quiet_known_warnings
-from lightpipe.datamodule.training import GeneratedVideoDataModule
+from lightpipe.commands.parsing import new_parser
+from lightpipe.commands.preflight import check_config_files, check_trainer
+from lightpipe.config.validation import MAX_SEED
 from lightpipe.errors import ConfigError
-from lightpipe.models.depth_from_color import DepthFromColor
-
-TRAINER_DEFAULTS = {
-    "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger",
-               "init_args": {"save_dir": "runs", "name": "fit"}},
-}
-
-
-class FitCLI(LightningCLI):
-    """Links `seed_everything` into `data.seed`, so one seed fixes weights, order and clips."""
-
-    def add_arguments_to_parser(self, parser) -> None:
-        parser.link_arguments("seed_everything", "data.seed", compute_fn=_data_seed)
-        default_model = f"{DepthFromColor.__module__}.{DepthFromColor.__name__}"
-        parser.set_defaults({"model": {"class_path": default_model}})
 
 
 def run_fit(args: list[str]) -> int:
-    quiet_known_warnings(".*The number of training batches.*is smaller than the logging interval.*")
-    FitCLI(
-        None, GeneratedVideoDataModule, args=["fit", *args],  # model: any LightningModule
-        trainer_defaults=TRAINER_DEFAULTS,
-        seed_everything_default=0, parser_kwargs=PARSER_KWARGS,
-    )
-    return 0
+    if not {"-h", "--help", "--print_config"} & {a.split("=")[0] for a in args}:
+        preflight(args)  # before Lightning is imported: bad input is refused in a second
+    from lightpipe.commands.fit_cli import run_fit_cli
+
+    return run_fit_cli(args)
 
 
-def _data_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError("seed_everything", seed, "an integer >= 0",
-                          hint="one seed fixes the weights, the batch order and the clip offsets.")
-    return seed
+def preflight(args: list[str]) -> None:
+    """The config files, the dataset at `data.root`, the seed and the trainer's device keys.
+    Anything this light parser does not know is left to LightningCLI (checked after import)."""
+    from jsonargparse import ActionConfigFile, ArgumentError
+
+    from lightpipe.dataset.index import DatasetIndex
+
+    check_config_files(args)
+    parser = new_parser("lightpipe fit", "Train a model on a generated dataset.")
+    parser.add_argument("--config", action=ActionConfigFile)
+    for group in ("model", "data", "trainer", "optimizer", "lr_scheduler"):
+        parser.add_argument(f"--{group}", type=dict, default={})
+    for key in ("seed_everything", "ckpt_path"):
+        parser.add_argument(f"--{key}", type=object, default=None)
+    try:
+        namespace = parser.parse_args(args)
+    except ArgumentError:
+        return  # a key this parser does not know: LightningCLI says what is wrong
+    seed = namespace.seed_everything
+    if isinstance(seed, str) and seed.lstrip("-").isdigit():
+        seed = int(seed)
+    if seed is not None and not isinstance(seed, bool) and (
+            not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
+        raise ConfigError("seed_everything", seed, f"an integer in [0, {MAX_SEED}]",
+                          "one seed fixes the weights, the batch order and the clip offsets")
+    check_trainer(namespace.trainer, generation=False)
+    root = (namespace.data or {}).get("root")
+    if root is not None:
+        DatasetIndex.open(root)  # not a directory, no dataset.json, another format: one message

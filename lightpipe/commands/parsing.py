@@ -16,7 +16,9 @@ from lightpipe.errors import LightpipeError
 PARSER_KWARGS = {"allow_abbrev": False, "exit_on_error": False}
 # Lightning warnings that do not apply to Lightpipe's runs.
 _KNOWN_WARNINGS = (".*does not have many workers.*", ".*isinstance\\(treespec, LeafSpec\\).*",
-                   ".*args parameter is intended to run.*")
+                   ".*args parameter is intended to run.*",
+                   "The `srun` command is available on your system but is not used.*",
+                   "Total length of `.*` across ranks is zero.*")
 
 
 def new_parser(prog: str, description: str) -> ArgumentParser:
@@ -72,6 +74,24 @@ def parse_config(parser: ArgumentParser, args: list[str]):
 
 
 def quiet_known_warnings(*patterns: str) -> None:
-    """Silence Lightning warnings that do not apply here (plus a command's own `patterns`)."""
+    """Silence, by their exact text, the Lightning warnings and notices that do not apply to
+    Lightpipe's runs (plus a command's own `patterns`); nothing else is silenced."""
+    import logging
+
     for pattern in (*_KNOWN_WARNINGS, *patterns):
         warnings.filterwarnings("ignore", pattern)
+    # rank_zero_info logs through whichever of these lightning_utilities was last given.
+    for name in ("lightning.fabric.utilities.rank_zero", "lightning.pytorch.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoticeFilter) for f in logger.filters):
+            logger.addFilter(_NoticeFilter())
+
+
+class _NoticeFilter:
+    """Drops Lightning's device-availability lines and its product tips."""
+
+    PREFIXES = ("GPU available:", "TPU available:", "HPU available:", "IPU available:",
+                "\U0001f4a1 Tip:")
+
+    def filter(self, record) -> bool:
+        return not str(record.getMessage()).startswith(self.PREFIXES)

@@ -94,8 +94,9 @@ def argument_error_message(exc: Exception, parser=None) -> str:
     return " ".join(lines[:3])
 
 
-def check_trainer(trainer: dict) -> None:
-    """The trainer keys Lightpipe depends on; raises ConfigError."""
+def check_trainer(trainer: dict, generation: bool = True) -> None:
+    """The trainer keys Lightpipe depends on (for `fit`, only the device counts: training may
+    use any of Lightning's strategies and accelerators); raises ConfigError."""
     devices = _value(trainer.get("devices", "auto"))
     ok = devices in ("auto", -1) or (isinstance(devices, int) and not isinstance(devices, bool)
                                      and devices >= 1) \
@@ -111,6 +112,8 @@ def check_trainer(trainer: dict) -> None:
     nodes = _value(trainer.get("num_nodes", 1))
     if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes < 1:
         raise ConfigError("trainer.num_nodes", nodes, "an integer >= 1")
+    if not generation:
+        return
     accelerator = _value(trainer.get("accelerator", "auto"))
     if isinstance(accelerator, str) and accelerator not in ACCELERATORS:
         raise ConfigError("trainer.accelerator", accelerator,

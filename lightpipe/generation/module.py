@@ -16,7 +16,7 @@ from lightpipe.generation.faults import maybe_inject
 from lightpipe.generation.writer import VideoResult, VideoWriter
 from lightpipe.lightning_compat import cluster_environment
 from lightpipe.planning.specs import VideoSpec
-from lightpipe.preemption import StopFlag, install_preemption_handler
+from lightpipe.preemption import StopFlag, install_interrupt_handler, install_preemption_handler
 from lightpipe.render.renderer import RenderOptions, render_video
 
 
@@ -34,7 +34,7 @@ class VideoGenerator(LightningModule):
         self.seed = seed
         self.writer: VideoWriter | None = None
         self.stop = StopFlag()  # replaced by the GenerationDataModule's flag when there is one
-        self._previous_handler = None
+        self._previous_handlers: list = []
         # Fewer pending videos than tasks is normal on a resumed run: idle tasks just finish.
         self.allow_zero_length_dataloader_with_multiple_devices = True
 
@@ -47,15 +47,16 @@ class VideoGenerator(LightningModule):
         return [self.writer]
 
     def setup(self, stage: str) -> None:
-        # Before Lightning registers its signal handlers, which then leave this one in place.
-        self._previous_handler = install_preemption_handler(
-            self.stop, cluster_environment(self.trainer), self.trainer.global_rank)
+        # Before Lightning registers its signal handlers, which then leave these in place.
+        rank = self.trainer.global_rank
+        self._previous_handlers = [
+            install_preemption_handler(self.stop, cluster_environment(self.trainer), rank),
+            install_interrupt_handler(self.stop, rank)]
 
     def teardown(self, stage: str) -> None:
-        if self._previous_handler is not None:
-            signum, handler = self._previous_handler
+        for signum, handler in reversed(self._previous_handlers):
             signal.signal(signum, handler)
-            self._previous_handler = None
+        self._previous_handlers = []
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
         return batch  # a VideoSpec: plain numbers, rendered directly on self.device

@@ -33,6 +33,7 @@ from lightpipe.dataset.meta import (
     NormalsMeta,
     SegmentationMeta,
     VideoMeta,
+    VideoStatus,
 )
 from lightpipe.dataset.video_codec import (
     H264Options,
@@ -41,9 +42,13 @@ from lightpipe.dataset.video_codec import (
     encode_rgb_ffv1,
     encode_rgb_h264,
 )
+from lightpipe.generation.progress import Progress, task_summary
+from lightpipe.planning.assignment import contiguous_block
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.preemption import StopFlag
 from lightpipe.render.renderer import RenderedVideo
+
+DATASET_WAIT_S = 120.0  # how long rank 0 waits for the other tasks before its dataset summary
 
 
 @dataclass(frozen=True)
@@ -73,15 +78,22 @@ class VideoWriter(BasePredictionWriter):
         self._slots = threading.BoundedSemaphore(encoder.max_pending_videos)
         self._pool: ThreadPoolExecutor | None = None
         self._futures: list[Future] = []
-        self._started = 0.0
+        self.written_bytes = 0
+        self.progress: Progress | None = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        self._started = time.perf_counter()
         self._pool = ThreadPoolExecutor(self.encoder.max_pending_videos,
                                         thread_name_prefix="lightpipe-encode")
 
     def on_predict_start(self, trainer, pl_module) -> None:
         self.device_type = pl_module.device.type
+        datamodule = trainer.datamodule
+        mine = len(contiguous_block(len(datamodule.pending), trainer.global_rank,
+                                    trainer.world_size)) \
+            if isinstance(datamodule, GenerationDataModule) else 0
+        frames = datamodule.settings.video.num_frames \
+            if isinstance(datamodule, GenerationDataModule) else 0
+        self.progress = Progress(trainer.global_rank, trainer.world_size, mine, frames)
 
     def write_on_batch_end(self, trainer, pl_module, prediction: VideoResult, batch_indices,
                            batch, batch_idx, dataloader_idx) -> None:
@@ -92,23 +104,44 @@ class VideoWriter(BasePredictionWriter):
         self._futures.append(self._pool.submit(self._write_guarded, prediction))
 
     def teardown(self, trainer, pl_module, stage: str) -> None:
-        """Wait for the encodes, then print this task's summary (also for a task with no work)."""
+        """Wait for the encodes, then print this task's summary (also for a task with no work)
+        and, on global rank 0, the dataset's (after a bounded wait for the other tasks)."""
         self.close()
-        elapsed = time.perf_counter() - self._started
+        if self.progress is not None:
+            self.progress.close()
         datamodule = trainer.datamodule
-        skipped = datamodule.num_complete if isinstance(datamodule, GenerationDataModule) else 0
+        ours = isinstance(datamodule, GenerationDataModule)
+        skipped = datamodule.num_complete if ours else 0
         stopped = f" (stopped early: {self.stop.reason})" if self.stop.requested else ""
-        print(f"lightpipe task {trainer.global_rank}/{trainer.world_size}: rendered "
-              f"{len(self.rendered)} [{self.layout.describe(sorted(self.rendered))}], failed "
-              f"{len(self.failed)} [{self.layout.describe(sorted(self.failed))}], skipped as "
-              f"complete {skipped} (all tasks), {elapsed:.1f} s{stopped}", flush=True)
+        frames = len(self.rendered) * (datamodule.settings.video.num_frames if ours else 0)
+        print(task_summary(trainer.global_rank, trainer.world_size,
+                           f"{len(self.rendered)} [{self.layout.describe(sorted(self.rendered))}]",
+                           f"{len(self.failed)} [{self.layout.describe(sorted(self.failed))}]",
+                           skipped, frames, self.written_bytes, stopped), flush=True)
         if trainer.is_global_zero:
-            total = self.layout.num_videos
-            complete = total - len(self.layout.pending(hashes=False))
-            note = "" if complete == total or trainer.world_size == 1 else \
-                " (other tasks may still be writing; `lightpipe verify` checks the result)"
-            print(f"lightpipe dataset: {complete}/{total} videos complete in "
-                  f"{self.layout.root}{note}", flush=True)
+            waiting = list(datamodule.pending) if ours and trainer.world_size > 1 else []
+            print(self.dataset_line(waiting), flush=True)
+
+    def dataset_line(self, waiting: list[int], timeout: float = DATASET_WAIT_S) -> str:
+        """`N/M videos complete in DIR`, once every video in `waiting` (the run's pending ones,
+        other tasks' included) is complete or failed, or after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while waiting and time.monotonic() < deadline:
+            waiting = [i for i in waiting if self.layout.check(i).status
+                       not in (VideoStatus.COMPLETE, VideoStatus.FAILED)]
+            if waiting:
+                time.sleep(0.5)
+        total = self.layout.num_videos
+        complete = total - len(self.layout.pending(hashes=False))
+        note = ""
+        if waiting:
+            note = (f" ({len(waiting)} still being written after {timeout:.0f} s by other tasks;"
+                    " `lightpipe verify` checks the result)")
+        elif complete < total and self.stop.requested:
+            note = f"; stopped ({self.stop.reason}): the same command resumes"
+        elif complete < total:
+            note = "; run the same command to render the rest"
+        return f"lightpipe dataset: {complete}/{total} videos complete in {self.layout.root}{note}"
 
     def close(self) -> None:
         """Wait for the queued encodes."""
@@ -153,9 +186,12 @@ class VideoWriter(BasePredictionWriter):
 
     def _write_guarded(self, result: VideoResult) -> None:
         try:
-            self.write_video(result)
+            meta = self.write_video(result)
             with self._lock:
                 self.rendered.append(result.spec.index)
+                self.written_bytes += sum(entry.bytes for entry in meta.files.values())
+            if self.progress is not None:
+                self.progress.video_done()
         except Exception:  # one video's failure must not stop the others
             self._record_failure(result.spec.index, traceback.format_exc())
         finally:
