@@ -6,6 +6,11 @@ from __future__ import annotations
 from lightpipe.commands.parsing import new_parser
 from lightpipe.commands.preflight import check_config_files, check_trainer
 from lightpipe.config.validation import MAX_SEED
+from lightpipe.dataset.clip_span import (
+    DEFAULT_CLIP_LENGTH,
+    DEFAULT_FRAME_STRIDE,
+    check_clip_span,
+)
 from lightpipe.errors import ConfigError
 
 
@@ -43,6 +48,13 @@ def preflight(args: list[str]) -> None:
         raise ConfigError("seed_everything", seed, f"an integer in [0, {MAX_SEED}]",
                           "one seed fixes the weights, the batch order and the clip offsets")
     check_trainer(namespace.trainer, generation=False)
-    root = (namespace.data or {}).get("root")
-    if root is not None:
-        DatasetIndex.open(root)  # not a directory, no dataset.json, another format: one message
+    data = namespace.data or {}
+    if data.get("root") is None:
+        return
+    index = DatasetIndex.open(data["root"])  # not a directory, no dataset.json...: one message
+    clip_length = data.get("clip_length", DEFAULT_CLIP_LENGTH)
+    frame_stride = data.get("frame_stride", DEFAULT_FRAME_STRIDE)
+    if index.num_frames is not None and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1
+            for v in (clip_length, frame_stride)):  # other values: the DataModule says why
+        check_clip_span(str(data["root"]), clip_length, frame_stride, index.num_frames)

@@ -12,6 +12,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
+from lightpipe.dataset.clip_span import clip_span
 from lightpipe.dataset.depth_codes import dequantize_metric
 from lightpipe.dataset.index import VideoRecord
 from lightpipe.dataset.meta import VideoMeta
@@ -37,11 +38,6 @@ MODALITIES: dict[str, Modality] = {
     "normals": Modality("normals", InterpolationMode.NEAREST_EXACT),
 }
 DEFAULT_OUTPUTS = ("color", "depth", "depth_vis")
-
-
-def clip_span(clip_length: int, frame_stride: int) -> int:
-    """Frames from a clip's first to its last frame, inclusive."""
-    return (clip_length - 1) * frame_stride + 1
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,13 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from lightpipe.datamodule.clips import DEFAULT_OUTPUTS, MODALITIES, ClipDataset, clip_span
+from lightpipe.datamodule.clips import DEFAULT_OUTPUTS, MODALITIES, ClipDataset
+from lightpipe.dataset.clip_span import (
+    DEFAULT_CLIP_LENGTH,
+    DEFAULT_FRAME_STRIDE,
+    check_clip_span,
+    clip_span,
+)
 from lightpipe.dataset.index import DatasetError, DatasetIndex, VideoRecord
 from lightpipe.errors import ConfigError
 
@@ -41,7 +47,8 @@ class GeneratedVideoDataModule(LightningDataModule):
         seed: train clip offsets come from SeedSequence([seed, epoch, video index]).
     """
 
-    def __init__(self, root: str, clip_length: int = 16, frame_stride: int = 1,
+    def __init__(self, root: str, clip_length: int = DEFAULT_CLIP_LENGTH,
+                 frame_stride: int = DEFAULT_FRAME_STRIDE,
                  size: tuple[int, int] | None = None, batch_size: int = 2, num_workers: int = 0,
                  outputs: Sequence[str] = DEFAULT_OUTPUTS, seed: int = 0) -> None:
         super().__init__()
@@ -75,6 +82,9 @@ class GeneratedVideoDataModule(LightningDataModule):
             rank_zero_warn(self.index.describe_incomplete(incomplete))
         datasets = {}
         for split in splits:
+            if split == "val" and not self.index.indices(split):
+                datasets[split] = None  # a one-split dataset (e.g. 1-2 videos): no validation
+                continue
             self._check_videos(split, videos[split])
             datasets[split] = ClipDataset(videos[split], self.clip_length, self.frame_stride,
                                           self.size, self.outputs, self.seed,
@@ -92,6 +102,10 @@ class GeneratedVideoDataModule(LightningDataModule):
         """Every val video exactly once over all ranks: strided, unpadded (uneven ranks are fine
         in evaluation; a padded DistributedSampler would repeat videos and bias the metrics)."""
         world, rank = self._world()
+        if self.val_dataset is None and not self.index.indices("val"):
+            rank_zero_warn(f"{self.root!r} has no val split (dataset_split.train_ratio put all "
+                           f"{self.index.layout.num_videos} videos in train): no validation.")
+            return []  # Lightning skips validation
         dataset = self._ready(self.val_dataset, "validate")
         if len(dataset) < world:
             raise DatasetError(
@@ -118,18 +132,17 @@ class GeneratedVideoDataModule(LightningDataModule):
         return dataset
 
     def _check_span(self, num_frames: int) -> None:
-        if self.span > num_frames:
-            raise ConfigError(
-                "clip_length", self.clip_length,
-                f"at most {(num_frames - 1) // self.frame_stride + 1} with frame_stride "
-                f"{self.frame_stride}: the videos of {self.root!r} have {num_frames} frames and a "
-                f"clip spans (clip_length - 1) * frame_stride + 1 = {self.span}",
-                hint="lower --data.clip_length or --data.frame_stride, or generate longer videos "
-                     "(--settings.video.num_frames).")
+        check_clip_span(self.root, self.clip_length, self.frame_stride, num_frames)
 
     def _check_videos(self, split: str, videos: list[VideoRecord]) -> None:
+        planned = len(self.index.indices(split))
+        if not planned:
+            raise DatasetError(
+                f"{self.root!r} has no {split} split: dataset_split.train_ratio put all "
+                f"{self.index.layout.num_videos} videos in val.\n"
+                "HINT: generate it with a train_ratio that leaves train videos, e.g. "
+                "--settings.dataset_split.train_ratio 0.8.")
         if not videos:
-            planned = len(self.index.indices(split))
             raise DatasetError(
                 f"{self.root!r} has no complete {split} video (of {planned} planned).\n"
                 "HINT: finish the dataset: rerun the same `lightpipe predict`; "

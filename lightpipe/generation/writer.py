@@ -14,6 +14,7 @@ import av
 import lightning
 import numpy as np
 import torch
+from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 import lightpipe
@@ -43,6 +44,7 @@ from lightpipe.dataset.video_codec import (
     encode_rgb_h264,
 )
 from lightpipe.generation.progress import Progress, task_summary
+from lightpipe.lightning_compat import cluster_environment
 from lightpipe.planning.assignment import contiguous_block
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.preemption import StopFlag
@@ -118,6 +120,11 @@ class VideoWriter(BasePredictionWriter):
                            f"{len(self.rendered)} [{self.layout.describe(sorted(self.rendered))}]",
                            f"{len(self.failed)} [{self.layout.describe(sorted(self.failed))}]",
                            skipped, frames, self.written_bytes, stopped), flush=True)
+        if trainer.world_size > 1 and isinstance(cluster_environment(trainer),
+                                                 LightningEnvironment):
+            # Lightning's own launcher stops every process when one dies, so waiting for the
+            # others is safe here; it puts the dataset line after every task's summary.
+            trainer.strategy.barrier("lightpipe-summaries")
         if trainer.is_global_zero:
             waiting = list(datamodule.pending) if ours and trainer.world_size > 1 else []
             print(self.dataset_line(waiting), flush=True)

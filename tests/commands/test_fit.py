@@ -87,3 +87,29 @@ def test_fit_on_a_directory_without_dataset_is_one_clear_error(tmp_path, capsys)
         "HINT: point it at the `settings.output_dir` of a `lightpipe predict` run "
         "(default: output).\nsee `lightpipe fit --help`\n")
     assert "Traceback" not in err
+
+
+@pytest.mark.e2e
+def test_a_two_video_dataset_generates_and_trains_without_validation(tmp_path):
+    """num_videos 2 puts both videos in train (round(2 * 0.8) = 2): predict writes an empty
+    val/, and fit trains with one warning and no validation."""
+    config = tiny_config(tmp_path / "c.yaml", tmp_path / "ds", num_videos=2)
+    out = write_dataset(config)
+    assert sorted(p.name for p in out.glob("*/*.json")) == ["0000.json", "0001.json"]
+    proc = fit(out, tmp_path / "logs", "--trainer.max_steps", "2", "--trainer.log_every_n_steps", "1")
+    assert "has no val split (dataset_split.train_ratio put all 2 videos in train)" in proc.stderr
+    rows = metrics(tmp_path / "logs")
+    assert [r["train_loss"] for r in rows if r["train_loss"]] and not [
+        r for r in rows if r.get("val_loss")]
+
+
+def test_a_clip_longer_than_the_videos_is_refused_before_lightning(tiny_dataset, tmp_path,
+                                                                   capsys):
+    """The span check runs in the front door, before the trainer makes its logs directory."""
+    _, root = tiny_dataset
+    code = main(["fit", "--config", CONFIG, "--data.root", str(root), "--data.clip_length", "9",
+                 "--trainer.logger.init_args.save_dir", str(tmp_path / "logs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "`clip_length` is 9; allowed: at most 3 with frame_stride 2" in err
+    assert not (tmp_path / "logs").exists()

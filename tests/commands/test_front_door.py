@@ -79,10 +79,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def refusals(tmp_path_factory):
-    """Every case through the real CLI, concurrently: (exit code, stderr, seconds, paths)."""
-    base = tmp_path_factory.mktemp("front_door")
+def invocations(base: Path) -> list[tuple[list[str], Path, str]]:
+    """Every case as (argv, output_dir, expected text), with its files made under `base`
+    (also used by benchmarks/rejection_time.py)."""
     paths = {"missing": str(base / "missing.yaml"), "bad_yaml": str(base / "bad.yaml"),
              "list_yaml": str(base / "list.yaml"), "blocker": str(base / "a_file"),
              "broken_assets": str(base / "assets")}
@@ -91,7 +90,7 @@ def refusals(tmp_path_factory):
     Path(paths["blocker"]).write_text("x")
     make_asset_root(Path(paths["broken_assets"]))
     (Path(paths["broken_assets"]) / "objects" / "broken.obj").write_text("v 0 0 0\nf 1 2 3\n")
-    runs = []
+    result = []
     for i, (command, args, expected) in enumerate(CASES):
         out = base / f"out{i}"
         config = tiny_config(base / f"c{i}.yaml", out)
@@ -102,10 +101,20 @@ def refusals(tmp_path_factory):
         if command == "fit":
             argv = ["--config", FIT, *(["--data.root", str(out)] if "--data.root" not in argv
                                        else []), *argv]
+        result.append(([*LIGHTPIPE, command, *argv], out, expected.format(**values)))
+    return result
+
+
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """Every case through the real CLI, concurrently: (exit code, stderr, seconds, paths)."""
+    base = tmp_path_factory.mktemp("front_door")
+    runs = []
+    for argv, out, expected in invocations(base):
         started = time.monotonic()
-        proc = subprocess.Popen([*LIGHTPIPE, command, *argv], cwd=base, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        runs.append((proc, started, out, expected.format(**values)))
+        proc = subprocess.Popen(argv, cwd=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        runs.append((proc, started, out, expected))
     results = []
     for proc, started, out, expected in runs:
         _, err = proc.communicate(timeout=300)

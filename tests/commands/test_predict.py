@@ -41,6 +41,11 @@ def test_the_in_process_fixture_writes_what_the_command_writes(reference, tiny_d
     assert tree_hashes(tiny_dataset[1]) == reference[2]
 
 
+# Lightning's hints and tips a generation run must not print (silenced by their exact text).
+QUIET = ["srun", "GPU available:", "TPU available:", "HPU available:", "💡 Tip", "litlogger",
+         "Total length of"]
+
+
 @pytest.mark.parametrize("processes", [2, 3])
 def test_ddp_processes_give_identical_bytes(reference, tmp_path, processes):
     config, _, hashes, _ = reference
@@ -50,6 +55,10 @@ def test_ddp_processes_give_identical_bytes(reference, tmp_path, processes):
     assert tree_hashes(out) == hashes
     first_block = "4 [0000-0003]" if processes == 3 else "5 [0000-0004]"
     assert f"lightpipe task 0/{processes}: rendered {first_block}" in proc.stdout
+    log = proc.stdout + proc.stderr
+    for tip in QUIET:
+        assert tip not in log, tip
+    assert proc.stdout.strip().splitlines()[-1] == f"lightpipe dataset: 10/10 videos complete in {out}"
 
 
 def test_cpu_thread_count_does_not_change_bytes(reference, tmp_path):
@@ -72,6 +81,11 @@ def test_rerun_skips_complete_videos_and_redoes_incomplete_ones(reference, tmp_p
     assert tree_hashes(out) == hashes
     untouched = [p for p in before if p.name[:4] not in ("0003", "0009")]
     assert all(p.stat().st_mtime_ns == before[p] for p in untouched)
+
+    again = run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
+    assert "rendered 0 [-], failed 0 [-], skipped as complete 10" in again.stdout
+    assert not [tip for tip in QUIET if tip in again.stdout + again.stderr]
+    assert again.stdout.strip().splitlines()[-1].startswith("lightpipe dataset: 10/10 videos")
 
 
 def test_decoded_outputs_match_the_render(reference):

@@ -82,3 +82,30 @@ def test_sigusr1_stops_after_the_current_video_and_a_rerun_finishes(reference, t
     assert not [p for p in out.rglob("*") if is_temp(p)]
     run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
     assert tree_hashes(out) == hashes
+
+
+def test_ctrl_c_stops_cleanly_says_how_to_resume_and_a_rerun_finishes(reference, tmp_path):
+    """SIGINT (what Ctrl-C sends) after >= 2 videos: the current video and queued encodes finish,
+    the last line counts what is complete and says the same command resumes, exit 130; the
+    rerun gives the clean run's bytes."""
+    config, _, hashes, _ = reference
+    out = tmp_path / "out"
+    cmd = [*LIGHTPIPE, "predict", "--config", str(config), "--settings.output_dir", str(out)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "LIGHTPIPE_FAULT": "stall@3"})
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/*.json"))) < 2 and time.monotonic() < deadline:
+        assert proc.poll() is None, "the run ended before Ctrl-C"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    complete = len(list(out.glob("*/*.json")))
+    assert 2 <= complete < 10
+    assert stdout.strip().splitlines()[-1] == (
+        f"lightpipe dataset: {complete}/10 videos complete in {out}; stopped (Ctrl-C): "
+        "the same command resumes")
+    assert not [p for p in out.rglob("*") if is_temp(p)]
+    run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
+    assert tree_hashes(out) == hashes
