@@ -5,10 +5,12 @@
 
 Without --root, a dataset of --videos videos (--width x --height, --frames frames) is generated
 first with `lightpipe predict` into a temp directory. Measured in one run, on the same files:
-raw PyAV (decode-and-drop to the clip's last frame, convert only its frames, no torch; with
-PyAV's default RGB conversion and with the reader's exact one) and the DataModule's train loader
-(the same clips: same seed and epochs) per worker count, steady state (persistent workers
-already started) and first pass (start-up included).
+raw PyAV, no torch, converting only the clip's frames: decoding from frame 0 and dropping
+frames up to the clip (what the reader did before format 2), and seeking to the keyframe at or
+before the clip first (with PyAV's default RGB conversion and with the reader's exact one);
+then the DataModule's train loader (the same clips: same seed and epochs) per worker count,
+steady state (persistent workers already started) and first pass (start-up included), as a
+ratio to raw seeking with the reader's conversion.
 """
 
 from __future__ import annotations
@@ -60,20 +62,24 @@ def _measure(root: Path, args) -> None:
     print(f"dataset {root}: {len(dataset)} train videos, {video['width']}x{video['height']}, "
           f"{video['num_frames']} frames; clips of {args.clip_length} (stride {args.frame_stride}),"
           f" outputs {', '.join(OUTPUTS)}, {args.epochs} epochs = {len(clips)} clips")
-    _raw_pass(dataset, clips[: len(dataset)], {})  # warm the page cache
-    raw = len(clips) / _raw_pass(dataset, clips, {})
-    print(f"raw PyAV decode, 1 process:          {raw:8.2f} clips/s "
-          "(PyAV's default RGB conversion)")
-    exact = len(clips) / _raw_pass(dataset, clips, {"interpolation": RGB_SCALING})
-    print(f"raw PyAV decode, reader's conversion: {exact:7.2f} clips/s ({exact / raw:.2f} x raw; "
-          "full-res chroma, accurate rounding, as the generator decodes)")
+    print(f"keyframe interval: {video.get('keyframe_interval') or 'one keyframe (format 1)'}")
+    _raw_pass(dataset, clips[: len(dataset)], {}, seek=False)  # warm the page cache
+    exact = {"interpolation": RGB_SCALING}
+    for seek in (False, True):
+        how = "seek to keyframe" if seek else "decode from 0   "
+        raw = len(clips) / _raw_pass(dataset, clips, {}, seek)
+        print(f"raw PyAV, {how}, PyAV's conversion:   {raw:8.2f} clips/s")
+        raw = len(clips) / _raw_pass(dataset, clips, exact, seek)
+        print(f"raw PyAV, {how}, reader's conversion: {raw:8.2f} clips/s "
+              "(full-res chroma, accurate rounding)")
     for workers in args.workers:
         dm.num_workers = workers
         loader = dm.train_dataloader()  # persistent workers: started once, kept across epochs
         first = _loader_pass(loader, args.epochs)
         steady = _loader_pass(loader, args.epochs)
-        print(f"DataModule train loader, workers {workers}: {steady:8.2f} clips/s "
-              f"({steady / raw:.2f} x raw; first pass incl. start-up {first:.2f} clips/s)")
+        print(f"DataModule train loader, workers {workers}:              {steady:8.2f} clips/s "
+              f"({steady / raw:.2f} x raw seeking with the reader's conversion; first pass "
+              f"incl. start-up {first:.2f} clips/s)")
 
 
 def _loader_pass(loader, epochs: int) -> float:
@@ -84,19 +90,23 @@ def _loader_pass(loader, epochs: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def _raw_pass(dataset, clips, rgb_options: dict) -> float:
+def _raw_pass(dataset, clips, rgb_options: dict, seek: bool) -> float:
     """Seconds to decode the clips' frames of every modality with PyAV alone."""
     start = time.perf_counter()
     for position, frames in clips:
         files = dataset.videos[position].modalities
-        wanted, last = set(frames.tolist()), int(frames.max())
+        wanted, first, last = set(frames.tolist()), int(frames.min()), int(frames.max())
         for name in OUTPUTS:
             with av.open(str(files[name])) as container:
                 stream = container.streams.video[0]
                 stream.codec_context.thread_count = 1
                 options = {"format": "gray16le"} if name == "depth" else {
                     "format": "rgb24", **rgb_options}
-                for index, frame in enumerate(container.decode(stream)):
+                rate = stream.time_base * stream.average_rate  # frames per pts unit
+                if seek and first:
+                    container.seek(round(first / rate), stream=stream, backward=True)
+                for frame in container.decode(stream):
+                    index = round(frame.pts * rate)
                     if index in wanted:
                         frame.to_ndarray(**options)
                     if index >= last:

@@ -85,5 +85,6 @@ def exit_code(trainer, model: VideoGenerator) -> int:
         child.wait()
     if interrupted:
         return INTERRUPT_EXIT
-    incomplete = Layout.for_settings(model.settings).pending(hashes=False)
+    started_pending = getattr(trainer.datamodule, "pending", None)  # the rest was complete
+    incomplete = Layout.for_settings(model.settings).pending(started_pending, hashes=False)
     return 1 if own_problem or incomplete else 0

@@ -9,7 +9,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 
 from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.config.validation import validate_settings
-from lightpipe.errors import LightpipeError
+from lightpipe.errors import ConfigError, LightpipeError
 
 # Options of every parser, LightningCLI's (predict, fit) included: errors are raised (and shown
 # as one message by `dispatch`), not printed after a usage dump.
@@ -47,6 +47,12 @@ def config_parser(prog: str, description: str) -> ArgumentParser:
 def tasks_option(parser: ArgumentParser) -> None:
     parser.add_argument("--tasks", type=int, default=None,
                         help="number of tasks (default: trainer.num_nodes x trainer.devices, else 1)")
+
+
+def check_count(option: str, value: int | None) -> None:
+    """Refuse a count option (`--tasks`, `--workers`) below 1."""
+    if value is not None and value < 1:
+        raise ConfigError(f"--{option}", value, "an integer >= 1")
 
 
 def settings_from(config) -> tuple[ProjectSettings, Settings]:

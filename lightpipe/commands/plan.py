@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-from lightpipe.commands.parsing import config_parser, parse_config, tasks_option
+from lightpipe.commands.parsing import check_count, config_parser, parse_config, tasks_option
 from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.dataset.identity import dataset_identity
 from lightpipe.dataset.index import Match, inspect_dataset
 from lightpipe.dataset.layout import Layout
-from lightpipe.errors import ConfigError
 from lightpipe.planning.assignment import assign_tasks
 from lightpipe.planning.planner import asset_pools, plan_video
 
@@ -20,9 +19,8 @@ def run_plan(args: list[str]) -> int:
     parser.add_argument("--show-assets", action="store_true", help="list each video's assets")
     parser.add_argument("--show-specs", action="store_true", help="print each video's full spec")
     namespace, project, settings = parse_config(parser, args)
+    check_count("tasks", namespace.tasks)
     tasks = namespace.tasks or _tasks_from_trainer(namespace.trainer)
-    if tasks < 1:
-        raise ConfigError("--tasks", tasks, "an integer >= 1")
     layout = Layout.for_settings(settings)
     pending, origin = _pending(layout, project, settings)
     print(format_plan(project, settings, pending, origin, tasks))
@@ -70,7 +68,7 @@ def _pending(layout: Layout, project: ProjectSettings, settings: Settings) -> tu
     found = inspect_dataset(layout.root, dataset_identity(project, settings))
     if found.match is not Match.SAME:
         return list(range(settings.num_videos)), f"nothing of this dataset in {str(layout.root)!r} yet"
-    pending = layout.pending(hashes=True)
+    pending = layout.pending(hashes=False)  # what predict would find: JSONs and sizes
     return pending, f"{settings.num_videos - len(pending)} complete in {str(layout.root)!r}"
 
 

@@ -1,22 +1,36 @@
-"""`lightpipe verify`: is every planned video complete, with sizes and sha256 as recorded?"""
+"""`lightpipe verify`: is every planned video complete, with sizes and sha256 as recorded?
+
+A video found corrupt gets a failure record (`failures/NNNN.txt`, saying what is wrong), so
+the next `lightpipe predict`, which reads only JSONs and file sizes, renders it again."""
 
 from __future__ import annotations
 
-from lightpipe.commands.parsing import config_parser, parse_config, tasks_option
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from lightpipe.atomic_io import write_bytes
+from lightpipe.commands.parsing import check_count, config_parser, parse_config, tasks_option
 from lightpipe.dataset.identity import dataset_identity
 from lightpipe.dataset.index import Match, inspect_dataset
 from lightpipe.dataset.layout import FAILURES_DIR, Layout
-from lightpipe.dataset.meta import VideoStatus
+from lightpipe.dataset.meta import VideoCheck, VideoStatus
 from lightpipe.errors import LightpipeError
 from lightpipe.planning.assignment import contiguous_block
 
 PROBLEMS = (VideoStatus.MISSING, VideoStatus.FAILED, VideoStatus.CORRUPT)
+DEFAULT_WORKERS = min(8, os.cpu_count() or 1)
 
 
 def run_verify(args: list[str]) -> int:
     parser = config_parser("lightpipe verify", "Check that every planned video is complete.")
     tasks_option(parser)
+    parser.add_argument("--quick", action="store_true",
+                        help="check metadata and file sizes only (what predict checks), no sha256")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                        help="threads hashing files in parallel")
     namespace, project, settings = parse_config(parser, args)
+    check_count("tasks", namespace.tasks)
+    check_count("workers", namespace.workers)
     tasks = namespace.tasks or 1
     layout = Layout.for_settings(settings)
     found = inspect_dataset(layout.root, dataset_identity(project, settings))
@@ -29,11 +43,17 @@ def run_verify(args: list[str]) -> int:
     if found.match is Match.OTHER:
         raise LightpipeError(f"{layout.root}/dataset.json was made with another configuration; "
                              "verify with the config that generated it.")
+    # Full: the whole JSON parsed and every file hashed; quick: predict's check (sizes).
+    check = layout.quick_check if namespace.quick else (lambda i: layout.check(i, hashes=True))
+    with ThreadPoolExecutor(namespace.workers) as pool:  # hashlib and file IO release the GIL
+        checks = list(pool.map(check, range(settings.num_videos), chunksize=64))
     by_status: dict[VideoStatus, list[int]] = {status: [] for status in VideoStatus}
-    for index in range(settings.num_videos):
-        by_status[layout.check(index, hashes=True).status].append(index)
+    for index, check in enumerate(checks):
+        by_status[check.status].append(index)
+    recorded = _record_corrupt(layout, checks)
     complete = len(by_status[VideoStatus.COMPLETE])
-    print(f"{layout.root}: {complete}/{settings.num_videos} videos complete")
+    what = "metadata and sizes" if namespace.quick else "sha256"
+    print(f"{layout.root}: {complete}/{settings.num_videos} videos complete ({what} checked)")
     owners = [contiguous_block(settings.num_videos, rank, tasks) for rank in range(tasks)]
     for status in PROBLEMS:
         indices = by_status[status]
@@ -44,9 +64,34 @@ def run_verify(args: list[str]) -> int:
             mine = [i for i in indices if i in block]
             if mine and tasks > 1:
                 print(f"    task {rank}/{tasks}: {layout.describe(mine)}")
+        if status is VideoStatus.CORRUPT:
+            for index in indices[:5]:
+                print(f"    {layout.stem(index)}: {checks[index].problem}")
+            if len(indices) > 5:
+                print(f"    ... ({len(indices) - 5} more)")
         if status is VideoStatus.FAILED:
             print(f"    tracebacks: {layout.root / FAILURES_DIR}/NNNN.txt")
+    if recorded:
+        print(f"  recorded {len(recorded)} corrupt video(s) in {layout.root / FAILURES_DIR}/ "
+              "for predict to redo")
     if complete < settings.num_videos:
         print("  rerun the same `lightpipe predict` to render exactly these videos")
         return 1
     return 0
+
+
+def _record_corrupt(layout: Layout, checks: list[VideoCheck]) -> list[int]:
+    """Write a failure record for each corrupt video that has its JSON (one predict's stat-based
+    resume would take as complete); returns their indices."""
+    recorded = []
+    for index, check in enumerate(checks):
+        if check.status is not VideoStatus.CORRUPT or not layout.meta_file(index).exists():
+            continue
+        record = layout.failure_file(index)
+        if record.exists():
+            continue
+        record.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(record, f"video {index}\ncorrupt (found by lightpipe verify): "
+                            f"{check.problem}\n".encode())
+        recorded.append(index)
+    return recorded

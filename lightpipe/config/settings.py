@@ -49,6 +49,8 @@ class EncoderSettings(Record):
     threads: int = 2
     depth_normalization: DepthNormalization = "per_video"
     max_pending_videos: int = 2
+    # A keyframe every N frames in every video file, so a reader seeks to a clip (format 2).
+    keyframe_interval: int = 16
 
 
 Range = tuple[float, float]

@@ -36,6 +36,8 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
     _require(0 <= enc.crf <= 51, "settings.encoder.crf", enc.crf, "an integer in [0, 51]")
     _require(enc.threads >= 1, "settings.encoder.threads", enc.threads,
              "an integer >= 1 (pinned: x264's output bytes depend on it)")
+    _require(enc.keyframe_interval >= 1, "settings.encoder.keyframe_interval",
+             enc.keyframe_interval, "an integer >= 1 (frames between keyframes)")
     _require(enc.max_pending_videos >= 1, "settings.encoder.max_pending_videos",
              enc.max_pending_videos, "an integer >= 1")
     _require(scene.min_objects >= 0, "settings.scene.min_objects", scene.min_objects, "an integer >= 0")

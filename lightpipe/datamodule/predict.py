@@ -13,6 +13,7 @@ from lightpipe.dataset.layout import Layout
 from lightpipe.dataset.output_dir import prepare_output_dir
 from lightpipe.errors import LightpipeError
 from lightpipe.lightning_compat import uses_distributed_sampler
+from lightpipe.planning.assignment import contiguous_block
 from lightpipe.planning.planner import AssetPool, asset_pools, plan_video
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.preemption import StopFlag
@@ -56,14 +57,16 @@ class GenerationDataModule(LightningDataModule):
                 "`trainer.use_distributed_sampler` is true; allowed: false.\n"
                 "HINT: Lightpipe shards videos itself; Lightning's sampler would shard them twice "
                 "and silently drop videos.")
-        strategy = self.trainer.strategy
-        if self.trainer.is_global_zero:
+        trainer = self.trainer
+        if trainer.is_global_zero:
             prepare_output_dir(self.project, self.settings)
-            pending = Layout.for_settings(self.settings).pending(hashes=True)
-        else:
-            pending = None
-        # One scan, shared: ranks scanning separately could disagree while rank 0 renders.
-        self.pending = strategy.broadcast(pending, src=0)
+        trainer.strategy.barrier("lightpipe-output-dir")  # ready before any task reads it
+        # Each task checks its own share of the dataset (JSONs and file sizes, no hashing:
+        # `lightpipe verify` hashes), then all tasks share the result, so the pending videos
+        # are spread evenly over the tasks of this run.
+        share = contiguous_block(self.settings.num_videos, trainer.global_rank, trainer.world_size)
+        mine = Layout.for_settings(self.settings).pending(share, hashes=False)
+        self.pending = _gather(mine, trainer.world_size)
         self.num_complete = self.settings.num_videos - len(self.pending)
 
     def predict_dataloader(self) -> DataLoader:
@@ -73,6 +76,17 @@ class GenerationDataModule(LightningDataModule):
                                                rank=self.trainer.global_rank,
                                                stop=self.stop)
         return DataLoader(dataset, batch_size=1, sampler=sampler, collate_fn=_single, num_workers=0)
+
+
+def _gather(items: list[int], world_size: int) -> list[int]:
+    """Every task's `items`, in rank order, on every task."""
+    if world_size == 1:
+        return items
+    import torch.distributed
+
+    parts: list[list[int] | None] = [None] * world_size
+    torch.distributed.all_gather_object(parts, items)
+    return [item for part in parts for item in part]
 
 
 def _single(batch: list[VideoSpec]) -> VideoSpec:

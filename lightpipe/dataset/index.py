@@ -14,7 +14,7 @@ from lightpipe.dataset.layout import DATASET_FILE, FORMAT_VERSION, Layout
 from lightpipe.dataset.meta import VideoMeta
 from lightpipe.errors import LightpipeError
 
-SUPPORTED_FORMAT_VERSIONS = (FORMAT_VERSION,)
+SUPPORTED_FORMAT_VERSIONS = (1, FORMAT_VERSION)  # 1: one keyframe per file, else the same
 
 
 class DatasetError(LightpipeError):
@@ -122,7 +122,8 @@ class DatasetIndex:
                 f"wrote it ({info.get('lightpipe_version', 'unknown')}), or regenerate it.")
         try:
             counts = info["counts"]
-            layout = Layout(root, num_videos=int(counts["total"]), num_train=int(counts["train"]))
+            layout = Layout(root, num_videos=int(counts["total"]), num_train=int(counts["train"]),
+                            format_version=version)
         except (KeyError, TypeError, ValueError):
             raise DatasetError(f"{root / DATASET_FILE} has no valid `counts` "
                                "{total, train, val}; the file is damaged.") from None

@@ -12,7 +12,9 @@ from lightpipe.config.settings import Settings, split_of
 from lightpipe.dataset.meta import VideoCheck, VideoMeta, VideoStatus
 
 # The on-disk format: these names, the per-video JSON schema (`meta.py`), the depth codes.
-FORMAT_VERSION = 1
+# 2: a keyframe every `settings.encoder.keyframe_interval` frames in every video file
+#    (seekable), recorded as `video.keyframe_interval` in each JSON. Format 1 is still read.
+FORMAT_VERSION = 2
 DATASET_FILE = "dataset.json"
 FAILURES_DIR = "failures"
 # Modality -> file suffix after the zero-padded index: every video has these ...
@@ -28,6 +30,7 @@ class Layout:
     root: Path
     num_videos: int
     num_train: int
+    format_version: int = FORMAT_VERSION  # what a complete video's JSON must say
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Layout:
@@ -71,28 +74,84 @@ class Layout:
 
     def check(self, index: int, hashes: bool = False) -> VideoCheck:
         """Status and metadata of video `index`: complete when its JSON reads as this format's
-        `VideoMeta` for this index, lists every required modality, and every listed file has its
-        recorded size (and sha256 when `hashes`)."""
+        `VideoMeta` for this index, lists every required modality, every listed file has its
+        recorded size (and sha256 when `hashes`), and no failure record stands against it.
+
+        `lightpipe verify` checks this way, and records what it finds corrupt in `failures/`,
+        which makes the next predict (`quick_check`) redo the video."""
+        return self._check(index, hashes=hashes, full=True)
+
+    def quick_check(self, index: int) -> VideoCheck:
+        """What predict's resume checks, in ~0.1 ms: the JSON's format version, index and
+        `files` table (read without parsing the rest), the files' sizes and no failure record.
+        `meta` is None; `check` parses and validates the whole JSON."""
+        return self._check(index, hashes=False, full=False)
+
+    def _check(self, index: int, hashes: bool, full: bool) -> VideoCheck:
         path = self.meta_file(index)
+        failed = self.failure_file(index)
         if not path.exists():
-            failed = self.failure_file(index).exists()
-            return VideoCheck(VideoStatus.FAILED if failed else VideoStatus.MISSING)
+            if failed.exists():
+                return VideoCheck(VideoStatus.FAILED, problem=f"failure record {failed}")
+            return VideoCheck(VideoStatus.MISSING, problem="no metadata")
+        meta = None
         try:
-            meta = VideoMeta.from_dict(json.loads(path.read_text()))
-            if meta.format_version != FORMAT_VERSION or meta.index != index:
-                return VideoCheck(VideoStatus.CORRUPT)
-            if not set(VIDEO_FILES) <= {entry.modality for entry in meta.files.values()}:
-                return VideoCheck(VideoStatus.CORRUPT)
-            for name, entry in meta.files.items():
+            text = path.read_text()
+            if full:
+                meta = VideoMeta.from_dict(json.loads(text))
+                version, found = meta.format_version, meta.index
+                files = {name: entry.to_dict() for name, entry in meta.files.items()}
+            else:
+                version, found, files = _top_level(text, ("format_version", "index", "files"))
+            if version != self.format_version or found != index:
+                return _corrupt(f"{path.name} is format {version} of video {found}, expected "
+                                f"format {self.format_version} of {index}")
+            missing = set(VIDEO_FILES) - {entry["modality"] for entry in files.values()}
+            if missing:
+                return _corrupt(f"{path.name} lists no {', '.join(sorted(missing))} file")
+            for name, entry in files.items():
                 file = self.video_dir(index) / name
-                if file.stat().st_size != entry.bytes:
-                    return VideoCheck(VideoStatus.CORRUPT)
-                if hashes and sha256_file(file) != entry.sha256:
-                    return VideoCheck(VideoStatus.CORRUPT)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return VideoCheck(VideoStatus.CORRUPT)
+                size = file.stat().st_size
+                if size != entry["bytes"]:
+                    return _corrupt(f"{name} has {size} bytes, recorded {entry['bytes']}")
+                if hashes and (digest := sha256_file(file)) != entry["sha256"]:
+                    return _corrupt(f"{name} has sha256 {digest}, recorded {entry['sha256']}")
+        except FileNotFoundError as error:
+            return _corrupt(f"{Path(error.filename or '?').name} is missing")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            return _corrupt(f"{path.name} cannot be read: {error}")
+        if failed.exists():  # `verify` found it corrupt, or a crash came between commit and cleanup
+            return _corrupt(f"failure record {failed}")
         return VideoCheck(VideoStatus.COMPLETE, meta)
 
-    def pending(self, *, hashes: bool) -> list[int]:
-        """Global indices that still need rendering (not complete; sha256 checked if `hashes`)."""
-        return [i for i in range(self.num_videos) if not self.check(i, hashes).complete]
+    def pending(self, indices: Iterable[int] | None = None, *, hashes: bool) -> list[int]:
+        """The indices (default: all) that still need rendering: not complete (sha256 checked
+        if `hashes`)."""
+        indices = range(self.num_videos) if indices is None else indices
+        check = (lambda i: self.check(i, hashes=True)) if hashes else self.quick_check
+        return [i for i in indices if not check(i).complete]
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _top_level(text: str, keys: tuple[str, ...]) -> list:
+    """The values of top-level `keys` of a JSON object, decoding only those values when the text
+    has `write_json`'s layout (indent 2: a raw newline, two spaces and a quote start a top-level
+    key, as strings hold no raw newlines); otherwise the whole text is parsed."""
+    values = []
+    if text.startswith("{\n") and text.endswith("}\n"):  # else truncated, or another layout
+        for key in keys:
+            marker = f'\n  "{key}": '
+            at = text.find(marker)
+            if at < 0:
+                break
+            values.append(_DECODER.raw_decode(text, at + len(marker))[0])
+    if len(values) < len(keys):
+        record = json.loads(text)
+        return [record[key] for key in keys]
+    return values
+
+
+def _corrupt(problem: str) -> VideoCheck:
+    return VideoCheck(VideoStatus.CORRUPT, problem=problem)

@@ -134,6 +134,8 @@ class EncodingMeta(Record):
     preset: str
     crf: int
     x264_threads: int
+    # A keyframe every N frames in every file (format 2); None in format 1 (one keyframe).
+    keyframe_interval: int | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ class VideoCheck:
 
     status: VideoStatus
     meta: VideoMeta | None = None
+    problem: str = ""  # what is wrong, when not complete (for `verify` and failure records)
 
     @property
     def complete(self) -> bool:

@@ -46,6 +46,10 @@ _ENCODE_SCALING = Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpola
 # SSE2-only paths differ). Cost: ~1.5-2x larger files at equal crf (crf 20-22 without mbtree is
 # about the quality and size of crf 18 with it).
 _X264_PARAMS = "mbtree=0"
+# Seekable files (format 2): a closed GOP starting with an IDR frame every `keyframe_interval`
+# frames exactly (no scene-cut keyframes, so the positions are fixed), and FFV1 keyframes (its
+# context resets) at the same frames. A reader seeks to the keyframe at or before a clip.
+DEFAULT_KEYFRAME_INTERVAL = 16
 # FFV1 version 3 with per-slice CRCs, range coder and large context model (smaller depth files).
 _FFV1_OPTIONS = {"level": "3", "slicecrc": "1", "coder": "range_def", "context": "1"}
 
@@ -57,6 +61,7 @@ class H264Options:
     preset: str = "veryfast"
     crf: int = 18
     threads: int = 2
+    keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL
 
     def __post_init__(self) -> None:
         if not isinstance(self.preset, str) or not self.preset:
@@ -68,6 +73,11 @@ class H264Options:
                 f"H264Options.threads must be an int >= 1 (0/auto is not reproducible), "
                 f"got {self.threads!r}"
             )
+        _check_keyframe_interval(self.keyframe_interval)
+
+    @property
+    def x264_params(self) -> str:
+        return f"{_X264_PARAMS}:keyint={self.keyframe_interval}:scenecut=0:open-gop=0"
 
 
 def encode_rgb_h264(
@@ -88,25 +98,24 @@ def encode_gray_h264(
     _write_h264(path, _gray_as_rgb(gray), gray.shape[1:3], fps, options)
 
 
-def encode_gray16_ffv1(path: str | os.PathLike, values: np.ndarray, fps: int) -> None:
+def encode_gray16_ffv1(path: str | os.PathLike, values: np.ndarray, fps: int,
+                       keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL) -> None:
     """Write uint16 frames (F, H, W) losslessly as single-threaded FFV1 gray16le in Matroska."""
     _check_frames(values, "values", np.uint16, ndim=3)
     fps = _check_fps(fps)
     with _open_output(path, "matroska", {}) as container:
-        stream = _add_video_stream(container, "ffv1", values.shape[1:3], fps, "gray16le")
-        stream.codec_context.thread_count = 1
-        stream.codec_context.options = dict(_FFV1_OPTIONS)
+        stream = _add_ffv1_stream(container, values.shape[1:3], fps, "gray16le",
+                                  keyframe_interval)
         _encode_all(container, stream, (_gray16_frame(v) for v in values))
 
 
-def encode_rgb_ffv1(path: str | os.PathLike, frames: np.ndarray, fps: int) -> None:
+def encode_rgb_ffv1(path: str | os.PathLike, frames: np.ndarray, fps: int,
+                    keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL) -> None:
     """Write uint8 RGB frames (F, H, W, 3) losslessly as single-threaded FFV1 (bgr0)."""
     _check_frames(frames, "frames", np.uint8, ndim=4, channels=3)
     fps = _check_fps(fps)
     with _open_output(path, "matroska", {}) as container:
-        stream = _add_video_stream(container, "ffv1", frames.shape[1:3], fps, "bgr0")
-        stream.codec_context.thread_count = 1
-        stream.codec_context.options = dict(_FFV1_OPTIONS)
+        stream = _add_ffv1_stream(container, frames.shape[1:3], fps, "bgr0", keyframe_interval)
         _encode_all(container, stream, (
             av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24").reformat(
                 format="bgr0", threads=1) for f in frames))
@@ -132,6 +141,15 @@ def _write_h264(
         _encode_all(container, stream, (_rgb_to_yuv420p(reformatter, rgb) for rgb in rgb_frames))
 
 
+def _add_ffv1_stream(container, size: tuple[int, int], fps: int, pix_fmt: str,
+                     keyframe_interval: int):
+    stream = _add_video_stream(container, "ffv1", size, fps, pix_fmt)
+    stream.codec_context.thread_count = 1
+    stream.codec_context.gop_size = _check_keyframe_interval(keyframe_interval)
+    stream.codec_context.options = dict(_FFV1_OPTIONS)
+    return stream
+
+
 def _add_h264_stream(container, size: tuple[int, int], fps: int, options: H264Options):
     stream = _add_video_stream(container, "libx264", size, fps, "yuv420p")
     context = stream.codec_context
@@ -144,7 +162,7 @@ def _add_h264_stream(container, size: tuple[int, int], fps: int, options: H264Op
     context.options = {
         "preset": options.preset,
         "crf": str(options.crf),
-        "x264-params": _X264_PARAMS,
+        "x264-params": options.x264_params,
     }
     return stream
 
@@ -225,6 +243,12 @@ def _check_fps(fps: int) -> int:
     if not _is_int(fps) or fps < 1:
         raise ValueError(f"fps must be an int >= 1, got {fps!r}")
     return int(fps)
+
+
+def _check_keyframe_interval(interval: int) -> int:
+    if not _is_int(interval) or interval < 1:
+        raise ValueError(f"keyframe_interval must be an int >= 1, got {interval!r}")
+    return int(interval)
 
 
 def _is_int(value: object) -> bool:

@@ -8,6 +8,7 @@ encoder's colour conventions are in `video_codec`.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,11 +77,14 @@ def probe(path: str | os.PathLike) -> VideoInfo:
 
 def _read(path, frames: Sequence[int] | None, convert: Callable,
           pix_fmts: tuple[str, ...] = ()) -> np.ndarray:
-    """Decode from the start and keep only the wanted frames, stopping after the last one.
+    """Seek to the keyframe at or before the first wanted frame, decode from there and keep
+    only the wanted frames, stopping after the last one.
 
-    Decode-and-drop rather than seeking: the H.264 files have a single keyframe per video (x264's
-    keyint exceeds the length), so a seek would decode from frame 0 anyway. Only the kept frames
-    are converted (the costly step). One decoder thread: DataLoader workers parallelize files.
+    Format-2 files have a keyframe every `keyframe_interval` frames, so a clip late in a video
+    decodes at most that many frames it does not keep (format 1 has one keyframe: the seek
+    lands on frame 0, i.e. decode-and-drop). Positions come from the frames' timestamps. Only
+    the kept frames are converted (the costly step). One decoder thread: DataLoader workers
+    parallelize files.
     """
     wanted = None if frames is None else sorted(set(int(f) for f in frames))
     if wanted is not None and (not wanted or wanted[0] < 0):
@@ -94,13 +98,14 @@ def _read(path, frames: Sequence[int] | None, convert: Callable,
             if pix_fmts and stream.codec_context.pix_fmt not in pix_fmts:
                 raise VideoReadError(f"{path}: pixel format {stream.codec_context.pix_fmt!r}; "
                                      f"expected one of {', '.join(pix_fmts)}")
-            targets, decoded = (None if wanted is None else set(wanted)), 0
-            for position, frame in enumerate(container.decode(stream)):
-                decoded = position + 1
-                if targets is None or position in targets:
-                    kept[position] = convert(frame)
-                if wanted is not None and position >= wanted[-1]:
-                    break
+            clock = _FrameClock.of(stream)
+            first = 0 if wanted is None or clock is None else wanted[0]
+            if first > 0:
+                container.seek(clock.pts(first), stream=stream, backward=True, any_frame=False)
+            decoded = _decode(container, stream, wanted, clock, kept, convert, seeked=first > 0)
+            if decoded is None:  # the seek went past the first wanted frame: from the start
+                container.seek(0, stream=stream, backward=True, any_frame=False)
+                decoded = _decode(container, stream, wanted, None, kept, convert, seeked=False)
     except FileNotFoundError:
         raise VideoReadError(f"{path}: file not found; the dataset changed after it was "
                              "indexed (rerun `lightpipe predict` to restore it)") from None
@@ -113,6 +118,47 @@ def _read(path, frames: Sequence[int] | None, convert: Callable,
     if len(kept) < len(wanted):
         raise VideoReadError(f"{path}: has only {decoded} frames; frame {wanted[-1]} was requested")
     return np.stack([kept[int(f)] for f in frames])
+
+
+def _decode(container, stream, wanted: list[int] | None, clock: _FrameClock | None,
+            kept: dict[int, np.ndarray], convert: Callable, seeked: bool) -> int | None:
+    """Decode into `kept`; returns the frame count seen (last position + 1), or None when a
+    seek landed after the first wanted frame. Without `clock`, positions are counted from 0."""
+    targets = None if wanted is None else set(wanted)
+    decoded, position = 0, -1
+    for frame in container.decode(stream):
+        position = position + 1 if clock is None or frame.pts is None else clock.position(frame.pts)
+        if seeked and decoded == 0 and position > wanted[0]:
+            return None
+        decoded = position + 1
+        if targets is None or position in targets:
+            kept[position] = convert(frame)
+        if wanted is not None and position >= wanted[-1]:
+            break
+    return decoded
+
+
+@dataclass(frozen=True)
+class _FrameClock:
+    """Frame position <-> timestamp of a constant-rate stream (as Lightpipe writes them)."""
+
+    start: int
+    time_base: Fraction
+    fps: Fraction
+
+    @classmethod
+    def of(cls, stream) -> _FrameClock | None:
+        rate = stream.average_rate or stream.guessed_rate
+        if not rate or not stream.time_base:
+            return None
+        return cls(stream.start_time or 0, Fraction(stream.time_base), Fraction(rate))
+
+    def pts(self, position: int) -> int:
+        """The timestamp a muxer stores for frame `position` (rescaled, rounded half up)."""
+        return self.start + math.floor(position / (self.fps * self.time_base) + Fraction(1, 2))
+
+    def position(self, pts: int) -> int:
+        return round((pts - self.start) * self.time_base * self.fps)
 
 
 def _rgb(frame: av.VideoFrame) -> np.ndarray:

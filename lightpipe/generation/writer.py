@@ -73,7 +73,8 @@ class VideoWriter(BasePredictionWriter):
         super().__init__(write_interval="batch")
         self.layout, self.encoder, self.stop = layout, encoder, stop
         self.device_type = "cpu"
-        self.h264 = H264Options(preset=encoder.preset, crf=encoder.crf, threads=encoder.threads)
+        self.h264 = H264Options(preset=encoder.preset, crf=encoder.crf, threads=encoder.threads,
+                                keyframe_interval=encoder.keyframe_interval)
         self.rendered: list[int] = []
         self.failed: list[int] = []
         self._lock = threading.Lock()
@@ -120,26 +121,31 @@ class VideoWriter(BasePredictionWriter):
                            f"{len(self.rendered)} [{self.layout.describe(sorted(self.rendered))}]",
                            f"{len(self.failed)} [{self.layout.describe(sorted(self.failed))}]",
                            skipped, frames, self.written_bytes, stopped), flush=True)
-        if trainer.world_size > 1 and isinstance(cluster_environment(trainer),
-                                                 LightningEnvironment):
+        together = trainer.world_size > 1 and isinstance(cluster_environment(trainer),
+                                                         LightningEnvironment)
+        if together:
             # Lightning's own launcher stops every process when one dies, so waiting for the
             # others is safe here; it puts the dataset line after every task's summary.
             trainer.strategy.barrier("lightpipe-summaries")
         if trainer.is_global_zero:
-            waiting = list(datamodule.pending) if ours and trainer.world_size > 1 else []
-            print(self.dataset_line(waiting), flush=True)
+            pending = list(datamodule.pending) if ours else None  # None: every video
+            wait = trainer.world_size > 1 and not together and not self.stop.requested
+            print(self.dataset_line(pending, wait), flush=True)
 
-    def dataset_line(self, waiting: list[int], timeout: float = DATASET_WAIT_S) -> str:
-        """`N/M videos complete in DIR`, once every video in `waiting` (the run's pending ones,
-        other tasks' included) is complete or failed, or after `timeout` seconds."""
+    def dataset_line(self, pending: list[int] | None, wait: bool,
+                     timeout: float = DATASET_WAIT_S) -> str:
+        """`N/M videos complete in DIR`, checking only the videos pending at the start (the
+        others were complete and stay so). With `wait` (other tasks may still be writing, e.g.
+        under SLURM), first waits until each of them is complete or failed, or `timeout` s."""
         deadline = time.monotonic() + timeout
+        waiting = list(pending or []) if wait else []
         while waiting and time.monotonic() < deadline:
-            waiting = [i for i in waiting if self.layout.check(i).status
+            waiting = [i for i in waiting if self.layout.quick_check(i).status
                        not in (VideoStatus.COMPLETE, VideoStatus.FAILED)]
             if waiting:
                 time.sleep(0.5)
         total = self.layout.num_videos
-        complete = total - len(self.layout.pending(hashes=False))
+        complete = total - len(self.layout.pending(pending, hashes=False))
         note = ""
         if waiting:
             note = (f" ({len(waiting)} still being written after {timeout:.0f} s by other tasks;"
@@ -173,13 +179,16 @@ class VideoWriter(BasePredictionWriter):
         per_frame = self.encoder.depth_normalization == "per_frame"
         gray, vis_range = inverse_depth_gray(video.depth, per_frame=per_frame)
         files = {}
+        keyframes = self.h264.keyframe_interval
         for modality, encode in (
             ("color", lambda p: encode_rgb_h264(p, video.color, spec.fps, self.h264)),
             ("depth_vis", lambda p: encode_gray_h264(p, gray, spec.fps, self.h264)),
-            ("depth", lambda p: encode_gray16_ffv1(p, codes, spec.fps)),
-            *((("segmentation", lambda p: encode_gray16_ffv1(p, video.segmentation, spec.fps)),)
+            ("depth", lambda p: encode_gray16_ffv1(p, codes, spec.fps, keyframes)),
+            *((("segmentation",
+                lambda p: encode_gray16_ffv1(p, video.segmentation, spec.fps, keyframes)),)
               if video.segmentation is not None else ()),
-            *((("normals", lambda p: encode_rgb_ffv1(p, encode_normals(video.normals), spec.fps)),)
+            *((("normals",
+                lambda p: encode_rgb_ffv1(p, encode_normals(video.normals), spec.fps, keyframes)),)
               if video.normals is not None else ()),
         ):
             final = self.layout.video_file(spec.index, modality)
@@ -234,7 +243,8 @@ class VideoWriter(BasePredictionWriter):
             video=EncodingMeta(width=spec.width, height=spec.height, num_frames=spec.num_frames,
                                fps=spec.fps, codec="h264", pix_fmt="yuv420p",
                                preset=self.h264.preset, crf=self.h264.crf,
-                               x264_threads=self.h264.threads),
+                               x264_threads=self.h264.threads,
+                               keyframe_interval=self.h264.keyframe_interval),
             files=files,
             render_device=self.device_type,
             versions={

@@ -185,11 +185,25 @@ def test_root_that_is_not_a_dataset(tmp_path):
 
 def test_unsupported_format_version(copy):
     info = json.loads((copy / "dataset.json").read_text())
-    (copy / "dataset.json").write_text(json.dumps({**info, "format_version": 2}))
+    (copy / "dataset.json").write_text(json.dumps({**info, "format_version": 3}))
     with pytest.raises(DatasetError, match=(
-            r"dataset.json has format_version 2; this Lightpipe reads format_version 1\.\n"
+            r"dataset.json has format_version 3; this Lightpipe reads format_version 1, 2\.\n"
             r"HINT: read it with the Lightpipe version that wrote it \(0.1.0\), or regenerate")):
         GeneratedVideoDataModule(str(copy))
+
+
+def test_a_format_1_dataset_is_still_read(out, copy):
+    """Format 1 (one keyframe per file, no `keyframe_interval` in the JSONs) reads as before."""
+    info = json.loads((copy / "dataset.json").read_text())
+    (copy / "dataset.json").write_text(json.dumps({**info, "format_version": 1}))
+    for path in copy.glob("*/*.json"):
+        meta = json.loads(path.read_text())
+        meta["video"].pop("keyframe_interval")
+        path.write_text(json.dumps({**meta, "format_version": 1}))
+    assert json.loads((copy / "train" / "0001.json").read_text())["format_version"] == 1
+    old, new = module(copy), module(out)
+    assert len(old.train_dataset) == 8 and old.train_dataset.videos[0].meta is not None
+    assert torch.equal(old.train_dataset[(0, 1)]["color"], new.train_dataset[(0, 1)]["color"])
 
 
 def test_requested_modality_missing(out):

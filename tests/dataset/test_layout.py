@@ -51,11 +51,20 @@ def test_missing_and_failed(copy):
     assert copy.pending(hashes=False) == [2]
 
 
+def _write(path, meta, layout="written"):
+    """A JSON as `write_json` writes it (the quick check's fast path), or compact."""
+    if layout == "written":
+        path.write_text(json.dumps(meta, sort_keys=True, indent=2) + "\n")
+    else:
+        path.write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("layout", ["written", "compact"])
 @pytest.mark.parametrize("damage", [
-    "truncated file", "file removed", "json not json", "json of another index",
-    "json without a required modality", "json with an unknown key",
+    "truncated file", "file removed", "json not json", "json cut short", "json of another index",
+    "json of another format", "json without a required modality", "json with a bad size",
 ])
-def test_damage_makes_a_video_corrupt(copy, damage):
+def test_damage_makes_a_video_corrupt(copy, damage, layout):
     meta_path = copy.meta_file(4)
     meta = json.loads(meta_path.read_text())
     if damage == "truncated file":
@@ -64,16 +73,35 @@ def test_damage_makes_a_video_corrupt(copy, damage):
         copy.video_file(4, "color").unlink()
     elif damage == "json not json":
         meta_path.write_text("{")
+    elif damage == "json cut short":
+        _write(meta_path, meta, layout)
+        meta_path.write_text(meta_path.read_text()[:-40])
     elif damage == "json of another index":
-        meta_path.write_text(json.dumps({**meta, "index": 5}))
+        _write(meta_path, {**meta, "index": 5}, layout)
+    elif damage == "json of another format":
+        _write(meta_path, {**meta, "format_version": meta["format_version"] - 1}, layout)
     elif damage == "json without a required modality":
         del meta["files"]["0004_depth.mp4"]
-        meta_path.write_text(json.dumps(meta))
+        _write(meta_path, meta, layout)
     else:
-        meta_path.write_text(json.dumps({**meta, "colour": "red"}))
-    check = copy.check(4)
-    assert (check.status, check.meta) == (VideoStatus.CORRUPT, None)
+        meta["files"]["0004_depth.mp4"]["bytes"] = str(meta["files"]["0004_depth.mp4"]["bytes"])
+        _write(meta_path, meta, layout)
+    for check in (copy.check(4), copy.quick_check(4)):
+        assert (check.status, check.meta) == (VideoStatus.CORRUPT, None)
+        assert check.problem  # says what is wrong, for verify
     assert copy.pending(hashes=False) == [4]
+    assert copy.pending(range(5, 10), hashes=False) == []  # a task checks only its share
+
+
+@pytest.mark.parametrize("layout", ["written", "compact"])
+def test_the_quick_check_reads_the_files_table_whatever_the_layout(copy, layout):
+    meta = json.loads(copy.meta_file(3).read_text())
+    _write(copy.meta_file(3), meta, layout)
+    check = copy.quick_check(3)
+    assert (check.status, check.meta) == (VideoStatus.COMPLETE, None)
+    _write(copy.meta_file(3), {**meta, "colour": "red"}, layout)  # the full check's business
+    assert copy.quick_check(3).complete
+    assert copy.check(3).status is VideoStatus.CORRUPT
 
 
 def test_same_size_corruption_is_found_only_by_hashing(copy):
@@ -84,3 +112,13 @@ def test_same_size_corruption_is_found_only_by_hashing(copy):
     assert copy.check(6, hashes=False).status is VideoStatus.COMPLETE
     assert copy.check(6, hashes=True).status is VideoStatus.CORRUPT
     assert copy.pending(hashes=True) == [6]
+
+
+def test_a_failure_record_stands_against_a_complete_looking_video(copy):
+    """What `verify` leaves for a corrupt video, and what a crash between the JSON commit and
+    the record's removal leaves: either way the stat-based resume redoes the video."""
+    copy.failure_file(6).parent.mkdir()
+    copy.failure_file(6).write_text("video 6\ncorrupt (found by lightpipe verify): ...")
+    check = copy.check(6)
+    assert check.status is VideoStatus.CORRUPT and "failure record" in check.problem
+    assert copy.pending(hashes=False) == [6]

@@ -18,6 +18,7 @@ from lightpipe.dataset.video_codec import (
     H264Options,
     encode_gray16_ffv1,
     encode_gray_h264,
+    encode_rgb_ffv1,
     encode_rgb_h264,
 )
 from lightpipe.dataset.video_reader import VideoReadError, probe, read_gray16, read_rgb
@@ -174,3 +175,36 @@ def test_bad_gray_depth_and_settings_raise(tmp_path):
         encode_rgb_h264(tmp_path / "x.mp4", RGB, 0, H264Options())
     with pytest.raises(ValueError, match="threads.*got 0"):
         H264Options(threads=0)
+
+
+def _keyframes(path: Path) -> list[int]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [i for i, packet in enumerate(container.demux(stream))
+                if packet.size and packet.is_keyframe]
+
+
+@pytest.mark.parametrize("interval", [1, 5, 16, 100])
+def test_every_file_has_a_keyframe_every_interval_frames(tmp_path, interval):
+    rgb = np.random.default_rng(3).integers(0, 256, (33, 32, 32, 3), dtype=np.uint8)
+    paths = (tmp_path / "c.mp4", tmp_path / "g.mp4", tmp_path / "d.mkv", tmp_path / "n.mkv")
+    encode_rgb_h264(paths[0], rgb, 16, H264Options(keyframe_interval=interval))
+    encode_gray_h264(paths[1], rgb[..., 0], 16, H264Options(keyframe_interval=interval))
+    encode_gray16_ffv1(paths[2], rgb[..., 0].astype(np.uint16) * 257, 16, interval)
+    encode_rgb_ffv1(paths[3], rgb, 16, interval)
+    for path in paths:
+        assert _keyframes(path) == list(range(0, 33, interval)), path.name
+
+
+@pytest.mark.parametrize("fps", [7, 16, 30])
+def test_a_seeking_read_returns_exactly_the_frames_of_a_full_decode(tmp_path, fps):
+    rgb = np.random.default_rng(4).integers(0, 256, (41, 32, 32, 3), dtype=np.uint8)
+    color, depth = tmp_path / "c.mp4", tmp_path / "d.mkv"
+    encode_rgb_h264(color, rgb, fps, H264Options(keyframe_interval=8))
+    encode_gray16_ffv1(depth, rgb[..., 1].astype(np.uint16) * 251, fps, 8)
+    everything = read_rgb(color), read_gray16(depth)
+    for frames in ([0], [40], [7, 8, 9], [15, 16, 17, 18], [33, 2], [24, 24, 31], [39, 40]):
+        assert np.array_equal(read_rgb(color, frames), everything[0][frames]), frames
+        assert np.array_equal(read_gray16(depth, frames), everything[1][frames]), frames
+    with pytest.raises(VideoReadError, match="has only 41 frames; frame 41 was requested"):
+        read_rgb(color, [38, 41])

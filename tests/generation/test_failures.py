@@ -52,10 +52,17 @@ def test_verify_finds_corrupt_files_and_predict_redoes_exactly_them(reference, t
     data[len(data) // 2] ^= 0xFF  # same size, different bytes
     color.write_bytes(bytes(data))
     (out / "val" / "0008_depth.mp4").unlink()
-    check = run_lightpipe("verify", "--config", str(config), "--settings.output_dir", str(out),
-                          check=False)
+    verify = ("verify", "--config", str(config), "--settings.output_dir", str(out))
+    quick = run_lightpipe(*verify, "--quick", check=False)  # sizes only: the flip goes unseen
+    assert quick.returncode == 1
+    assert "9/10 videos complete (metadata and sizes checked)" in quick.stdout
+    assert "corrupt: 1 [0008]" in quick.stdout and "0008: 0008_depth.mp4 is missing" in quick.stdout
+    check = run_lightpipe(*verify, "--workers", "2", check=False)
     assert check.returncode == 1
     assert "corrupt: 2 [0005, 0008]" in check.stdout
+    assert "0005: 0005_color.mp4 has sha256 " in check.stdout
+    assert "recorded 1 corrupt video(s)" in check.stdout  # 0005: its JSON would pass a resume
+    assert "corrupt (found by lightpipe verify)" in (out / "failures" / "0005.txt").read_text()
     rerun = run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
     assert "rendered 2 [0005, 0008]" in rerun.stdout
     assert tree_hashes(out) == hashes
