@@ -35,18 +35,29 @@ OUTPUTS = ("color", "depth", "depth_vis")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", help="an existing dataset (default: generate one)")
-    parser.add_argument("--videos", type=int, default=8)
-    parser.add_argument("--width", type=int, default=256)
-    parser.add_argument("--height", type=int, default=256)
-    parser.add_argument("--frames", type=int, default=33)
+    parser.add_argument("--keep", help="generate into this directory and keep it (reused by "
+                        "a later run with the same --keep)")
+    parser.add_argument("--videos", type=int, default=4)
+    parser.add_argument("--width", type=int, default=832)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--frames", type=int, default=81)
     parser.add_argument("--clip-length", type=int, default=16)
+    parser.add_argument("--keyframe-interval", type=int, default=None,
+                        help="settings.encoder.keyframe_interval of a generated dataset")
     parser.add_argument("--frame-stride", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=4, help="passes over the train videos")
+    parser.add_argument("--epochs", type=int, default=8, help="passes over the train videos")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(args.root) if args.root else _generate(Path(tmp), args)
+        if args.root:
+            root = Path(args.root)
+        elif args.keep and (Path(args.keep) / "dataset" / "dataset.json").exists():
+            root = Path(args.keep) / "dataset"
+        else:
+            work = Path(args.keep or tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            root = _generate(work, args)
         _measure(root, args)
 
 
@@ -58,11 +69,12 @@ def _measure(root: Path, args) -> None:
     dataset = dm.train_dataset
     clips = [(position, dataset.frame_indices(position, epoch))
              for epoch in range(args.epochs) for position in range(len(dataset))]
-    video = dataset.videos[0].meta["video"]
-    print(f"dataset {root}: {len(dataset)} train videos, {video['width']}x{video['height']}, "
-          f"{video['num_frames']} frames; clips of {args.clip_length} (stride {args.frame_stride}),"
+    video = dataset.videos[0].meta.video
+    print(f"dataset {root}: {len(dataset)} train videos, {video.width}x{video.height}, "
+          f"{video.num_frames} frames; clips of {args.clip_length} (stride {args.frame_stride}),"
           f" outputs {', '.join(OUTPUTS)}, {args.epochs} epochs = {len(clips)} clips")
-    print(f"keyframe interval: {video.get('keyframe_interval') or 'one keyframe (format 1)'}")
+    interval = getattr(video, "keyframe_interval", None)  # absent before format 2
+    print(f"keyframes: {f'every {interval} frames' if interval else 'one per file (format 1)'}")
     _raw_pass(dataset, clips[: len(dataset)], {}, seek=False)  # warm the page cache
     exact = {"interpolation": RGB_SCALING}
     for seek in (False, True):
@@ -121,7 +133,9 @@ def _generate(tmp: Path, args) -> Path:
         "settings": {"num_videos": args.videos + 1, "output_dir": str(out),
                      "dataset_split": {"train_ratio": args.videos / (args.videos + 1)},
                      "video": {"width": args.width, "height": args.height,
-                               "num_frames": args.frames, "fps": 16}},
+                               "num_frames": args.frames, "fps": 16},
+                     **({"encoder": {"keyframe_interval": args.keyframe_interval}}
+                        if args.keyframe_interval else {})},
         "trainer": {"accelerator": "cpu", "devices": 1, "enable_progress_bar": False},
     }
     (tmp / "config.yaml").write_text(yaml.safe_dump(config))

@@ -61,3 +61,20 @@ def test_import_lightpipe_loads_neither_torch_nor_lightning():
             "print(sorted(m for m in ('torch', 'lightning', 'av', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_help_and_a_refused_config_import_nothing_heavy(tmp_path):
+    """`lightpipe --help` and validation (a predict refused before anything is written) load
+    neither torch, Lightning nor PyAV (numpy, ~0.3 s, plans the asset pools): start-up and
+    rejection stay fast."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("settings:\n  video:\n    fps: 0\n  output_dir: " + str(tmp_path / "out") + "\n")
+    code = ("import sys, contextlib, io\n"
+            "from lightpipe.commands.dispatch import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), "
+            "contextlib.redirect_stderr(io.StringIO()):\n"
+            f"    codes = main(['--help']), main(['predict', '--config', {str(bad)!r}])\n"
+            "print(codes, sorted(m for m in ('torch', 'lightning', 'av') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "(0, 2) []"
+    assert not (tmp_path / "out").exists()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 
-import av
 import numpy as np
 
 from lightpipe.assets.catalog import ENVIRONMENT_SUFFIXES, AssetError
@@ -25,6 +24,8 @@ def load_environment_image(path: str) -> np.ndarray:
     """(H, W, 3) float32 linear RGB of an equirectangular map (row 0 = straight up)."""
     if os.path.splitext(path)[1].lower() not in ENVIRONMENT_SUFFIXES:
         raise AssetError(f"environment {path!r} is not a .hdr or .exr file.\n{_HINT}")
+    import av  # here: validating a config must not pay for PyAV (FFmpeg) start-up
+
     try:
         with av.open(path) as container:
             frame = next(container.decode(video=0))

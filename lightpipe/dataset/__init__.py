@@ -13,14 +13,18 @@ from lightpipe.dataset.index import (
 )
 from lightpipe.dataset.layout import DATASET_FILE, FORMAT_VERSION, Layout
 from lightpipe.dataset.meta import VideoCheck, VideoMeta, VideoStatus
-from lightpipe.dataset.video_reader import (
-    VideoInfo,
-    VideoReadError,
-    probe,
-    read_gray,
-    read_gray16,
-    read_rgb,
-)
+
+# The decoder's names load PyAV (FFmpeg) on first use: validating a config reads the layout
+# and identity but never a video, and must stay fast.
+_DECODER = ("VideoInfo", "VideoReadError", "probe", "read_gray", "read_gray16", "read_rgb")
+
+
+def __getattr__(name: str):
+    if name in _DECODER:
+        from lightpipe.dataset import video_reader
+
+        return getattr(video_reader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["DATASET_FILE", "FORMAT_VERSION", "RENDERER_VERSION", "DatasetError", "DatasetIndex",
            "DatasetOnDisk", "Layout", "Match", "VideoCheck", "VideoInfo", "VideoMeta",

@@ -28,6 +28,12 @@ def quantize_metric(depth: np.ndarray) -> tuple[np.ndarray, dict]:
 
 def dequantize_metric(codes: np.ndarray, near: float, far: float) -> np.ndarray:
     """uint16 codes -> metric depth float32 (0 where there is no surface)."""
+    if codes.dtype == np.uint16 and codes.size > 1 << 17:  # a table of every code: ~3x faster
+        return _dequantize(np.arange(1 << 16, dtype=np.uint16), near, far)[codes]
+    return _dequantize(codes, near, far)
+
+
+def _dequantize(codes: np.ndarray, near: float, far: float) -> np.ndarray:
     depth = near + (codes.astype(np.float64) - 1.0) * ((far - near) / LEVELS)
     return np.where(codes == NO_SURFACE, 0.0, depth).astype(np.float32)
 
