@@ -140,6 +140,7 @@ class RenderSettings(Record):
     antialias: int = 2  # supersampling factor per axis for color (1 = off)
     motion_blur_samples: int = 4  # sub-frames per frame with camera.motion_blur
     compile: bool = False  # torch.compile the CPU kernels: faster, same bytes (needs a C++ compiler)
+    native: bool = True  # the C kernels built at install, on CPU: fastest, same bytes
     frames_per_chunk: int = 4
     max_candidates: int = 4_000_000
 

@@ -45,6 +45,12 @@ class SilhouetteAntialiasing:
         count = k * k
         best, rx, ry = self.kernels(_sample_keys)(self.hit_planes[f], keys, edge, self.intr, k,
                                                   h, w, self.kernels.rows)
+        if self.kernels.native:
+            backdrop_pixel = edge.repeat_interleave(count) \
+                if shading.video.backdrop is not None else None
+            values = shading.native.shade_samples(best, rx, ry, backdrop_pixel, w * h)
+            radiance.index_copy_(1, edge, _mean_of_samples(values, count))
+            return
         samples = torch.stack([rx, ry, torch.rsqrt((rx * rx + ry * ry) + 1.0)])
         hit = torch.nonzero(best >= 0).view(-1)
         miss = torch.nonzero(best < 0).view(-1)
@@ -56,11 +62,17 @@ class SilhouetteAntialiasing:
             shaded = shading.faces(best.index_select(0, hit) & FACE_MASK,
                                    take_columns(samples, hit))[0]
             values.index_copy_(1, hit, shaded)
-        per_pixel = values.view(3, -1, count)
-        total = per_pixel[:, :, 0]
-        for i in range(1, count):  # a fixed order: the same bits everywhere
-            total = total + per_pixel[:, :, i]
-        radiance.index_copy_(1, edge, total * (1.0 / count))
+        radiance.index_copy_(1, edge, _mean_of_samples(values, count))
+
+
+def _mean_of_samples(values: torch.Tensor, count: int) -> torch.Tensor:
+    """(3, E) mean of (3, E * count) sample radiance, summed in a fixed order (the same bits
+    everywhere)."""
+    per_pixel = values.view(3, -1, count)
+    total = per_pixel[:, :, 0]
+    for i in range(1, count):
+        total = total + per_pixel[:, :, i]
+    return total * (1.0 / count)
 
 
 def _silhouette(keys: torch.Tensor, face_part: torch.Tensor, h: int, w: int) -> torch.Tensor:

@@ -30,9 +30,12 @@ _COMPILED: dict[Callable, Callable] = {}
 
 @dataclass(frozen=True)
 class Kernels:
-    """How to run the renderer's kernels; `rows` is the table layout compiled kernels prefer."""
+    """How to run the renderer's kernels; `rows` is the table layout compiled and native kernels
+    prefer. With `native`, shading and the camera response run in `native` (C) and the other
+    kernels eagerly."""
 
     compiled: bool = False
+    native: bool = False
 
     def __call__(self, fn: Callable) -> Callable:
         if not self.compiled:
@@ -45,7 +48,7 @@ class Kernels:
 
     @property
     def rows(self) -> bool:
-        return self.compiled
+        return self.compiled or self.native
 
 
 EAGER = Kernels()

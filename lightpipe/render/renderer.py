@@ -13,6 +13,7 @@ block sizes, thread count or scheduling. On CPU the rasterizer caps its chunks b
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ import torch
 from lightpipe.assets.loader import load_backdrop
 from lightpipe.config.settings import Settings
 from lightpipe.planning.specs import VideoSpec
-from lightpipe.render import camera_response, depth_of_field, kinematics
+from lightpipe.render import camera_response, depth_of_field, kinematics, native
 from lightpipe.render import environment as env_light
 from lightpipe.render.allocator import keep_freed_memory
 from lightpipe.render.antialias import SilhouetteAntialiasing
@@ -55,6 +56,7 @@ class RenderOptions:
     segmentation: bool = False
     normals: bool = False
     compile: bool = False  # torch.compile the CPU kernels (`kernels`): faster, same bytes
+    native: bool = True  # the C kernels (`native`) on CPU where built: fastest, same bytes
     motion_blur_samples: int = 4  # instants per frame when the spec has a shutter
 
     @classmethod
@@ -63,7 +65,7 @@ class RenderOptions:
         render = settings.render
         return cls(asset_root=settings.assets.root, shadows=render.shadows,
                    ambient_occlusion=render.ambient_occlusion,
-                   antialias=render.antialias, compile=render.compile,
+                   antialias=render.antialias, compile=render.compile, native=render.native,
                    motion_blur_samples=render.motion_blur_samples,
                    segmentation="segmentation" in settings.outputs,
                    normals="normals" in settings.outputs)
@@ -100,7 +102,9 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     segmentation = torch.zeros(shape, dtype=torch.int32).numpy() if options.segmentation else None
     normals = torch.zeros((*shape, 3), dtype=torch.float32).numpy() if options.normals else None
     keep_freed_memory()
-    kernels = Kernels(options.compile and device.type == "cpu")  # CUDA: eager (see `kernels`)
+    cpu = device.type == "cpu"  # CUDA: eager (see `kernels`)
+    use_native = options.native and cpu and native.available()
+    kernels = Kernels(compiled=options.compile and cpu and not use_native, native=use_native)
     blur = options.motion_blur_samples if spec.camera.shutter > 0 else 1
     with torch.inference_mode():
         lighting = video_lighting(spec, options.asset_root)
@@ -138,6 +142,9 @@ def _finish_colour(frame, radiance, outputs, video, lens, kernels) -> None:
     """Depth of field (if any), then the camera response into the frame's colour."""
     if lens is not None:
         radiance = lens.blur(radiance, outputs.depth.view(-1).to(radiance.device))
+    if kernels.native:
+        native.encode_response(radiance, video.response, outputs.rgb)
+        return
     codes = kernels(camera_response.encode)(radiance, video.response).t()
     outputs.rgb.view(-1, 3).copy_(codes.to(outputs.rgb.device))
 
@@ -187,7 +194,8 @@ class _Pass:
                 shading = self.video.frame(
                     frame, planes[f], self.shadow.lookup(maps[f], frame) if self.shadow else None,
                     None if self.occlusion is None else
-                    (kernels(frame_inverse_depth)(frame_keys), self.occlusion))
+                    (frame_keys if kernels.native else kernels(frame_inverse_depth)(frame_keys),
+                     self.occlusion))
                 outputs = _FrameOutputs(
                     torch.from_numpy(color[out]),
                     scratch_depth if depth is None else torch.from_numpy(depth[out]),
@@ -271,7 +279,8 @@ class _VideoShading:
 class _FrameShading:
     """One frame's shading inputs: its `surface_planes` (layout per `kernels.rows`), the sun
     and environment parameters of the frame, the shadow lookup and the occlusion inputs (the
-    frame's inverse depth and `occlusion_parameters`), each or None."""
+    frame's inverse depth, or its z-buffer keys for the native kernels, and
+    `occlusion_parameters`), each or None."""
 
     planes: torch.Tensor
     video: _VideoShading
@@ -279,6 +288,13 @@ class _FrameShading:
     env: torch.Tensor
     shadow: tuple[torch.Tensor, torch.Tensor] | None
     occlusion: tuple[torch.Tensor, torch.Tensor] | None
+
+    @functools.cached_property
+    def native(self) -> native.FrameKernels:
+        """The frame's inputs for the native kernels."""
+        v = self.video
+        return native.FrameKernels(self.planes, v.texels, self.light, v.lookup, self.env, v.brdf,
+                                   self.shadow, self.occlusion, v.backdrop, v.scene.face_part)
 
     def faces(self, face, rays, want_normals: bool = False):
         """`shading.shade_faces` of these pixels."""
@@ -350,6 +366,12 @@ def _shade_frame(keys, shading: _FrameShading, rays, scene, out, radiance) -> No
     """One frame: z-buffer keys (H*W,) into the frame's linear radiance (3, H*W) and outputs;
     depth 0, segmentation 0 and normals 0 where there is no surface."""
     depth = out.depth.view(-1)
+    if shading.video.kernels.native:
+        shading.native.shade_frame(
+            keys, rays, radiance, depth,
+            None if out.normals is None else out.normals.view(-1, 3),
+            None if out.segmentation is None else out.segmentation.view(-1))
+        return
     depth.zero_()
     sky = torch.nonzero(keys < 0).view(-1)  # EMPTY is -1, real keys are >= 0
     for pixel in sky.split(PIXEL_BLOCK):
