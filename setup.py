@@ -6,7 +6,7 @@ from setuptools import Extension, setup
 
 setup(ext_modules=[Extension(
     "lightpipe.render._native",
-    sources=["lightpipe/render/native/shade.c"],
+    sources=["lightpipe/render/csrc/shade.c", "lightpipe/render/csrc/raster.c"],
     extra_compile_args=["-O3", "-std=gnu11", "-fopenmp-simd", "-ffp-contract=off", "-fno-math-errno",
                         "-fno-trapping-math",
                         # PRE turns a clamped table index into a select of pointers, which

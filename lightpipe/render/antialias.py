@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from lightpipe.render import native
 from lightpipe.render.kernels import EAGER, Kernels
 from lightpipe.render.rasterizer import FACE_MASK, Intrinsics, take_columns
 from lightpipe.render.shading import ray_planes
@@ -38,19 +39,23 @@ class SilhouetteAntialiasing:
         """Re-resolve frame f's silhouette pixels in `radiance` ((3, H*W) linear); `shading` is
         the renderer's per-frame shading (planes, light, environment, shadow lookup)."""
         k, w, h = self.k, self.width, self.height
-        mixed = self.kernels(_silhouette)(keys, scene.face_part, h, w)
-        edge = torch.nonzero(mixed).view(-1)
-        if edge.numel() == 0:
-            return
         count = k * k
-        best, rx, ry = self.kernels(_sample_keys)(self.hit_planes[f], keys, edge, self.intr, k,
-                                                  h, w, self.kernels.rows)
         if self.kernels.native:
+            edge = torch.nonzero(native.silhouette(keys, scene.face_part, h, w)).view(-1)
+            if edge.numel() == 0:
+                return
+            best, rx, ry = native.sample_keys(self.hit_planes[f], keys, edge, self.intr, k, h, w)
             backdrop_pixel = edge.repeat_interleave(count) \
                 if shading.video.backdrop is not None else None
             values = shading.native.shade_samples(best, rx, ry, backdrop_pixel, w * h)
             radiance.index_copy_(1, edge, _mean_of_samples(values, count))
             return
+        mixed = self.kernels(_silhouette)(keys, scene.face_part, h, w)
+        edge = torch.nonzero(mixed).view(-1)
+        if edge.numel() == 0:
+            return
+        best, rx, ry = self.kernels(_sample_keys)(self.hit_planes[f], keys, edge, self.intr, k,
+                                                  h, w, self.kernels.rows)
         samples = torch.stack([rx, ry, torch.rsqrt((rx * rx + ry * ry) + 1.0)])
         hit = torch.nonzero(best >= 0).view(-1)
         miss = torch.nonzero(best < 0).view(-1)

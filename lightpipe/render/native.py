@@ -1,6 +1,6 @@
-"""The native CPU kernels (`native/shade.c`, built into `lightpipe.render._native` at install):
-per-pixel shading and the camera response fused into one C loop each, the same bits as the
-eager PyTorch reference, split over threads by pixel ranges.
+"""The native CPU kernels (`csrc/*.c`, built into `lightpipe.render._native` at install): the
+z-buffer fill, silhouette anti-aliasing, shadow maps, per-pixel shading and the camera response
+in C loops, the same bits as the eager PyTorch reference, split over threads by ranges.
 
 Loaded through ctypes (which releases the GIL during a call, so the threads run in parallel).
 `available()` is False where the extension was not built (no C compiler at install time); the
@@ -49,6 +49,15 @@ def _load():
     lib.lp_encode_response.argtypes = [_p, _i64, _p, _p, _i64, _i64, _p]
     lib.lp_shade_frame.restype = lib.lp_shade_samples.restype = _i64
     lib.lp_encode_response.restype = None
+    lib.lp_fill_spans.argtypes = [_p, _p, _p, _p, _i64, _i64, _i64, _i64, _i64, _p]
+    lib.lp_fill_spans.restype = _i64
+    lib.lp_silhouette.argtypes = [_p, _p, _i64, _i64, _i64, _i64, _p]
+    lib.lp_sample_keys.argtypes = [_p, _p, _p, _p, _i64, _i64, _i64, _i64, _i64, _p, _p, _p]
+    lib.lp_offset_depth.argtypes = [_p, _p, _i64, _i64, _p]
+    lib.lp_blurred_moments.argtypes = [_p, _i64, _i64, _i64, _i64, _p, _p]
+    for fn in (lib.lp_silhouette, lib.lp_sample_keys, lib.lp_offset_depth,
+               lib.lp_blurred_moments):
+        fn.restype = None
     return lib
 
 
@@ -112,17 +121,71 @@ def encode_response(radiance: torch.Tensor, table, rgb: torch.Tensor) -> None:
     _parallel(hw, lambda a, b: _LIB.lp_encode_response(*args, a, b, _ptr(rgb)))
 
 
+def fill_spans(coef, first_row, num_rows, face, width: int, height: int, frames: int
+               ) -> torch.Tensor:
+    """(frames, height, width) int64 z-buffer keys (EMPTY -1 where nothing) of the scanline
+    set-up `rasterizer._Setup` (coef (10, N), first_row, num_rows, face), threads on row bands."""
+    from lightpipe.render.rasterizer import EMPTY
+
+    rows = frames * height
+    zbuf = torch.full((rows * width,), EMPTY, dtype=torch.int64)
+    coef, face = coef.contiguous(), face.contiguous()
+    args = (_ptr(coef), _ptr(first_row.contiguous()), _ptr(num_rows.contiguous()), _ptr(face),
+            face.numel(), width, height)
+    bad = _parallel(rows, lambda a, b: _LIB.lp_fill_spans(*args, a, b, _ptr(zbuf)),
+                    min_items=16)
+    if bad:
+        raise RuntimeError(f"rasterization met a non-finite triangle edge on {bad} rows")
+    return zbuf.view(frames, height, width)
+
+
+def silhouette(keys, face_part, height: int, width: int) -> torch.Tensor:
+    """`antialias._silhouette`: (H*W,) bool, pixels whose 3x3 neighbourhood sees another part."""
+    mixed = torch.empty(height * width, dtype=torch.bool)
+    args = (_ptr(keys), _ptr(face_part), height, width)
+    _parallel(height, lambda a, b: _LIB.lp_silhouette(*args, a, b, _ptr(mixed)), min_items=16)
+    return mixed
+
+
+def sample_keys(planes, keys, edge, intr, k: int, height: int, width: int):
+    """`antialias._sample_keys`: (E*k*k,) keys and sample rays rx, ry of the edge pixels."""
+    n = edge.numel() * k * k
+    best = torch.empty(n, dtype=torch.int64)
+    rx, ry = torch.empty(n, dtype=torch.float32), torch.empty(n, dtype=torch.float32)
+    args = (_ptr(planes), _ptr(keys), _ptr(edge), _ptr(intr), k, height, width)
+    _parallel(edge.numel(), lambda a, b: _LIB.lp_sample_keys(*args, a, b, _ptr(best), _ptr(rx),
+                                                             _ptr(ry)), min_items=256)
+    return best, rx, ry
+
+
+def shadow_moments(keys, depths, radius: int) -> torch.Tensor:
+    """`shadows._offset_depth` then `_blurred_moments` of (G, S, S) light-space keys:
+    (G, 2, S, S) float32."""
+    maps, size = keys.shape[0], keys.shape[1]
+    depth = torch.empty(keys.shape, dtype=torch.float32)
+    args = (_ptr(keys), _ptr(depths))
+    _parallel(keys.numel(), lambda a, b: _LIB.lp_offset_depth(*args, a, b, _ptr(depth)))
+    out = torch.empty((maps, 2, size, size), dtype=torch.float32)
+    scratch = torch.empty((maps, 2, size, size), dtype=torch.float32)
+
+    def blur(a, b):
+        _LIB.lp_blurred_moments(_ptr(depth), size, radius, a, b,
+                                scratch[a].data_ptr(), _ptr(out))
+    _parallel(maps, blur, min_items=1)
+    return out
+
+
 def _check(bad: int) -> None:
     if bad:
         raise RuntimeError(f"shading read out of range at {bad} pixels: a non-finite position, "
                            "normal or texture coordinate (the eager renderer fails there too)")
 
 
-def _parallel(n: int, call) -> int:
-    """call(start, stop) over [0, n) in up to torch.get_num_threads() equal ranges; the sum of
-    what the calls return."""
+def _parallel(n: int, call, min_items: int = _MIN_PIXELS_PER_THREAD) -> int:
+    """call(start, stop) over [0, n) in up to torch.get_num_threads() equal ranges of at least
+    `min_items`; the sum of what the calls return."""
     global _POOL
-    parts = max(1, min(torch.get_num_threads(), n // _MIN_PIXELS_PER_THREAD))
+    parts = max(1, min(torch.get_num_threads(), n // min_items))
     if parts == 1:
         return call(0, n)
     if _POOL is None or _POOL._max_workers < parts:

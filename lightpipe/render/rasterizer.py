@@ -46,6 +46,12 @@ def rasterize(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, nea
     Returns:
         int64 keys (Fc, H, W): `(float32 bits of 1/depth) << 32 | face`, or EMPTY.
     """
+    if kernels.native:
+        setup = _scanline_setup(tris, intr, width, height, near, kernels)
+        from lightpipe.render import native
+
+        return native.fill_spans(setup.coef, setup.first_row, setup.num_rows, setup.face, width,
+                                 height, tris.shape[0])
     zbuf = torch.full((tris.shape[0] * height * width,), EMPTY, dtype=torch.int64,
                       device=tris.device)
     for pixel, key in fragments(tris, intr, width, height, near, max_candidates, kernels):

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from lightpipe.planning.specs import VideoSpec
-from lightpipe.render import kinematics
+from lightpipe.render import kinematics, native
 from lightpipe.render.kernels import EAGER, Kernels
 from lightpipe.render.rasterizer import Intrinsics, key_inverse_depth, rasterize
 
@@ -104,6 +104,9 @@ def shadow_moments(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Te
                                            to_light[start:start + group])
         keys = rasterize(light_tris, light.intrinsics, light.size, light.size, near,
                          max_candidates, kernels)
+        if kernels.native:
+            maps.append(native.shadow_moments(keys, depths, light.blur))
+            continue
         depth = kernels(_offset_depth)(keys, depths)
         maps.append(kernels(_blurred_moments)(depth, light.blur))
     return torch.cat(maps).view(tris.shape[0], 2, -1)
