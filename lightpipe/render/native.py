@@ -4,16 +4,20 @@ in C loops, the same bits as the eager PyTorch reference, split over threads by 
 
 Loaded through ctypes (which releases the GIL during a call, so the threads run in parallel).
 `available()` is False where the extension was not built (no C compiler at install time); the
-renderer then runs the reference. `LIGHTPIPE_NATIVE=0` turns the kernels off.
+renderer then runs the reference. `LIGHTPIPE_NATIVE=0` turns the kernels off;
+`LIGHTPIPE_NATIVE_VARIANT=base|v3|v4` picks an instruction-set build (default: the best the CPU
+runs; all give the same bits).
 """
 
 from __future__ import annotations
 
 import ctypes
 import importlib.util
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import torch
 
 from lightpipe.render.occlusion import KERNEL
@@ -28,13 +32,70 @@ class _Shading(ctypes.Structure):
     _fields_ = [("planes", _p), ("texels", _p), ("light", _p), ("env_texels", _p),
                 ("env_count", _i64), ("env_sizes", _p), ("env_offsets", _p),
                 ("env_levels", _i64), ("env", _p), ("brdf", _p), ("shadow", _p),
-                ("shadow_count", _i64), ("shadow_params", _p), ("occ_keys", _p),
-                ("occ_count", _i64), ("occ_params", _p), ("occ_kernel", _p), ("backdrop", _p), ("face_part", _p)]
+                ("shadow_count", _i64), ("shadow_params", _p), ("occ_depth", _p),
+                ("occ_count", _i64), ("occ_params", _p), ("occ_kernel", _p), ("backdrop", _p),
+                ("face_part", _p)]
 
 
-def _load():
-    if os.environ.get("LIGHTPIPE_NATIVE", "1") == "0":
-        return None
+_SHADING = ctypes.POINTER(_Shading)
+# name: (argument types, result type) of every kernel (csrc/*.c).
+_SIGNATURES = {
+    "lp_shade_frame": ([_SHADING, _p, _p, _i64, _i64, _i64, _p, _p, _p, _p], _i64),
+    "lp_shade_samples": ([_SHADING, _p, _p, _p, _p, _i64, _i64, _i64, _i64, _p], _i64),
+    "lp_encode_response": ([_p, _i64, _p, _p, _i64, _i64, _p], None),
+    "lp_fill_spans": ([_p, _p, _p, _p, _i64, _i64, _i64, _i64, _i64, _p], _i64),
+    "lp_part_map": ([_p, _p, _i64, _i64, _p], None),
+    "lp_silhouette": ([_p, _i64, _i64, _i64, _i64, _p], None),
+    "lp_sample_keys": ([_p, _p, _p, _p, _i64, _i64, _i64, _i64, _i64, _p, _p, _p], None),
+    "lp_inverse_depth": ([_p, _i64, _i64, _p], None),
+    "lp_offset_depth": ([_p, _p, _i64, _i64, _p], None),
+    "lp_blurred_moments": ([_p, _i64, _i64, _i64, _i64, _p, _p], None),
+    "lp_depth_range": ([_p, _i64, _i64, _p], None),
+    "lp_quantize_metric": ([_p, ctypes.c_double, ctypes.c_double, _i64, _i64, _p], None),
+    "lp_inverse_depth_gray": ([_p, ctypes.c_double, ctypes.c_double, _i64, _i64, _p], None),
+}
+# Instruction-set builds of the kernels (setup.py), best first, with their `lp_variants` bit.
+VARIANTS = {"v4": 4, "v3": 2, "base": 1}
+
+
+class _Kernels:
+    """The kernels of one build variant, as plain attributes (`lp_shade_frame`, ...)."""
+
+    def __init__(self, lib: ctypes.CDLL, variant: str) -> None:
+        self.variant = variant
+        for name, (argtypes, restype) in _SIGNATURES.items():
+            fn = getattr(lib, f"{name}_{variant}")
+            fn.argtypes, fn.restype = argtypes, restype
+            setattr(self, name, fn)
+
+
+def runnable_variants() -> list[str]:
+    """The builds of the kernels this machine has and its CPU runs, best first (none without
+    the extension)."""
+    lib = _library()
+    if lib is None:
+        return []
+    bits = lib.lp_variants()
+    return [name for name, bit in VARIANTS.items() if bits & bit]
+
+
+def use_variant(variant: str | None) -> None:
+    """Bind the kernels of `variant` (None: the best this CPU runs). For tests and benchmarks:
+    every variant gives the same bits."""
+    global _LIB
+    runnable = runnable_variants()
+    if variant is not None and variant not in runnable:
+        raise ValueError(f"native kernel variant {variant!r} is not runnable here "
+                         f"(runnable: {runnable})")
+    _LIB = _Kernels(_library(), variant or runnable[0]) if runnable else None
+
+
+def variant() -> str | None:
+    """The bound variant (None: the eager reference runs)."""
+    return None if _LIB is None else _LIB.variant
+
+
+def _library() -> ctypes.CDLL | None:
     spec = importlib.util.find_spec("lightpipe.render._native")
     if spec is None or spec.origin is None:
         return None
@@ -42,23 +103,17 @@ def _load():
         lib = ctypes.CDLL(spec.origin)
     except OSError:
         return None
-    lib.lp_shade_frame.argtypes = [ctypes.POINTER(_Shading), _p, _p, _i64, _i64, _i64, _p, _p,
-                                   _p, _p]
-    lib.lp_shade_samples.argtypes = [ctypes.POINTER(_Shading), _p, _p, _p, _p, _i64, _i64, _i64,
-                                     _i64, _p]
-    lib.lp_encode_response.argtypes = [_p, _i64, _p, _p, _i64, _i64, _p]
-    lib.lp_shade_frame.restype = lib.lp_shade_samples.restype = _i64
-    lib.lp_encode_response.restype = None
-    lib.lp_fill_spans.argtypes = [_p, _p, _p, _p, _i64, _i64, _i64, _i64, _i64, _p]
-    lib.lp_fill_spans.restype = _i64
-    lib.lp_silhouette.argtypes = [_p, _p, _i64, _i64, _i64, _i64, _p]
-    lib.lp_sample_keys.argtypes = [_p, _p, _p, _p, _i64, _i64, _i64, _i64, _i64, _p, _p, _p]
-    lib.lp_offset_depth.argtypes = [_p, _p, _i64, _i64, _p]
-    lib.lp_blurred_moments.argtypes = [_p, _i64, _i64, _i64, _i64, _p, _p]
-    for fn in (lib.lp_silhouette, lib.lp_sample_keys, lib.lp_offset_depth,
-               lib.lp_blurred_moments):
-        fn.restype = None
+    lib.lp_variants.restype = ctypes.c_int
     return lib
+
+
+def _load() -> _Kernels | None:
+    if os.environ.get("LIGHTPIPE_NATIVE", "1") == "0":
+        return None
+    runnable = runnable_variants()
+    forced = os.environ.get("LIGHTPIPE_NATIVE_VARIANT") or None
+    return _Kernels(_library(), forced if forced in runnable else runnable[0]) \
+        if runnable else None
 
 
 _LIB = _load()
@@ -84,15 +139,15 @@ class FrameKernels:
     def __init__(self, planes, texels, light, lookup, env, brdf, shadow, occlusion, backdrop,
                  face_part) -> None:
         moments, shadow_params = shadow if shadow is not None else (None, None)
-        occ_keys, occ_params = occlusion if occlusion is not None else (None, None)
+        occ_depth, occ_params = occlusion if occlusion is not None else (None, None)
         self._keep = (planes, texels, light, lookup.texels, lookup.sizes, lookup.offsets, env,
-                      brdf, moments, shadow_params, occ_keys, occ_params, backdrop, face_part)
+                      brdf, moments, shadow_params, occ_depth, occ_params, backdrop, face_part)
         self.struct = _Shading(
             _ptr(planes), _ptr(texels), _ptr(light), _ptr(lookup.texels),
             lookup.texels.shape[1], _ptr(lookup.sizes), _ptr(lookup.offsets), lookup.levels,
             _ptr(env), _ptr(brdf), _ptr(moments),
-            0 if moments is None else moments.shape[-1], _ptr(shadow_params), _ptr(occ_keys),
-            0 if occ_keys is None else occ_keys.numel(), _ptr(occ_params), _ptr(_OCCLUSION_KERNEL), _ptr(backdrop), _ptr(face_part))
+            0 if moments is None else moments.shape[-1], _ptr(shadow_params), _ptr(occ_depth),
+            0 if occ_depth is None else occ_depth.numel(), _ptr(occ_params), _ptr(_OCCLUSION_KERNEL), _ptr(backdrop), _ptr(face_part))
 
     def shade_frame(self, keys, rays, radiance, depth, normals=None, segmentation=None) -> None:
         """Radiance (3, H*W), depth (H*W) and optional normals (H*W, 3) / segmentation (H*W)
@@ -100,7 +155,8 @@ class FrameKernels:
         hw = keys.numel()
         args = (ctypes.byref(self.struct), _ptr(keys), _ptr(rays), hw)
         outs = (_ptr(radiance), _ptr(depth), _ptr(normals), _ptr(segmentation))
-        _check(_parallel(hw, lambda a, b: _LIB.lp_shade_frame(*args, a, b, *outs)))
+        _check(_interleaved(hw, lambda part, parts: _LIB.lp_shade_frame(*args, part, parts,
+                                                                        *outs)))
 
     def shade_samples(self, keys, rx, ry, backdrop_pixel, hw) -> torch.Tensor:
         """(3, N) radiance of N sample rays (rx, ry, 1): of face `keys & FACE_MASK` where
@@ -109,7 +165,8 @@ class FrameKernels:
         radiance = torch.empty((3, n), dtype=torch.float32)
         args = (ctypes.byref(self.struct), _ptr(keys), _ptr(rx), _ptr(ry), _ptr(backdrop_pixel),
                 hw, n)
-        _check(_parallel(n, lambda a, b: _LIB.lp_shade_samples(*args, a, b, _ptr(radiance))))
+        _check(_interleaved(n, lambda part, parts: _LIB.lp_shade_samples(*args, part, parts,
+                                                                         _ptr(radiance))))
         return radiance
 
 
@@ -141,10 +198,20 @@ def fill_spans(coef, first_row, num_rows, face, width: int, height: int, frames:
 
 def silhouette(keys, face_part, height: int, width: int) -> torch.Tensor:
     """`antialias._silhouette`: (H*W,) bool, pixels whose 3x3 neighbourhood sees another part."""
+    part = torch.empty(height * width, dtype=torch.int32)
+    _parallel(part.numel(), lambda a, b: _LIB.lp_part_map(_ptr(keys), _ptr(face_part), a, b,
+                                                          _ptr(part)))
     mixed = torch.empty(height * width, dtype=torch.bool)
-    args = (_ptr(keys), _ptr(face_part), height, width)
-    _parallel(height, lambda a, b: _LIB.lp_silhouette(*args, a, b, _ptr(mixed)), min_items=16)
+    _parallel(height, lambda a, b: _LIB.lp_silhouette(_ptr(part), height, width, a, b,
+                                                      _ptr(mixed)), min_items=16)
     return mixed
+
+
+def inverse_depth(keys: torch.Tensor) -> torch.Tensor:
+    """`occlusion.frame_inverse_depth`: (H*W,) 1/depth of z-buffer keys, 0 where empty."""
+    out = torch.empty(keys.numel(), dtype=torch.float32)
+    _parallel(keys.numel(), lambda a, b: _LIB.lp_inverse_depth(_ptr(keys), a, b, _ptr(out)))
+    return out
 
 
 def sample_keys(planes, keys, edge, intr, k: int, height: int, width: int):
@@ -166,19 +233,57 @@ def shadow_moments(keys, depths, radius: int) -> torch.Tensor:
     args = (_ptr(keys), _ptr(depths))
     _parallel(keys.numel(), lambda a, b: _LIB.lp_offset_depth(*args, a, b, _ptr(depth)))
     out = torch.empty((maps, 2, size, size), dtype=torch.float32)
-    scratch = torch.empty((maps, 2, size, size), dtype=torch.float32)
+    scratch = torch.empty((maps, size + 2 * radius), dtype=torch.float32)
 
     def blur(a, b):
-        _LIB.lp_blurred_moments(_ptr(depth), size, radius, a, b,
-                                scratch[a].data_ptr(), _ptr(out))
+        _LIB.lp_blurred_moments(_ptr(depth), size, radius, a, b, scratch[a].data_ptr(),
+                                _ptr(out))
     _parallel(maps, blur, min_items=1)
     return out
+
+
+class DepthCodes:
+    """The per-frame work of `dataset.depth_codes` (the `kernels` it takes), in C."""
+
+    @staticmethod
+    def valid_range(depth: np.ndarray) -> tuple[float, float] | None:
+        flat = torch.from_numpy(np.ascontiguousarray(depth)).view(-1)
+        parts = []
+
+        def one(a, b):
+            out = torch.empty(2, dtype=torch.float32)
+            _LIB.lp_depth_range(_ptr(flat), a, b, _ptr(out))
+            parts.append(out)
+        _parallel(flat.numel(), one)
+        low = min(float(p[0]) for p in parts) if parts else math.inf
+        high = max(float(p[1]) for p in parts) if parts else -math.inf
+        return None if low > high else (low, high)
+
+    @staticmethod
+    def quantize(frame: np.ndarray, near: float, scale: float, out: np.ndarray) -> None:
+        z, codes = torch.from_numpy(frame).view(-1), torch.from_numpy(out).view(-1)
+        _parallel(z.numel(), lambda a, b: _LIB.lp_quantize_metric(_ptr(z), near, scale, a, b,
+                                                                  _ptr(codes)))
+
+    @staticmethod
+    def inverse_gray(frame: np.ndarray, low: float, span: float, out: np.ndarray) -> None:
+        z, gray = torch.from_numpy(frame).view(-1), torch.from_numpy(out).view(-1)
+        _parallel(z.numel(), lambda a, b: _LIB.lp_inverse_depth_gray(_ptr(z), low, span, a, b,
+                                                                     _ptr(gray)))
 
 
 def _check(bad: int) -> None:
     if bad:
         raise RuntimeError(f"shading read out of range at {bad} pixels: a non-finite position, "
                            "normal or texture coordinate (the eager renderer fails there too)")
+
+
+def _interleaved(n: int, call) -> int:
+    """call(part, parts) for part in range(parts), parts threads sharing n items; the sum of
+    what the calls return."""
+    parts = max(1, min(torch.get_num_threads(), n // _MIN_PIXELS_PER_THREAD))
+    return _parallel(parts, lambda a, b: sum(call(part, parts) for part in range(a, b)),
+                     min_items=1)
 
 
 def _parallel(n: int, call, min_items: int = _MIN_PIXELS_PER_THREAD) -> int:

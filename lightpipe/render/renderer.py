@@ -56,7 +56,7 @@ class RenderOptions:
     segmentation: bool = False
     normals: bool = False
     compile: bool = False  # torch.compile the CPU kernels (`kernels`): faster, same bytes
-    native: bool = True  # the C kernels (`native`) on CPU where built: fastest, same bytes
+    native: bool = True  # the C kernels (`native`) on CPU where built, unless compile: same bytes
     motion_blur_samples: int = 4  # instants per frame when the spec has a shutter
 
     @classmethod
@@ -103,8 +103,9 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     normals = torch.zeros((*shape, 3), dtype=torch.float32).numpy() if options.normals else None
     keep_freed_memory()
     cpu = device.type == "cpu"  # CUDA: eager (see `kernels`)
-    use_native = options.native and cpu and native.available()
-    kernels = Kernels(compiled=options.compile and cpu and not use_native, native=use_native)
+    # compile, when asked for, wins over the native kernels; all give the same bytes
+    use_native = options.native and not options.compile and cpu and native.available()
+    kernels = Kernels(compiled=options.compile and cpu, native=use_native)
     blur = options.motion_blur_samples if spec.camera.shutter > 0 else 1
     with torch.inference_mode():
         lighting = video_lighting(spec, options.asset_root)
@@ -194,8 +195,8 @@ class _Pass:
                 shading = self.video.frame(
                     frame, planes[f], self.shadow.lookup(maps[f], frame) if self.shadow else None,
                     None if self.occlusion is None else
-                    (frame_keys if kernels.native else kernels(frame_inverse_depth)(frame_keys),
-                     self.occlusion))
+                    (native.inverse_depth(frame_keys) if kernels.native
+                     else kernels(frame_inverse_depth)(frame_keys), self.occlusion))
                 outputs = _FrameOutputs(
                     torch.from_numpy(color[out]),
                     scratch_depth if depth is None else torch.from_numpy(depth[out]),
@@ -279,8 +280,7 @@ class _VideoShading:
 class _FrameShading:
     """One frame's shading inputs: its `surface_planes` (layout per `kernels.rows`), the sun
     and environment parameters of the frame, the shadow lookup and the occlusion inputs (the
-    frame's inverse depth, or its z-buffer keys for the native kernels, and
-    `occlusion_parameters`), each or None."""
+    frame's inverse depth and `occlusion_parameters`), each or None."""
 
     planes: torch.Tensor
     video: _VideoShading

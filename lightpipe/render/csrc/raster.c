@@ -8,12 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define LP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define LP_CLONES
-#endif
-#define INLINE static inline __attribute__((always_inline))
+#include "variant.h"
 #define FACE_MASK 0xffffffffLL
 
 INLINE float minimum(float a, float b) { return b < a ? b : a; }
@@ -37,8 +32,7 @@ INLINE int64_t make_key(float inverse_depth, int64_t face) {
  *
  * coef: (10, n) x0 y0 x1 y1 s01 s12 s02 z0 dzdx dzdy; first_row, num_rows: (n,) int64;
  * face: (n,) int32. Returns the number of rows skipped for a NaN crossing (0 normally). */
-LP_CLONES
-int64_t lp_fill_spans(const float *coef, const int64_t *first_row, const int64_t *num_rows,
+int64_t LP(lp_fill_spans)(const float *coef, const int64_t *first_row, const int64_t *num_rows,
                       const int32_t *face, int64_t n, int64_t width, int64_t height,
                       int64_t row_start, int64_t row_stop, int64_t *zbuf) {
     const float w = (float)width;
@@ -76,26 +70,32 @@ int64_t lp_fill_spans(const float *coef, const int64_t *first_row, const int64_t
     return bad;
 }
 
-/* `antialias._silhouette` of rows [row_start, row_stop) of one frame: 1 where the 3x3
- * neighbourhood (border replicated) sees another part (ground, object, or -1 for none). */
-LP_CLONES
-void lp_silhouette(const int64_t *keys, const int64_t *face_part, int64_t height, int64_t width,
-                   int64_t row_start, int64_t row_stop, uint8_t *mixed) {
-#define PART(y, x) ({                                                                   \
-        int64_t key_ = keys[(y) * width + (x)];                                         \
-        key_ >= 0 ? face_part[key_ & FACE_MASK] : -1; })
+/* The part seen at pixels [start, stop) of a frame (`face_part` of the key's face, -1 where
+ * none), for `lp_silhouette`. */
+void LP(lp_part_map)(const int64_t *keys, const int64_t *face_part, int64_t start, int64_t stop,
+                 int32_t *part) {
+    for (int64_t i = start; i < stop; i++) {
+        int64_t key = keys[i];
+        part[i] = key >= 0 ? (int32_t)face_part[key & FACE_MASK] : -1;
+    }
+}
+
+/* `antialias._silhouette` of rows [row_start, row_stop) of one frame from its `lp_part_map`: 1
+ * where the 3x3 neighbourhood (border replicated) sees another part. */
+void LP(lp_silhouette)(const int32_t *part, int64_t height, int64_t width, int64_t row_start,
+                   int64_t row_stop, uint8_t *mixed) {
     for (int64_t y = row_start; y < row_stop; y++) {
-        int64_t ys[3] = {y > 0 ? y - 1 : 0, y, y + 1 < height ? y + 1 : height - 1};
+        const int32_t *up = part + (y > 0 ? y - 1 : 0) * width, *row = part + y * width;
+        const int32_t *down = part + (y + 1 < height ? y + 1 : height - 1) * width;
+        uint8_t *out = mixed + y * width;
         for (int64_t x = 0; x < width; x++) {
-            int64_t xs[3] = {x > 0 ? x - 1 : 0, x, x + 1 < width ? x + 1 : width - 1};
-            int64_t centre = PART(y, x);
-            uint8_t differs = 0;
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++) differs |= PART(ys[i], xs[j]) != centre;
-            mixed[y * width + x] = differs;
+            int64_t left = x > 0 ? x - 1 : 0, right = x + 1 < width ? x + 1 : width - 1;
+            int32_t centre = row[x];
+            out[x] = (up[left] != centre) | (up[x] != centre) | (up[right] != centre)
+                     | (row[left] != centre) | (row[right] != centre)
+                     | (down[left] != centre) | (down[x] != centre) | (down[right] != centre);
         }
     }
-#undef PART
 }
 
 /* `antialias._sample_key`: the key of face `cand` at sample ray (rx, ry, 1), or -1 when the
@@ -117,8 +117,7 @@ INLINE int64_t sample_key(const float *planes, int64_t cand, float rx, float ry)
 /* `antialias._sample_keys` for edge pixels [start, stop): per pixel k x k samples (row-major),
  * their rays and the key of the nearest face of the 3x3 neighbourhood containing each (else the
  * pixel's own key). intr: fx, fy, cx, cy. Outputs are indexed (pixel * k * k + sample). */
-LP_CLONES
-void lp_sample_keys(const float *planes, const int64_t *keys, const int64_t *edge,
+void LP(lp_sample_keys)(const float *planes, const int64_t *keys, const int64_t *edge,
                     const float *intr, int64_t k, int64_t height, int64_t width, int64_t start,
                     int64_t stop, int64_t *best, float *rx, float *ry) {
     const float fx = intr[0], fy = intr[1], cx = intr[2], cy = intr[3];
@@ -153,10 +152,20 @@ void lp_sample_keys(const float *planes, const int64_t *keys, const int64_t *edg
     }
 }
 
+/* 1/depth of z-buffer keys [start, stop) (0 where empty): `occlusion.frame_inverse_depth`. */
+void LP(lp_inverse_depth)(const int64_t *keys, int64_t start, int64_t stop, float *out) {
+    for (int64_t i = start; i < stop; i++) {
+        int64_t key = keys[i];
+        int32_t bits = (int32_t)(key >> 32);
+        float inverse;
+        memcpy(&inverse, &bits, sizeof inverse);
+        out[i] = key == -1 ? 0.0f : inverse;
+    }
+}
+
 /* `shadows._offset_depth`: light-space depth minus depths[0] where a caster is (keys [start,
  * stop)), else depths[1]. */
-LP_CLONES
-void lp_offset_depth(const int64_t *keys, const float *depths, int64_t start, int64_t stop,
+void LP(lp_offset_depth)(const int64_t *keys, const float *depths, int64_t start, int64_t stop,
                      float *out) {
     for (int64_t i = start; i < stop; i++) {
         int64_t key = keys[i];
@@ -171,43 +180,51 @@ void lp_offset_depth(const int64_t *keys, const float *depths, int64_t start, in
 
 /* `shadows._blurred_moments` of maps [start, stop) (each size x size): box means of depth and
  * depth^2 over (2 radius + 1)^2 texels, edges clamped, first down the columns then along the
- * rows, each sum taken in the reference's order. scratch: 2 * size * size floats per map.
- * out: (maps, 2, size, size). */
-LP_CLONES
-void lp_blurred_moments(const float *depth, int64_t size, int64_t radius, int64_t start,
+ * rows, each sum taken in the reference's order (tap 0, then + tap 1, ...). scratch: (size + 2
+ * radius) floats. out: (maps, 2, size, size); its second moment plane is the first pass's
+ * buffer. The inner loops run along x over contiguous rows, so they vectorize. */
+void LP(lp_blurred_moments)(const float *depth, int64_t size, int64_t radius, int64_t start,
                         int64_t stop, float *scratch, float *out) {
     const float scale = (float)(1.0 / (double)(2 * radius + 1));
-    const int64_t area = size * size;
+    const int64_t area = size * size, taps = 2 * radius + 1;
     for (int64_t m = start; m < stop; m++) {
         const float *d = depth + m * area;
-        float *tmp = scratch + (m - start) * 2 * area;
-        float *dst = out + m * 2 * area;
-        for (int moment = 0; moment < 2; moment++) {
-            float *t = tmp + moment * area;
-            for (int64_t y = 0; y < size; y++)  /* along dim 2 (y) */
-                for (int64_t x = 0; x < size; x++) {
-                    float total = 0.0f;
-                    for (int64_t s = 0; s <= 2 * radius; s++) {
-                        int64_t yy = y + s - radius;
-                        yy = yy < 0 ? 0 : (yy > size - 1 ? size - 1 : yy);
-                        float v = d[yy * size + x];
-                        float value = moment ? v * v : v;
-                        total = s == 0 ? value : total + value;
+        float *mean = out + m * 2 * area, *square = mean + area;
+        /* Down the columns: out row y = sum of clamped rows y - radius .. y + radius. */
+        for (int64_t y = 0; y < size; y++) {
+            float *a = mean + y * size, *b = square + y * size;
+            for (int64_t s = 0; s < taps; s++) {
+                int64_t yy = y + s - radius;
+                yy = yy < 0 ? 0 : (yy > size - 1 ? size - 1 : yy);
+                const float *row = d + yy * size;
+                if (s == 0) {
+                    for (int64_t x = 0; x < size; x++) {
+                        a[x] = row[x];
+                        b[x] = row[x] * row[x];
                     }
-                    t[y * size + x] = total * scale;
-                }
-            float *o = dst + moment * area;
-            for (int64_t y = 0; y < size; y++)  /* along dim 3 (x) */
-                for (int64_t x = 0; x < size; x++) {
-                    float total = 0.0f;
-                    for (int64_t s = 0; s <= 2 * radius; s++) {
-                        int64_t xx = x + s - radius;
-                        xx = xx < 0 ? 0 : (xx > size - 1 ? size - 1 : xx);
-                        float value = t[y * size + xx];
-                        total = s == 0 ? value : total + value;
+                } else {
+                    for (int64_t x = 0; x < size; x++) {
+                        a[x] = a[x] + row[x];
+                        b[x] = b[x] + row[x] * row[x];
                     }
-                    o[y * size + x] = total * scale;
                 }
+            }
+            for (int64_t x = 0; x < size; x++) {
+                a[x] = a[x] * scale;
+                b[x] = b[x] * scale;
+            }
         }
+        /* Along the rows, in place through a padded copy of each row. */
+        float *padded = scratch + radius;
+        for (int64_t plane = 0; plane < 2; plane++)
+            for (int64_t y = 0; y < size; y++) {
+                float *row = mean + plane * area + y * size;
+                for (int64_t x = -radius; x < size + radius; x++)
+                    padded[x] = row[x < 0 ? 0 : (x > size - 1 ? size - 1 : x)];
+                for (int64_t x = 0; x < size; x++) row[x] = padded[x - radius];
+                for (int64_t s = 1; s < taps; s++)
+                    for (int64_t x = 0; x < size; x++) row[x] = row[x] + padded[x - radius + s];
+                for (int64_t x = 0; x < size; x++) row[x] = row[x] * scale;
+            }
     }
 }

@@ -16,21 +16,14 @@
  * branch-free loop over independent lanes (`omp simd`) that GCC vectorizes, with AVX2 gathers
  * where the CPU has them (`target_clones`; neither path uses FMA, so both give the same bits).
  * Values pass between the helpers as small structs, never as arrays, so they stay in vector
- * registers. The kernels take a range [start, stop) so Python can split a frame over threads;
- * a pixel's result never depends on the split.
+ * registers. The kernels take a share of the pixels (a range, or every n-th block) so Python
+ * can split a frame over threads; a pixel's result never depends on the split.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define LP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define LP_CLONES
-#endif
-#define INLINE static inline __attribute__((always_inline))
+#include "variant.h"
 
 /* Rows of `surface_planes` (see shading.py). */
 #define NUM_PLANES 31
@@ -67,7 +60,7 @@ typedef struct {
     const float *shadow;        /* (2, S*S) moments, or NULL */
     int64_t shadow_count;       /* S*S */
     const float *shadow_params; /* (18,) */
-    const int64_t *occ_keys;    /* (H*W,) the frame's z-buffer keys for occlusion, or NULL */
+    const float *occ_depth;     /* (H*W,) the frame's inverse depth for occlusion, or NULL */
     int64_t occ_count;          /* H*W */
     const float *occ_params;    /* (6,) fx, fy, cx, cy, width, height */
     const float *occ_kernel;    /* (AO_SAMPLES, 3) hemisphere samples */
@@ -157,14 +150,6 @@ INLINE Vec3 env_irradiance(const Shading s, float nx, float ny, float nz) {
     return out;
 }
 
-/* 1/depth stored in a z-buffer key (0 where empty), `rasterizer.key_inverse_depth`. */
-INLINE float key_inverse_depth(int64_t key) {
-    int32_t bits = (int32_t)(key >> 32);
-    float value;
-    memcpy(&value, &bits, sizeof value);
-    return key == -1 ? 0.0f : value;
-}
-
 /* `occlusion.ambient_occlusion` of camera-space point P = (px, py, pz), unit normal n. */
 INLINE float ambient_occlusion(const Shading s, float px, float py, float pz, float nx, float ny,
                                float nz, float *bad) {
@@ -194,8 +179,7 @@ INLINE float ambient_occlusion(const Shading s, float px, float py, float pz, fl
                                         0.0f, 1e6f)), width_last);
         float v = minimum(floorf(clamp2((qy + ((ty * kx + by * ky) + ry * kz) * fy) * inv_sz + cy,
                                         0.0f, 1e6f)), height_last);
-        float scene = key_inverse_depth(
-            s.occ_keys[checked((int32_t)(u + v * width), (int32_t)s.occ_count, bad)]);
+        float scene = s.occ_depth[checked((int32_t)(u + v * width), (int32_t)s.occ_count, bad)];
         int hit = (scene * (sz * keep) > 1.0f) & (scene * (sz - radius) < 1.0f);
         blocked = blocked + (hit ? 1.0f : 0.0f);
     }
@@ -392,7 +376,7 @@ INLINE void shade_list_any(const Shading s, const int64_t *keys, const float *rx
                            float (*restrict out)[BLOCK]) {
 #define LIST(shadow, occlusion, len) \
     shade_list(s, keys, rx, ry, inv_len, list, n, out, shadow, occlusion, len)
-    switch ((s.shadow ? 4 : 0) | (s.occ_keys ? 2 : 0) | (inv_len ? 1 : 0)) {
+    switch ((s.shadow ? 4 : 0) | (s.occ_depth ? 2 : 0) | (inv_len ? 1 : 0)) {
         case 0: LIST(0, 0, 0); break;
         case 1: LIST(0, 0, 1); break;
         case 2: LIST(0, 1, 0); break;
@@ -435,18 +419,19 @@ INLINE void split_keys(const int64_t *keys, int64_t start, int64_t stop, int32_t
 /* One frame's pixels [start, stop) from its z-buffer keys (H*W,) and `pixel_rays` (3, H*W):
  * linear radiance (3, H*W), planar depth (0: no surface), and optionally normals (H*W, 3)
  * (left as they are where no surface: the caller zeroes them) and segmentation ids (1 + part).
- * Returns the number of pixels whose shading read out of range (see `checked`): 0 normally. */
-LP_CLONES
-int64_t lp_shade_frame(const Shading *shading, const int64_t *keys, const float *rays,
-                       int64_t hw, int64_t start, int64_t stop, float *radiance, float *depth,
+ * This call takes every `parts`-th block of BLOCK pixels from block `part` on (interleaved, so
+ * threads get alike mixes of sky and ground). Returns the number of pixels whose shading read
+ * out of range (see `checked`): 0 normally. */
+int64_t LP(lp_shade_frame)(const Shading *shading, const int64_t *keys, const float *rays,
+                       int64_t hw, int64_t part, int64_t parts, float *radiance, float *depth,
                        float *normals, int32_t *segmentation) {
     const Shading s = *shading; /* by value: its fields are loop invariants in registers */
     const float *rx = rays, *ry = rays + hw, *inv_len = rays + 2 * hw;
     int32_t covered[BLOCK], empty[BLOCK];
     float out[8][BLOCK];
     int64_t bad = 0;
-    for (int64_t block = start; block < stop; block += BLOCK) {
-        int64_t end = block + BLOCK < stop ? block + BLOCK : stop, n, m;
+    for (int64_t block = part * BLOCK; block < hw; block += parts * BLOCK) {
+        int64_t end = block + BLOCK < hw ? block + BLOCK : hw, n, m;
         split_keys(keys, block, end, covered, &n, empty, &m);
         shade_list_any(s, keys, rx, ry, inv_len, covered, n, out);
         for (int64_t j = 0; j < n; j++) {
@@ -470,20 +455,20 @@ int64_t lp_shade_frame(const Shading *shading, const int64_t *keys, const float 
     return bad;
 }
 
-/* Radiance (3, n) of the sample rays (rx, ry, 1) [start, stop) (anti-aliasing): a sample with a
+/* Radiance (3, n) of the sample rays (rx, ry, 1) (anti-aliasing; blocks as `lp_shade_frame`): a
+ * sample with a
  * key >= 0 sees face `key & FACE_MASK`, the others the backdrop (the image at pixel
  * `backdrop_pixel` of an image `backdrop_hw` pixels large, or the environment). Returns the
  * number of samples whose shading read out of range. */
-LP_CLONES
-int64_t lp_shade_samples(const Shading *shading, const int64_t *keys, const float *rx,
+int64_t LP(lp_shade_samples)(const Shading *shading, const int64_t *keys, const float *rx,
                          const float *ry, const int64_t *backdrop_pixel, int64_t backdrop_hw,
-                         int64_t n, int64_t start, int64_t stop, float *radiance) {
+                         int64_t n, int64_t part, int64_t parts, float *radiance) {
     const Shading s = *shading;
     int32_t covered[BLOCK], empty[BLOCK];
     float out[8][BLOCK];
     int64_t bad = 0;
-    for (int64_t block = start; block < stop; block += BLOCK) {
-        int64_t end = block + BLOCK < stop ? block + BLOCK : stop, a, b;
+    for (int64_t block = part * BLOCK; block < n; block += parts * BLOCK) {
+        int64_t end = block + BLOCK < n ? block + BLOCK : n, a, b;
         split_keys(keys, block, end, covered, &a, empty, &b);
         shade_list_any(s, keys, rx, ry, NULL, covered, a, out);
         for (int64_t j = 0; j < a; j++) {
@@ -505,8 +490,7 @@ int64_t lp_shade_samples(const Shading *shading, const int64_t *keys, const floa
 /* `camera_response.encode` of planar radiance (3, hw) [start, stop) into RGB bytes (hw, 3):
  * the code at the start of the value's bucket (bits >> 16), plus one if it reaches the next
  * threshold. */
-LP_CLONES
-void lp_encode_response(const float *radiance, int64_t hw, const float *ends,
+void LP(lp_encode_response)(const float *radiance, int64_t hw, const float *ends,
                         const int64_t *codes, int64_t start, int64_t stop, uint8_t *rgb) {
     for (int64_t i = start; i < stop; i++) {
         for (int c = 0; c < 3; c++) {
@@ -518,9 +502,3 @@ void lp_encode_response(const float *radiance, int64_t hw, const float *ends,
         }
     }
 }
-
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native",
-                                    "Native CPU kernels of the renderer (called through ctypes).",
-                                    -1, NULL};
-
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
