@@ -3,6 +3,8 @@ the generation DataModule."""
 
 from __future__ import annotations
 
+import os
+
 from lightpipe.commands.parsing import config_parser, parse_config
 from lightpipe.commands.preflight import check_trainer, probe_output_dir
 
@@ -10,6 +12,9 @@ from lightpipe.commands.preflight import check_trainer, probe_output_dir
 def run_predict(args: list[str]) -> int:
     if not {"-h", "--help", "--print_config"} & {a.split("=")[0] for a in args}:
         preflight(args)  # before Lightning is imported: bad input is refused in a second
+    # Rendering shares the cores with the encoder threads: OpenMP workers that spin after each
+    # parallel region would take their CPU. Set before torch loads libgomp, which reads it then.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from lightpipe.commands.generation_cli import run_generation_cli
 
     return run_generation_cli(args)

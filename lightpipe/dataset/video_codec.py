@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -92,10 +93,19 @@ def encode_rgb_h264(
 def encode_gray_h264(
     path: str | os.PathLike, gray: np.ndarray, fps: int, options: H264Options
 ) -> None:
-    """Write uint8 gray frames (F, H, W) as R=G=B H.264 MP4 (Y = 16 + 219*g/255, U = V = 128)."""
+    """Write uint8 gray frames (F, H, W) as R=G=B H.264 MP4 (Y = 16 + 219*g/255, U = V = 128).
+
+    The yuv420p frames are built directly (`_gray_yuv420p`): the planes the RGB conversion
+    would give, without expanding to RGB and converting (the same bytes, ~5x cheaper).
+    """
     _check_frames(gray, "gray", np.uint8, ndim=3)
     _check_even_size(gray)
-    _write_h264(path, _gray_as_rgb(gray), gray.shape[1:3], fps, options)
+    fps = _check_fps(fps)
+    if not isinstance(options, H264Options):
+        raise ValueError(f"options must be H264Options, got {type(options).__name__}")
+    with _open_output(path, "mp4", {"video_track_timescale": str(fps)}) as container:
+        stream = _add_h264_stream(container, gray.shape[1:3], fps, options)
+        _encode_all(container, stream, (_gray_yuv420p(plane) for plane in gray))
 
 
 def encode_gray16_ffv1(path: str | os.PathLike, values: np.ndarray, fps: int,
@@ -209,9 +219,26 @@ def _gray16_frame(values: np.ndarray) -> av.VideoFrame:
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(values), format="gray16le")
 
 
-def _gray_as_rgb(gray: np.ndarray) -> Iterator[np.ndarray]:
-    for plane in gray:
-        yield np.repeat(plane[:, :, None], 3, axis=2)
+@functools.lru_cache(maxsize=1)
+def _gray_luma_table() -> np.ndarray:
+    """(256,) uint8: the Y that `_rgb_to_yuv420p` gives a pixel with R = G = B = g, read off
+    swscale itself (luma is per pixel at equal size; chroma of gray is exactly 128)."""
+    values = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    frame = _rgb_to_yuv420p(VideoReformatter(), np.repeat(values[:, :, None], 3, axis=2))
+    planes = frame.to_ndarray()  # (H * 3 / 2, W): Y, then U and V
+    luma, chroma = planes[:16], planes[16:]
+    if not (chroma == 128).all():
+        raise RuntimeError("swscale's chroma of gray is not 128: the gray fast path is invalid")
+    return luma.reshape(-1).copy()
+
+
+def _gray_yuv420p(plane: np.ndarray) -> av.VideoFrame:
+    """The yuv420p frame `_rgb_to_yuv420p` makes of a gray plane (R = G = B), built directly."""
+    height, width = plane.shape
+    planes = np.empty((height * 3 // 2, width), np.uint8)
+    np.take(_gray_luma_table(), plane, out=planes[:height])
+    planes[height:] = 128
+    return av.VideoFrame.from_ndarray(planes, format="yuv420p")
 
 
 def _check_frames(

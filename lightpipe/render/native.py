@@ -118,6 +118,7 @@ def _load() -> _Kernels | None:
 
 _LIB = _load()
 _POOL: ThreadPoolExecutor | None = None
+_CODES32: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # response table -> int32 copy
 _OCCLUSION_KERNEL = torch.tensor(KERNEL, dtype=torch.float32).reshape(-1)
 
 
@@ -174,7 +175,11 @@ def encode_response(radiance: torch.Tensor, table, rgb: torch.Tensor) -> None:
     """`camera_response.encode` of (3, H*W) radiance into (H, W, 3) uint8 `rgb`."""
     ends, codes = table
     hw = radiance.shape[1]
-    args = (_ptr(radiance), hw, _ptr(ends), _ptr(codes))
+    codes32 = _CODES32.get(id(codes))
+    if codes32 is None or codes32[0] is not codes:
+        _CODES32.clear()  # one video's table at a time
+        codes32 = _CODES32[id(codes)] = (codes, codes.to(torch.int32))
+    args = (_ptr(radiance), hw, _ptr(ends), _ptr(codes32[1]))
     _parallel(hw, lambda a, b: _LIB.lp_encode_response(*args, a, b, _ptr(rgb)))
 
 
@@ -182,10 +187,8 @@ def fill_spans(coef, first_row, num_rows, face, width: int, height: int, frames:
                ) -> torch.Tensor:
     """(frames, height, width) int64 z-buffer keys (EMPTY -1 where nothing) of the scanline
     set-up `rasterizer._Setup` (coef (10, N), first_row, num_rows, face), threads on row bands."""
-    from lightpipe.render.rasterizer import EMPTY
-
     rows = frames * height
-    zbuf = torch.full((rows * width,), EMPTY, dtype=torch.int64)
+    zbuf = torch.empty((rows * width,), dtype=torch.int64)  # EMPTY, set by the fill
     coef, face = coef.contiguous(), face.contiguous()
     args = (_ptr(coef), _ptr(first_row.contiguous()), _ptr(num_rows.contiguous()), _ptr(face),
             face.numel(), width, height)

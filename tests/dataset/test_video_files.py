@@ -110,6 +110,21 @@ def test_gray_mp4_is_gray_and_close(tmp_path):
     assert np.abs(decoded[..., 1] - gray).mean() < 2
 
 
+def test_gray_mp4_is_the_bytes_of_the_same_frames_as_rgb(tmp_path):
+    """The gray path builds yuv420p directly: the same bytes as converting R = G = B frames,
+    for every gray level, sharp edges and noise."""
+    rng = np.random.default_rng(5)
+    gray = rng.integers(0, 256, size=(6, 48, 80), dtype=np.uint8)
+    gray[0] = np.arange(48 * 80).reshape(48, 80) % 256  # every level, next to far ones
+    gray[1, :, ::2] = 255
+    gray[1, :, 1::2] = 0
+    for preset in ("veryfast", "ultrafast"):
+        options = H264Options(preset=preset, crf=18, threads=2)
+        encode_gray_h264(tmp_path / "gray.mp4", gray, FPS, options)
+        encode_rgb_h264(tmp_path / "rgb.mp4", np.repeat(gray[..., None], 3, axis=3), FPS, options)
+        assert sha256(tmp_path / "gray.mp4") == sha256(tmp_path / "rgb.mp4")
+
+
 def test_ffv1_round_trip_is_exact_and_byte_identical(tmp_path):
     values = np.random.default_rng(0).integers(0, 65536, size=(5, 64, 64), dtype=np.uint16)
     values[0, 0, :2] = (0, 65535)

@@ -27,8 +27,8 @@ INLINE int64_t make_key(float inverse_depth, int64_t face) {
 
 /* Scanline fill (`rasterizer._span_runs` and `_run_fragments`) of triangles [0, n) into the
  * z-buffer `zbuf` (frames * height * width int64, max-merged), only for the global rows
- * (frame * height + y) in [row_start, row_stop), so threads on disjoint row bands never touch
- * the same pixel.
+ * (frame * height + y) in [row_start, row_stop), which it first sets to EMPTY (-1), so threads
+ * on disjoint row bands never touch the same pixel.
  *
  * coef: (10, n) x0 y0 x1 y1 s01 s12 s02 z0 dzdx dzdy; first_row, num_rows: (n,) int64;
  * face: (n,) int32. Returns the number of rows skipped for a NaN crossing (0 normally). */
@@ -37,6 +37,7 @@ int64_t LP(lp_fill_spans)(const float *coef, const int64_t *first_row, const int
                       int64_t row_start, int64_t row_stop, int64_t *zbuf) {
     const float w = (float)width;
     int64_t bad = 0;
+    for (int64_t i = row_start * width; i < row_stop * width; i++) zbuf[i] = -1; /* EMPTY */
     for (int64_t t = 0; t < n; t++) {
         int64_t first = first_row[t], stop = first + num_rows[t];
         if (first < row_start) first = row_start;

@@ -489,16 +489,24 @@ int64_t LP(lp_shade_samples)(const Shading *shading, const int64_t *keys, const 
 
 /* `camera_response.encode` of planar radiance (3, hw) [start, stop) into RGB bytes (hw, 3):
  * the code at the start of the value's bucket (bits >> 16), plus one if it reaches the next
- * threshold. */
+ * threshold. codes: (32768,) int32. */
+INLINE int32_t response_code(float radiance, const float *ends, const int32_t *codes) {
+    float x = clamp_min(radiance, 0.0f) + 0.0f;
+    int32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int32_t code = codes[bits >> 16];
+    return code + (x >= ends[code] ? 1 : 0);
+}
+
 void LP(lp_encode_response)(const float *radiance, int64_t hw, const float *ends,
-                        const int64_t *codes, int64_t start, int64_t stop, uint8_t *rgb) {
+                            const int32_t *codes, int64_t start, int64_t stop, uint8_t *rgb) {
+    const float *r = radiance, *g = radiance + hw, *b = radiance + 2 * hw;
+#pragma omp simd
     for (int64_t i = start; i < stop; i++) {
-        for (int c = 0; c < 3; c++) {
-            float x = clamp_min(radiance[c * hw + i], 0.0f) + 0.0f;
-            int32_t bits;
-            memcpy(&bits, &x, sizeof bits);
-            int64_t code = codes[bits >> 16];
-            rgb[3 * i + c] = (uint8_t)(code + (x >= ends[code] ? 1 : 0));
-        }
+        int32_t cr = response_code(r[i], ends, codes), cg = response_code(g[i], ends, codes);
+        int32_t cb = response_code(b[i], ends, codes);
+        rgb[3 * i] = (uint8_t)cr;
+        rgb[3 * i + 1] = (uint8_t)cg;
+        rgb[3 * i + 2] = (uint8_t)cb;
     }
 }
