@@ -221,6 +221,7 @@ def speed_rows(args) -> list[Row]:
 
     from lightpipe.config.settings import SceneSettings, Settings, VideoSettings
     from lightpipe.planning.planner import asset_pools, plan_video
+    from lightpipe.render import native
     from lightpipe.render.renderer import RenderOptions, render_video
 
     if args.threads:
@@ -242,7 +243,9 @@ def speed_rows(args) -> list[Row]:
     warmup = plan_video(42, settings, args.scenes, pools)  # not one of the timed scenes
     specs = [plan_video(42, settings, index, pools) for index in range(args.scenes)]
     look = RenderOptions.from_settings(settings)
-    variants = {"eager": look}
+    variants = {"eager": replace(look, native=False)}
+    if device.type == "cpu" and native.available():
+        variants["native"] = look  # the CPU default: the C kernels, the same bytes
     if not args.no_compile:
         variants["compiled"] = replace(look, compile=True)
 

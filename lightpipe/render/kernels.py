@@ -1,8 +1,10 @@
-"""Optional `torch.compile` of the renderer's tensor kernels, with the same bits as eager.
+"""How the renderer runs its kernels: eager PyTorch (the reference), native C, or compiled.
 
-The renderer calls its pure tensor functions through a `Kernels`: plain (eager PyTorch) by
-default, or compiled by Inductor (`settings.render.compile`), which fuses each function's
-gathers and elementwise ops into one loop. The kernels only use ops that Inductor's CPU code
+The renderer calls its pure tensor functions through a `Kernels`: plain (eager PyTorch); with
+`native` (the default on CPU where the extension is built, `settings.render.native`) the hot
+ones run as C loops instead (`native`, `csrc/`); or compiled by Inductor
+(`settings.render.compile`), which fuses each function's gathers and elementwise ops into one
+loop. All three give the same bits. The kernels only use ops that Inductor's CPU code
 computes exactly as ATen does: IEEE +, -, *, /, rsqrt (an exact sqrt then a division), floor,
 min/max, integer ops, gathers; no FMA contraction (Inductor compiles with -ffp-contract=off) and
 no `torch.sqrt` (ATen's CPU sqrt goes through MKL's not-correctly-rounded VML). A test renders
