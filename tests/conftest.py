@@ -109,3 +109,51 @@ def reference(tmp_path_factory):
     config = tiny_config(base / "tiny.yaml", base / "out")
     proc = run_lightpipe("predict", "--config", str(config))
     return config, base / "out", tree_hashes(base / "out"), proc
+
+
+RENDER_OUTPUTS = ("color", "depth", "segmentation", "normals")
+
+
+def feature_specs(assets: Path, count: int = 6) -> list:
+    """Videos using every renderer feature: sky and HDR environments, backdrop photos, PBR and
+    built-in materials, and (video 3) motion blur and depth of field; 96x64, 5 frames."""
+    import dataclasses
+
+    from lightpipe.config.settings import AssetSettings, SceneSettings, Settings, VideoSettings
+    from lightpipe.planning.planner import asset_pools, plan_video
+
+    settings = Settings(num_videos=count, scene=SceneSettings(min_objects=3, max_objects=6),
+                        video=VideoSettings(width=96, height=64, num_frames=5, fps=8),
+                        assets=AssetSettings(root=str(assets), environment_probability=0.5,
+                                             background_image_probability=0.5))
+    pools = asset_pools(11, settings)
+    specs = [plan_video(11, settings, index, pools) for index in range(count)]
+    specs[3] = dataclasses.replace(specs[3], camera=dataclasses.replace(
+        specs[3].camera, shutter=0.5, f_number=1.0))
+    assert {bool(s.environment.image_id) for s in specs} == {True, False}
+    return specs
+
+
+def assert_same_renders(specs, reference, fast) -> None:
+    """Every output of each spec rendered with the `reference` RenderOptions equals the `fast`
+    ones' at 2 and at 1 thread, with other frame chunks."""
+    import numpy as np
+    import torch
+
+    from lightpipe.render.renderer import render_video
+
+    threads = torch.get_num_threads()
+    try:
+        for spec in specs:
+            expected = render_video(spec, options=reference, frames_per_chunk=2)
+            torch.set_num_threads(2)
+            two = render_video(spec, options=fast, frames_per_chunk=3)
+            torch.set_num_threads(1)
+            one = render_video(spec, options=fast, frames_per_chunk=5)
+            torch.set_num_threads(threads)
+            for name in RENDER_OUTPUTS:
+                assert np.array_equal(getattr(expected, name), getattr(two, name)), name
+                assert np.array_equal(getattr(expected, name), getattr(one, name)), name
+            assert expected.color.std() > 5 and (expected.segmentation > 1).any()  # a real scene
+    finally:
+        torch.set_num_threads(threads)

@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lightpipe.config.settings import AssetSettings, SceneSettings, Settings, VideoSettings
 from lightpipe.dataset.depth_codes import inverse_depth_gray, quantize_metric
-from lightpipe.planning.planner import asset_pools, plan_video
 from lightpipe.render import native, renderer
 from lightpipe.render.kernels import Kernels
 from lightpipe.render.lighting import video_lighting
@@ -18,16 +16,13 @@ from lightpipe.render.occlusion import frame_inverse_depth, occlusion_parameters
 from lightpipe.render.rasterizer import Intrinsics, rasterize
 from lightpipe.render.renderer import RenderOptions, camera_space, render_video
 from lightpipe.render.scene import build_scene
-from lightpipe.render.shading import TEXTURE_SIZE, pixel_rays, surface_planes
+from lightpipe.render.shading import TEXTURE_SIZE, surface_planes
 from lightpipe.render.shadows import ShadowCaster
 
 from asset_files import make_asset_root
-from conftest import run_lightpipe, tiny_config, tree_hashes
+from conftest import assert_same_renders, feature_specs, run_lightpipe, tiny_config, tree_hashes
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="native kernels not built")
-
-OUTPUTS = ("color", "depth", "segmentation", "normals")
-
 
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory):
@@ -36,17 +31,7 @@ def assets(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def specs(assets):
-    """Sky and HDR environments, backdrop photos, PBR and built-in materials, one video with
-    motion blur and depth of field."""
-    settings = Settings(num_videos=6, scene=SceneSettings(min_objects=3, max_objects=6),
-                        video=VideoSettings(width=96, height=64, num_frames=5, fps=8),
-                        assets=AssetSettings(root=str(assets), environment_probability=0.5,
-                                             background_image_probability=0.5))
-    pools = asset_pools(11, settings)
-    specs = [plan_video(11, settings, index, pools) for index in range(6)]
-    specs[3] = dataclasses.replace(specs[3], camera=dataclasses.replace(
-        specs[3].camera, shutter=0.5, f_number=1.0))
-    assert {bool(s.environment.image_id) for s in specs} == {True, False}
+    specs = feature_specs(assets)
     assert {bool(s.background.image_id) for s in specs} == {True, False}
     return specs
 
@@ -63,22 +48,7 @@ def test_every_kernel_build_renders_the_same_bytes_as_eager(specs, assets, varia
     options = RenderOptions(asset_root=str(assets), shadows=True, ambient_occlusion=True,
                             antialias=3, segmentation=True, normals=True, motion_blur_samples=3,
                             native=False)
-    fast = dataclasses.replace(options, native=True)
-    threads = torch.get_num_threads()
-    try:
-        for spec in specs:
-            eager = render_video(spec, options=options, frames_per_chunk=2)
-            torch.set_num_threads(2)
-            two = render_video(spec, options=fast, frames_per_chunk=3)
-            torch.set_num_threads(1)
-            one = render_video(spec, options=fast, frames_per_chunk=5)
-            torch.set_num_threads(threads)
-            for name in OUTPUTS:
-                assert np.array_equal(getattr(eager, name), getattr(two, name)), name
-                assert np.array_equal(getattr(eager, name), getattr(one, name)), name
-            assert eager.color.std() > 5 and (eager.segmentation > 1).any()  # a real scene
-    finally:
-        torch.set_num_threads(threads)
+    assert_same_renders(specs, options, dataclasses.replace(options, native=True))
 
 
 def test_plain_look_is_the_same_bytes_too(specs, assets):
