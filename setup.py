@@ -9,8 +9,10 @@ fast-math (only errno and trap assumptions are dropped, which change no value). 
 compiler the extension is skipped and the renderer runs its eager reference (same bytes).
 """
 
+import hashlib
 import os
 import platform
+from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -28,6 +30,15 @@ if platform.machine() in ("x86_64", "AMD64"):
     # Intel tuning: GCC's generic tuning avoids hardware gathers; 512-bit vectors: ~1.5x
     VARIANTS["v4"] = ["-march=x86-64-v4", "-mtune=skylake-avx512", "-mprefer-vector-width=512",
                       "-mno-fma"]
+
+
+def source_hash() -> str:
+    """sha256 (16 hex digits) of the kernel sources, built into the module; `native.py` compares
+    it with the sources beside it and ignores a stale build (same function there)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(CSRC).glob("*.[ch]")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class BuildNative(build_ext):
@@ -51,7 +62,7 @@ class BuildNative(build_ext):
             if name != "base":
                 macros.append((f"LP_HAVE_{name.upper()}", "1"))
         ext.extra_objects = objects
-        ext.define_macros = macros
+        ext.define_macros = [*macros, ("LP_SOURCE_HASH", f'"{source_hash()}"')]
         return super().build_extension(ext)
 
 

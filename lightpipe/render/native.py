@@ -12,10 +12,14 @@ runs; all give the same bits).
 from __future__ import annotations
 
 import ctypes
+import functools
+import hashlib
 import importlib.util
 import math
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,6 +27,7 @@ import torch
 from lightpipe.render.occlusion import KERNEL
 
 _MIN_PIXELS_PER_THREAD = 4096
+_CSRC = Path(__file__).with_name("csrc")
 _p, _i64 = ctypes.c_void_p, ctypes.c_int64
 
 
@@ -95,6 +100,7 @@ def variant() -> str | None:
     return None if _LIB is None else _LIB.variant
 
 
+@functools.lru_cache(maxsize=1)
 def _library() -> ctypes.CDLL | None:
     spec = importlib.util.find_spec("lightpipe.render._native")
     if spec is None or spec.origin is None:
@@ -104,7 +110,27 @@ def _library() -> ctypes.CDLL | None:
     except OSError:
         return None
     lib.lp_variants.restype = ctypes.c_int
+    lib.lp_source_hash.restype = ctypes.c_char_p
+    built, sources = lib.lp_source_hash().decode(), _source_hash()
+    if sources is not None and built != sources:
+        warnings.warn("lightpipe's native kernels were built from other sources than those in "
+                      f"{_CSRC}: rendering runs the eager reference (the same bytes, slower). "
+                      "HINT: rebuild them with `pip install -e .` (or `make install`).",
+                      stacklevel=2)
+        return None
     return lib
+
+
+def _source_hash() -> str | None:
+    """`setup.source_hash` of the kernel sources beside this module (None where they are not
+    shipped, as in a wheel)."""
+    paths = sorted(_CSRC.glob("*.[ch]"))
+    if not paths:
+        return None
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _load() -> _Kernels | None:

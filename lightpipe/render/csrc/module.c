@@ -20,6 +20,9 @@ int lp_variants(void) {
     return variants;
 }
 
+/* sha256 prefix of the kernel sources this module was built from (setup.py). */
+const char *lp_source_hash(void) { return LP_SOURCE_HASH; }
+
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native",
                                     "Native CPU kernels of the renderer (called through ctypes).",
                                     -1, NULL};
