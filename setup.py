@@ -68,7 +68,7 @@ class BuildNative(build_ext):
 
 setup(
     ext_modules=[Extension("lightpipe.render._native", sources=[f"{CSRC}/module.c"],
-                           depends=[*KERNELS, f"{CSRC}/variant.h"], extra_compile_args=COMMON,
+                           depends=[*KERNELS, f"{CSRC}/common.h"], extra_compile_args=COMMON,
                            optional=True)],
     cmdclass={"build_ext": BuildNative},
 )

@@ -72,11 +72,11 @@ def exposure_for(horizontal_irradiance: float, bias_ev: float = 0.0) -> float:
 
 def response_table(exposure: float, device) -> tuple[torch.Tensor, torch.Tensor]:
     """For this exposure: (256,) float32 radiance at which each code 0..255 ends (the threshold
-    of the next code; NaN for 255), and the (32768,) int64 code at the start of each bucket of
-    non-negative float32 values (bits >> 16)."""
+    of the next code; NaN for 255), and the (32768,) int32 code at the start of each bucket of
+    non-negative float32 values (bits >> 16; int32 is what the native kernel reads)."""
     thresholds = torch.tensor([t / exposure for t in RESPONSE_THRESHOLDS], dtype=torch.float32)
     starts = (torch.arange(1 << 15, dtype=torch.int32) << 16).view(torch.float32)
-    codes = torch.bucketize(starts, thresholds, right=True)  # NaN buckets: 255, never used
+    codes = torch.bucketize(starts, thresholds, right=True, out_int32=True)  # NaN buckets: 255
     ends = torch.cat([thresholds, torch.tensor([float("nan")])])  # nothing reaches it
     return ends.to(device), codes.to(device)
 

@@ -144,7 +144,6 @@ def _load() -> _Kernels | None:
 
 _LIB = _load()
 _POOL: ThreadPoolExecutor | None = None
-_CODES32: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # response table -> int32 copy
 _OCCLUSION_KERNEL = torch.tensor(KERNEL, dtype=torch.float32).reshape(-1)
 
 
@@ -174,7 +173,8 @@ class FrameKernels:
             lookup.texels.shape[1], _ptr(lookup.sizes), _ptr(lookup.offsets), lookup.levels,
             _ptr(env), _ptr(brdf), _ptr(moments),
             0 if moments is None else moments.shape[-1], _ptr(shadow_params), _ptr(occ_depth),
-            0 if occ_depth is None else occ_depth.numel(), _ptr(occ_params), _ptr(_OCCLUSION_KERNEL), _ptr(backdrop), _ptr(face_part))
+            0 if occ_depth is None else occ_depth.numel(), _ptr(occ_params),
+            _ptr(_OCCLUSION_KERNEL), _ptr(backdrop), _ptr(face_part))
 
     def shade_frame(self, keys, rays, radiance, depth, normals=None, segmentation=None) -> None:
         """Radiance (3, H*W), depth (H*W) and optional normals (H*W, 3) / segmentation (H*W)
@@ -199,13 +199,9 @@ class FrameKernels:
 
 def encode_response(radiance: torch.Tensor, table, rgb: torch.Tensor) -> None:
     """`camera_response.encode` of (3, H*W) radiance into (H, W, 3) uint8 `rgb`."""
-    ends, codes = table
+    ends, codes = table  # codes: int32
     hw = radiance.shape[1]
-    codes32 = _CODES32.get(id(codes))
-    if codes32 is None or codes32[0] is not codes:
-        _CODES32.clear()  # one video's table at a time
-        codes32 = _CODES32[id(codes)] = (codes, codes.to(torch.int32))
-    args = (_ptr(radiance), hw, _ptr(ends), _ptr(codes32[1]))
+    args = (_ptr(radiance), hw, _ptr(ends), _ptr(codes))
     _parallel(hw, lambda a, b: _LIB.lp_encode_response(*args, a, b, _ptr(rgb)))
 
 
@@ -321,7 +317,7 @@ def _parallel(n: int, call, min_items: int = _MIN_PIXELS_PER_THREAD) -> int:
     global _POOL
     parts = max(1, min(torch.get_num_threads(), n // min_items))
     if parts == 1:
-        return call(0, n)
+        return call(0, n) or 0
     if _POOL is None or _POOL._max_workers < parts:
         _POOL = ThreadPoolExecutor(max(parts, torch.get_num_threads()),
                                    thread_name_prefix="lightpipe-native")

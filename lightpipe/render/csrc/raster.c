@@ -8,15 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "variant.h"
-#define FACE_MASK 0xffffffffLL
-
-INLINE float minimum(float a, float b) { return b < a ? b : a; }
-INLINE float maximum(float a, float b) { return b > a ? b : a; }
-INLINE float clamp2(float x, float lo, float hi) {
-    x = x < lo ? lo : x;
-    return x > hi ? hi : x;
-}
+#include "common.h"
 
 /* `(float32 bits of inverse_depth) << 32 | face` as the reference builds it (bits sign-extended). */
 INLINE int64_t make_key(float inverse_depth, int64_t face) {
@@ -153,15 +145,17 @@ void LP(lp_sample_keys)(const float *planes, const int64_t *keys, const int64_t 
     }
 }
 
+/* `rasterizer.key_inverse_depth`: the 1/depth a z-buffer key holds, 0 where empty. */
+INLINE float key_inverse_depth(int64_t key) {
+    int32_t bits = (int32_t)(key >> 32);
+    float inverse;
+    memcpy(&inverse, &bits, sizeof inverse);
+    return key == -1 ? 0.0f : inverse;
+}
+
 /* 1/depth of z-buffer keys [start, stop) (0 where empty): `occlusion.frame_inverse_depth`. */
 void LP(lp_inverse_depth)(const int64_t *keys, int64_t start, int64_t stop, float *out) {
-    for (int64_t i = start; i < stop; i++) {
-        int64_t key = keys[i];
-        int32_t bits = (int32_t)(key >> 32);
-        float inverse;
-        memcpy(&inverse, &bits, sizeof inverse);
-        out[i] = key == -1 ? 0.0f : inverse;
-    }
+    for (int64_t i = start; i < stop; i++) out[i] = key_inverse_depth(keys[i]);
 }
 
 /* `shadows._offset_depth`: light-space depth minus depths[0] where a caster is (keys [start,
@@ -169,12 +163,8 @@ void LP(lp_inverse_depth)(const int64_t *keys, int64_t start, int64_t stop, floa
 void LP(lp_offset_depth)(const int64_t *keys, const float *depths, int64_t start, int64_t stop,
                      float *out) {
     for (int64_t i = start; i < stop; i++) {
-        int64_t key = keys[i];
-        int32_t bits = (int32_t)(key >> 32);
-        float inverse;
-        memcpy(&inverse, &bits, sizeof inverse);
-        inverse = key == -1 ? 0.0f : inverse;
-        float clamped = inverse < (float)1e-30 ? (float)1e-30 : inverse;
+        float inverse = key_inverse_depth(keys[i]);
+        float clamped = clamp_min(inverse, (float)1e-30);
         out[i] = inverse > 0 ? 1.0f / clamped - depths[0] : depths[1];
     }
 }

@@ -13,8 +13,9 @@
  * Indices the reference computes in int64 fit in int32 here (all are < 2**31).
  *
  * Speed: pixels are listed in blocks (covered / uncovered), and each list is shaded by one
- * branch-free loop over independent lanes (`omp simd`) that GCC vectorizes, with AVX2 gathers
- * where the CPU has them (`target_clones`; neither path uses FMA, so both give the same bits).
+ * branch-free loop over independent lanes (`omp simd`) that GCC vectorizes, with hardware
+ * gathers in the AVX2 and AVX-512 builds (common.h; no build uses FMA, so all give the same
+ * bits).
  * Values pass between the helpers as small structs, never as arrays, so they stay in vector
  * registers. The kernels take a share of the pixels (a range, or every n-th block) so Python
  * can split a frame over threads; a pixel's result never depends on the split.
@@ -23,7 +24,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "variant.h"
+#include "common.h"
 
 /* Rows of `surface_planes` (see shading.py). */
 #define NUM_PLANES 31
@@ -42,7 +43,6 @@
 #define TEXTURE_SIZE 128
 #define EXP_TABLE_SIZE 64
 #define AO_SAMPLES 6
-#define FACE_MASK 0xffffffffLL
 #define BLOCK 512 /* pixels listed at once: the per-block buffers stay in L1/L2 */
 
 /* Everything one frame's shading reads (layouts as in `shading.py`, "rows" variants). */
@@ -71,13 +71,6 @@ typedef struct {
 typedef struct { float x, y, z; } Vec3;
 typedef struct { float r, g, b, depth, nx, ny, nz, bad; } Shaded;
 
-INLINE float clamp_min(float x, float lo) { return x < lo ? lo : x; }
-INLINE float clamp_max(float x, float hi) { return x > hi ? hi : x; }
-INLINE float clamp2(float x, float lo, float hi) { return clamp_max(clamp_min(x, lo), hi); }
-/* torch.minimum(a, bound) where the bound b is never NaN: NaN if a is NaN (the only NaN that
- * can reach one here; it then makes an index invalid, see `checked`). Ties (+0, -0) only
- * feed floor and indices, where the sign of zero makes no difference. */
-INLINE float minimum(float a, float b) { return b < a ? b : a; }
 /* An index into a table of `count` entries; out of range (a NaN or infinite coordinate, which
  * makes the reference's gather raise) it reads entry 0 and counts in `bad`, and the caller
  * reports the pixel's failure. */
@@ -455,9 +448,8 @@ int64_t LP(lp_shade_frame)(const Shading *shading, const int64_t *keys, const fl
     return bad;
 }
 
-/* Radiance (3, n) of the sample rays (rx, ry, 1) (anti-aliasing; blocks as `lp_shade_frame`): a
- * sample with a
- * key >= 0 sees face `key & FACE_MASK`, the others the backdrop (the image at pixel
+/* Radiance (3, n) of the sample rays (rx, ry, 1) (anti-aliasing; blocks as `lp_shade_frame`):
+ * a sample with a key >= 0 sees face `key & FACE_MASK`, the others the backdrop (the image at pixel
  * `backdrop_pixel` of an image `backdrop_hw` pixels large, or the environment). Returns the
  * number of samples whose shading read out of range. */
 int64_t LP(lp_shade_samples)(const Shading *shading, const int64_t *keys, const float *rx,
