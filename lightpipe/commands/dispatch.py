@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from lightpipe.errors import LightpipeError
@@ -20,6 +21,8 @@ commands:
 Run `lightpipe <command> --help` for the options of a command.
 """
 
+
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader closed
 
 # command -> (module, function); modules are imported on demand (predict pulls in Lightning).
 COMMANDS = {name: (f"lightpipe.commands.{name}", f"run_{name}")
@@ -39,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     module, function = COMMANDS[command]
     try:
         return getattr(importlib.import_module(module), function)(rest)
+    except BrokenPipeError:
+        return _closed_pipe()
     except LightpipeError as exc:
         return _refuse(command, str(exc))
     except Exception as exc:  # jsonargparse's ArgumentError from a LightningCLI parser
@@ -47,6 +52,15 @@ def main(argv: list[str] | None = None) -> int:
         from lightpipe.commands.preflight import argument_error_message
 
         return _refuse(command, argument_error_message(exc))
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (`lightpipe plan ... | head`): end quietly, as a Unix tool
+    killed by SIGPIPE does (exit 141), and keep Python's final flush from raising again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return SIGPIPE_EXIT
 
 
 def _refuse(command: str, message: str) -> int:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import shlex
 import sys
 from collections import Counter
 from pathlib import Path
 
 from lightpipe.assets.builtin_ids import asset_family
 from lightpipe.atomic_io import write_bytes
-from lightpipe.commands.parsing import new_parser
-from lightpipe.dataset.index import DatasetIndex, VideoRecord
-from lightpipe.errors import ConfigError
+from lightpipe.commands.parsing import config_parser, parse_config
+from lightpipe.commands.preflight import config_paths
+from lightpipe.dataset.identity import dataset_identity
+from lightpipe.dataset.index import DatasetIndex, Match, VideoRecord, inspect_dataset
+from lightpipe.errors import ConfigError, LightpipeError
 from lightpipe.planning.specs import CameraSpec, Trajectory, VideoSpec
 
 FORMATS = ("diffsynth",)
@@ -28,14 +31,15 @@ _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight"
 
 
 def run_export(args: list[str]) -> int:
-    parser = new_parser("lightpipe export", "Write training metadata for another trainer.")
+    parser = config_parser("lightpipe export", "Write training metadata for another trainer.")
     parser.add_argument("--format", type=str, required=True, help=f"one of: {', '.join(FORMATS)}")
-    parser.add_argument("--root", type=str, required=True,
-                        help="the dataset directory (settings.output_dir of `lightpipe predict`)")
-    namespace = parser.parse_args(args)
+    parser.add_argument("--root", type=str, default=None,
+                        help="the dataset directory (default with --config: its "
+                             "settings.output_dir)")
+    namespace, project, settings = parse_config(parser, args)
     if namespace.format not in FORMATS:
         raise ConfigError("--format", namespace.format, ", ".join(FORMATS))
-    index = DatasetIndex.open(namespace.root)
+    index = DatasetIndex.open(dataset_root(namespace, project, settings, args))
     videos, incomplete = index.complete_videos(("train", "val"), hashes=True)
     if incomplete:
         print(f"lightpipe export: {index.describe_incomplete(incomplete)}", file=sys.stderr)
@@ -45,10 +49,27 @@ def run_export(args: list[str]) -> int:
         path = index.root / f"metadata_{split}.csv"
         write_bytes(path, diffsynth_csv(index.root, records).encode())
         print(f"wrote {path} ({len(records)} videos)")
-    print(f"DiffSynth-Studio: --dataset_base_path {index.root} "
-          f"--dataset_metadata_path {index.root / 'metadata_train.csv'} "
-          f"--data_file_keys video,vace_video --extra_inputs vace_video{wan_size_args(index.info)}")
+    print("DiffSynth-Studio: " + shlex.join([
+        "--dataset_base_path", str(index.root),
+        "--dataset_metadata_path", str(index.root / "metadata_train.csv"),
+        "--data_file_keys", "video,vace_video", "--extra_inputs", "vace_video",
+        *wan_size_args(index.info)]))
     return 0
+
+
+def dataset_root(namespace, project, settings, args: list[str]) -> str:
+    """`--root`, else the `settings.output_dir` of `--config`, whose dataset it must hold."""
+    if namespace.root is not None:
+        return namespace.root
+    if not config_paths(args):
+        raise ConfigError("--root", None, "the dataset directory",
+                          "or pass --config CONFIG to export the dataset at its output_dir")
+    found = inspect_dataset(settings.output_dir, dataset_identity(project, settings))
+    if found.match is Match.OTHER:
+        raise LightpipeError(
+            f"`settings.output_dir` {found.problem} ({'; '.join(found.differences[:6])}).\n"
+            "HINT: export with the config that generated it, or pass --root DATASET.")
+    return settings.output_dir
 
 
 def diffsynth_csv(root: Path, videos: list[VideoRecord]) -> str:
@@ -103,17 +124,17 @@ def wan_warnings(info: dict) -> list[str]:
     return problems
 
 
-def wan_size_args(info: dict) -> str:
-    """` --num_frames N --height H --width W`: the largest Wan-compatible values that fit."""
+def wan_size_args(info: dict) -> list[str]:
+    """`--num_frames N --height H --width W`: the largest Wan-compatible values that fit."""
     try:
         video = info["config"]["settings"]["video"]
         frames, width, height = int(video["num_frames"]), int(video["width"]), int(video["height"])
     except (KeyError, TypeError, ValueError):
-        return ""
+        return []
     frames -= (frames - 1) % WAN_FRAME_MULTIPLE
     height = max(WAN_SIZE_MULTIPLE, height - height % WAN_SIZE_MULTIPLE)
     width = max(WAN_SIZE_MULTIPLE, width - width % WAN_SIZE_MULTIPLE)
-    return f" --num_frames {frames} --height {height} --width {width}"
+    return ["--num_frames", str(frames), "--height", str(height), "--width", str(width)]
 
 
 def _camera_phrase(camera: CameraSpec) -> str:

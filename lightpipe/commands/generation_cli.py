@@ -9,8 +9,11 @@ from lightning.pytorch.cli import LightningCLI
 from lightpipe.assets.catalog import catalog_for
 from lightpipe.assets.loader import validate_catalog
 from lightpipe.commands.parsing import (
+    COMMAND_OPTIONS,
+    FIT_ONLY_GROUPS,
     PARSER_KWARGS,
     add_settings_groups,
+    ignore_foreign_keys,
     quiet_known_warnings,
     settings_from,
 )
@@ -37,8 +40,15 @@ TRAINER_DEFAULTS = {
 class GenerationCLI(LightningCLI):
     """Adds the `project` and `settings` groups and links them into the model, data and seed."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        self._command_line = list(kwargs.get("args") or [])
+        super().__init__(*args, **kwargs)
+
     def add_arguments_to_parser(self, parser) -> None:
         add_settings_groups(parser)
+        # A config saved by plan, verify, preview or fit. LightningCLI adds its own top-level
+        # keys (ckpt_path, ...) after this method, so only the others are ignored here.
+        ignore_foreign_keys(parser, self._command_line, (*COMMAND_OPTIONS, *FIT_ONLY_GROUPS))
         parser.link_arguments("project.seed", "seed_everything")
         parser.link_arguments("project.seed", "model.seed")
         parser.link_arguments("project.seed", "data.seed")

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import warnings
+from argparse import SUPPRESS
+from pathlib import Path
 
+import yaml
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from lightpipe.config.settings import ProjectSettings, Settings
@@ -31,6 +34,18 @@ def add_settings_groups(parser: ArgumentParser) -> None:
     parser.add_class_arguments(Settings, "settings")
 
 
+# Top-level keys that `--print_config` of one command writes and another command does not use:
+# LightningCLI's (predict, fit) and each Lightpipe command's own options. A config saved by any
+# command is read back by every command: a key of this list found in a `--config` file is
+# accepted and ignored by a command that has no such option. Any other unknown key is an error.
+FIT_ONLY_GROUPS = ("optimizer", "lr_scheduler")
+LIGHTNING_GROUPS = ("trainer", "model", "data", *FIT_ONLY_GROUPS)
+LIGHTNING_VALUES = ("seed_everything", "ckpt_path", "return_predictions", "weights_only")
+COMMAND_OPTIONS = ("tasks", "show_assets", "show_specs", "quick", "workers", "index", "frames",
+                   "out", "format", "root")
+FOREIGN_KEYS = (*LIGHTNING_GROUPS, *LIGHTNING_VALUES, *COMMAND_OPTIONS)
+
+
 def config_parser(prog: str, description: str) -> ArgumentParser:
     """A parser for the `project`/`settings` part of a config; other top-level keys are ignored."""
     parser = new_parser(prog, description)
@@ -42,6 +57,32 @@ def config_parser(prog: str, description: str) -> ArgumentParser:
     for ignored in ("ckpt_path", "return_predictions"):
         parser.add_argument(f"--{ignored}", type=object, default=None, help="(ignored here)")
     return parser
+
+
+def foreign_keys(args: list[str], known: set[str],
+                 candidates: tuple[str, ...] = FOREIGN_KEYS) -> list[str]:
+    """The `candidates` at the top of the `--config` files in `args` that are not in `known` (a
+    parser's own keys): those written by another command's `--print_config`."""
+    from lightpipe.commands.preflight import config_paths
+
+    found = []
+    for path in config_paths(args):
+        try:
+            data = yaml.safe_load(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue  # `check_config_files` says what is wrong with it
+        if isinstance(data, dict):
+            found += [key for key in data if key in candidates and key not in known
+                      and key not in found]
+    return found
+
+
+def ignore_foreign_keys(parser: ArgumentParser, args: list[str],
+                        candidates: tuple[str, ...] = FOREIGN_KEYS) -> None:
+    """Accept (and ignore) the keys of another command's saved config found in `args`' files."""
+    known = {action.dest for action in parser._actions}
+    for key in foreign_keys(args, known, candidates):
+        parser.add_argument(f"--{key}", type=object, default=None, help=SUPPRESS)
 
 
 def tasks_option(parser: ArgumentParser) -> None:
@@ -71,6 +112,7 @@ def parse_config(parser: ArgumentParser, args: list[str]):
     from lightpipe.commands.preflight import argument_error_message, check_config_files
 
     check_config_files(args)
+    ignore_foreign_keys(parser, args)
     try:
         namespace = parser.parse_args(args)
     except ArgumentError as exc:

@@ -9,6 +9,8 @@ from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.dataset.identity import dataset_identity
 from lightpipe.dataset.index import Match, inspect_dataset
 from lightpipe.dataset.layout import Layout
+from lightpipe.dataset.output_dir import check_output_dir
+from lightpipe.errors import OutputDirError
 from lightpipe.planning.assignment import assign_tasks
 from lightpipe.planning.planner import asset_pools, plan_video
 
@@ -22,7 +24,7 @@ def run_plan(args: list[str]) -> int:
     check_count("tasks", namespace.tasks)
     tasks = namespace.tasks or _tasks_from_trainer(namespace.trainer)
     layout = Layout.for_settings(settings)
-    pending, origin = _pending(layout, project, settings)
+    pending, origin, refused = _pending(layout, project, settings)
     print(format_plan(project, settings, pending, origin, tasks))
     if namespace.show_specs:
         identity = dataset_identity(project, settings)["settings"]
@@ -39,7 +41,7 @@ def run_plan(args: list[str]) -> int:
                 objects = ", ".join(f"{o.asset_id} ({o.material_id})" for o in spec.objects)
                 print(f"{layout.stem(index)} {spec.split:5s} ground {spec.ground.material_id}; "
                       f"objects {objects}")
-    return 0
+    return 1 if refused else 0
 
 
 def format_plan(project: ProjectSettings, settings: Settings, pending: list[int], origin: str,
@@ -64,12 +66,26 @@ def format_plan(project: ProjectSettings, settings: Settings, pending: list[int]
     return "\n".join(lines)
 
 
-def _pending(layout: Layout, project: ProjectSettings, settings: Settings) -> tuple[list[int], str]:
+def _pending(layout: Layout, project: ProjectSettings, settings: Settings
+             ) -> tuple[list[int], str, bool]:
+    """(pending indices, where they come from, whether predict would refuse the directory), by
+    the very checks predict makes, so the two never disagree about what `output_dir` holds."""
+    where = repr(str(layout.root))
+    try:
+        check_output_dir(project, settings)
+    except OutputDirError as exc:
+        reason = str(exc).split("\n")[0]
+        return (list(range(settings.num_videos)),
+                f"predict refuses {where}: {reason}; see `lightpipe predict` for what is allowed",
+                True)
+    if settings.overwrite:
+        return (list(range(settings.num_videos)),
+                f"--settings.overwrite true: predict deletes what {where} holds first", False)
     found = inspect_dataset(layout.root, dataset_identity(project, settings))
     if found.match is not Match.SAME:
-        return list(range(settings.num_videos)), f"nothing of this dataset in {str(layout.root)!r} yet"
+        return list(range(settings.num_videos)), f"nothing generated in {where} yet", False
     pending = layout.pending(hashes=False)  # what predict would find: JSONs and sizes
-    return pending, f"{settings.num_videos - len(pending)} complete in {str(layout.root)!r}"
+    return pending, f"{settings.num_videos - len(pending)} complete in {where}", False
 
 
 def _tasks_from_trainer(trainer: dict) -> int:

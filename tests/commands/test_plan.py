@@ -46,10 +46,27 @@ def test_plan_over_pending_videos_of_an_existing_output(capsys, tiny_dataset, tm
     assert "task 0: 0001 (1 videos)" in out and "task 1: 0004 (1 videos)" in out
 
 
-def test_plan_of_another_configuration_counts_every_video_pending(capsys, tiny_dataset):
+def test_plan_says_predict_refuses_another_configurations_directory(capsys, tiny_dataset):
+    """plan and predict agree: a directory holding another config's dataset is refused by both."""
     config, out = tiny_dataset
-    assert main(["plan", "--config", str(config), "--project.seed", "8", "--tasks", "1"]) == 0
-    assert f"pending: 10 of 10 (nothing of this dataset in '{out}' yet)" in capsys.readouterr().out
+    assert main(["plan", "--config", str(config), "--project.seed", "8", "--tasks", "1"]) == 1
+    printed = capsys.readouterr().out
+    assert f"pending: 10 of 10 (predict refuses '{out}'" in printed
+    assert "project.seed: 7 there, 8 now" in printed
+    assert main(["predict", "--config", str(config), "--project.seed", "8"]) == 2
+    assert "another configuration" in capsys.readouterr().err
+    assert main(["plan", "--config", str(config), "--project.seed", "8", "--tasks", "1",
+                 "--settings.overwrite", "true"]) == 0
+    assert "pending: 10 of 10 (--settings.overwrite true: predict deletes" in \
+        capsys.readouterr().out
+
+
+def test_plan_of_a_new_directory(capsys, tmp_path, tiny_dataset):
+    config, _ = tiny_dataset
+    fresh = tmp_path / "fresh"
+    assert main(["plan", "--config", str(config), "--settings.output_dir", str(fresh),
+                 "--tasks", "1"]) == 0
+    assert f"pending: 10 of 10 (nothing generated in '{fresh}' yet)" in capsys.readouterr().out
 
 
 def test_show_specs_prints_every_knob_and_every_spec(capsys):
