@@ -9,7 +9,7 @@ from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.dataset.identity import dataset_identity
 from lightpipe.dataset.index import Match, inspect_dataset
 from lightpipe.dataset.layout import Layout
-from lightpipe.dataset.output_dir import check_output_dir
+from lightpipe.dataset.output_dir import check_output_dir, grown_from
 from lightpipe.errors import OutputDirError
 from lightpipe.planning.assignment import assign_tasks
 from lightpipe.planning.planner import asset_pools, plan_video
@@ -53,8 +53,10 @@ def format_plan(project: ProjectSettings, settings: Settings, pending: list[int]
         f"dataset {project.name!r}: seed {project.seed}, {total} videos, "
         f"{settings.video.width}x{settings.video.height}, {settings.video.num_frames} frames "
         f"at {settings.video.fps} fps",
-        f"  train: {num_train} videos  {layout.describe(range(num_train))}",
-        f"  val:   {total - num_train} videos  {layout.describe(range(num_train, total))}",
+        f"  train: {num_train} videos  {layout.describe(layout.split_indices('train'))}",
+        f"  val:   {total - num_train} videos  {layout.describe(layout.split_indices('val'))}"
+        + ("  (interleaved: an index's split never depends on num_videos)"
+           if settings.dataset_split.rule == "interleaved" else ""),
         "  assets: " + ("disjoint" if settings.dataset_split.ensure_disjoint_assets else "shared")
         + "".join(f"; {split} {len(p.objects)} objects, {len(p.materials)} materials"
                   for split, p in pools.items()),
@@ -82,10 +84,12 @@ def _pending(layout: Layout, project: ProjectSettings, settings: Settings
         return (list(range(settings.num_videos)),
                 f"--settings.overwrite true: predict deletes what {where} holds first", False)
     found = inspect_dataset(layout.root, dataset_identity(project, settings))
-    if found.match is not Match.SAME:
+    grown = grown_from(found, project, settings) if found.match is Match.OTHER else None
+    if found.match is not Match.SAME and grown is None:
         return list(range(settings.num_videos)), f"nothing generated in {where} yet", False
     pending = layout.pending(hashes=False)  # what predict would find: JSONs and sizes
-    return pending, f"{settings.num_videos - len(pending)} complete in {where}", False
+    growing = f"; grows the dataset from {grown} videos" if grown is not None else ""
+    return pending, f"{settings.num_videos - len(pending)} complete in {where}{growing}", False
 
 
 def _tasks_from_trainer(trainer: dict) -> int:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from lightpipe.records import Record
 
 SPLITS = ("train", "val")
+SplitRule = Literal["contiguous", "interleaved"]
 DepthNormalization = Literal["per_video", "per_frame"]
 X264Preset = Literal[
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
@@ -24,10 +27,13 @@ class ProjectSettings(Record):
 
 @dataclass(frozen=True)
 class DatasetSplit(Record):
-    """`settings.dataset_split.*`."""
+    """`settings.dataset_split.*`. `rule` (see `split_of`): `contiguous`, the first
+    `round(num_videos * train_ratio)` indices are train; `interleaved`, val indices are spread
+    evenly and an index's split never depends on `num_videos`, so a dataset can grow."""
 
     train_ratio: float = 0.8
     ensure_disjoint_assets: bool = True
+    rule: SplitRule = "contiguous"
 
 
 @dataclass(frozen=True)
@@ -165,10 +171,43 @@ class Settings(Record):
 
     @property
     def num_train(self) -> int:
-        """Number of train videos: the first `round(num_videos * train_ratio)` indices."""
-        return int(round(self.num_videos * self.dataset_split.train_ratio))
+        """Number of train videos (see `train_count`)."""
+        split = self.dataset_split
+        return train_count(self.num_videos, split.train_ratio, split.rule)
+
+    def split_of(self, index: int) -> str:
+        split = self.dataset_split
+        return split_of(index, self.num_train, split.rule, split.train_ratio)
 
 
-def split_of(index: int, num_train: int) -> str:
-    """`train` for the first `num_train` global indices, `val` for the rest."""
+def train_count(num_videos: int, train_ratio: float, rule: str = "contiguous") -> int:
+    """Train videos among the first `num_videos` indices: `round(num_videos * train_ratio)`
+    (Python's round, half to even) for `contiguous`; `floor(n * train_ratio + 0.5)` for
+    `interleaved`, which counts the train videos among the first n of any larger dataset too."""
+    if rule == "interleaved":
+        return math.floor(num_videos * train_ratio + 0.5)
+    return int(round(num_videos * train_ratio))
+
+
+def split_of(index: int, num_train: int, rule: str = "contiguous",
+             train_ratio: float = 1.0) -> str:
+    """`contiguous`: `train` for the first `num_train` global indices, `val` for the rest.
+    `interleaved`: index i is `train` when the train count grows from i to i + 1 videos
+    (`train_count`); with train_ratio 0.8 indices 2, 7, 12, ... are val. It depends on the index
+    and the ratio only, never on `num_videos`: growing a dataset moves no video."""
+    if rule == "interleaved":
+        grows = (train_count(index + 1, train_ratio, rule)
+                 > train_count(index, train_ratio, rule))
+        return SPLITS[0] if grows else SPLITS[1]
     return SPLITS[0] if index < num_train else SPLITS[1]
+
+
+def split_indices(split: str, num_videos: int, num_train: int, rule: str = "contiguous",
+                  train_ratio: float = 1.0) -> Sequence[int]:
+    """The global indices of `split`, ascending."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if rule == "interleaved":
+        return [i for i in range(num_videos)
+                if split_of(i, num_train, rule, train_ratio) == split]
+    return range(num_train) if split == SPLITS[0] else range(num_train, num_videos)

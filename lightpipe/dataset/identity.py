@@ -40,6 +40,10 @@ def dataset_identity(project: ProjectSettings, settings: Settings) -> dict:
         for parent in parents:
             node = node[parent]
         node.pop(leaf)
+    if data["dataset_split"]["rule"] == "contiguous":
+        # The default, and the only rule before it was a key: left out, so every dataset made
+        # before keeps its identity (and resumes).
+        del data["dataset_split"]["rule"]
     identity = {"project": {"seed": project.seed}, "settings": data,
                 "assets": catalog_for(settings).fingerprint(), "renderer": RENDERER_VERSION}
     return json.loads(json.dumps(identity))
@@ -66,7 +70,6 @@ def dataset_description(project: ProjectSettings, settings: Settings) -> dict:
     identity = dataset_identity(project, settings)
     layout = Layout.for_settings(settings)
     num_train = settings.num_train
-    bounds = {SPLITS[0]: (0, num_train), SPLITS[1]: (num_train, settings.num_videos)}
     return {
         "format_version": FORMAT_VERSION,
         "lightpipe_version": lightpipe.__version__,
@@ -75,14 +78,15 @@ def dataset_description(project: ProjectSettings, settings: Settings) -> dict:
         "config_sha256": identity_sha256(identity),
         "counts": {"total": settings.num_videos, "train": num_train,
                    "val": settings.num_videos - num_train},
-        "splits": {split: _index_range(layout, *bounds[split]) for split in SPLITS},
+        "splits": {split: _index_range(layout, layout.split_indices(split)) for split in SPLITS},
         "index_digits": layout.digits,
         "asset_pools": {split: pool.to_dict()
                         for split, pool in asset_pools(project.seed, settings).items()},
     }
 
 
-def _index_range(layout: Layout, start: int, stop: int) -> dict:
-    if stop <= start:
+def _index_range(layout: Layout, indices) -> dict:
+    if not indices:
         return {"count": 0, "first": None, "last": None}
-    return {"count": stop - start, "first": layout.stem(start), "last": layout.stem(stop - 1)}
+    return {"count": len(indices), "first": layout.stem(indices[0]),
+            "last": layout.stem(indices[-1])}

@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightpipe.config.settings import SPLITS
 from lightpipe.dataset.identity import identity_differences
 from lightpipe.dataset.layout import DATASET_FILE, FORMAT_VERSION, Layout
 from lightpipe.dataset.meta import VideoMeta
@@ -122,9 +121,12 @@ class DatasetIndex:
                 f"wrote it ({info.get('lightpipe_version', 'unknown')}), or regenerate it.")
         try:
             counts = info["counts"]
+            split = (info.get("config") or {}).get("settings", {}).get("dataset_split", {})
             layout = Layout(root, num_videos=int(counts["total"]), num_train=int(counts["train"]),
-                            format_version=version)
-        except (KeyError, TypeError, ValueError):
+                            format_version=version,
+                            split_rule=split.get("rule", "contiguous"),
+                            train_ratio=float(split.get("train_ratio", 1.0)))
+        except (KeyError, TypeError, ValueError, AttributeError):
             raise DatasetError(f"{root / DATASET_FILE} has no valid `counts` "
                                "{total, train, val}; the file is damaged.") from None
         return cls(root, info, layout)
@@ -137,11 +139,9 @@ class DatasetIndex:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def indices(self, split: str) -> range:
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        num_train, total = self.layout.num_train, self.layout.num_videos
-        return range(num_train) if split == SPLITS[0] else range(num_train, total)
+    def indices(self, split: str):
+        """The global indices of `split`, ascending (a range for the contiguous split)."""
+        return self.layout.split_indices(split)
 
     def complete_videos(self, splits: tuple[str, ...], hashes: bool = False
                         ) -> tuple[dict[str, list[VideoRecord]], list[int]]:

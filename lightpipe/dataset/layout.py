@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightpipe.atomic_io import sha256_file
-from lightpipe.config.settings import Settings, split_of
+from lightpipe.config.settings import Settings, split_indices, split_of
 from lightpipe.dataset.meta import VideoCheck, VideoMeta, VideoStatus
 
 # The on-disk format: these names, the per-video JSON schema (`meta.py`), the depth codes.
@@ -31,17 +31,26 @@ class Layout:
     num_videos: int
     num_train: int
     format_version: int = FORMAT_VERSION  # what a complete video's JSON must say
+    split_rule: str = "contiguous"  # `settings.dataset_split.rule` (see `config.split_of`)
+    train_ratio: float = 1.0  # read by the `interleaved` rule only
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Layout:
-        return cls(Path(settings.output_dir), settings.num_videos, settings.num_train)
+        split = settings.dataset_split
+        return cls(Path(settings.output_dir), settings.num_videos, settings.num_train,
+                   split_rule=split.rule, train_ratio=split.train_ratio)
 
     @property
     def digits(self) -> int:
         return max(4, len(str(self.num_videos - 1)))
 
     def split_of(self, index: int) -> str:
-        return split_of(index, self.num_train)
+        return split_of(index, self.num_train, self.split_rule, self.train_ratio)
+
+    def split_indices(self, split: str):
+        """The global indices of `split`, ascending."""
+        return split_indices(split, self.num_videos, self.num_train, self.split_rule,
+                             self.train_ratio)
 
     def stem(self, index: int) -> str:
         return f"{index:0{self.digits}d}"

@@ -8,11 +8,12 @@ import shutil
 from pathlib import Path
 
 from lightpipe.atomic_io import is_temp, write_json
-from lightpipe.config.settings import SPLITS, ProjectSettings, Settings
+from lightpipe.config.settings import SPLITS, ProjectSettings, Settings, train_count
 from lightpipe.dataset.identity import dataset_description, dataset_identity
-from lightpipe.dataset.index import Match, inspect_dataset, read_dataset_file
-from lightpipe.dataset.layout import DATASET_FILE, FAILURES_DIR
+from lightpipe.dataset.index import DatasetOnDisk, Match, inspect_dataset, read_dataset_file
+from lightpipe.dataset.layout import DATASET_FILE, FAILURES_DIR, Layout
 from lightpipe.errors import OutputDirError
+from lightpipe.planning.planner import asset_pools
 
 
 def check_output_dir(project: ProjectSettings, settings: Settings) -> None:
@@ -35,6 +36,8 @@ def check_output_dir(project: ProjectSettings, settings: Settings) -> None:
     found = inspect_dataset(root, dataset_identity(project, settings))
     if found.match is Match.UNREADABLE:
         raise OutputDirError(f"{found.problem}\nHINT: pass --settings.overwrite true to replace it.")
+    if found.match is Match.OTHER and grown_from(found, project, settings) is not None:
+        return  # the same dataset with more videos: the existing ones are kept
     if found.match is Match.OTHER:
         raise OutputDirError(
             f"`settings.output_dir` {found.problem} ({'; '.join(found.differences[:6])}).\n"
@@ -64,3 +67,61 @@ def prepare_output_dir(project: ProjectSettings, settings: Settings) -> None:
         current = None
     if current != json.loads(json.dumps(description)):
         write_json(root / DATASET_FILE, description)
+
+
+def grown_from(found: DatasetOnDisk, project: ProjectSettings, settings: Settings) -> int | None:
+    """The `num_videos` of the dataset `found` when this config grows it: the same identity but
+    for a larger `num_videos`, under the `interleaved` split (where no video changes split), the
+    same file-name digits and the same asset pools. None when the identities differ in anything
+    else. Raises OutputDirError, saying why and what to do, when only `num_videos` differs but
+    the dataset cannot grow so."""
+    identity = dataset_identity(project, settings)
+    there = found.info.get("config") if isinstance(found.info, dict) else None
+    try:
+        before = int(there["settings"]["num_videos"])
+        same_otherwise = {**there, "settings": {**there["settings"],
+                                                "num_videos": settings.num_videos}} == identity
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not same_otherwise:
+        return None
+    where, now = repr(str(found.root)), settings.num_videos
+    if settings.dataset_split.rule != "interleaved":
+        moved = Layout(found.root, before, train_count(before, settings.dataset_split.train_ratio))
+        grown = Layout.for_settings(settings)
+        changed = [i for i in range(min(before, now)) if moved.split_of(i) != grown.split_of(i)]
+        raise OutputDirError(
+            f"`settings.num_videos` is {now}; {where} holds this dataset with {before} videos. "
+            "Under the contiguous split (`settings.dataset_split.rule: contiguous`, the default) "
+            "the first round(num_videos * train_ratio) videos are train, so changing num_videos "
+            f"moves videos {grown.describe(changed) if changed else '(none here)'} between train "
+            "and val, and a video's split decides its assets: it would be another dataset.\n"
+            "Allowed: num_videos "
+            f"{before} (resume), or --settings.overwrite true (render all {now} again).\n"
+            "HINT: to grow a dataset later without re-rendering, generate it with "
+            "--settings.dataset_split.rule interleaved (val indices spread evenly; an index's "
+            "split never depends on num_videos); see README, Growing a dataset.")
+    if now < before:
+        raise OutputDirError(
+            f"`settings.num_videos` is {now}; {where} holds this dataset with {before} videos, "
+            "and a dataset does not shrink here.\n"
+            f"Allowed: num_videos >= {before} (grow it), or --settings.overwrite true.\n"
+            f"HINT: train on part of it with the training DataModule's options instead.")
+    digits = Layout.for_settings(settings).digits
+    if digits != found.info.get("index_digits"):
+        raise OutputDirError(
+            f"`settings.num_videos` is {now}; {where} holds this dataset with {before} videos "
+            f"named with {found.info.get('index_digits')} digits, and {now} videos need "
+            f"{digits}: every file name would change.\n"
+            f"Allowed: num_videos up to {10 ** found.info.get('index_digits', 4)}, or "
+            "--settings.overwrite true.\nHINT: grow it to the limit, then start a second "
+            "dataset with another seed in another output_dir.")
+    pools = json.loads(json.dumps({split: pool.to_dict() for split, pool
+                                   in asset_pools(project.seed, settings).items()}))
+    if pools != found.info.get("asset_pools"):
+        raise OutputDirError(
+            f"`settings.num_videos` is {now}; {where} holds this dataset with {before} videos, "
+            "but the asset pools of train and val differ at the new size (one split had no "
+            "video before, so it shared every asset).\n"
+            f"Allowed: num_videos {before}, or --settings.overwrite true.")
+    return before

@@ -14,7 +14,6 @@ from lightpipe.config.settings import (
     LightingSettings,
     SceneSettings,
     Settings,
-    split_of,
 )
 from lightpipe.planning.specs import (
     BackgroundSpec,
@@ -75,7 +74,7 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
     """Sample every random choice of video `index`. Draw order is fixed: never reorder draws."""
     if not 0 <= index < settings.num_videos:
         raise IndexError(f"video index {index} outside [0, {settings.num_videos})")
-    split = split_of(index, settings.num_train)
+    split = settings.split_of(index)
     pool = pools[split]
     rng = video_rng(seed, index)
     video_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
