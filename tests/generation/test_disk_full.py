@@ -49,7 +49,8 @@ def assert_complete_or_absent(out: Path) -> None:
         assert all(present) or not any(present), (index, present)
 
 
-def assert_stopped_once(proc, out: Path, message: str, reason: str, seen: int | None = None) -> None:
+def assert_stopped_once(proc, out: Path, message: str, reason: str,
+                        seen: int | None = None) -> None:
     """`seen`: the complete videos the run could see (default: those on disk now)."""
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
