@@ -179,12 +179,12 @@ class VideoWriter(BasePredictionWriter):
         """Encode and commit every file of one video, then its metadata (the commit marker)."""
         spec, video = result.spec, result.video
         directory = self.layout.video_dir(spec.index)
+        stem = self.layout.stem(spec.index)
         with writing(directory):
             directory.mkdir(parents=True, exist_ok=True)
-        stem = self.layout.stem(spec.index)
-        for stale in directory.glob(f".{stem}*"):
-            if is_temp(stale):
-                stale.unlink(missing_ok=True)
+            for stale in directory.glob(f".{stem}*"):
+                if is_temp(stale):
+                    stale.unlink(missing_ok=True)
 
         fast = native.DepthCodes if native.available() else None  # the same codes, faster
         codes, metric_range = quantize_metric(video.depth, kernels=fast)
