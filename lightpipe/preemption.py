@@ -14,6 +14,14 @@ What comes from Lightning and what does not:
   no weights worth saving (the files on disk are the checkpoint) and the running task would keep
   starting videos it cannot finish. `VideoGenerator.setup` installs this handler before Lightning
   registers its own, and Lightning leaves an existing handler in place.
+
+SIGTERM (scancel, a time limit without `--signal`, Kubernetes, most schedulers; they send SIGKILL
+after a grace period) stops a task the same way but never requeues, and the command exits 143.
+Lightning wraps an existing SIGTERM handler in its own notifier, which forwards the signal to the
+processes its launcher started and then broadcasts a tensor from inside the handler: a
+collective that hangs when a task gets the signal twice (from the process group and forwarded),
+and a predict loop never reads the result anyway. So `VideoGenerator.on_predict_start` puts this
+handler back in place of Lightning's, and the handler forwards the signal itself, once.
 """
 
 from __future__ import annotations
@@ -25,7 +33,11 @@ import sys
 import threading
 
 DEFAULT_SIGNAL = signal.SIGUSR1
-INTERRUPTED = "Ctrl-C"  # the stop reason of SIGINT; the command then exits 130
+INTERRUPTED = "Ctrl-C"  # the stop reason of SIGINT
+TERMINATED = "SIGTERM received"  # the stop reason of SIGTERM
+# Exit codes of the stop reasons that are a signal the user sent: 128 + the signal, as a shell
+# reports a command the signal stopped. Every other stop (preemption, a full disk) exits 1.
+SIGNAL_EXIT_CODES = {INTERRUPTED: 128 + signal.SIGINT, TERMINATED: 128 + signal.SIGTERM}
 
 
 class StopFlag:
@@ -82,6 +94,27 @@ def install_interrupt_handler(flag: StopFlag, global_rank: int):
               file=sys.stderr, flush=True)
 
     return signal.SIGINT, signal.signal(signal.SIGINT, handle)
+
+
+def install_termination_handler(flag: StopFlag, global_rank: int, children=()):
+    """SIGTERM stops the task as preemption does, without requeueing; the first one is forwarded
+    to `children` (the processes Lightning's launcher started here), since a user's SIGTERM may
+    reach only this process. Returns (SIGTERM, previous handler)."""
+
+    received_before = threading.Event()
+
+    def handle(received, frame) -> None:
+        if received_before.is_set():
+            return  # a second SIGTERM (e.g. to the process group, and forwarded)
+        received_before.set()
+        flag.request(TERMINATED)  # keeps an earlier reason (preemption, a full disk)
+        print(f"lightpipe task {global_rank}: SIGTERM received; finishing the current video and "
+              "the queued encodes, then stopping (a rerun renders the rest)",
+              file=sys.stderr, flush=True)
+        for child in children:
+            child.send_signal(signal.SIGTERM)  # skips a child that has already exited
+
+    return signal.SIGTERM, signal.signal(signal.SIGTERM, handle)
 
 
 def requeue_slurm_job() -> int:

@@ -6,13 +6,17 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import subprocess
 
 import pytest
 from lightning.fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
 
 from lightpipe.preemption import (
+    SIGNAL_EXIT_CODES,
+    TERMINATED,
     StopFlag,
     install_preemption_handler,
+    install_termination_handler,
     preemption_policy,
     requeue_slurm_job,
 )
@@ -81,3 +85,33 @@ def test_only_global_rank_zero_requeues(scontrol, monkeypatch):
             signal.signal(signum, previous)
         assert flag.requested
     assert scontrol.read_text().splitlines() == ["requeue 42"]
+
+
+def test_sigterm_stops_without_requeue_and_is_forwarded_once(scontrol, monkeypatch, capsys):
+    """A real child process stands for the one Lightning's launcher started: the first SIGTERM
+    reaches it; a second SIGTERM (e.g. to the whole group) changes nothing."""
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    child = subprocess.Popen(["sleep", "60"])
+    flag = StopFlag()
+    signum, previous = install_termination_handler(flag, global_rank=0, children=[child])
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert child.wait(timeout=10) == -signal.SIGTERM
+        os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signum, previous)
+        child.kill()
+    assert flag.requested and flag.reason == TERMINATED and SIGNAL_EXIT_CODES[TERMINATED] == 143
+    assert capsys.readouterr().err.count("SIGTERM received; finishing the current video") == 1
+    assert not scontrol.exists()  # never requeued
+
+
+def test_sigterm_keeps_an_earlier_stop_reason():
+    flag = StopFlag()
+    flag.request("SIGUSR1 received")
+    signum, previous = install_termination_handler(flag, global_rank=1)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signum, previous)
+    assert flag.reason == "SIGUSR1 received"  # exits 1, as preemption does

@@ -3,8 +3,11 @@ and `GeneratedVideoDataModule`; one `seed_everything` seeds Lightning and the cl
 
 from __future__ import annotations
 
+import sys
+
 from lightning.pytorch.cli import LightningCLI
 
+from lightpipe.commands.fit_stop import INTERRUPT_EXIT, SaveOnStop
 from lightpipe.commands.parsing import PARSER_KWARGS, quiet_known_warnings
 from lightpipe.datamodule.training import GeneratedVideoDataModule
 from lightpipe.errors import ConfigError
@@ -17,7 +20,15 @@ TRAINER_DEFAULTS = {
 
 
 class FitCLI(LightningCLI):
-    """Links `seed_everything` into `data.seed`, so one seed fixes weights, order and clips."""
+    """Links `seed_everything` into `data.seed`, so one seed fixes weights, order and clips;
+    adds `SaveOnStop`, which decides the exit code of a run the user stopped."""
+
+    def __init__(self, stop: SaveOnStop, *args, **kwargs) -> None:
+        self.stop = stop  # before LightningCLI's constructor, which runs the whole fit
+        super().__init__(*args, **kwargs)
+
+    def before_fit(self) -> None:
+        self.trainer.callbacks.append(self.stop)
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.link_arguments("seed_everything", "data.seed", compute_fn=_data_seed)
@@ -27,11 +38,20 @@ class FitCLI(LightningCLI):
 
 def run_fit_cli(args: list[str]) -> int:
     quiet_known_warnings(".*The number of training batches.*is smaller than the logging interval.*")
-    FitCLI(
-        None, GeneratedVideoDataModule, args=["fit", *args],  # model: any LightningModule
-        trainer_defaults=TRAINER_DEFAULTS,
-        seed_everything_default=0, parser_kwargs=PARSER_KWARGS,
-    )
+    stop = SaveOnStop()
+    try:
+        FitCLI(
+            stop, None, GeneratedVideoDataModule, args=["fit", *args],  # model: any LightningModule
+            trainer_defaults=TRAINER_DEFAULTS,
+            seed_everything_default=0, parser_kwargs=PARSER_KWARGS,
+        )
+    except SystemExit:  # Lightning's exit after Ctrl-C (1) or SIGTERM (no code)
+        if stop.exit_code is None:
+            raise
+        return stop.exit_code
+    except KeyboardInterrupt:  # before training started: nothing to save
+        print("lightpipe fit: stopped by Ctrl-C before training started", file=sys.stderr)
+        return INTERRUPT_EXIT
     return 0
 
 

@@ -24,9 +24,7 @@ from lightpipe.generation import devices
 from lightpipe.generation.module import VideoGenerator
 from lightpipe.lightning_compat import cluster_environment, launched_processes
 from lightpipe.planning.planner import asset_pools
-from lightpipe.preemption import INTERRUPTED
-
-INTERRUPT_EXIT = 130  # as a shell reports a command stopped by SIGINT
+from lightpipe.preemption import SIGNAL_EXIT_CODES
 
 TRAINER_DEFAULTS = {
     "use_distributed_sampler": False,  # the sampler shards by itself
@@ -85,16 +83,16 @@ def exit_code(trainer, model: VideoGenerator) -> int:
     non-zero, so the children exit 0 and rank 0 waits for them and answers for the whole dataset.
     """
     writer = model.writer
-    interrupted = model.stop.reason == INTERRUPTED
+    signalled = SIGNAL_EXIT_CODES.get(model.stop.reason)  # Ctrl-C: 130, SIGTERM: 143
     own_problem = bool(writer and writer.failed) or model.stop.requested
     if not isinstance(cluster_environment(trainer), LightningEnvironment):
-        return INTERRUPT_EXIT if interrupted else 1 if own_problem else 0
+        return signalled or (1 if own_problem else 0)
     if trainer.global_rank != 0:
         return 0
     for child in launched_processes(trainer):
         child.wait()
-    if interrupted:
-        return INTERRUPT_EXIT
+    if signalled:
+        return signalled
     started_pending = getattr(trainer.datamodule, "pending", None)  # the rest was complete
     incomplete = Layout.for_settings(model.settings).pending(started_pending, hashes=False)
     return 1 if own_problem or incomplete else 0

@@ -5,8 +5,8 @@ What is checked here: the config files (they exist, parse as YAML and hold a map
 name the file and line), every `project.*`/`settings.*` value (types by jsonargparse, ranges by
 `config.validation`), the Lightning keys Lightpipe depends on (`trainer.devices`, `num_nodes`,
 `accelerator`, `strategy`, `use_distributed_sampler`), the asset folder (every problem at
-once), and that `output_dir` can be written (a probe file is created and removed). Other
-`trainer.*` keys are Lightning's own and are checked when it parses them.
+once), and that `output_dir` and its split folders can be written (a probe file is created and
+removed). Other `trainer.*` keys are Lightning's own and are checked when it parses them.
 """
 
 from __future__ import annotations
@@ -131,7 +131,12 @@ def check_trainer(trainer: dict, generation: bool = True) -> None:
 
 
 def probe_output_dir(output_dir: str) -> None:
-    """Create and remove a file in the nearest existing folder of `output_dir`."""
+    """Create and remove a file (with a byte in it: a full disk refuses that) in the nearest
+    existing folder of `output_dir`, and in its split and `failures/` folders when they exist:
+    a read-only `train/` under a writable top folder would otherwise fail every video."""
+    from lightpipe.config.settings import SPLITS
+    from lightpipe.dataset.layout import FAILURES_DIR
+
     root = Path(output_dir)
     if root.exists() and not root.is_dir():
         raise ConfigError("settings.output_dir", output_dir, "a directory (created if missing)",
@@ -139,14 +144,26 @@ def probe_output_dir(output_dir: str) -> None:
     existing = root
     while not existing.exists():
         existing = existing.parent
+    folders = [existing, *(root / name for name in (*SPLITS, FAILURES_DIR)
+                           if (root / name).is_dir())]
+    for folder in folders:
+        try:
+            _probe(folder)
+        except OSError as exc:
+            raise ConfigError("settings.output_dir", output_dir,
+                              "a directory this process can create files in, and so can its "
+                              f"{', '.join(SPLITS)} and {FAILURES_DIR} folders",
+                              f"{str(folder)!r} refuses: {exc.strerror or exc}") from None
+
+
+def _probe(folder: Path) -> None:
+    fd, name = tempfile.mkstemp(prefix=".lightpipe-probe-", dir=folder)
     try:
-        fd, name = tempfile.mkstemp(prefix=".lightpipe-probe-", dir=existing)
+        os.write(fd, b"x")
+        os.fsync(fd)
+    finally:
         os.close(fd)
         os.unlink(name)
-    except OSError as exc:
-        raise ConfigError("settings.output_dir", output_dir,
-                          "a directory this process can create files in",
-                          f"{str(existing)!r} refuses: {exc.strerror or exc}") from None
 
 
 def _value(value):

@@ -14,9 +14,14 @@ from lightpipe.datamodule.predict import GenerationDataModule
 from lightpipe.dataset.layout import Layout
 from lightpipe.generation.faults import maybe_inject
 from lightpipe.generation.writer import VideoResult, VideoWriter
-from lightpipe.lightning_compat import cluster_environment
+from lightpipe.lightning_compat import cluster_environment, launched_processes
 from lightpipe.planning.specs import VideoSpec
-from lightpipe.preemption import StopFlag, install_interrupt_handler, install_preemption_handler
+from lightpipe.preemption import (
+    StopFlag,
+    install_interrupt_handler,
+    install_preemption_handler,
+    install_termination_handler,
+)
 from lightpipe.render.renderer import RenderOptions, render_video
 
 
@@ -25,7 +30,8 @@ class VideoGenerator(LightningModule):
 
     On the preemption signal (SLURM's `--signal=SIGUSR1@90`) the task stops taking new videos,
     finishes the queued encodes and exits non-zero; on SLURM, global rank 0 requeues the job
-    (see `lightpipe.preemption`). A rerun renders only what is missing.
+    (see `lightpipe.preemption`). SIGTERM and Ctrl-C stop it the same way, without requeueing.
+    A rerun renders only what is missing.
     """
 
     def __init__(self, settings: Settings = Settings(), seed: int = 42) -> None:
@@ -35,6 +41,7 @@ class VideoGenerator(LightningModule):
         self.writer: VideoWriter | None = None
         self.stop = StopFlag()  # replaced by the GenerationDataModule's flag when there is one
         self._previous_handlers: list = []
+        self._on_sigterm = None  # our SIGTERM handler, installed in setup
         # Fewer pending videos than tasks is normal on a resumed run: idle tasks just finish.
         self.allow_zero_length_dataloader_with_multiple_devices = True
 
@@ -51,7 +58,18 @@ class VideoGenerator(LightningModule):
         rank = self.trainer.global_rank
         self._previous_handlers = [
             install_preemption_handler(self.stop, cluster_environment(self.trainer), rank),
-            install_interrupt_handler(self.stop, rank)]
+            install_interrupt_handler(self.stop, rank),
+            install_termination_handler(self.stop, rank, launched_processes(self.trainer))]
+        self._on_sigterm = signal.getsignal(signal.SIGTERM)
+
+    def on_predict_start(self) -> None:
+        # Lightning has meanwhile wrapped our SIGTERM handler in its notifier, which runs a
+        # collective inside the handler (see `lightpipe.preemption`): ours alone is safe. Its
+        # signal teardown puts ours back, and `teardown` then the one from before `setup`.
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        cpus = os.environ.get("SLURM_CPUS_PER_TASK", "")
+        if cpus.isdigit() and int(cpus) > 0:
+            torch.set_num_threads(int(cpus))
 
     def teardown(self, stage: str) -> None:
         for signum, handler in reversed(self._previous_handlers):
@@ -60,11 +78,6 @@ class VideoGenerator(LightningModule):
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
         return batch  # a VideoSpec: plain numbers, rendered directly on self.device
-
-    def on_predict_start(self) -> None:
-        cpus = os.environ.get("SLURM_CPUS_PER_TASK", "")
-        if cpus.isdigit() and int(cpus) > 0:
-            torch.set_num_threads(int(cpus))
 
     def predict_step(self, spec: VideoSpec, batch_idx: int = 0) -> VideoResult:
         try:

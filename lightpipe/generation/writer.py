@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
 import sys
 import threading
@@ -44,6 +46,7 @@ from lightpipe.dataset.video_codec import (
     encode_rgb_h264,
 )
 from lightpipe.generation.progress import Progress, task_summary
+from lightpipe.generation.storage_errors import StorageRefused, writing
 from lightpipe.lightning_compat import cluster_environment
 from lightpipe.planning.assignment import contiguous_block
 from lightpipe.planning.specs import VideoSpec
@@ -67,7 +70,9 @@ class VideoWriter(BasePredictionWriter):
     """Writes `NNNN_color.mp4`, `NNNN_depth.mp4`, `NNNN_depth.mkv`, then `NNNN.json`.
 
     Encoding runs in `max_pending_videos` threads so it overlaps rendering; submitting blocks
-    while that many videos are queued, which bounds memory.
+    while that many videos are queued, which bounds memory. A write error that would repeat for
+    every video (full disk, read-only folder: `storage_errors`) stops the task after that video
+    with one message.
     """
 
     def __init__(self, layout: Layout, encoder: EncoderSettings, stop: StopFlag) -> None:
@@ -84,6 +89,9 @@ class VideoWriter(BasePredictionWriter):
         self._futures: list[Future] = []
         self.written_bytes = 0
         self.progress: Progress | None = None
+        self.task = "0/1"  # `rank/world`, for messages
+        self._refused: StorageRefused | None = None  # the first repeating write error
+        self._records_unwritable = False
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         self._pool = ThreadPoolExecutor(self.encoder.max_pending_videos,
@@ -91,6 +99,7 @@ class VideoWriter(BasePredictionWriter):
 
     def on_predict_start(self, trainer, pl_module) -> None:
         self.device_type = pl_module.device.type
+        self.task = f"{trainer.global_rank}/{trainer.world_size}"
         datamodule = trainer.datamodule
         mine = len(contiguous_block(len(datamodule.pending), trainer.global_rank,
                                     trainer.world_size)) \
@@ -170,17 +179,19 @@ class VideoWriter(BasePredictionWriter):
         """Encode and commit every file of one video, then its metadata (the commit marker)."""
         spec, video = result.spec, result.video
         directory = self.layout.video_dir(spec.index)
-        directory.mkdir(parents=True, exist_ok=True)
         stem = self.layout.stem(spec.index)
-        for stale in directory.glob(f".{stem}*"):
-            if is_temp(stale):
-                stale.unlink(missing_ok=True)
+        with writing(directory):
+            directory.mkdir(parents=True, exist_ok=True)
+            for stale in directory.glob(f".{stem}*"):
+                if is_temp(stale):
+                    stale.unlink(missing_ok=True)
 
         fast = native.DepthCodes if native.available() else None  # the same codes, faster
         codes, metric_range = quantize_metric(video.depth, kernels=fast)
         per_frame = self.encoder.depth_normalization == "per_frame"
         gray, vis_range = inverse_depth_gray(video.depth, per_frame=per_frame, kernels=fast)
         files = {}
+        committed: list = []
         keyframes = self.h264.keyframe_interval
         for modality, encode in (
             ("color", lambda p: encode_rgb_h264(p, video.color, spec.fps, self.h264)),
@@ -194,13 +205,31 @@ class VideoWriter(BasePredictionWriter):
               if video.normals is not None else ()),
         ):
             final = self.layout.video_file(spec.index, modality)
-            with atomic_path(final) as tmp:
+            with self._uncommitted_on_error(committed), writing(final), atomic_path(final) as tmp:
                 encode(tmp)
                 files[final.name] = FileEntry(modality=modality, **file_digest(tmp))
+            committed.append(final)
         meta = self._metadata(spec, video, files, metric_range, vis_range)
-        write_json(self.layout.meta_file(spec.index), meta.to_dict())
-        self.layout.failure_file(spec.index).unlink(missing_ok=True)
+        meta_file = self.layout.meta_file(spec.index)
+        with self._uncommitted_on_error(committed), writing(meta_file):
+            write_json(meta_file, meta.to_dict())
+        record = self.layout.failure_file(spec.index)
+        if record.exists():  # unlink asks for write access even to a missing file (EROFS)
+            record.unlink()
         return meta
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _uncommitted_on_error(committed: list):
+        """On an error, remove the files this attempt already committed: a video on disk is
+        complete or absent (and a full disk gets its space back)."""
+        try:
+            yield
+        except Exception:
+            for path in committed:
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+            raise
 
     def _write_guarded(self, result: VideoResult) -> None:
         try:
@@ -210,18 +239,41 @@ class VideoWriter(BasePredictionWriter):
                 self.written_bytes += sum(entry.bytes for entry in meta.files.values())
             if self.progress is not None:
                 self.progress.video_done()
+        except StorageRefused as refused:  # every further video would fail the same way
+            self._stop_on_storage(result.spec.index, refused)
         except Exception:  # one video's failure must not stop the others
             self._record_failure(result.spec.index, traceback.format_exc())
         finally:
             self._slots.release()
 
-    def _record_failure(self, index: int, error: str) -> None:
+    def _stop_on_storage(self, index: int, refused: StorageRefused) -> None:
+        """Stop the task (no further videos are started) and say why once; the queued videos
+        that meet the same error are recorded without a word."""
+        with self._lock:
+            first, self._refused = self._refused is None, self._refused or refused
+        self.stop.request(refused.reason)
+        if first:
+            print(f"lightpipe task {self.task}: {refused}; stopping. {refused.hint}",
+                  file=sys.stderr, flush=True)
+        self._record_failure(index, f"{refused}\n", quiet=True)
+
+    def _record_failure(self, index: int, error: str, quiet: bool = False) -> None:
         with self._lock:
             self.failed.append(index)
-        print(f"lightpipe: video {index} failed:\n{error}", file=sys.stderr, flush=True)
+        if not quiet:
+            print(f"lightpipe: video {index} failed:\n{error}", file=sys.stderr, flush=True)
         path = self.layout.failure_file(index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(path, f"video {index}\n{error}".encode())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes(path, f"video {index}\n{error}".encode())
+        except OSError as exc:  # e.g. the disk is full: the summary must still come
+            with self._lock:
+                first, self._records_unwritable = not self._records_unwritable, True
+            if first:
+                print(f"lightpipe task {self.task}: cannot write the failure record {path}: "
+                      f"{os.strerror(exc.errno) if exc.errno else exc}; failed videos are "
+                      "listed in the summary below and redone by the same command",
+                      file=sys.stderr, flush=True)
 
     def _metadata(self, spec: VideoSpec, video: RenderedVideo, files: dict[str, FileEntry],
                   metric_range: dict, vis_range: dict) -> VideoMeta:
