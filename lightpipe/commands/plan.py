@@ -6,7 +6,7 @@ import json
 
 from lightpipe.commands.parsing import check_count, config_parser, parse_config, tasks_option
 from lightpipe.config.settings import ProjectSettings, Settings
-from lightpipe.dataset.identity import dataset_identity
+from lightpipe.dataset.identity import dataset_identity, run_layout
 from lightpipe.dataset.index import Match, inspect_dataset
 from lightpipe.dataset.layout import Layout
 from lightpipe.planning.assignment import assign_tasks
@@ -68,7 +68,7 @@ def _pending(layout: Layout, project: ProjectSettings, settings: Settings) -> tu
     found = inspect_dataset(layout.root, dataset_identity(project, settings))
     if found.match is not Match.SAME:
         return list(range(settings.num_videos)), f"nothing of this dataset in {str(layout.root)!r} yet"
-    pending = layout.pending(hashes=False)  # what predict would find: JSONs and sizes
+    pending = run_layout(project, settings).pending(hashes=False)  # what predict would find
     return pending, f"{settings.num_videos - len(pending)} complete in {str(layout.root)!r}"
 
 

@@ -3,18 +3,20 @@ and its complete videos (for readers that have no config, only the directory).""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from lightpipe.config.settings import SPLITS
-from lightpipe.dataset.identity import identity_differences
+from lightpipe.dataset.identity import identity_differences, identity_sha256, video_identity
 from lightpipe.dataset.layout import DATASET_FILE, FORMAT_VERSION, Layout
 from lightpipe.dataset.meta import VideoMeta
 from lightpipe.errors import LightpipeError
 
-SUPPORTED_FORMAT_VERSIONS = (1, FORMAT_VERSION)  # 1: one keyframe per file, else the same
+# 1: one keyframe per file; 2: no identity hash per video; else the same.
+SUPPORTED_FORMAT_VERSIONS = (1, 2, FORMAT_VERSION)
 
 
 class DatasetError(LightpipeError):
@@ -69,6 +71,20 @@ def inspect_dataset(root: str | Path, identity: dict) -> DatasetOnDisk:
                              f"{where} holds a dataset made with another configuration",
                              tuple(differences))
     return DatasetOnDisk(root, Match.SAME, info)
+
+
+def _video_identity_sha256(root: Path, info: dict) -> str:
+    """dataset.json's `video_identity_sha256`, checked against its own `config`."""
+    recorded = info.get("video_identity_sha256")
+    try:
+        computed = identity_sha256(video_identity(info["config"]))
+    except (KeyError, TypeError, AttributeError):
+        computed = None
+    if recorded is None or recorded != computed:
+        raise DatasetError(f"{root / DATASET_FILE} has no `video_identity_sha256` that matches "
+                           "its `config`; the file is damaged.\nHINT: regenerate the dataset, "
+                           "or run `lightpipe predict` with the config that made it.")
+    return recorded
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,8 @@ class DatasetIndex:
         except (KeyError, TypeError, ValueError):
             raise DatasetError(f"{root / DATASET_FILE} has no valid `counts` "
                                "{total, train, val}; the file is damaged.") from None
+        if version >= 3:  # a video JSON recorded for another config or seed is never complete
+            layout = dataclasses.replace(layout, identity_sha256=_video_identity_sha256(root, info))
         return cls(root, info, layout)
 
     @property
@@ -163,5 +181,6 @@ class DatasetIndex:
     def describe_incomplete(self, incomplete: list[int]) -> str:
         """One line naming the skipped videos by runs of stems."""
         return (f"skipping {len(incomplete)} incomplete video(s) of {str(self.root)!r}: "
-                f"{self.layout.describe(incomplete)} (not rendered yet, failed, or a file is "
-                "missing or has the wrong size; `lightpipe verify` tells which)")
+                f"{self.layout.describe(incomplete)} (not rendered yet, failed, a file missing "
+                "or of the wrong size, or recorded for another config or seed; "
+                "`lightpipe verify` tells which)")

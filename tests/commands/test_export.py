@@ -143,5 +143,5 @@ def test_export_errors(copy, tmp_path, capsys):
     info = json.loads((copy / "dataset.json").read_text())
     (copy / "dataset.json").write_text(json.dumps({**info, "format_version": 7}))
     code, _, err = export(copy, capsys)
-    assert code == 2 and "has format_version 7; this Lightpipe reads format_version 1, 2." in err
+    assert code == 2 and "has format_version 7; this Lightpipe reads format_version 1, 2, 3." in err
     assert not (copy / "metadata_train.csv").exists()
