@@ -8,14 +8,16 @@ the split folders and `failures/` that no planned video owns are listed, never d
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from lightpipe.atomic_io import write_bytes
 from lightpipe.commands.parsing import check_count, config_parser, parse_config, tasks_option
 from lightpipe.commands.plan_check import plan_problem
+from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.dataset.identity import dataset_identity, run_layout
 from lightpipe.dataset.index import Match, inspect_dataset
-from lightpipe.dataset.layout import FAILURES_DIR, Layout
+from lightpipe.dataset.layout import FAILURES_DIR, FORMAT_VERSION, Layout
 from lightpipe.dataset.meta import VideoCheck, VideoStatus
 from lightpipe.errors import LightpipeError
 from lightpipe.planning.assignment import contiguous_block
@@ -49,19 +51,15 @@ def run_verify(args: list[str]) -> int:
     if found.match is Match.OTHER:
         raise LightpipeError(f"{layout.root}/dataset.json was made with another configuration; "
                              "verify with the config that generated it.")
+    version = found.info.get("format_version")
+    if version != FORMAT_VERSION:  # its JSONs would all read as corrupt, and be recorded so
+        raise LightpipeError(
+            f"{layout.root}/dataset.json is format {version!r}; this Lightpipe checks format "
+            f"{FORMAT_VERSION}.\nHINT: verify it with the Lightpipe version that wrote it "
+            f"({found.info.get('lightpipe_version', 'unknown')}); the training loader reads it.")
     # Full: the whole JSON parsed, every file hashed, the spec and camera planned again and
     # compared; quick: predict's check (identity and sizes).
-    if namespace.quick:
-        check = layout.quick_check
-    else:
-        pools = asset_pools(project.seed, settings)
-
-        def check(index: int) -> VideoCheck:
-            found = layout.check(index, hashes=True)
-            if not found.complete:
-                return found
-            problem = plan_problem(found.meta, plan_video(project.seed, settings, index, pools))
-            return found if problem is None else VideoCheck(VideoStatus.CORRUPT, problem=problem)
+    check = layout.quick_check if namespace.quick else _against_plan(layout, project, settings)
     with ThreadPoolExecutor(namespace.workers) as pool:  # hashlib and file IO release the GIL
         checks = list(pool.map(check, range(settings.num_videos), chunksize=64))
     by_status: dict[VideoStatus, list[int]] = {status: [] for status in VideoStatus}
@@ -90,8 +88,9 @@ def run_verify(args: list[str]) -> int:
             print(f"    tracebacks: {layout.root / FAILURES_DIR}/NNNN.txt")
     stray = layout.stray_files()
     if stray:
+        shown = ", ".join(stray[:MAX_STRAY_SHOWN])
         more = f", ... ({len(stray) - MAX_STRAY_SHOWN} more)" if len(stray) > MAX_STRAY_SHOWN else ""
-        print(f"  stray: {len(stray)} [{', '.join(stray[:MAX_STRAY_SHOWN])}{more}] "
+        print(f"  stray: {len(stray)} [{shown}{more}] "
               "(no planned video owns them; left in place, the exit status ignores them)")
     if recorded:
         print(f"  recorded {len(recorded)} corrupt video(s) in {layout.root / FAILURES_DIR}/ "
@@ -100,6 +99,22 @@ def run_verify(args: list[str]) -> int:
         print("  rerun the same `lightpipe predict` to render exactly these videos")
         return 1
     return 0
+
+
+def _against_plan(layout: Layout, project: ProjectSettings, settings: Settings
+                  ) -> Callable[[int], VideoCheck]:
+    """verify's full check of one video: `Layout.check` with sha256, then, when that passes,
+    its spec and camera against the plan (cheap and pure, run in the pool with the hashing)."""
+    pools = asset_pools(project.seed, settings)
+
+    def check(index: int) -> VideoCheck:
+        video = layout.check(index, hashes=True)
+        if not video.complete:
+            return video
+        problem = plan_problem(video.meta, plan_video(project.seed, settings, index, pools))
+        return video if problem is None else VideoCheck(VideoStatus.CORRUPT, problem=problem)
+
+    return check
 
 
 def _record_corrupt(layout: Layout, checks: list[VideoCheck]) -> list[int]:

@@ -72,7 +72,9 @@ def test_hand_edited_extrinsics_are_found_and_redone(datasets, tmp_path):
     assert run_lightpipe("verify", *args).stdout.startswith(f"{copy}: 4/4 videos complete")
 
 
-def test_predict_refuses_a_dataset_of_an_older_format(datasets, tmp_path):
+def test_predict_and_verify_refuse_a_dataset_of_an_older_format(datasets, tmp_path):
+    """Its JSONs have no identity: predict would render every video again, and verify would
+    record every one as corrupt."""
     copy, args = copy_of(datasets, tmp_path)
     info = json.loads((copy / "dataset.json").read_text())
     info.pop("video_identity_sha256")
@@ -85,4 +87,8 @@ def test_predict_refuses_a_dataset_of_an_older_format(datasets, tmp_path):
             "--settings.overwrite true, which deletes that dataset first.\nHINT: choose another "
             "--settings.output_dir") in proc.stderr
     assert "Traceback" not in proc.stderr
+    check = run_lightpipe("verify", *args, check=False)
+    assert check.returncode == 2 and "Traceback" not in check.stderr
+    assert (f"{copy}/dataset.json is format 2; this Lightpipe checks format 3.\nHINT: verify it "
+            "with the Lightpipe version that wrote it (0.1.0)") in check.stderr
     assert tree_hashes(copy) == before
