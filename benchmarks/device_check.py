@@ -140,14 +140,15 @@ def determinism_runs(out: Path, accelerator: str, ddp_configs: list[str]) -> lis
 def inspect(run: Run, config: Path) -> None:
     """Exit code, every planned video's files present and complete, and the tree's hashes."""
     from lightpipe.commands.parsing import config_parser, parse_config
-    from lightpipe.dataset.layout import DATASET_FILE, EXTRA_FILES, Layout
+    from lightpipe.dataset.identity import run_layout
+    from lightpipe.dataset.layout import DATASET_FILE, EXTRA_FILES
 
     if run.returncode != 0:
         run.problems.append(f"exit {run.returncode}")
-    _, _, settings = parse_config(config_parser("device_check", "device_check"),
+    _, project, settings = parse_config(config_parser("device_check", "device_check"),
                                   ["--config", str(config), "--settings.output_dir",
                                    str(run.output)])
-    layout = Layout.for_settings(settings)
+    layout = run_layout(project, settings)
     if not (layout.root / DATASET_FILE).is_file():
         run.problems.append(f"no {DATASET_FILE}")
     missing = []

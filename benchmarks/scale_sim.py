@@ -34,6 +34,7 @@ from pathlib import Path
 import yaml
 
 from lightpipe.config.settings import ProjectSettings, Settings, VideoSettings
+from lightpipe.dataset.identity import run_layout
 from lightpipe.dataset.layout import Layout
 from lightpipe.dataset.output_dir import prepare_output_dir
 from lightpipe.planning.assignment import contiguous_block
@@ -97,7 +98,7 @@ def _measure(base: Path, template: dict, size: int, tasks: int) -> dict:
 
     start = time.perf_counter()
     prepare_output_dir(project, settings)
-    layout = Layout.for_settings(settings)
+    layout = run_layout(project, settings)  # predict's check: identity hash included
     _build(layout, template, specs)
     row["build"] = time.perf_counter() - start
 

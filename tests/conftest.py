@@ -69,7 +69,7 @@ def settings_of(config: Path):
 def write_dataset(config: Path) -> Path:
     """Generate the dataset of `config` in this process, through the real writer (the same
     bytes as `lightpipe predict`); returns its output directory."""
-    from lightpipe.dataset.layout import Layout
+    from lightpipe.dataset.identity import run_layout
     from lightpipe.dataset.output_dir import prepare_output_dir
     from lightpipe.generation.writer import VideoResult, VideoWriter
     from lightpipe.planning.planner import asset_pools, plan_video
@@ -78,7 +78,7 @@ def write_dataset(config: Path) -> Path:
 
     project, settings = settings_of(config)
     prepare_output_dir(project, settings)
-    writer = VideoWriter(Layout.for_settings(settings), settings.encoder, StopFlag())
+    writer = VideoWriter(run_layout(project, settings), settings.encoder, StopFlag())
     pools = asset_pools(project.seed, settings)
     for index in range(settings.num_videos):
         spec = plan_video(project.seed, settings, index, pools)

@@ -13,7 +13,7 @@ USAGE = """usage: lightpipe <command> --config CONFIG [--key value ...]
 commands:
   predict   render the dataset (LightningCLI: every config key overridable, --print_config)
   plan      print the split and which task renders which videos, without rendering
-  verify    check every planned video is complete (sizes, sha256); exit 0 only if so
+  verify    check every planned video is complete and the plan's (sha256, spec); exit 0 if so
   preview   write a PNG contact sheet of one video (--index N [--frames 4] [--out FILE])
   fit       train a model on a generated dataset (LightningCLI; see configs/train_example.yaml)
   export    write metadata CSVs for other trainers (--format diffsynth --root DATASET)

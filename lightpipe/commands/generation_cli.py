@@ -17,8 +17,9 @@ from lightpipe.commands.parsing import (
     quiet_known_warnings,
     settings_from,
 )
+from lightpipe.config.settings import ProjectSettings
 from lightpipe.datamodule.predict import GenerationDataModule
-from lightpipe.dataset.layout import Layout
+from lightpipe.dataset.identity import run_layout
 from lightpipe.dataset.output_dir import check_output_dir
 from lightpipe.generation import devices
 from lightpipe.generation.module import VideoGenerator
@@ -94,5 +95,6 @@ def exit_code(trainer, model: VideoGenerator) -> int:
     if signalled:
         return signalled
     started_pending = getattr(trainer.datamodule, "pending", None)  # the rest was complete
-    incomplete = Layout.for_settings(model.settings).pending(started_pending, hashes=False)
+    layout = run_layout(ProjectSettings(seed=model.seed), model.settings)
+    incomplete = layout.pending(started_pending, hashes=False)
     return 1 if own_problem or incomplete else 0

@@ -6,7 +6,7 @@ import json
 
 from lightpipe.commands.parsing import check_count, config_parser, parse_config, tasks_option
 from lightpipe.config.settings import ProjectSettings, Settings
-from lightpipe.dataset.identity import dataset_identity
+from lightpipe.dataset.identity import dataset_identity, run_layout
 from lightpipe.dataset.index import Match, inspect_dataset
 from lightpipe.dataset.layout import Layout
 from lightpipe.dataset.output_dir import check_output_dir, grown_from
@@ -87,7 +87,7 @@ def _pending(layout: Layout, project: ProjectSettings, settings: Settings
     grown = grown_from(found, project, settings) if found.match is Match.OTHER else None
     if found.match is not Match.SAME and grown is None:
         return list(range(settings.num_videos)), f"nothing generated in {where} yet", False
-    pending = layout.pending(hashes=False)  # what predict would find: JSONs and sizes
+    pending = run_layout(project, settings).pending(hashes=False)  # what predict finds
     growing = f"; grows the dataset from {grown} videos" if grown is not None else ""
     return pending, f"{settings.num_videos - len(pending)} complete in {where}{growing}", False
 

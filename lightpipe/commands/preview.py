@@ -16,7 +16,7 @@ from lightpipe.atomic_io import atomic_path
 from lightpipe.commands.parsing import config_parser, parse_config
 from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.dataset.depth_codes import dequantize_metric, inverse_depth_gray
-from lightpipe.dataset.identity import dataset_identity
+from lightpipe.dataset.identity import dataset_identity, run_layout
 from lightpipe.dataset.index import Match, inspect_dataset
 from lightpipe.dataset.layout import Layout
 from lightpipe.dataset.meta import VideoMeta
@@ -61,7 +61,7 @@ def run_preview(args: list[str]) -> int:
                           f"(0-{settings.num_videos - 1})")
     if rows < 1:
         raise ConfigError("--frames", rows, "an integer >= 1")
-    layout = Layout.for_settings(settings)
+    layout = run_layout(project, settings)  # a video of another seed is rendered, not shown
     out = Path(namespace.out or f"preview_{layout.stem(index)}.png")
     frames = load_frames(project, settings, layout, index)
     picked = frame_indices(next(iter(frames.columns.values())).shape[0], rows)

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.datamodule.sampler import ContiguousDistributedSampler
-from lightpipe.dataset.layout import Layout
+from lightpipe.dataset.identity import run_layout
 from lightpipe.dataset.output_dir import prepare_output_dir
 from lightpipe.errors import LightpipeError
 from lightpipe.lightning_compat import uses_distributed_sampler
@@ -61,11 +61,12 @@ class GenerationDataModule(LightningDataModule):
         if trainer.is_global_zero:
             prepare_output_dir(self.project, self.settings)
         trainer.strategy.barrier("lightpipe-output-dir")  # ready before any task reads it
-        # Each task checks its own share of the dataset (JSONs and file sizes, no hashing:
-        # `lightpipe verify` hashes), then all tasks share the result, so the pending videos
-        # are spread evenly over the tasks of this run.
+        # Each task checks its own share of the dataset (JSONs, identity and file sizes, no
+        # hashing: `lightpipe verify` hashes), then all tasks share the result, so the pending
+        # videos (a video recorded for another config or seed included) are spread evenly over
+        # the tasks of this run.
         share = contiguous_block(self.settings.num_videos, trainer.global_rank, trainer.world_size)
-        mine = Layout.for_settings(self.settings).pending(share, hashes=False)
+        mine = run_layout(self.project, self.settings).pending(share, hashes=False)
         self.pending = _gather(mine, trainer.world_size)
         self.num_complete = self.settings.num_videos - len(self.pending)
 

@@ -53,6 +53,22 @@ def identity_sha256(identity: dict) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
+def video_identity(identity: dict) -> dict:
+    """The part of a dataset identity that fixes each video's bytes: all of it but
+    `settings.num_videos`. A video depends on (seed, index) and the config, never on how many
+    videos there are, so growing a dataset keeps its videos; which split a video falls in is
+    checked on its own (`Layout` compares each JSON's `split`)."""
+    settings = {key: value for key, value in identity["settings"].items() if key != "num_videos"}
+    return {**identity, "settings": settings}
+
+
+def run_layout(project: ProjectSettings, settings: Settings) -> Layout:
+    """The layout of the dataset a config describes, with the identity hash each of its videos'
+    JSON must record: a video copied in from another seed or config is never complete."""
+    expected = identity_sha256(video_identity(dataset_identity(project, settings)))
+    return dataclasses.replace(Layout.for_settings(settings), identity_sha256=expected)
+
+
 def identity_differences(found: dict, expected: dict, prefix: str = "") -> list[str]:
     """`key: A there, B now` for every leaf where two identities differ."""
     out = []
@@ -76,6 +92,7 @@ def dataset_description(project: ProjectSettings, settings: Settings) -> dict:
         "name": project.name,
         "config": identity,
         "config_sha256": identity_sha256(identity),
+        "video_identity_sha256": identity_sha256(video_identity(identity)),
         "counts": {"total": settings.num_videos, "train": num_train,
                    "val": settings.num_videos - num_train},
         "splits": {split: _index_range(layout, layout.split_indices(split)) for split in SPLITS},

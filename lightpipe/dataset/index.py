@@ -3,6 +3,7 @@ and its complete videos (for readers that have no config, only the directory).""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 from dataclasses import dataclass
@@ -13,7 +14,8 @@ from lightpipe.dataset.layout import DATASET_FILE, FORMAT_VERSION, Layout
 from lightpipe.dataset.meta import VideoMeta
 from lightpipe.errors import LightpipeError
 
-SUPPORTED_FORMAT_VERSIONS = (1, FORMAT_VERSION)  # 1: one keyframe per file, else the same
+# 1: one keyframe per file; 2: no identity hash per video; else the same.
+SUPPORTED_FORMAT_VERSIONS = (1, 2, FORMAT_VERSION)
 
 
 class DatasetError(LightpipeError):
@@ -68,6 +70,17 @@ def inspect_dataset(root: str | Path, identity: dict) -> DatasetOnDisk:
                              f"{where} holds a dataset made with another configuration",
                              tuple(differences))
     return DatasetOnDisk(root, Match.SAME, info)
+
+
+def _video_identity_sha256(root: Path, info: dict) -> str:
+    """dataset.json's `video_identity_sha256`: what each of its video JSONs must record."""
+    recorded = info.get("video_identity_sha256")
+    if not isinstance(recorded, str):
+        raise DatasetError(f"{root / DATASET_FILE} has no `video_identity_sha256`, which "
+                           f"format {info['format_version']} records; the file is damaged.\n"
+                           "HINT: run `lightpipe predict` with the config that made the dataset "
+                           "(it rewrites dataset.json and renders nothing that is complete).")
+    return recorded
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,8 @@ class DatasetIndex:
         except (KeyError, TypeError, ValueError, AttributeError):
             raise DatasetError(f"{root / DATASET_FILE} has no valid `counts` "
                                "{total, train, val}; the file is damaged.") from None
+        if version >= 3:  # a video JSON recorded for another config or seed is never complete
+            layout = dataclasses.replace(layout, identity_sha256=_video_identity_sha256(root, info))
         return cls(root, info, layout)
 
     @property
@@ -163,5 +178,6 @@ class DatasetIndex:
     def describe_incomplete(self, incomplete: list[int]) -> str:
         """One line naming the skipped videos by runs of stems."""
         return (f"skipping {len(incomplete)} incomplete video(s) of {str(self.root)!r}: "
-                f"{self.layout.describe(incomplete)} (not rendered yet, failed, or a file is "
-                "missing or has the wrong size; `lightpipe verify` tells which)")
+                f"{self.layout.describe(incomplete)} (not rendered yet, failed, a file missing "
+                "or of the wrong size, or recorded for another config or seed; "
+                "`lightpipe verify` tells which)")

@@ -154,6 +154,9 @@ class VideoMeta(Record):
     versions: dict[str, str]
     segmentation: SegmentationMeta | None = field(default=None, metadata=OMIT_IF_NONE)
     normals: NormalsMeta | None = field(default=None, metadata=OMIT_IF_NONE)
+    # sha256 of the dataset identity without `num_videos` (`identity.video_identity`), from
+    # format 3: which configuration and seed the video belongs to. None in formats 1 and 2.
+    identity_sha256: str | None = field(default=None, metadata=OMIT_IF_NONE)
 
     @property
     def num_frames(self) -> int:

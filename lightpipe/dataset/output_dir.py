@@ -11,7 +11,7 @@ from lightpipe.atomic_io import is_temp, write_json
 from lightpipe.config.settings import SPLITS, ProjectSettings, Settings, train_count
 from lightpipe.dataset.identity import dataset_description, dataset_identity
 from lightpipe.dataset.index import DatasetOnDisk, Match, inspect_dataset, read_dataset_file
-from lightpipe.dataset.layout import DATASET_FILE, FAILURES_DIR, Layout
+from lightpipe.dataset.layout import DATASET_FILE, FAILURES_DIR, FORMAT_VERSION, Layout
 from lightpipe.errors import OutputDirError
 from lightpipe.planning.planner import asset_pools
 
@@ -36,6 +36,18 @@ def check_output_dir(project: ProjectSettings, settings: Settings) -> None:
     found = inspect_dataset(root, dataset_identity(project, settings))
     if found.match is Match.UNREADABLE:
         raise OutputDirError(f"{found.problem}\nHINT: pass --settings.overwrite true to replace it.")
+    info = found.info if isinstance(found.info, dict) else {}
+    version = info.get("format_version")
+    if found.match is not Match.ABSENT and version != FORMAT_VERSION:
+        # Its videos' JSONs are of that format: resuming would silently render every one again.
+        raise OutputDirError(
+            f"`settings.output_dir` {str(root)!r} holds a dataset of format {version!r}; this "
+            f"Lightpipe writes format {FORMAT_VERSION}.\n"
+            "Allowed: finish it with the Lightpipe version that wrote it "
+            f"({info.get('lightpipe_version', 'unknown')}), or --settings.overwrite true, "
+            "which deletes that dataset first.\n"
+            "HINT: choose another --settings.output_dir to keep it (the training loader still "
+            "reads it).")
     if found.match is Match.OTHER and grown_from(found, project, settings) is not None:
         return  # the same dataset with more videos: the existing ones are kept
     if found.match is Match.OTHER:

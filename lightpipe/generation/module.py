@@ -9,9 +9,9 @@ import traceback
 import torch
 from lightning.pytorch import LightningModule
 
-from lightpipe.config.settings import Settings
+from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.datamodule.predict import GenerationDataModule
-from lightpipe.dataset.layout import Layout
+from lightpipe.dataset.identity import run_layout
 from lightpipe.generation.faults import maybe_inject
 from lightpipe.generation.writer import VideoResult, VideoWriter
 from lightpipe.lightning_compat import cluster_environment, launched_processes
@@ -49,8 +49,8 @@ class VideoGenerator(LightningModule):
         datamodule = self.trainer.datamodule
         if isinstance(datamodule, GenerationDataModule):
             self.stop = datamodule.stop  # one flag: the sampler, this module and the writer
-        self.writer = VideoWriter(Layout.for_settings(self.settings), self.settings.encoder,
-                                  self.stop)
+        layout = run_layout(ProjectSettings(seed=self.seed), self.settings)  # identity: the seed
+        self.writer = VideoWriter(layout, self.settings.encoder, self.stop)
         return [self.writer]
 
     def setup(self, stage: str) -> None:

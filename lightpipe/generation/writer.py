@@ -76,7 +76,12 @@ class VideoWriter(BasePredictionWriter):
     """
 
     def __init__(self, layout: Layout, encoder: EncoderSettings, stop: StopFlag) -> None:
+        """`layout` is the run's (`identity.run_layout`): its `identity_sha256` goes in every
+        video JSON, and only videos recorded with it count as complete."""
         super().__init__(write_interval="batch")
+        if layout.identity_sha256 is None:
+            raise ValueError("VideoWriter needs a layout with the run's identity_sha256 "
+                             "(lightpipe.dataset.identity.run_layout)")
         self.layout, self.encoder, self.stop = layout, encoder, stop
         self.device_type = "cpu"
         self.h264 = H264Options(preset=encoder.preset, crf=encoder.crf, threads=encoder.threads,
@@ -301,6 +306,7 @@ class VideoWriter(BasePredictionWriter):
                                keyframe_interval=self.h264.keyframe_interval),
             files=files,
             render_device=self.device_type,
+            identity_sha256=self.layout.identity_sha256,
             versions={
                 "lightpipe": lightpipe.__version__, "torch": torch.__version__,
                 "lightning": lightning.__version__, "av": av.__version__,

@@ -35,8 +35,8 @@ def test_csvs_list_complete_videos_with_relative_paths(copy, capsys):
     code, out, err = export(copy, capsys)
     assert code == 0
     assert err == (f"lightpipe export: skipping 2 incomplete video(s) of '{copy}': 0003, 0009 "
-                   "(not rendered yet, failed, or a file is missing or has the wrong size; "
-                   "`lightpipe verify` tells which)\n")
+                   "(not rendered yet, failed, a file missing or of the wrong size, or recorded "
+                   "for another config or seed; `lightpipe verify` tells which)\n")
     assert out == (f"wrote {copy}/metadata_train.csv (7 videos)\n"
                    f"wrote {copy}/metadata_val.csv (1 videos)\n"
                    f"DiffSynth-Studio: --dataset_base_path {copy} --dataset_metadata_path "
@@ -143,5 +143,5 @@ def test_export_errors(copy, tmp_path, capsys):
     info = json.loads((copy / "dataset.json").read_text())
     (copy / "dataset.json").write_text(json.dumps({**info, "format_version": 7}))
     code, _, err = export(copy, capsys)
-    assert code == 2 and "has format_version 7; this Lightpipe reads format_version 1, 2." in err
+    assert code == 2 and "has format_version 7; this Lightpipe reads format_version 1, 2, 3." in err
     assert not (copy / "metadata_train.csv").exists()

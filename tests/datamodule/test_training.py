@@ -143,7 +143,8 @@ def test_incomplete_videos_are_skipped_with_one_warning(copy):
     messages = [str(w.message) for w in caught if "incomplete" in str(w.message)]
     assert messages == [
         f"skipping 4 incomplete video(s) of '{copy}': 0003-0005, 0009 (not rendered yet, failed, "
-        "or a file is missing or has the wrong size; `lightpipe verify` tells which)"]
+        "a file missing or of the wrong size, or recorded for another config or seed; "
+        "`lightpipe verify` tells which)"]
     assert [v.index for v in dm.train_dataset.videos] == [0, 1, 2, 6, 7]
     assert [v.index for v in dm.val_dataset.videos] == [8]
 
@@ -185,22 +186,27 @@ def test_root_that_is_not_a_dataset(tmp_path):
 
 def test_unsupported_format_version(copy):
     info = json.loads((copy / "dataset.json").read_text())
-    (copy / "dataset.json").write_text(json.dumps({**info, "format_version": 3}))
+    (copy / "dataset.json").write_text(json.dumps({**info, "format_version": 4}))
     with pytest.raises(DatasetError, match=(
-            r"dataset.json has format_version 3; this Lightpipe reads format_version 1, 2\.\n"
+            r"dataset.json has format_version 4; this Lightpipe reads format_version 1, 2, 3\.\n"
             r"HINT: read it with the Lightpipe version that wrote it \(0.1.0\), or regenerate")):
         GeneratedVideoDataModule(str(copy))
 
 
-def test_a_format_1_dataset_is_still_read(out, copy):
-    """Format 1 (one keyframe per file, no `keyframe_interval` in the JSONs) reads as before."""
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_format_dataset_is_still_read(out, copy, version):
+    """Format 1 (one keyframe per file, no `keyframe_interval` in the JSONs) and format 2 (no
+    identity hash in the JSONs or dataset.json) read as before."""
     info = json.loads((copy / "dataset.json").read_text())
-    (copy / "dataset.json").write_text(json.dumps({**info, "format_version": 1}))
+    info.pop("video_identity_sha256")
+    (copy / "dataset.json").write_text(json.dumps({**info, "format_version": version}))
     for path in copy.glob("*/*.json"):
         meta = json.loads(path.read_text())
-        meta["video"].pop("keyframe_interval")
-        path.write_text(json.dumps({**meta, "format_version": 1}))
-    assert json.loads((copy / "train" / "0001.json").read_text())["format_version"] == 1
+        meta.pop("identity_sha256")
+        if version == 1:
+            meta["video"].pop("keyframe_interval")
+        path.write_text(json.dumps({**meta, "format_version": version}))
+    assert json.loads((copy / "train" / "0001.json").read_text())["format_version"] == version
     old, new = module(copy), module(out)
     assert len(old.train_dataset) == 8 and old.train_dataset.videos[0].meta is not None
     assert torch.equal(old.train_dataset[(0, 1)]["color"], new.train_dataset[(0, 1)]["color"])

@@ -55,7 +55,7 @@ def test_verify_finds_corrupt_files_and_predict_redoes_exactly_them(reference, t
     verify = ("verify", "--config", str(config), "--settings.output_dir", str(out))
     quick = run_lightpipe(*verify, "--quick", check=False)  # sizes only: the flip goes unseen
     assert quick.returncode == 1
-    assert "9/10 videos complete (metadata and sizes checked)" in quick.stdout
+    assert "9/10 videos complete (metadata, identity and sizes checked)" in quick.stdout
     assert "corrupt: 1 [0008]" in quick.stdout and "0008: 0008_depth.mp4 is missing" in quick.stdout
     check = run_lightpipe(*verify, "--workers", "2", check=False)
     assert check.returncode == 1

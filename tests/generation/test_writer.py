@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from lightpipe.atomic_io import is_temp, sha256_file
-from lightpipe.config.settings import EncoderSettings, Settings, VideoSettings
+from lightpipe.config.settings import EncoderSettings, ProjectSettings, Settings, VideoSettings
 from lightpipe.dataset.depth_codes import dequantize_metric
-from lightpipe.dataset.layout import Layout
+from lightpipe.dataset.identity import run_layout
 from lightpipe.dataset.meta import VideoMeta, VideoStatus
 from lightpipe.dataset.video_reader import read_gray16, read_rgb
 from lightpipe.generation.writer import VideoResult, VideoWriter
@@ -32,7 +32,8 @@ def rendered():
 
 
 def writer_in(root: Path, encoder: EncoderSettings = EncoderSettings()) -> VideoWriter:
-    return VideoWriter(Layout(root, num_videos=3, num_train=2), encoder, StopFlag())
+    layout = run_layout(ProjectSettings(seed=5), replace(SETTINGS, output_dir=str(root)))
+    return VideoWriter(layout, encoder, StopFlag())
 
 
 def test_every_file_then_the_json(tmp_path, rendered):
