@@ -5,10 +5,11 @@ or, with different configs, mix two datasets. The processes of ONE run (every ta
 job, every process Lightning's launcher starts) share the directory by design; they carry the
 same run id in `LIGHTPIPE_RUN_ID`, set by `lightpipe predict` before any process is started.
 
-On disk, `<output_dir>/.lightpipe-lock/` holds `owner.json` (which run holds the lock, and who
-started it) and one member file per live process of that run, `<host>.<pid>.json`, whose mtime
-a daemon thread refreshes every `HEARTBEAT_S`. Only plain file operations that are atomic on
-NFS are used: `owner.json` is created by `os.link` (fails if it exists) and taken over from a
+On disk, `<output_dir>/.lightpipe-lock/` holds `owner.lock` (which run holds the lock, and who
+started it) and one member file per live process of that run, `<host>.<pid>.member`, whose
+mtime a daemon thread refreshes every `HEARTBEAT_S`. Both hold JSON; neither is named `.json`,
+so a glob for the videos' metadata (`output/*/*.json`) never counts them. Only plain file operations that are atomic on
+NFS are used: `owner.lock` is created by `os.link` (fails if it exists) and taken over from a
 dead run by `os.rename` to a unique name (one racer wins).
 
 A member is alive when, on this host, its pid exists and started when the file says (a reused
@@ -35,7 +36,8 @@ from lightpipe.atomic_io import host_name, pid_exists
 from lightpipe.errors import OutputDirError
 
 LOCK_DIR = ".lightpipe-lock"
-OWNER_FILE = "owner.json"
+OWNER_FILE = "owner.lock"
+MEMBER_SUFFIX = ".member"
 RUN_ID_ENV = "LIGHTPIPE_RUN_ID"
 HEARTBEAT_S = 30.0
 STALE_AFTER_S = 120.0  # four missed heartbeats: that process (or its host) is gone
@@ -100,7 +102,7 @@ class WriterLock:
         self.run_id, self.identity_sha256 = run_id, identity_sha256
         self.command = shlex.join(command if command is not None else sys.argv)
         self.host, self.pid = host_name(), os.getpid()
-        self.member_file = self.folder / f"{self.host}.{self.pid}.json"
+        self.member_file = self.folder / f"{self.host}.{self.pid}{MEMBER_SUFFIX}"
         self.held = False
         self._stop = threading.Event()
         self._announced: set[str] = set()
@@ -145,7 +147,7 @@ class WriterLock:
             self._take_over(owner)
 
     def _create_owner(self) -> bool:
-        """Create owner.json atomically (link of a complete temp file); False if it exists."""
+        """Create owner.lock atomically (link of a complete temp file); False if it exists."""
         record = {
             "run_id": self.run_id, "dataset_identity_sha256": self.identity_sha256,
             "host": self.host, "pid": self.pid, "pid_start": pid_start_time(self.pid),
@@ -164,7 +166,7 @@ class WriterLock:
             tmp.unlink(missing_ok=True)
 
     def _take_over(self, owner: dict) -> None:
-        """Move a dead run's owner.json aside (only one racer's rename succeeds) and remove its
+        """Move a dead run's owner.lock aside (only one racer's rename succeeds) and remove its
         dead members; one message on stderr per dead run."""
         grave = self.folder / f".stale-{self.host}-{self.pid}-{secrets.token_hex(4)}"
         try:
@@ -173,7 +175,7 @@ class WriterLock:
             return  # another process took it over first
         moved = self._read(grave) or {}
         if moved.get("run_id") != owner.get("run_id"):
-            # A new holder linked its owner.json between our read and our rename: put it back.
+            # A new holder linked its owner.lock between our read and our rename: put it back.
             with contextlib.suppress(FileExistsError):
                 os.link(grave, self.owner_file)
         elif owner.get("run_id") not in self._announced:
@@ -209,9 +211,7 @@ class WriterLock:
     def members(self, run_id: str | None = None) -> list[Member]:
         """The member files in the lock folder (of `run_id` only, when given)."""
         found = []
-        for path in self.folder.glob("*.json"):
-            if path.name == OWNER_FILE:
-                continue
+        for path in self.folder.glob(f"*{MEMBER_SUFFIX}"):
             data = self._read(path)
             if data is None or (run_id is not None and data.get("run_id") != run_id):
                 continue
@@ -233,8 +233,8 @@ class WriterLock:
     # -- release ---------------------------------------------------------------------------
 
     def release(self) -> None:
-        """Leave the run; the last live member removes owner.json and the folder. A process of
-        this run joining meanwhile is seen in the second look and gets owner.json back."""
+        """Leave the run; the last live member removes owner.lock and the folder. A process of
+        this run joining meanwhile is seen in the second look and gets owner.lock back."""
         if not self.held:
             return
         self.held = False

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lightpipe.dataset.writer_lock import LOCK_DIR, RUN_ID_ENV
+from lightpipe.dataset.writer_lock import LOCK_DIR, OWNER_FILE, RUN_ID_ENV
 
 from conftest import LIGHTPIPE, REPO, run_lightpipe, tiny_config, tree_hashes
 
@@ -98,7 +98,7 @@ def test_a_killed_runs_lock_is_taken_over(tmp_path, clean):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
-    assert (out / LOCK_DIR / "owner.json").exists()  # left behind by the killed run
+    assert (out / LOCK_DIR / OWNER_FILE).exists()  # left behind by the killed run
 
     rerun = run_lightpipe("predict", "--config", str(config))
     assert rerun.stderr.count("taking over the lock") == 1

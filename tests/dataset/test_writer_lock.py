@@ -21,6 +21,7 @@ from lightpipe.config.settings import ProjectSettings, Settings, VideoSettings
 from lightpipe.dataset.output_dir import prepare_output_dir
 from lightpipe.dataset.writer_lock import (
     LOCK_DIR,
+    MEMBER_SUFFIX,
     OWNER_FILE,
     STALE_AFTER_S,
     Member,
@@ -74,7 +75,7 @@ def owner(out: Path) -> dict:
 
 def write_member(out: Path, run_id: str, host: str, pid: int, pid_start: int | None) -> Path:
     """A member file as another process would have left it (data, not a mock)."""
-    path = out / LOCK_DIR / f"{host}.{pid}.json"
+    path = out / LOCK_DIR / f"{host}.{pid}{MEMBER_SUFFIX}"
     path.write_text(json.dumps({"run_id": run_id, "host": host, "pid": pid,
                                 "pid_start": pid_start}))
     return path
