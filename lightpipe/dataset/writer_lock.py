@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightpipe.atomic_io import host_name, pid_exists
+from lightpipe.atomic_io import TEMP_MARK, host_name, is_stale_temp, pid_exists
 from lightpipe.errors import OutputDirError
 
 LOCK_DIR = ".lightpipe-lock"
@@ -42,6 +42,7 @@ RUN_ID_ENV = "LIGHTPIPE_RUN_ID"
 HEARTBEAT_S = 30.0
 STALE_AFTER_S = 120.0  # four missed heartbeats: that process (or its host) is gone
 POLL_S = 1.0  # how often `lock_wait` looks again
+UNREADABLE_GRACE_S = 5.0  # an owner file this young may still be being written (no-link mounts)
 
 
 def ensure_run_id() -> str:
@@ -113,7 +114,6 @@ class WriterLock:
         """Hold or join the lock; wait up to `wait` s for another live run to finish, then
         raise OutputDirError naming it."""
         deadline = time.monotonic() + wait
-        self.folder.mkdir(parents=True, exist_ok=True)
         self._write_member()
         try:
             while (holder := self._take_or_join()) is not None:
@@ -135,10 +135,15 @@ class WriterLock:
             if self._create_owner():
                 return None
             owner = self._read(self.owner_file)
-            if owner is None:  # removed (released, taken over) since: try again
-                if not self.owner_file.exists():
+            if owner is None:  # removed (released, taken over) since, or being written
+                try:
+                    age = time.time() - self.owner_file.stat().st_mtime
+                except FileNotFoundError:
                     continue
-                owner = {}  # unreadable: no run can be alive in it
+                if age < UNREADABLE_GRACE_S:
+                    time.sleep(0.05)
+                    continue
+                owner = {}  # unreadable for long: no run can be alive in it
             run = owner.get("run_id")
             if run == self.run_id:
                 return None
@@ -155,20 +160,29 @@ class WriterLock:
             "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "command": self.command,
         }
-        tmp = self.folder / f".{OWNER_FILE}.tmp-{self.host}-{self.pid}"
-        tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+        tmp = self.folder / f".{OWNER_FILE}{TEMP_MARK}{self.host}-{self.pid}"
+        tmp.write_text(text)
         try:
             os.link(tmp, self.owner_file)
             return True
         except FileExistsError:
             return False
+        except OSError:  # no hard links here (some FUSE/SMB mounts): exclusive create instead
+            try:
+                fd = os.open(self.owner_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text)
+            return True
         finally:
             tmp.unlink(missing_ok=True)
 
     def _take_over(self, owner: dict) -> None:
         """Move a dead run's owner.lock aside (only one racer's rename succeeds) and remove its
         dead members; one message on stderr per dead run."""
-        grave = self.folder / f".stale-{self.host}-{self.pid}-{secrets.token_hex(4)}"
+        grave = self.folder / f".taken{TEMP_MARK}{self.host}-{self.pid}"
         try:
             os.rename(self.owner_file, grave)
         except FileNotFoundError:
@@ -204,19 +218,28 @@ class WriterLock:
     def _write_member(self) -> None:
         record = {"run_id": self.run_id, "host": self.host, "pid": self.pid,
                   "pid_start": pid_start_time(self.pid)}
-        tmp = self.folder / f".{self.member_file.name}.tmp-{self.host}-{self.pid}"
-        tmp.write_text(json.dumps(record, sort_keys=True) + "\n")
-        os.replace(tmp, self.member_file)
+        tmp = self.folder / f".{self.member_file.name}{TEMP_MARK}{self.host}-{self.pid}"
+        for _ in range(10):  # the last member of a finishing run may remove the empty folder
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                tmp.write_text(json.dumps(record, sort_keys=True) + "\n")
+                os.replace(tmp, self.member_file)
+                return
+            except FileNotFoundError:
+                continue
+        raise OutputDirError(f"cannot create the lock folder {str(self.folder)!r}: it keeps "
+                             "disappearing.\nHINT: is another program deleting it?")
 
     def members(self, run_id: str | None = None) -> list[Member]:
         """The member files in the lock folder (of `run_id` only, when given)."""
         found = []
         for path in self.folder.glob(f"*{MEMBER_SUFFIX}"):
             data = self._read(path)
-            if data is None or (run_id is not None and data.get("run_id") != run_id):
+            if data is None or (run_id is not None and data.get("run_id") != run_id) \
+                    or not isinstance(data.get("pid"), int):
                 continue
             found.append(Member(path, data.get("run_id", ""), data.get("host", ""),
-                                int(data.get("pid", 0)), data.get("pid_start")))
+                                data["pid"], data.get("pid_start")))
         return found
 
     def _heartbeat(self) -> None:
@@ -225,8 +248,9 @@ class WriterLock:
             try:
                 os.utime(self.member_file)
             except FileNotFoundError:
-                with contextlib.suppress(OSError):
-                    self._write_member()
+                if self.held:
+                    with contextlib.suppress(OSError, OutputDirError):
+                        self._write_member()
             except OSError:
                 pass
 
@@ -243,7 +267,7 @@ class WriterLock:
         self.member_file.unlink(missing_ok=True)
         if any(m.alive() for m in self.members(self.run_id)):
             return
-        grave = self.folder / f".released-{self.host}-{self.pid}-{secrets.token_hex(4)}"
+        grave = self.folder / f".released{TEMP_MARK}{self.host}-{self.pid}"
         try:
             os.rename(self.owner_file, grave)
         except FileNotFoundError:
@@ -258,6 +282,9 @@ class WriterLock:
         for member in self.members():
             if not member.alive():
                 member.path.unlink(missing_ok=True)
+        for temp in self.folder.glob(".*"):  # left by a process killed mid-step
+            if is_stale_temp(temp):
+                temp.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # not empty: another run is arriving
             self.folder.rmdir()
 
