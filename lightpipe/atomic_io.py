@@ -28,14 +28,19 @@ def host_name() -> str:
 
 
 def pid_exists(pid: int) -> bool:
-    """Whether a process `pid` exists on this host."""
+    """Whether a live process `pid` exists on this host. A zombie (killed, not yet reaped: an
+    orphan in a container whose init never reaps) is dead: it writes nothing any more."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's live process
-        return True
-    return True
+        pass
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc here: the signal test is all there is
+    return state not in ("Z", "X")
 
 
 def temp_path(final: Path) -> Path:

@@ -8,9 +8,10 @@ same run id in `LIGHTPIPE_RUN_ID`, set by `lightpipe predict` before any process
 On disk, `<output_dir>/.lightpipe-lock/` holds `owner.lock` (which run holds the lock, and who
 started it) and one member file per live process of that run, `<host>.<pid>.member`, whose
 mtime a daemon thread refreshes every `HEARTBEAT_S`. Both hold JSON; neither is named `.json`,
-so a glob for the videos' metadata (`output/*/*.json`) never counts them. Only plain file operations that are atomic on
-NFS are used: `owner.lock` is created by `os.link` (fails if it exists) and taken over from a
-dead run by `os.rename` to a unique name (one racer wins).
+so a glob for the videos' metadata (`output/*/*.json`) never counts them. Only file operations
+that are atomic on NFS are used: `owner.lock` is created by `os.link` of a complete temp file
+(fails if it exists; `O_EXCL` where a mount has no hard links) and taken over from a dead run
+by `os.rename` to a name of the taker's own (one racer wins).
 
 A member is alive when, on this host, its pid exists and started when the file says (a reused
 pid is another process); on another host, when its heartbeat is younger than `STALE_AFTER_S`.

@@ -177,6 +177,31 @@ def test_a_reused_pid_is_told_from_the_holder_by_its_start_time(tmp_path, capsys
         sleeper.wait()
 
 
+def test_a_killed_process_not_yet_reaped_is_dead(tmp_path):
+    """A zombie still has its pid (an orphan in a container whose init never reaps stays one),
+    but it writes nothing: its lock membership and its temp files are stale."""
+    if pid_start_time(os.getpid()) is None:
+        pytest.skip("no /proc here: zombies cannot be told from live processes")
+    sleeper = subprocess.Popen(["sleep", "60"])
+    start = pid_start_time(sleeper.pid)
+    (tmp_path / LOCK_DIR).mkdir()
+    path = write_member(tmp_path, "job-1", host_name(), sleeper.pid, start)
+    temp = tmp_path / f".a.mp4.tmp-{host_name()}-{sleeper.pid}"
+    temp.write_bytes(b"x")
+    assert Member(path, "job-1", host_name(), sleeper.pid, start).alive()
+    assert not is_stale_temp(temp)
+    os.kill(sleeper.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{sleeper.pid}/stat").read_text().split(")")[1].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        assert not Member(path, "job-1", host_name(), sleeper.pid, start).alive()
+        assert is_stale_temp(temp)
+    finally:
+        sleeper.wait()
+
+
 def test_a_member_on_another_host_is_alive_while_its_heartbeat_is_fresh(tmp_path, capsys):
     (tmp_path / LOCK_DIR).mkdir()
     member = write_member(tmp_path, "slurm-991", "node-17.cluster", 4242, 123)
