@@ -7,22 +7,34 @@ import os
 
 from lightpipe.commands.parsing import config_parser, parse_config
 from lightpipe.commands.preflight import check_trainer, probe_output_dir
+from lightpipe.dataset.writer_lock import RUN_ID_ENV, WriterLock, ensure_run_id, lock_output_dir
 
 
 def run_predict(args: list[str]) -> int:
-    if not {"-h", "--help", "--print_config"} & {a.split("=")[0] for a in args}:
-        preflight(args)  # before Lightning is imported: bad input is refused in a second
-    # Rendering shares the cores with the encoder threads: OpenMP workers that spin after each
-    # parallel region would take their CPU. Set before torch loads libgomp, which reads it then.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from lightpipe.commands.generation_cli import run_generation_cli
+    lock, own_run_id = None, RUN_ID_ENV not in os.environ
+    try:
+        if not {"-h", "--help", "--print_config"} & {a.split("=")[0] for a in args}:
+            # The run id first: the processes Lightning starts inherit it and join its lock.
+            ensure_run_id()
+            lock = preflight(args)  # before Lightning is imported: bad input is refused fast
+        # Rendering shares the cores with the encoder threads: OpenMP workers that spin after
+        # each parallel region would take their CPU. Set before torch loads libgomp.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        from lightpipe.commands.generation_cli import run_generation_cli
 
-    return run_generation_cli(args)
+        return run_generation_cli(args)
+    finally:
+        if lock is not None:
+            lock.release()
+        if own_run_id:  # a later run in this Python process is another run
+            os.environ.pop(RUN_ID_ENV, None)
 
 
-def preflight(args: list[str]) -> None:
+def preflight(args: list[str]) -> WriterLock:
     """Every check that needs no Lightning: config files, settings, trainer keys, assets, the
-    output directory (writable, and not holding another dataset). Raises LightpipeError."""
+    output directory (writable, and not holding another dataset), then the output directory's
+    lock (no other run writes there). Raises LightpipeError; returns the lock held."""
+    from lightpipe.dataset.identity import dataset_identity, identity_sha256
     from lightpipe.dataset.output_dir import check_output_dir
 
     namespace, project, settings = parse_config(
@@ -30,7 +42,15 @@ def preflight(args: list[str]) -> None:
     check_trainer(namespace.trainer)
     check_assets(project, settings)
     probe_output_dir(settings.output_dir)
-    check_output_dir(project, settings)
+    identity = dataset_identity(project, settings)
+    check_output_dir(project, settings, identity)
+    lock = lock_output_dir(settings.output_dir, identity_sha256(identity), settings.lock_wait)
+    try:  # again, as the holder: a run that held the lock meanwhile may have started a dataset
+        check_output_dir(project, settings, identity)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def check_assets(project, settings) -> None:

@@ -158,6 +158,8 @@ class Settings(Record):
     num_videos: int = 80
     output_dir: str = "output"
     overwrite: bool = False
+    # Seconds to wait for another run writing into output_dir to finish (0: refuse at once).
+    lock_wait: float = 0.0
     dataset_split: DatasetSplit = field(default_factory=DatasetSplit)
     video: VideoSettings = field(default_factory=VideoSettings)
     encoder: EncoderSettings = field(default_factory=EncoderSettings)

@@ -23,6 +23,8 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
              f"an integer in [0, {MAX_SEED}] (2**32 - 1, what NumPy and Lightning seed with)",
              "seed 0 is valid")
     _require(settings.num_videos >= 1, "settings.num_videos", settings.num_videos, "an integer >= 1")
+    _require(settings.lock_wait >= 0, "settings.lock_wait", settings.lock_wait,
+             "a number of seconds >= 0", "0 refuses at once when another run writes output_dir")
     _require(0.0 < split.train_ratio <= 1.0, "settings.dataset_split.train_ratio", split.train_ratio,
              "a number in (0, 1]")
     for key in ("width", "height"):

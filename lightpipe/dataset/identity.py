@@ -25,8 +25,8 @@ from lightpipe.planning.planner import asset_pools
 RENDERER_VERSION = 3
 # Settings that change speed or where files go, never the bytes of a video. `assets.root` is
 # replaced in the identity by the ids and sha256 of the asset files.
-RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "assets.root", "render.compile", "render.native",
-                     "render.frames_per_chunk", "render.max_candidates",
+RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "lock_wait", "assets.root", "render.compile",
+                     "render.native", "render.frames_per_chunk", "render.max_candidates",
                      "encoder.max_pending_videos")
 
 

@@ -7,17 +7,20 @@ import os
 import shutil
 from pathlib import Path
 
-from lightpipe.atomic_io import is_temp, write_json
+from lightpipe.atomic_io import is_stale_temp, write_json
 from lightpipe.config.settings import SPLITS, ProjectSettings, Settings, train_count
 from lightpipe.dataset.identity import dataset_description, dataset_identity
 from lightpipe.dataset.index import DatasetOnDisk, Match, inspect_dataset, read_dataset_file
 from lightpipe.dataset.layout import DATASET_FILE, FAILURES_DIR, FORMAT_VERSION, Layout
+from lightpipe.dataset.writer_lock import LOCK_DIR
 from lightpipe.errors import OutputDirError
 from lightpipe.planning.planner import asset_pools
 
 
-def check_output_dir(project: ProjectSettings, settings: Settings) -> None:
-    """Raise OutputDirError if the run may not write into `settings.output_dir`. Writes nothing."""
+def check_output_dir(project: ProjectSettings, settings: Settings,
+                     identity: dict | None = None) -> None:
+    """Raise OutputDirError if the run may not write into `settings.output_dir`. Writes nothing.
+    `identity`: the run's `dataset_identity`, when the caller has it already."""
     root = Path(settings.output_dir)
     if root.exists() and not root.is_dir():
         raise OutputDirError(
@@ -33,7 +36,7 @@ def check_output_dir(project: ProjectSettings, settings: Settings) -> None:
             "HINT: choose a directory you can write to.")
     if settings.overwrite:
         return
-    found = inspect_dataset(root, dataset_identity(project, settings))
+    found = inspect_dataset(root, identity or dataset_identity(project, settings))
     if found.match is Match.UNREADABLE:
         raise OutputDirError(f"{found.problem}\nHINT: pass --settings.overwrite true to replace it.")
     info = found.info if isinstance(found.info, dict) else {}
@@ -67,10 +70,10 @@ def prepare_output_dir(project: ProjectSettings, settings: Settings) -> None:
         (root / DATASET_FILE).unlink(missing_ok=True)
     for name in SPLITS:
         (root / name).mkdir(parents=True, exist_ok=True)
-    # No task writes yet: temp files left here by a killed run are stale. (Temps of unfinished
-    # videos in the split dirs are removed when that video is rendered again.)
+    # Temp files left here by dead processes (never a live one's, nor the lock folder). Temps
+    # of unfinished videos in the split dirs are removed when that video is rendered again.
     for stale in [*root.glob(".*"), *(root / FAILURES_DIR).glob(".*")]:
-        if is_temp(stale):
+        if stale.name != LOCK_DIR and stale.is_file() and is_stale_temp(stale):
             stale.unlink(missing_ok=True)
     description = dataset_description(project, settings)
     try:

@@ -20,7 +20,13 @@ from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 import lightpipe
-from lightpipe.atomic_io import atomic_path, file_digest, is_temp, write_bytes, write_json
+from lightpipe.atomic_io import (
+    atomic_path,
+    file_digest,
+    is_stale_temp,
+    write_bytes,
+    write_json,
+)
 from lightpipe.config.settings import EncoderSettings
 from lightpipe.datamodule.predict import GenerationDataModule
 from lightpipe.dataset.depth_codes import inverse_depth_gray, quantize_metric
@@ -188,7 +194,7 @@ class VideoWriter(BasePredictionWriter):
         with writing(directory):
             directory.mkdir(parents=True, exist_ok=True)
             for stale in directory.glob(f".{stem}*"):
-                if is_temp(stale):
+                if is_stale_temp(stale):  # a dead writer's; a live one's is its own business
                     stale.unlink(missing_ok=True)
 
         fast = native.DepthCodes if native.available() else None  # the same codes, faster

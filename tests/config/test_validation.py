@@ -40,6 +40,8 @@ BAD_VALUES = [
      r"`settings.lighting.elevation_deg` is \[30.0, 95.0\]; allowed: \[low, high\] degrees"),
     (("--settings.render.antialias", "5"),
      r"`settings.render.antialias` is 5; allowed: 1 \(off\), 2, 3 or 4"),
+    (("--settings.lock_wait", "-1"),
+     r"`settings.lock_wait` is -1.0; allowed: a number of seconds >= 0"),
 ]
 
 

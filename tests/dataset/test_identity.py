@@ -38,7 +38,7 @@ def test_identity_is_seed_settings_assets_and_renderer():
 
 
 @pytest.mark.parametrize("runtime", [
-    {"output_dir": "elsewhere"}, {"overwrite": True},
+    {"output_dir": "elsewhere"}, {"overwrite": True}, {"lock_wait": 600.0},
     {"render": RenderSettings(compile=True, frames_per_chunk=1, max_candidates=70_000)},
     {"encoder": EncoderSettings(max_pending_videos=5)},
 ])
