@@ -10,6 +10,7 @@ from lightpipe.dataset.identity import dataset_identity, run_layout
 from lightpipe.dataset.index import Match, inspect_dataset
 from lightpipe.dataset.layout import Layout
 from lightpipe.dataset.output_dir import check_output_dir, grown_from
+from lightpipe.dataset.writer_lock import describe, live_holder
 from lightpipe.errors import OutputDirError
 from lightpipe.planning.assignment import assign_tasks
 from lightpipe.planning.planner import asset_pools, plan_video
@@ -25,6 +26,10 @@ def run_plan(args: list[str]) -> int:
     tasks = namespace.tasks or _tasks_from_trainer(namespace.trainer)
     layout = Layout.for_settings(settings)
     pending, origin, refused = _pending(layout, project, settings)
+    holder = live_holder(settings.output_dir)
+    if holder is not None:  # predict would be refused by the lock (or wait, with lock_wait)
+        origin += (f"; being written now by another run ({describe(holder)}): predict waits "
+                   "for it with --settings.lock_wait SECONDS, else is refused")
     print(format_plan(project, settings, pending, origin, tasks))
     if namespace.show_specs:
         identity = dataset_identity(project, settings)["settings"]

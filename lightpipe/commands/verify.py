@@ -19,6 +19,7 @@ from lightpipe.dataset.identity import dataset_identity, run_layout
 from lightpipe.dataset.index import Match, inspect_dataset
 from lightpipe.dataset.layout import FAILURES_DIR, FORMAT_VERSION, Layout
 from lightpipe.dataset.meta import VideoCheck, VideoStatus
+from lightpipe.dataset.writer_lock import describe, live_holder
 from lightpipe.errors import LightpipeError
 from lightpipe.planning.assignment import contiguous_block
 from lightpipe.planning.planner import asset_pools, plan_video
@@ -65,7 +66,11 @@ def run_verify(args: list[str]) -> int:
     by_status: dict[VideoStatus, list[int]] = {status: [] for status in VideoStatus}
     for index, check in enumerate(checks):
         by_status[check.status].append(index)
-    recorded = _record_corrupt(layout, checks)
+    holder = live_holder(settings.output_dir)
+    if holder is not None:  # its videos in progress read as missing or corrupt for now
+        print(f"note: {layout.root} is being written now by another run ({describe(holder)}); "
+              "this is a snapshot, and nothing is recorded in failures/ while it runs")
+    recorded = [] if holder is not None else _record_corrupt(layout, checks)
     complete = len(by_status[VideoStatus.COMPLETE])
     what = "metadata, identity and sizes" if namespace.quick else "sha256, spec and camera"
     print(f"{layout.root}: {complete}/{settings.num_videos} videos complete ({what} checked)")

@@ -315,3 +315,15 @@ def lock_output_dir(output_dir: str | Path, identity_sha256: str | None = None,
     lock = WriterLock(output_dir, ensure_run_id(), identity_sha256)
     lock.acquire(wait)
     return lock
+
+
+def live_holder(output_dir: str | Path) -> dict | None:
+    """The owner record of the run writing `output_dir` now (a live member on this host, or a
+    fresh heartbeat elsewhere), or None. Reads only: for `plan` and `verify`, which never lock."""
+    folder = Path(output_dir) / LOCK_DIR
+    owner = WriterLock._read(folder / OWNER_FILE)
+    run = owner.get("run_id") if owner else None
+    if not run or run == os.environ.get(RUN_ID_ENV):
+        return None
+    query = WriterLock(output_dir, run_id="", command=[])
+    return owner if any(member.alive() for member in query.members(run)) else None

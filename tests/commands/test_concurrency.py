@@ -104,3 +104,21 @@ def test_a_killed_runs_lock_is_taken_over(tmp_path, clean):
     assert rerun.stderr.count("taking over the lock") == 1
     assert f"pid {proc.pid}" in rerun.stderr and "Traceback" not in rerun.stderr
     assert tree_hashes(out) == clean(7)
+
+
+def test_a_waiting_run_of_another_config_is_refused_once_it_gets_the_lock(tmp_path, clean):
+    """Seed 7 waits (lock_wait) for seed 42's run, which meanwhile starts its dataset: once it
+    holds the lock, seed 7 finds another configuration's dataset.json and is refused."""
+    out = tmp_path / "out"
+    first = start(tiny_config(tmp_path / "42.yaml", out, seed=42, **SMALL))
+    deadline = time.monotonic() + 120
+    while not (out / LOCK_DIR / OWNER_FILE).exists() and time.monotonic() < deadline:
+        assert first.poll() is None, first.communicate()
+        time.sleep(0.02)
+    second = start(tiny_config(tmp_path / "7.yaml", out, seed=7, **SMALL),
+                   "--settings.lock_wait", "120")
+    assert first.wait(timeout=240) == 0
+    _, err = second.communicate(timeout=240)
+    assert second.returncode == 2, err
+    assert "another configuration" in err and "Traceback" not in err
+    assert tree_hashes(out) == clean(42)

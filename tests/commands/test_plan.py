@@ -85,3 +85,31 @@ def test_show_specs_prints_every_knob_and_every_spec(capsys):
              if line.startswith("{")]
     assert [s.index for s in specs] == [0, 1, 2]
     assert all(s.environment.turbidity >= 2.0 for s in specs)
+
+
+def test_plan_and_verify_name_a_run_writing_the_dataset_now(capsys, tiny_dataset, tmp_path):
+    """While another run holds the lock, plan says predict would wait or be refused, and verify
+    says its answer is a snapshot and records nothing in failures/."""
+    from lightpipe.dataset.writer_lock import WriterLock
+
+    config, out = tiny_dataset
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (copy / "train" / "0001_color.mp4").write_bytes(b"being rewritten")
+    holder = WriterLock(copy, run_id="another-run", command=["lightpipe", "predict", "x.yaml"])
+    holder.acquire()
+    try:
+        assert main(["plan", "--config", str(config), "--settings.output_dir", str(copy),
+                     "--tasks", "1"]) == 0
+        printed = capsys.readouterr().out
+        assert "being written now by another run" in printed
+        assert "command: lightpipe predict x.yaml" in printed
+        assert main(["verify", "--config", str(config), "--settings.output_dir", str(copy)]) == 1
+        printed = capsys.readouterr().out
+        assert "is being written now by another run" in printed and "0001" in printed
+        assert not (copy / "failures").exists()
+    finally:
+        holder.release()
+    assert main(["plan", "--config", str(config), "--settings.output_dir", str(copy),
+                 "--tasks", "1"]) == 0
+    assert "being written" not in capsys.readouterr().out
