@@ -96,6 +96,19 @@ def tiny_dataset(tmp_path_factory):
     return config, write_dataset(config)
 
 
+@pytest.fixture(scope="session")
+def datasets(tmp_path_factory):
+    """Seed 7 and seed 8 of one tiny config (4 videos: 0000-0002 train, 0003 val; 3 frames),
+    written in process: {seed: (config, output dir)}. Read-only: work on copies."""
+    base = tmp_path_factory.mktemp("two_seeds")
+    found = {}
+    for seed in (7, 8):
+        config = tiny_config(base / f"seed{seed}.yaml", base / f"seed{seed}", seed=seed,
+                             num_videos=4, video={"num_frames": 3})
+        found[seed] = (config, write_dataset(config))
+    return found
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "reference" in getattr(item, "fixturenames", ()):

@@ -31,7 +31,8 @@ def test_print_config_shows_overrides_and_renders_nothing(tmp_path):
     assert config["project"] == {"seed": 42, "name": "configv1"}
     assert config["settings"]["num_videos"] == 8
     assert config["settings"]["dataset_split"] == {"train_ratio": 0.8,
-                                                   "ensure_disjoint_assets": True}
+                                                   "ensure_disjoint_assets": True,
+                                                   "rule": "contiguous"}
     assert config["settings"]["video"] == {"width": 832, "height": 480, "num_frames": 81, "fps": 16}
     assert str(config["trainer"]["devices"]) == "2"
     assert config["trainer"]["use_distributed_sampler"] is False

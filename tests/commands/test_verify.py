@@ -10,21 +10,9 @@ import pytest
 
 from lightpipe.atomic_io import write_json
 
-from conftest import run_lightpipe, tiny_config, tree_hashes, write_dataset
+from conftest import run_lightpipe, tree_hashes
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def datasets(tmp_path_factory):
-    """Seed 7 and seed 8 of one tiny config (4 videos: 0000-0002 train, 0003 val; 3 frames)."""
-    base = tmp_path_factory.mktemp("verify")
-    found = {}
-    for seed in (7, 8):
-        config = tiny_config(base / f"seed{seed}.yaml", base / f"seed{seed}", seed=seed,
-                             num_videos=4, video={"num_frames": 3})
-        found[seed] = (config, write_dataset(config))
-    return found
 
 
 def copy_of(datasets, tmp_path):

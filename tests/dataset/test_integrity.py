@@ -22,19 +22,7 @@ from lightpipe.dataset.index import DatasetError, DatasetIndex
 from lightpipe.dataset.meta import VideoMeta, VideoStatus
 from lightpipe.planning.planner import asset_pools, plan_video
 
-from conftest import settings_of, tiny_config, write_dataset
-
-
-@pytest.fixture(scope="module")
-def datasets(tmp_path_factory):
-    """Seed 7 and seed 8 of one tiny config (4 videos: 0000-0002 train, 0003 val; 3 frames)."""
-    base = tmp_path_factory.mktemp("integrity")
-    found = {}
-    for seed in (7, 8):
-        config = tiny_config(base / f"seed{seed}.yaml", base / f"seed{seed}", seed=seed,
-                             num_videos=4, video={"num_frames": 3})
-        found[seed] = (config, write_dataset(config))
-    return found
+from conftest import settings_of
 
 
 @pytest.fixture

@@ -75,3 +75,41 @@ def test_dying_task_is_isolated_then_verify_and_resubmit_complete(slurm_cluster,
     assert "skipped as complete 7" in second.output or "skipped as complete 8" in second.output
     assert tree_hashes(out) == hashes
     assert run_lightpipe("verify", *args[:4]).returncode == 0
+
+
+def test_scancel_stops_every_task_cleanly_and_the_resubmit_completes(slurm_cluster, reference,
+                                                                      tmp_path):
+    """scancel sends SIGTERM to every task (srun forwards it), then SIGKILL after KillWait (5 s
+    here): each task stops after its current video, commits nothing partial and does not
+    requeue; the resubmitted job renders the rest and ends byte-identical to one process."""
+    import threading
+    import time
+
+    ref_config, _, hashes, _ = reference
+    config = slurm_config(ref_config, tmp_path / "c.yaml")
+    out = tmp_path / "out"
+    args = ("--config", str(config), "--settings.output_dir", str(out),
+            "--trainer.accelerator", "cpu")
+    name = f"lp-term-{tmp_path.name}"[:40]
+    # Videos 1, 4, 7 and 9 stall 2 s each, so every task is still busy when the signal comes.
+    slow = (*CPU_ONLY, f"--job-name={name}", "--export=ALL,LIGHTPIPE_FAULT=stall@1,stall@4,"
+            "stall@7,stall@9")
+    results = []
+    job = threading.Thread(target=lambda: results.append(slurm_cluster.sbatch_wait(
+        REPO / "slurm" / "job_multi.sh", *args, extra_sbatch_args=slow, timeout=600)))
+    job.start()
+    deadline = time.monotonic() + 300
+    while not list(out.glob("*/*.json")) and time.monotonic() < deadline and job.is_alive():
+        time.sleep(0.2)
+    slurm_cluster.run("scancel", "--name", name)
+    job.join(timeout=300)
+    first = results[0]
+    assert first.returncode != 0, first.describe()
+    assert first.output.count("SIGTERM received") >= 1, first.describe()
+    assert "Traceback" not in first.output, first.describe()
+    assert not [p for p in out.rglob(".*") if ".tmp-" in p.name], first.describe()
+
+    second = slurm_cluster.sbatch_wait(REPO / "slurm" / "job_multi.sh", *args,
+                                       extra_sbatch_args=CPU_ONLY, timeout=600)
+    assert second.returncode == 0, second.describe()
+    assert tree_hashes(out) == hashes
