@@ -145,3 +145,28 @@ def test_export_errors(copy, tmp_path, capsys):
     code, _, err = export(copy, capsys)
     assert code == 2 and "has format_version 7; this Lightpipe reads format_version 1, 2, 3." in err
     assert not (copy / "metadata_train.csv").exists()
+
+
+def test_printed_arguments_are_shell_quoted(tiny_dataset, tmp_path, capsys):
+    """A dataset path with spaces and a quote pastes as one argument each."""
+    import shlex
+
+    target = tmp_path / "my data's set"
+    shutil.copytree(tiny_dataset[1], target)
+    code, out, _ = export(target, capsys)
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("DiffSynth-Studio: "))
+    words = shlex.split(line.removeprefix("DiffSynth-Studio: "))
+    assert words[:4] == ["--dataset_base_path", str(target),
+                         "--dataset_metadata_path", str(target / "metadata_train.csv")]
+
+
+def test_export_by_config_uses_its_output_dir_and_checks_it(tiny_dataset, copy, capsys):
+    config, _ = tiny_dataset
+    at_copy = ["--config", str(config), "--settings.output_dir", str(copy)]
+    assert main(["export", "--format", "diffsynth", *at_copy]) == 0
+    assert f"wrote {copy}/metadata_train.csv" in capsys.readouterr().out
+    assert main(["export", "--format", "diffsynth", *at_copy, "--project.seed", "8"]) == 2
+    assert "another configuration" in capsys.readouterr().err
+    assert main(["export", "--format", "diffsynth"]) == 2
+    assert "--root" in capsys.readouterr().err
