@@ -62,7 +62,21 @@ def check_output_dir(project: ProjectSettings, settings: Settings,
 
 
 def prepare_output_dir(project: ProjectSettings, settings: Settings) -> None:
-    """Rank 0, before any rendering: apply `overwrite`, create dirs, write `dataset.json`."""
+    """Rank 0, before any rendering: apply `overwrite`, create dirs, write `dataset.json`.
+    A write error (the disk filled since the up-front probe, ...) is one OutputDirError naming
+    the file and the error, not a traceback."""
+    try:
+        _prepare(project, settings)
+    except OSError as error:
+        where = error.filename or settings.output_dir
+        raise OutputDirError(
+            f"cannot prepare `settings.output_dir` {str(settings.output_dir)!r}: {where}: "
+            f"{os.strerror(error.errno) if error.errno else error}; no video was rendered.\n"
+            "HINT: free space or fix the folder's permissions, then run the same command.") \
+            from None
+
+
+def _prepare(project: ProjectSettings, settings: Settings) -> None:
     root = Path(settings.output_dir)
     if settings.overwrite:
         for name in (*SPLITS, FAILURES_DIR):

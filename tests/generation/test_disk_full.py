@@ -142,3 +142,21 @@ def nullcontext_of(path: Path):
         yield path
     finally:
         path.chmod(0o755)
+
+
+def test_a_disk_full_before_dataset_json_is_one_message(tmp_path):
+    """The disk fills between the up-front probe and preparing the folders and `dataset.json`:
+    one OutputDirError naming the path and the error, no traceback."""
+    from lightpipe.dataset.output_dir import prepare_output_dir
+    from lightpipe.errors import OutputDirError
+
+    from conftest import settings_of, tiny_config
+
+    with mounted(tmp_path / "disk", "size=64k") as disk:
+        (disk / "filler").write_bytes(bytes(64 * 1024))
+        project, settings = settings_of(tiny_config(tmp_path / "c.yaml", disk / "out"))
+        with pytest.raises(OutputDirError) as refused:
+            prepare_output_dir(project, settings)
+    message = str(refused.value)
+    assert f": {disk}/out" in message and "No space left on device" in message
+    assert "no video was rendered" in message
