@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,13 @@ class Catalog:
     environments: tuple[str, ...] = ()
 
     def fingerprint(self) -> dict:
-        """Ids and content hashes of the user files: a dataset's identity depends on them."""
+        """Ids and content hashes of the user files: a dataset's identity depends on them.
+        Hashed once per catalogue (so once per process, as the folder is scanned once): every
+        check of the identity (preflight, the lock, the writer, plan) asks again."""
+        return copy.deepcopy(self._fingerprint)
+
+    @functools.cached_property
+    def _fingerprint(self) -> dict:
         files = {}
         if self.root is not None:
             for asset_id in (*self.objects, *self.materials, *self.backgrounds,
@@ -63,7 +70,7 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
         if not base.is_dir():
             raise AssetError(f"`settings.assets.root` is {root!r}, which is not a directory.\n"
                              "HINT: it holds objects/ and optionally textures/, backgrounds/, "
-                             "environments/ (see README, Assets).")
+                             "environments/ (see docs/assets.md).")
         for kind, suffixes in KINDS.items():
             folder = base / kind
             for path in sorted(folder.rglob("*")) if folder.is_dir() else []:

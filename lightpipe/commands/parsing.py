@@ -38,8 +38,9 @@ def add_settings_groups(parser: ArgumentParser) -> None:
 # LightningCLI's (predict, fit) and each Lightpipe command's own options. A config saved by any
 # command is read back by every command: a key of this list found in a `--config` file is
 # accepted and ignored by a command that has no such option. Any other unknown key is an error.
+PREDICT_GROUPS = ("trainer", "model", "data")
 FIT_ONLY_GROUPS = ("optimizer", "lr_scheduler")
-LIGHTNING_GROUPS = ("trainer", "model", "data", *FIT_ONLY_GROUPS)
+LIGHTNING_GROUPS = (*PREDICT_GROUPS, *FIT_ONLY_GROUPS)
 LIGHTNING_VALUES = ("seed_everything", "ckpt_path", "return_predictions", "weights_only")
 COMMAND_OPTIONS = ("tasks", "show_assets", "show_specs", "quick", "workers", "index", "frames",
                    "out", "format", "root")
@@ -51,10 +52,9 @@ def config_parser(prog: str, description: str) -> ArgumentParser:
     parser = new_parser(prog, description)
     parser.add_argument("--config", action=ActionConfigFile, help="a Lightpipe YAML config")
     add_settings_groups(parser)
-    for ignored in ("trainer", "model", "data"):
+    for ignored in PREDICT_GROUPS:
         parser.add_argument(f"--{ignored}", type=dict, default={}, help="(ignored here)")
-    parser.add_argument("--seed_everything", type=object, default=None, help="(ignored here)")
-    for ignored in ("ckpt_path", "return_predictions"):
+    for ignored in LIGHTNING_VALUES[:3]:  # the rest only when a config file has them
         parser.add_argument(f"--{ignored}", type=object, default=None, help="(ignored here)")
     return parser
 
