@@ -19,8 +19,10 @@ SUBPACKAGES = ["config", "assets", "planning", "dataset", "render", "datamodule"
 
 
 def documented_imports() -> list[str]:
-    """Every `from lightpipe... import ...` line in the README's code blocks."""
-    return re.findall(r"^\s*(from lightpipe[\w.]* import [\w, ]+)$", README.read_text(), re.M)
+    """Every `from lightpipe... import ...` line in the code blocks of the README and docs/."""
+    pages = [README, *sorted((README.parent / "docs").glob("*.md"))]
+    return [line for page in pages for line in
+            re.findall(r"^\s*(from lightpipe[\w.]* import [\w, ]+)$", page.read_text(), re.M)]
 
 
 def test_the_readme_documents_the_public_api():

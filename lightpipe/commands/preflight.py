@@ -118,7 +118,7 @@ def check_trainer(trainer: dict, generation: bool = True) -> None:
     if isinstance(accelerator, str) and accelerator not in ACCELERATORS:
         raise ConfigError("trainer.accelerator", accelerator,
                           f"one of {', '.join(ACCELERATORS)}",
-                          "cuda_shared runs several tasks per GPU (see README, SLURM)")
+                          "cuda_shared runs several tasks per GPU (see docs/slurm.md)")
     strategy = _value(trainer.get("strategy", "auto"))
     if isinstance(strategy, str) and strategy not in STRATEGIES:
         raise ConfigError("trainer.strategy", strategy, f"one of {', '.join(STRATEGIES)}",

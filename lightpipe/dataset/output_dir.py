@@ -129,7 +129,7 @@ def grown_from(found: DatasetOnDisk, project: ProjectSettings, settings: Setting
             f"{before} (resume), or --settings.overwrite true (render all {now} again).\n"
             "HINT: to grow a dataset later without re-rendering, generate it with "
             "--settings.dataset_split.rule interleaved (val indices spread evenly; an index's "
-            "split never depends on num_videos); see README, Growing a dataset.")
+            "split never depends on num_videos); see docs/growing.md.")
     if now < before:
         raise OutputDirError(
             f"`settings.num_videos` is {now}; {where} holds this dataset with {before} videos, "
