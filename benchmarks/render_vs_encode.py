@@ -30,6 +30,7 @@ import torch
 
 from lightpipe.config.settings import SceneSettings, Settings, VideoSettings
 from lightpipe.dataset.depth_codes import inverse_depth_gray, quantize_metric
+from lightpipe.dataset.native_depth_codes import fast_depth_codes
 from lightpipe.dataset.video_codec import (
     H264Options,
     encode_gray16_ffv1,
@@ -79,7 +80,7 @@ def main() -> None:
         render_video(specs[0], args.device, options=options)
     seconds = dict.fromkeys(variants, 0.0)
     encode_color_s = encode_depth_s = encode_one_s = 0.0
-    depth_kernels = native.DepthCodes if native.available() else None  # as the writer does
+    fast_codes = fast_depth_codes()  # as the writer does
     options = H264Options(preset="veryfast", crf=18, threads=2)
     one_thread = H264Options(preset="veryfast", crf=18, threads=1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,9 +92,9 @@ def main() -> None:
             t1 = time.perf_counter()
             encode_rgb_h264(Path(tmp) / "c.mp4", video.color, 16, options)
             t2 = time.perf_counter()
-            gray, _ = inverse_depth_gray(video.depth, kernels=depth_kernels)
+            gray, _ = inverse_depth_gray(video.depth, fast=fast_codes)
             encode_gray_h264(Path(tmp) / "d.mp4", gray, 16, options)
-            codes, _ = quantize_metric(video.depth, kernels=depth_kernels)
+            codes, _ = quantize_metric(video.depth, fast=fast_codes)
             encode_gray16_ffv1(Path(tmp) / "d.mkv", codes, 16)
             t3 = time.perf_counter()
             encode_rgb_h264(Path(tmp) / "c1.mp4", video.color, 16, one_thread)

@@ -1,10 +1,13 @@
-"""The package layers: every import points down (or sideways within a layer), never up.
+"""The package layers: every import points down (or sideways within a layer), never up; and no
+modules import each other in a cycle.
 
-    base (errors, records, atomic_io, preemption, lightning_compat)
+    base (errors, records, atomic_io, preemption, lightning_compat, clock, native_library)
       <- config <- assets <- planning <- dataset <- datamodule <- render <- generation
       <- models <- commands
 
 `datamodule` sits below `render`, so the training reader can never import the renderer.
+Imports inside functions count (they run too); imports under `if TYPE_CHECKING:` (annotations
+only, never run) count for the layers but not for cycles.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import lightpipe
 
 PACKAGE = Path(lightpipe.__file__).parent
 LAYERS = [
-    {"errors", "records", "atomic_io", "preemption", "lightning_compat", "clock"},
+    {"errors", "records", "atomic_io", "preemption", "lightning_compat", "clock",
+     "native_library"},
     {"config"}, {"assets"}, {"planning"}, {"dataset"}, {"datamodule"}, {"render"},
     {"generation"}, {"models"}, {"commands"},
 ]
@@ -28,18 +32,41 @@ def unit_of(module: str) -> str:
     return module.split(".")[1]
 
 
-def lightpipe_imports(path: Path) -> list[tuple[int, str]]:
-    """(line, module) of every lightpipe import in a file, lazy (in-function) ones included."""
+def module_of(path: Path, package: Path) -> str:
+    """`<package>/dataset/layout.py` -> `lightpipe.dataset.layout`; a package's __init__.py
+    -> the package."""
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def lightpipe_imports(path: Path, package: Path = PACKAGE, run_only: bool = False
+                      ) -> list[tuple[int, str]]:
+    """(line, module) of every lightpipe import in a file, lazy (in-function) ones included;
+    with `run_only`, not those under `if TYPE_CHECKING:`. `from package import name` gives
+    `package.name` where that is a module of the package (a file or a folder beside it)."""
+    tree = ast.parse(path.read_text(), str(path))
+    skipped = set()
+    if run_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                skipped |= {id(n) for child in node.body for n in ast.walk(child)}
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             found += [(node.lineno, a.name) for a in node.names if a.name.startswith("lightpipe.")]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module == "lightpipe":
-                found += [(node.lineno, f"lightpipe.{a.name}") for a in node.names]
-            elif node.module.startswith("lightpipe."):
-                found.append((node.lineno, node.module))
+            if node.module == "lightpipe" or node.module.startswith("lightpipe."):
+                folder = package.parent.joinpath(*node.module.split("."))
+                names = [a.name for a in node.names]
+                submodules = [n for n in names if (folder / f"{n}.py").exists()
+                              or (folder / n).is_dir()]
+                found += [(node.lineno, f"{node.module}.{n}") for n in submodules]
+                if len(submodules) < len(names):
+                    found.append((node.lineno, node.module))
     return found
+
 
 
 def sources(package: Path = PACKAGE) -> list[Path]:
@@ -51,12 +78,39 @@ def upward_imports(package: Path = PACKAGE) -> list[str]:
     upward = []
     for path in sources(package):
         unit = path.relative_to(package).parts[0].removesuffix(".py")
-        for line, module in lightpipe_imports(path):
+        for line, module in lightpipe_imports(path, package):
             target = unit_of(module)
             if RANK[target] > RANK[unit]:
                 upward.append(f"{path.relative_to(package.parent)}:{line} ({unit}) imports "
                               f"{module} ({target})")
     return upward
+
+
+def import_cycles(package: Path = PACKAGE) -> list[str]:
+    """`a -> b -> ... -> a` for each cycle of imports among the package's modules (lazy ones
+    included): one cycle per strongly connected group."""
+    graph = {module_of(p, package): {m for _, m in lightpipe_imports(p, package, run_only=True)}
+             for p in sorted(package.rglob("*.py")) if p != package / "__init__.py"}
+    cycles, done = [], set()
+    for start in sorted(graph):
+        path = _path_back(graph, start, start, [start], set())
+        if path and not set(path) & done:
+            cycles.append(" -> ".join(path))
+            done |= set(path)
+    return cycles
+
+
+def _path_back(graph, start: str, node: str, path: list[str], seen: set) -> list[str] | None:
+    """A path of imports from `node` back to `start` (depth first), or None."""
+    for target in sorted(graph.get(node, ())):
+        if target == start:
+            return [*path, start]
+        if target in graph and target not in seen:
+            seen.add(target)
+            found = _path_back(graph, start, target, [*path, target], seen)
+            if found:
+                return found
+    return None
 
 
 def test_every_package_and_top_level_module_has_a_layer():
@@ -76,3 +130,28 @@ def test_an_upward_import_is_found_also_inside_a_function(tmp_path):
         "def draw():\n    from lightpipe.render import renderer\n")
     assert upward_imports(package) == [
         "lightpipe/dataset/layout.py:4 (dataset) imports lightpipe.render (render)"]
+
+
+def test_no_modules_import_each_other_in_a_cycle():
+    assert import_cycles() == []
+
+
+def test_a_cycle_is_found_also_through_a_lazy_import(tmp_path):
+    package = tmp_path / "lightpipe"
+    (package / "render").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "render" / "__init__.py").write_text("")
+    (package / "render" / "native.py").write_text("from lightpipe.render.occlusion import KERNEL\n")
+    (package / "render" / "occlusion.py").write_text(
+        "from lightpipe.render import rasterizer\nKERNEL = 1\n")
+    (package / "render" / "rasterizer.py").write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+        "    from lightpipe.render.native import KERNEL\n\n"
+        "def fill():\n    from lightpipe.render import native\n")
+    assert import_cycles(package) == [
+        "lightpipe.render.native -> lightpipe.render.occlusion -> lightpipe.render.rasterizer"
+        " -> lightpipe.render.native"]
+    (package / "render" / "rasterizer.py").write_text(  # only for annotations: no cycle
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+        "    from lightpipe.render.native import KERNEL\n")
+    assert import_cycles(package) == []

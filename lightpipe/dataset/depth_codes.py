@@ -1,8 +1,8 @@
 """Depth encodings: lossless metric uint16 (FFV1) and VACE's inverse-depth visualization.
 
-The numpy code here defines the codes. A writer may pass `kernels` (an object with
+The numpy code here defines the codes. A writer may pass `fast` (an object with
 `valid_range(depth)`, `quantize(frame, near, scale, out)` and `inverse_gray(frame, low, span,
-out)`, e.g. the renderer's native ones) that compute the same values faster.
+out)`: `native_depth_codes.fast_depth_codes()`) that computes the same values faster.
 """
 
 from __future__ import annotations
@@ -13,21 +13,21 @@ NO_SURFACE = 0
 LEVELS = 65534  # codes 1..65535 span [near, far] of the video; 0 marks "no surface"
 
 
-def quantize_metric(depth: np.ndarray, kernels=None) -> tuple[np.ndarray, dict]:
+def quantize_metric(depth: np.ndarray, fast=None) -> tuple[np.ndarray, dict]:
     """Metric planar depth (F,H,W) float32, 0 = no surface -> uint16 codes and their range.
 
     code = 1 + round((z - near) / (far - near) * 65534); decoding error <= (far-near)/65534/2.
     Works frame by frame: small temporaries, same bits.
     """
-    near_far = (kernels.valid_range if kernels else _valid_range)(depth)
+    near_far = (fast.valid_range if fast else _valid_range)(depth)
     if near_far is None:
         return np.zeros(depth.shape, np.uint16), {"near": 0.0, "far": 0.0}
     near, far = near_far
     scale = LEVELS / (far - near) if far > near else 0.0
     codes = np.empty(depth.shape, np.uint16)
     for frame, out in zip(depth, codes):
-        if kernels:
-            kernels.quantize(frame, near, scale, out)
+        if fast:
+            fast.quantize(frame, near, scale, out)
             continue
         value = np.floor((frame.astype(np.float64) - near) * scale + 0.5) + 1.0
         out[...] = np.where(frame > 0, np.clip(value, 1, LEVELS + 1), NO_SURFACE)
@@ -46,14 +46,14 @@ def _dequantize(codes: np.ndarray, near: float, far: float) -> np.ndarray:
     return np.where(codes == NO_SURFACE, 0.0, depth).astype(np.float32)
 
 
-def inverse_depth_gray(depth: np.ndarray, per_frame: bool = False, kernels=None
+def inverse_depth_gray(depth: np.ndarray, per_frame: bool = False, fast=None
                        ) -> tuple[np.ndarray, dict]:
     """VACE's depth video: inverse depth normalized to [0,255], near = bright, background = 0.
 
     Normalized over the whole video (steady, no flicker) or per frame. 1/z is monotonic, so the
     inverse-depth range is (1/far, 1/near) of the valid depths.
     """
-    valid_range = kernels.valid_range if kernels else _valid_range
+    valid_range = fast.valid_range if fast else _valid_range
     ranges = [valid_range(frame) for frame in depth] if per_frame else [valid_range(depth)]
     lows = [0.0 if r is None else 1.0 / np.float64(r[1]) for r in ranges]
     highs = [0.0 if r is None else 1.0 / np.float64(r[0]) for r in ranges]
@@ -61,8 +61,8 @@ def inverse_depth_gray(depth: np.ndarray, per_frame: bool = False, kernels=None
     for index, (frame, out) in enumerate(zip(depth, gray)):
         low, high = (lows[index], highs[index]) if per_frame else (lows[0], highs[0])
         span = high - low if high > low else 1.0
-        if kernels:
-            kernels.inverse_gray(frame, low, span, out)
+        if fast:
+            fast.inverse_gray(frame, low, span, out)
             continue
         valid = frame > 0
         inverse = 1.0 / np.where(valid, frame, 1.0).astype(np.float64)

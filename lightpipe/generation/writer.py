@@ -44,6 +44,7 @@ from lightpipe.dataset.meta import (
     VideoMeta,
     VideoStatus,
 )
+from lightpipe.dataset.native_depth_codes import fast_depth_codes
 from lightpipe.dataset.video_codec import (
     H264Options,
     encode_gray16_ffv1,
@@ -57,7 +58,6 @@ from lightpipe.lightning_compat import cluster_environment
 from lightpipe.planning.assignment import contiguous_block
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.preemption import StopFlag
-from lightpipe.render import native
 from lightpipe.render.renderer import RenderedVideo
 
 DATASET_WAIT_S = 120.0  # how long rank 0 waits for the other tasks before its dataset summary
@@ -197,10 +197,10 @@ class VideoWriter(BasePredictionWriter):
                 if is_stale_temp(stale):  # a dead writer's; a live one's is its own business
                     stale.unlink(missing_ok=True)
 
-        fast = native.DepthCodes if native.available() else None  # the same codes, faster
-        codes, metric_range = quantize_metric(video.depth, kernels=fast)
+        fast = fast_depth_codes()  # the same codes, faster
+        codes, metric_range = quantize_metric(video.depth, fast=fast)
         per_frame = self.encoder.depth_normalization == "per_frame"
-        gray, vis_range = inverse_depth_gray(video.depth, per_frame=per_frame, kernels=fast)
+        gray, vis_range = inverse_depth_gray(video.depth, per_frame=per_frame, fast=fast)
         files = {}
         committed: list = []
         keyframes = self.h264.keyframe_interval

@@ -9,12 +9,15 @@ untouched.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from lightpipe.render import native
-from lightpipe.render.kernels import EAGER, Kernels
-from lightpipe.render.rasterizer import FACE_MASK, Intrinsics, take_columns
 from lightpipe.render.shading import ray_planes
+from lightpipe.render.zbuffer import FACE_MASK, Intrinsics, encode_keys, take_columns
+
+if TYPE_CHECKING:
+    from lightpipe.render.backend import Backend
 
 NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
 
@@ -23,51 +26,51 @@ class SilhouetteAntialiasing:
     """Per chunk of frames: the ray/triangle planes (n', a, b, c) of every face."""
 
     def __init__(self, hit_planes: torch.Tensor, intr: Intrinsics, k: int, width: int,
-                 height: int, kernels: Kernels = EAGER) -> None:
-        self.hit_planes, self.k, self.kernels = hit_planes, k, kernels
+                 height: int, backend: Backend) -> None:
+        self.hit_planes, self.k, self.backend = hit_planes, k, backend
         self.width, self.height = width, height
         self.intr = torch.tensor([intr.fx, intr.fy, intr.cx, intr.cy], dtype=torch.float32,
                                  device=hit_planes.device)
 
     @classmethod
-    def create(cls, tris, intr, spec, k, kernels: Kernels = EAGER) -> SilhouetteAntialiasing:
+    def create(cls, tris, intr, spec, k, backend: Backend) -> SilhouetteAntialiasing:
         n, a, b, c = ray_planes(tris)
-        planes = torch.stack([*n, *a, *b, c], dim=2 if kernels.rows else 1)
-        return cls(planes, intr, k, spec.width, spec.height, kernels)
+        planes = torch.stack([*n, *a, *b, c], dim=2 if backend.transposed else 1)
+        return cls(planes, intr, k, spec.width, spec.height, backend)
 
     def resolve(self, f, keys, shading, scene, radiance) -> None:
         """Re-resolve frame f's silhouette pixels in `radiance` ((3, H*W) linear); `shading` is
         the renderer's per-frame shading (planes, light, environment, shadow lookup)."""
-        k, w, h = self.k, self.width, self.height
-        count = k * k
-        if self.kernels.native:
-            edge = torch.nonzero(native.silhouette(keys, scene.face_part, h, w)).view(-1)
-            if edge.numel() == 0:
-                return
-            best, rx, ry = native.sample_keys(self.hit_planes[f], keys, edge, self.intr, k, h, w)
-            backdrop_pixel = edge.repeat_interleave(count) \
-                if shading.video.backdrop is not None else None
-            values = shading.native.shade_samples(best, rx, ry, backdrop_pixel, w * h)
-            radiance.index_copy_(1, edge, _mean_of_samples(values, count))
-            return
-        mixed = self.kernels(_silhouette)(keys, scene.face_part, h, w)
-        edge = torch.nonzero(mixed).view(-1)
-        if edge.numel() == 0:
-            return
-        best, rx, ry = self.kernels(_sample_keys)(self.hit_planes[f], keys, edge, self.intr, k,
-                                                  h, w, self.kernels.rows)
-        samples = torch.stack([rx, ry, torch.rsqrt((rx * rx + ry * ry) + 1.0)])
-        hit = torch.nonzero(best >= 0).view(-1)
-        miss = torch.nonzero(best < 0).view(-1)
-        values = torch.empty((3, best.numel()), dtype=radiance.dtype, device=radiance.device)
-        if miss.numel():  # the backdrop along each missing sample's own ray
-            values.index_copy_(1, miss, shading.backdrop_along(take_columns(samples, miss),
-                                                               edge, miss // count))
-        if hit.numel():
-            shaded = shading.faces(best.index_select(0, hit) & FACE_MASK,
-                                   take_columns(samples, hit))[0]
-            values.index_copy_(1, hit, shaded)
-        radiance.index_copy_(1, edge, _mean_of_samples(values, count))
+        edge, values = self.backend.silhouette_samples(
+            self.hit_planes[f], keys, scene.face_part, self.intr, self.k, self.height, self.width,
+            shading)
+        if edge.numel():
+            radiance.index_copy_(1, edge, _mean_of_samples(values, self.k * self.k))
+
+
+def silhouette_samples(backend: Backend, hit_planes, keys, face_part, intr, k: int, h: int,
+                       w: int, shading) -> tuple[torch.Tensor, torch.Tensor]:
+    """The silhouette pixels `edge` (E,) of one frame's z-buffer `keys` and the radiance
+    (3, E*k*k) of their k x k samples, in PyTorch (`backend.silhouette_samples` runs this or
+    the native kernels)."""
+    count = k * k
+    edge = torch.nonzero(backend.torch(_silhouette)(keys, face_part, h, w)).view(-1)
+    if edge.numel() == 0:
+        return edge, torch.empty((3, 0), dtype=torch.float32, device=keys.device)
+    best, rx, ry = backend.torch(_sample_keys)(hit_planes, keys, edge, intr, k, h, w,
+                                               backend.transposed)
+    samples = torch.stack([rx, ry, torch.rsqrt((rx * rx + ry * ry) + 1.0)])
+    hit = torch.nonzero(best >= 0).view(-1)
+    miss = torch.nonzero(best < 0).view(-1)
+    values = torch.empty((3, best.numel()), dtype=torch.float32, device=keys.device)
+    if miss.numel():  # the backdrop along each missing sample's own ray
+        values.index_copy_(1, miss, shading.backdrop_along(take_columns(samples, miss),
+                                                           edge, miss // count))
+    if hit.numel():
+        shaded = shading.faces(best.index_select(0, hit) & FACE_MASK,
+                               take_columns(samples, hit))[0]
+        values.index_copy_(1, hit, shaded)
+    return edge, values
 
 
 def _mean_of_samples(values: torch.Tensor, count: int) -> torch.Tensor:
@@ -92,7 +95,7 @@ def _silhouette(keys: torch.Tensor, face_part: torch.Tensor, h: int, w: int) -> 
     return mixed.view(-1)
 
 
-def _sample_keys(table, keys, edge, intr, k: int, h: int, w: int, rows: bool):
+def _sample_keys(table, keys, edge, intr, k: int, h: int, w: int, transposed: bool):
     """Key of the nearest face containing each of the k x k samples of each edge pixel, among
     the faces of its 3x3 neighbourhood (else the pixel's own key), and the samples' rays.
 
@@ -116,15 +119,17 @@ def _sample_keys(table, keys, edge, intr, k: int, h: int, w: int, rows: bool):
         ny = (ey + dy).clamp(0, h - 1)
         nx = (ex + dx).clamp(0, w - 1)
         cand = per_sample(keys.index_select(0, ny * w + nx))
-        best = torch.maximum(best, _sample_key(table, cand, rx, ry, rows))
+        best = torch.maximum(best, _sample_key(table, cand, rx, ry, transposed))
     return torch.where(best >= 0, best, per_sample(keys.index_select(0, edge))), rx, ry
 
 
-def _sample_key(table: torch.Tensor, cand: torch.Tensor, rx, ry, rows: bool) -> torch.Tensor:
+def _sample_key(table: torch.Tensor, cand: torch.Tensor, rx, ry, transposed: bool
+                ) -> torch.Tensor:
     """z-buffer key of face `cand` at the sample ray (rx, ry, 1) if it contains the sample."""
     valid = cand >= 0
     face = (cand & FACE_MASK) * valid
-    p = table.index_select(0, face).unbind(1) if rows else take_columns(table, face).unbind(0)
+    p = table.index_select(0, face).unbind(1) if transposed \
+        else take_columns(table, face).unbind(0)
 
     def dot(i):
         return (rx * p[i] + ry * p[i + 1]) + p[i + 2]
@@ -135,8 +140,7 @@ def _sample_key(table: torch.Tensor, cand: torch.Tensor, rx, ry, rows: bool) -> 
                          (u <= 0) & (v <= 0) & (u + v >= det))
     inverse_depth = det / p[9]
     ok = valid & inside & (det != 0) & (inverse_depth > 0)
-    bits = inverse_depth.view(torch.int32).to(torch.int64)
-    return torch.where(ok, (bits << 32) | face, -1)
+    return torch.where(ok, encode_keys(inverse_depth, face), -1)
 
 
 def _replicate_pad(grid: torch.Tensor) -> torch.Tensor:

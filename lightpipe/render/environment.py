@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from lightpipe.render import exact_math
-from lightpipe.render.rasterizer import take_columns
+from lightpipe.render.zbuffer import take_columns
 
 FACES = 6
 BASE_SIZE = 256  # texels per cube face side at mip level 0 (about 2.8 per degree)
@@ -43,13 +43,6 @@ class Environment:
     sun_direction: tuple[float, float, float]  # unit, towards the light
     sun_irradiance: tuple[float, float, float]  # rgb, on a surface facing the light
     sun_radius_deg: float  # angular radius of the light (soft shadows)
-
-    def horizontal_irradiance(self) -> float:
-        """Luminance of the irradiance on an upward-facing surface: sky plus sun."""
-        sky = irradiance_from_sh(self.sh, np.array([0.0, 1.0, 0.0]))
-        up = max(self.sun_direction[1], 0.0)
-        total = [s + up * e for s, e in zip(sky, self.sun_irradiance)]
-        return luminance(total)
 
 
 def luminance(rgb) -> float:
@@ -183,44 +176,6 @@ def _extract_sun(base: np.ndarray):
 
 def luminance_array(rgb: np.ndarray) -> np.ndarray:
     return 0.2126 * rgb[..., 0] + 0.7152 * rgb[..., 1] + 0.0722 * rgb[..., 2]
-
-
-def sample_level(level: np.ndarray, directions: np.ndarray) -> np.ndarray:
-    """(N, 3) radiance of a cube level (6, S, S, 3) along unit directions (N, 3), bilinear
-    within a face as on the renderer's side (numpy, for exports and checks)."""
-    x, y, z = directions[:, 0], directions[:, 1], directions[:, 2]
-    ax, ay, az = np.abs(x), np.abs(y), np.abs(z)
-    major_x = (ax >= ay) & (ax >= az)
-    major_y = ~major_x & (ay >= az)
-    ma = np.maximum(np.where(major_x, ax, np.where(major_y, ay, az)), 1e-30)
-    face = np.where(major_x, np.where(x >= 0, 0, 1),
-                    np.where(major_y, np.where(y >= 0, 2, 3), np.where(z >= 0, 4, 5)))
-    sc = np.where(major_x, np.where(x >= 0, -z, z), np.where(major_y, x, np.where(z >= 0, x, -x)))
-    tc = np.where(major_x, -y, np.where(major_y, np.where(y >= 0, z, -z), -y))
-    size = level.shape[1]
-    u = np.clip((sc / ma + 1.0) * 0.5 * size - 0.5, 0.0, size - 1.0)
-    v = np.clip((tc / ma + 1.0) * 0.5 * size - 0.5, 0.0, size - 1.0)
-    u0, v0 = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
-    fu, fv = (u - u0)[:, None], (v - v0)[:, None]
-    u1, v1 = np.minimum(u0 + 1, size - 1), np.minimum(v0 + 1, size - 1)
-    top = level[face, v0, u0] * (1.0 - fu) + level[face, v0, u1] * fu
-    bottom = level[face, v1, u0] * (1.0 - fu) + level[face, v1, u1] * fu
-    return top * (1.0 - fv) + bottom * fv
-
-
-def equirect_of(environment: Environment, env_to_world: np.ndarray, height: int = 256
-                ) -> np.ndarray:
-    """(height, 2 height, 3) float32 equirectangular map of the environment's first level as
-    seen in the world (turned by `env_to_world`): row 0 straight up, the centre column +Z."""
-    rows = (np.arange(height) + 0.5) / height
-    cols = (np.arange(2 * height) + 0.5) / (2 * height)
-    v, u = np.meshgrid(rows, cols, indexing="ij")
-    longitude, latitude = (u - 0.5) * 2.0 * math.pi, (0.5 - v) * math.pi
-    world = np.stack([np.cos(latitude) * np.sin(longitude), np.sin(latitude),
-                      np.cos(latitude) * np.cos(longitude)], -1).reshape(-1, 3)
-    env = world @ env_to_world  # R^T d for each row d: the direction in the map's own axes
-    return sample_level(environment.levels[0], env).reshape(height, 2 * height, 3).astype(
-        np.float32)
 
 
 # --- spherical harmonics ------------------------------------------------------------------------

@@ -1,33 +1,31 @@
-"""The native CPU kernels (`csrc/*.c`, built into `lightpipe.render._native` at install): the
-z-buffer fill, silhouette anti-aliasing, shadow maps, per-pixel shading and the camera response
-in C loops, the same bits as the eager PyTorch reference, split over threads by ranges.
+"""The renderer's native CPU kernels (`csrc/*.c`, in the library `lightpipe.native_library`
+loads): the z-buffer fill, silhouette anti-aliasing, shadow maps, occlusion's inverse depth,
+per-pixel shading and the camera response in C loops, the same bits as the eager PyTorch
+reference, split over threads by ranges. A leaf: everything they need comes in as data.
 
-Loaded through ctypes (which releases the GIL during a call, so the threads run in parallel).
-`available()` is False where the extension was not built (no C compiler at install time); the
-renderer then runs the reference. `LIGHTPIPE_NATIVE=0` turns the kernels off;
-`LIGHTPIPE_NATIVE_VARIANT=base|v3|v4` picks an instruction-set build (default: the best the CPU
-runs; all give the same bits).
+`available()` is False where the library is not built, stale or turned off
+(`LIGHTPIPE_NATIVE=0`); `render.backend` then runs the reference.
 """
 
 from __future__ import annotations
 
 import ctypes
-import functools
-import hashlib
-import importlib.util
-import math
-import os
-import warnings
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import numpy as np
 import torch
 
-from lightpipe.render.occlusion import KERNEL
+from lightpipe.native_library import (
+    Functions,
+    available,
+    parallel as _parallel,
+    pointer as _ptr,
+    runnable_variants,
+    use_variant,
+    variant,
+)
+
+__all__ = ["FrameKernels", "available", "runnable_variants", "use_variant", "variant"]
 
 _MIN_PIXELS_PER_THREAD = 4096
-_CSRC = Path(__file__).with_name("csrc")
 _p, _i64 = ctypes.c_void_p, ctypes.c_int64
 
 
@@ -55,126 +53,27 @@ _SIGNATURES = {
     "lp_inverse_depth": ([_p, _i64, _i64, _p], None),
     "lp_offset_depth": ([_p, _p, _i64, _i64, _p], None),
     "lp_blurred_moments": ([_p, _i64, _i64, _i64, _i64, _p, _p], None),
-    "lp_depth_range": ([_p, _i64, _i64, _p], None),
-    "lp_quantize_metric": ([_p, ctypes.c_double, ctypes.c_double, _i64, _i64, _p], None),
-    "lp_inverse_depth_gray": ([_p, ctypes.c_double, ctypes.c_double, _i64, _i64, _p], None),
 }
-# Instruction-set builds of the kernels (setup.py), best first, with their `lp_variants` bit.
-VARIANTS = {"v4": 4, "v3": 2, "base": 1}
-
-
-class _Kernels:
-    """The kernels of one build variant, as plain attributes (`lp_shade_frame`, ...)."""
-
-    def __init__(self, lib: ctypes.CDLL, variant: str) -> None:
-        self.variant = variant
-        for name, (argtypes, restype) in _SIGNATURES.items():
-            fn = getattr(lib, f"{name}_{variant}")
-            fn.argtypes, fn.restype = argtypes, restype
-            setattr(self, name, fn)
-
-
-def runnable_variants() -> list[str]:
-    """The builds of the kernels this machine has and its CPU runs, best first (none without
-    the extension)."""
-    lib = _library()
-    if lib is None:
-        return []
-    bits = lib.lp_variants()
-    return [name for name, bit in VARIANTS.items() if bits & bit]
-
-
-def use_variant(variant: str | None) -> None:
-    """Bind the kernels of `variant` (None: the best this CPU runs). For tests and benchmarks:
-    every variant gives the same bits."""
-    global _LIB
-    runnable = runnable_variants()
-    if variant is not None and variant not in runnable:
-        raise ValueError(f"native kernel variant {variant!r} is not runnable here "
-                         f"(runnable: {runnable})")
-    _LIB = _Kernels(_library(), variant or runnable[0]) if runnable else None
-
-
-def variant() -> str | None:
-    """The bound variant (None: the eager reference runs)."""
-    return None if _LIB is None else _LIB.variant
-
-
-@functools.lru_cache(maxsize=1)
-def _library() -> ctypes.CDLL | None:
-    spec = importlib.util.find_spec("lightpipe.render._native")
-    if spec is None or spec.origin is None:
-        return None
-    try:
-        lib = ctypes.CDLL(spec.origin)
-    except OSError:
-        return None
-    lib.lp_variants.restype = ctypes.c_int
-    lib.lp_source_hash.restype = ctypes.c_char_p
-    built, sources = lib.lp_source_hash().decode(), _source_hash()
-    if sources is not None and built != sources:
-        warnings.warn("lightpipe's native kernels were built from other sources than those in "
-                      f"{_CSRC}: rendering runs the eager reference (the same bytes, slower). "
-                      "HINT: rebuild them with `pip install -e .` (or `make install`).",
-                      stacklevel=2)
-        return None
-    return lib
-
-
-def _source_hash() -> str | None:
-    """`setup.source_hash` of the kernel sources beside this module (None where they are not
-    shipped, as in a wheel)."""
-    paths = sorted(_CSRC.glob("*.[ch]"))
-    if not paths:
-        return None
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _load() -> _Kernels | None:
-    if os.environ.get("LIGHTPIPE_NATIVE", "1") == "0":
-        return None
-    runnable = runnable_variants()
-    forced = os.environ.get("LIGHTPIPE_NATIVE_VARIANT") or None
-    return _Kernels(_library(), forced if forced in runnable else runnable[0]) \
-        if runnable else None
-
-
-_LIB = _load()
-_POOL: ThreadPoolExecutor | None = None
-_OCCLUSION_KERNEL = torch.tensor(KERNEL, dtype=torch.float32).reshape(-1)
-
-
-def available() -> bool:
-    """Whether the native kernels are built and enabled."""
-    return _LIB is not None
-
-
-def _ptr(t: torch.Tensor | None) -> int | None:
-    if t is None:
-        return None
-    assert t.is_contiguous() and t.device.type == "cpu", "native kernels take contiguous CPU tensors"
-    return t.data_ptr()
+_LIB = Functions(_SIGNATURES)
 
 
 class FrameKernels:
     """One frame's shading inputs as a `Shading` struct; the tensors stay referenced."""
 
     def __init__(self, planes, texels, light, lookup, env, brdf, shadow, occlusion, backdrop,
-                 face_part) -> None:
+                 face_part, occlusion_kernel) -> None:
         moments, shadow_params = shadow if shadow is not None else (None, None)
         occ_depth, occ_params = occlusion if occlusion is not None else (None, None)
         self._keep = (planes, texels, light, lookup.texels, lookup.sizes, lookup.offsets, env,
-                      brdf, moments, shadow_params, occ_depth, occ_params, backdrop, face_part)
+                      brdf, moments, shadow_params, occ_depth, occ_params, backdrop, face_part,
+                      occlusion_kernel)
         self.struct = _Shading(
             _ptr(planes), _ptr(texels), _ptr(light), _ptr(lookup.texels),
             lookup.texels.shape[1], _ptr(lookup.sizes), _ptr(lookup.offsets), lookup.levels,
             _ptr(env), _ptr(brdf), _ptr(moments),
             0 if moments is None else moments.shape[-1], _ptr(shadow_params), _ptr(occ_depth),
             0 if occ_depth is None else occ_depth.numel(), _ptr(occ_params),
-            _ptr(_OCCLUSION_KERNEL), _ptr(backdrop), _ptr(face_part))
+            _ptr(occlusion_kernel), _ptr(backdrop), _ptr(face_part))
 
     def shade_frame(self, keys, rays, radiance, depth, normals=None, segmentation=None) -> None:
         """Radiance (3, H*W), depth (H*W) and optional normals (H*W, 3) / segmentation (H*W)
@@ -251,7 +150,7 @@ def sample_keys(planes, keys, edge, intr, k: int, height: int, width: int):
 
 
 def shadow_moments(keys, depths, radius: int) -> torch.Tensor:
-    """`shadows._offset_depth` then `_blurred_moments` of (G, S, S) light-space keys:
+    """`shadows.offset_depth` then `blurred_moments` of (G, S, S) light-space keys:
     (G, 2, S, S) float32."""
     maps, size = keys.shape[0], keys.shape[1]
     depth = torch.empty(keys.shape, dtype=torch.float32)
@@ -267,36 +166,6 @@ def shadow_moments(keys, depths, radius: int) -> torch.Tensor:
     return out
 
 
-class DepthCodes:
-    """The per-frame work of `dataset.depth_codes` (the `kernels` it takes), in C."""
-
-    @staticmethod
-    def valid_range(depth: np.ndarray) -> tuple[float, float] | None:
-        flat = torch.from_numpy(np.ascontiguousarray(depth)).view(-1)
-        parts = []
-
-        def one(a, b):
-            out = torch.empty(2, dtype=torch.float32)
-            _LIB.lp_depth_range(_ptr(flat), a, b, _ptr(out))
-            parts.append(out)
-        _parallel(flat.numel(), one)
-        low = min(float(p[0]) for p in parts) if parts else math.inf
-        high = max(float(p[1]) for p in parts) if parts else -math.inf
-        return None if low > high else (low, high)
-
-    @staticmethod
-    def quantize(frame: np.ndarray, near: float, scale: float, out: np.ndarray) -> None:
-        z, codes = torch.from_numpy(frame).view(-1), torch.from_numpy(out).view(-1)
-        _parallel(z.numel(), lambda a, b: _LIB.lp_quantize_metric(_ptr(z), near, scale, a, b,
-                                                                  _ptr(codes)))
-
-    @staticmethod
-    def inverse_gray(frame: np.ndarray, low: float, span: float, out: np.ndarray) -> None:
-        z, gray = torch.from_numpy(frame).view(-1), torch.from_numpy(out).view(-1)
-        _parallel(z.numel(), lambda a, b: _LIB.lp_inverse_depth_gray(_ptr(z), low, span, a, b,
-                                                                     _ptr(gray)))
-
-
 def _check(bad: int) -> None:
     if bad:
         raise RuntimeError(f"shading read out of range at {bad} pixels: a non-finite position, "
@@ -310,17 +179,3 @@ def _interleaved(n: int, call) -> int:
     return _parallel(parts, lambda a, b: sum(call(part, parts) for part in range(a, b)),
                      min_items=1)
 
-
-def _parallel(n: int, call, min_items: int = _MIN_PIXELS_PER_THREAD) -> int:
-    """call(start, stop) over [0, n) in up to torch.get_num_threads() equal ranges of at least
-    `min_items`; the sum of what the calls return."""
-    global _POOL
-    parts = max(1, min(torch.get_num_threads(), n // min_items))
-    if parts == 1:
-        return call(0, n) or 0
-    if _POOL is None or _POOL._max_workers < parts:
-        _POOL = ThreadPoolExecutor(max(parts, torch.get_num_threads()),
-                                   thread_name_prefix="lightpipe-native")
-    bounds = [n * k // parts for k in range(parts + 1)]
-    futures = [_POOL.submit(call, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-    return sum(future.result() or 0 for future in futures)

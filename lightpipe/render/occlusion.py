@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from lightpipe.render.rasterizer import Intrinsics, key_inverse_depth
+from lightpipe.render.zbuffer import Intrinsics, key_inverse_depth
 
 RADIUS = 0.5  # metres
 STRENGTH = 1.0  # blocked fraction -> occlusion (1 = as measured)

@@ -13,32 +13,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
-from lightpipe.render.kernels import EAGER, Kernels
+from lightpipe.render.zbuffer import EMPTY, Intrinsics, encode_keys, take_columns
 
-EMPTY = -1  # key of an uncovered pixel: below every real key
-FACE_BITS = 32
-FACE_MASK = (1 << FACE_BITS) - 1
+if TYPE_CHECKING:
+    from lightpipe.render.backend import Backend
+
 MAX_CHUNK = 1 << 22  # fragments per chunk: well below 2**24, so float offsets are exact
 CPU_CHUNK = 1 << 18  # on CPU: small enough that temporaries recycle heap memory (no page faults)
 ROWS_PER_FRAGMENT = 8  # a pixel run (row) costs about as much memory as 8 fragments
 
 
-@dataclass(frozen=True)
-class Intrinsics:
-    """Pinhole intrinsics in pixels."""
-
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-
-
 def rasterize(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, near: float,
-              max_candidates: int, kernels: Kernels = EAGER) -> torch.Tensor:
-    """Visible face per pixel for a chunk of frames.
+              max_candidates: int, backend: Backend) -> torch.Tensor:
+    """Visible face per pixel for a chunk of frames, in PyTorch (`backend.fill_zbuffer` runs
+    this or the native fill of the same `scanline_setup`).
 
     Args:
         tris: camera-space triangles (Fc, T, 3, 3) (frame, face, vertex, xyz), OpenCV axes.
@@ -46,38 +38,15 @@ def rasterize(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, nea
     Returns:
         int64 keys (Fc, H, W): `(float32 bits of 1/depth) << 32 | face`, or EMPTY.
     """
-    if kernels.native:
-        setup = _scanline_setup(tris, intr, width, height, near, kernels)
-        from lightpipe.render import native
-
-        return native.fill_spans(setup.coef, setup.first_row, setup.num_rows, setup.face, width,
-                                 height, tris.shape[0])
     zbuf = torch.full((tris.shape[0] * height * width,), EMPTY, dtype=torch.int64,
                       device=tris.device)
-    for pixel, key in fragments(tris, intr, width, height, near, max_candidates, kernels):
+    for pixel, key in fragments(tris, intr, width, height, near, max_candidates, backend):
         zbuf.scatter_reduce_(0, pixel, key, reduce="amax")
     return zbuf.view(tris.shape[0], height, width)
 
 
-def take_columns(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """`table.index_select(-1, index)` (int64 index), as a gather: multithreaded on CPU."""
-    return torch.gather(table, -1, index.expand(*table.shape[:-1], index.numel()))
-
-
-def key_faces(keys: torch.Tensor) -> torch.Tensor:
-    """Face index stored in z-buffer keys (only meaningful where key != EMPTY)."""
-    return keys & FACE_MASK
-
-
-def key_inverse_depth(keys: torch.Tensor) -> torch.Tensor:
-    """1/depth stored in z-buffer keys (float32), 0 where empty."""
-    inverse_depth = (keys >> 32).to(torch.int32).view(torch.float32)
-    return torch.where(keys == EMPTY, torch.zeros_like(inverse_depth), inverse_depth)
-
-
 def fragments(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, near: float,
-              max_candidates: int, kernels: Kernels = EAGER
-              ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+              max_candidates: int, backend: Backend) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Covered pixels as chunks of (flat index into (Fc*H*W), key).
 
     Chunks hold at most about `max_candidates` fragments (one run of pixels may exceed it), so
@@ -85,13 +54,13 @@ def fragments(tris: torch.Tensor, intr: Intrinsics, width: int, height: int, nea
     """
     cap = CPU_CHUNK if tris.device.type == "cpu" else MAX_CHUNK
     budget = max(1, min(max_candidates, cap))
-    setup = _scanline_setup(tris, intr, width, height, near, kernels)
+    setup = scanline_setup(tris, intr, width, height, near, backend)
     row_ends = torch.cumsum(setup.num_rows, 0)
     for tri_slice in _chunks(row_ends, max(1, budget // ROWS_PER_FRAGMENT)):
-        runs = _spans(setup, row_ends, tri_slice, width, height, kernels)
+        runs = _spans(setup, row_ends, tri_slice, width, height, backend)
         pixel_ends = torch.cumsum(runs.width, 0)
         for run_slice in _chunks(pixel_ends, budget):
-            yield _span_fragments(runs, pixel_ends, run_slice, kernels)
+            yield _span_fragments(runs, pixel_ends, run_slice, backend)
 
 
 @dataclass(frozen=True)
@@ -115,13 +84,13 @@ class _Spans:
     face: torch.Tensor  # (R,) int32
 
 
-def _scanline_setup(tris, intr, width, height, near, kernels: Kernels = EAGER) -> _Setup:
+def scanline_setup(tris, intr, width, height, near, backend: Backend) -> _Setup:
     """Cull back faces, clip at the near plane, project, sort vertices by y, drop the triangles
     that cover no pixel centre row or lie beside the screen."""
     num_faces = tris.shape[1]
     # Planar (vertex, xyz, item): free when `tris` is a permuted view of such a tensor.
     v = tris.permute(2, 3, 0, 1).reshape(3, 3, -1)
-    item = torch.nonzero(kernels(_visible)(v, near)).view(-1)
+    item = torch.nonzero(backend.torch(_visible)(v, near)).view(-1)
     v = take_columns(v, item)
     crossing = torch.minimum(torch.minimum(v[0, 2], v[1, 2]), v[2, 2]) < near
     if bool(crossing.any()):
@@ -132,7 +101,7 @@ def _scanline_setup(tris, intr, width, height, near, kernels: Kernels = EAGER) -
                           item.index_select(0, outside).index_select(0, parent)])
     screen = torch.tensor([intr.fx, intr.fy, intr.cx, intr.cy, width, height],
                           dtype=torch.float32, device=v.device)
-    coef, first, num_rows, usable = kernels(_project)(v, screen)
+    coef, first, num_rows, usable = backend.torch(_project)(v, screen)
     usable = torch.nonzero(usable).view(-1)
     item = item.index_select(0, usable)
     frame = torch.div(item, num_faces, rounding_mode="floor")
@@ -186,14 +155,14 @@ def _sort_by_y(x, y, z):
 
 
 def _spans(setup: _Setup, row_ends: torch.Tensor, tri_slice: slice, width: int, height: int,
-           kernels: Kernels = EAGER) -> _Spans:
+           backend: Backend) -> _Spans:
     """Clip every row of the triangles in `tri_slice` to its covered run of pixels
     (`row_ends`: cumulative sum of `setup.num_rows`)."""
     num_rows = setup.num_rows[tri_slice]
     tri = torch.repeat_interleave(num_rows)
     starts = _starts(row_ends, num_rows, tri_slice)
     coef = setup.coef[:, tri_slice].contiguous()  # a view's strides would be traced
-    return _Spans(*kernels(_span_runs)(tri, setup.first_row[tri_slice] - starts, coef,
+    return _Spans(*backend.torch(_span_runs)(tri, setup.first_row[tri_slice] - starts, coef,
                                        setup.face[tri_slice], width, height))
 
 
@@ -216,13 +185,13 @@ def _span_runs(tri, row_base, coef, face, width: int, height: int):
 
 
 def _span_fragments(rows: _Spans, pixel_ends: torch.Tensor, row_slice: slice,
-                    kernels: Kernels = EAGER) -> tuple[torch.Tensor, torch.Tensor]:
+                    backend: Backend) -> tuple[torch.Tensor, torch.Tensor]:
     """One fragment per pixel of the runs in `row_slice`: 1/z steps linearly along a run
     (`pixel_ends`: cumulative sum of `rows.width`)."""
     widths = rows.width[row_slice]
     run = torch.repeat_interleave(widths)
     starts = _starts(pixel_ends, widths, row_slice)
-    return kernels(_run_fragments)(run, starts, rows.pixel[row_slice], rows.inv_z[row_slice],
+    return backend.torch(_run_fragments)(run, starts, rows.pixel[row_slice], rows.inv_z[row_slice],
                                    rows.step[row_slice], rows.face[row_slice])
 
 
@@ -232,8 +201,7 @@ def _run_fragments(run, starts, pixel, inv_z, step, face):
     flat = offset + (pixel - starts).index_select(0, run)
     along = offset.to(torch.float32) - starts.to(torch.float32).index_select(0, run)  # < 2**24
     inverse_depth = inv_z.index_select(0, run) + step.index_select(0, run) * along
-    bits = inverse_depth.view(torch.int32).to(torch.int64)
-    return flat, (bits << FACE_BITS) | face.index_select(0, run).to(torch.int64)
+    return flat, encode_keys(inverse_depth, face.index_select(0, run))
 
 
 def _front_facing(v: torch.Tensor) -> torch.Tensor:

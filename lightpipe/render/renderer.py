@@ -2,13 +2,14 @@
 
 Per chunk of frames: transform to camera space without BLAS, rasterize an exact z-buffer of all
 frames (`rasterizer`), precompute per (frame, face) shading planes, render the sun's shadow
-moments (`shadows`), then per frame shade the covered pixels in blocks of at most PIXEL_BLOCK
-(`shading`) into a linear-radiance buffer over the environment (or backdrop image), re-resolve
-silhouettes (`antialias`), and map the radiance to 8-bit codes with the camera response
-(`camera_response`), writing straight into the output arrays on CPU. Every step is elementwise
-or order-independent, so the bytes do not depend on `frames_per_chunk`, `max_candidates`,
-block sizes, thread count or scheduling. On CPU the rasterizer caps its chunks below
-`max_candidates` (CPU_CHUNK): memory stays bounded either way.
+moments (`shadows`), then per frame shade the covered pixels (`shading`) into a linear-radiance
+buffer over the environment (or backdrop image), re-resolve silhouettes (`antialias`), and map
+the radiance to 8-bit codes with the camera response (`camera_response`), writing straight into
+the output arrays on CPU. Each kernel runs on the render's `backend` (eager PyTorch, compiled or
+native C: the same bytes). Every step is elementwise or order-independent, so the bytes do not
+depend on `frames_per_chunk`, `max_candidates`, block sizes, thread count or scheduling. On CPU
+the rasterizer caps its chunks below `max_candidates` (CPU_CHUNK): memory stays bounded either
+way.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ import torch
 from lightpipe.assets.loader import load_backdrop
 from lightpipe.config.settings import Settings
 from lightpipe.planning.specs import VideoSpec
+from lightpipe.render import backend as backends
 from lightpipe.render import camera_response, depth_of_field, kinematics, native
 from lightpipe.render import environment as env_light
 from lightpipe.render.allocator import keep_freed_memory
 from lightpipe.render.antialias import SilhouetteAntialiasing
-from lightpipe.render.kernels import Kernels
+from lightpipe.render.backend import Backend
 from lightpipe.render.lighting import VideoLighting, video_lighting
-from lightpipe.render.occlusion import frame_inverse_depth, occlusion_parameters
-from lightpipe.render.rasterizer import Intrinsics, rasterize, take_columns
+from lightpipe.render.occlusion import KERNEL, occlusion_parameters
 from lightpipe.render.scene import Scene, build_scene
 from lightpipe.render.shading import (
     TEXTURE_SIZE,
@@ -41,8 +42,10 @@ from lightpipe.render.shading import (
     surface_planes,
 )
 from lightpipe.render.shadows import ShadowCaster
+from lightpipe.render.surface import surface_frame
+from lightpipe.render.zbuffer import Intrinsics, take_columns
 
-PIXEL_BLOCK = 1 << 17  # pixels shaded at once: small enough that CPU temporaries recycle heap
+_OCCLUSION_KERNEL = torch.tensor(KERNEL, dtype=torch.float32).reshape(-1)  # for `native`
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class RenderOptions:
     antialias: int = 1  # k: silhouette pixels are resolved from k x k samples
     segmentation: bool = False
     normals: bool = False
-    compile: bool = False  # torch.compile the CPU kernels (`kernels`): faster, same bytes
+    compile: bool = False  # torch.compile the CPU kernels (`backend`): faster, same bytes
     native: bool = True  # the C kernels (`native`) on CPU where built, unless compile: same bytes
     motion_blur_samples: int = 4  # instants per frame when the spec has a shutter
 
@@ -102,27 +105,26 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     segmentation = torch.zeros(shape, dtype=torch.int32).numpy() if options.segmentation else None
     normals = torch.zeros((*shape, 3), dtype=torch.float32).numpy() if options.normals else None
     keep_freed_memory()
-    cpu = device.type == "cpu"  # CUDA: eager (see `kernels`)
-    # compile, when asked for, wins over the native kernels; all give the same bytes
-    use_native = options.native and not options.compile and cpu and native.available()
-    kernels = Kernels(compiled=options.compile and cpu, native=use_native)
+    backend = backends.choose(device, options.native, options.compile)
     blur = options.motion_blur_samples if spec.camera.shutter > 0 else 1
     with torch.inference_mode():
         lighting = video_lighting(spec, options.asset_root)
         scene = build_scene(spec, device, options.asset_root, lighting.sun_direction)
-        frames = _Pass(spec, scene, lighting, options, kernels, frames_per_chunk, max_candidates,
+        frames = _Pass(spec, scene, lighting, options, backend, frames_per_chunk, max_candidates,
                        device)
         sub_frames = frames if blur == 1 else _Pass(
             spec, build_scene(spec, device, options.asset_root, lighting.sun_direction,
                               kinematics.shutter_times(spec, blur)),
-            lighting, options, kernels, frames_per_chunk, max_candidates, device)
+            lighting, options, backend, frames_per_chunk, max_candidates, device)
         lens = depth_of_field.Lens.create(spec, scene.intrinsics, device) \
             if spec.camera.f_number > 0 else None
         total = None
-        for frame, outputs, radiance in frames.run(color, depth, segmentation, normals):
-            if blur > 1:
-                continue  # colour comes from the sub-frames below
-            _finish_colour(frame, radiance, outputs, frames.video, lens, kernels)
+        # With a shutter the colour comes from the sub-frames below: this pass only draws depth,
+        # segmentation and normals (no shading).
+        for frame, outputs, radiance in frames.run(color, depth, segmentation, normals,
+                                                   colour=blur == 1):
+            if blur == 1:
+                _finish_colour(frame, radiance, outputs, frames.video, lens, backend)
         if blur > 1:
             for sub, outputs, radiance in sub_frames.run(color, None, None, None,
                                                          frames_of=blur):
@@ -132,31 +134,27 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                     mean = total * (1.0 / blur)
                     _finish_colour(frame, mean, _FrameOutputs(
                         torch.from_numpy(color[frame]), torch.from_numpy(depth[frame]), None,
-                        None), frames.video, lens, kernels)
+                        None), frames.video, lens, backend)
     return RenderedVideo(color=color, depth=depth, intrinsics=scene.intrinsics,
                          extrinsics=scene.extrinsics,
                          segmentation=None if segmentation is None else
                          segmentation.astype(np.uint16), normals=normals)
 
 
-def _finish_colour(frame, radiance, outputs, video, lens, kernels) -> None:
+def _finish_colour(frame, radiance, outputs, video, lens, backend: Backend) -> None:
     """Depth of field (if any), then the camera response into the frame's colour."""
     if lens is not None:
         radiance = lens.blur(radiance, outputs.depth.view(-1).to(radiance.device))
-    if kernels.native:
-        native.encode_response(radiance, video.response, outputs.rgb)
-        return
-    codes = kernels(camera_response.encode)(radiance, video.response).t()
-    outputs.rgb.view(-1, 3).copy_(codes.to(outputs.rgb.device))
+    backend.encode_response(radiance, video.response, outputs.rgb)
 
 
 class _Pass:
     """Rasterize and shade every frame of a scene (the frames, or the sub-frames of a shutter),
     chunk by chunk, yielding each frame's linear radiance (3, H*W)."""
 
-    def __init__(self, spec, scene, lighting, options, kernels, frames_per_chunk,
+    def __init__(self, spec, scene, lighting, options, backend: Backend, frames_per_chunk,
                  max_candidates, device) -> None:
-        self.spec, self.scene, self.options, self.kernels = spec, scene, options, kernels
+        self.spec, self.scene, self.options, self.backend = spec, scene, options, backend
         self.frames_per_chunk, self.max_candidates, self.device = (frames_per_chunk,
                                                                    max_candidates, device)
         k = scene.intrinsics
@@ -164,47 +162,56 @@ class _Pass:
                                cy=float(k[1, 2]))
         self.rays = pixel_rays(self.intr, spec.width, spec.height, device)
         self.video = _VideoShading.create(spec, scene, lighting, options.asset_root, device,
-                                          kernels)
+                                          backend)
         self.occlusion = occlusion_parameters(self.intr, spec.width, spec.height, device) \
             if options.ambient_occlusion else None
         self.shadow = ShadowCaster.create(spec, scene, device, lighting.sun_direction,
                                           lighting.sun_radius_deg) if options.shadows else None
 
-    def run(self, color, depth, segmentation, normals, frames_of: int = 1):
+    def run(self, color, depth, segmentation, normals, frames_of: int = 1, colour: bool = True):
         """Yield (frame, outputs, radiance) for every frame of the scene; outputs are views of
-        the given arrays (at frame // frames_of; None arrays give scratch buffers)."""
-        spec, scene, kernels = self.spec, self.scene, self.kernels
+        the given arrays (at frame // frames_of; None arrays give scratch buffers). Without
+        `colour` only depth, segmentation and normals are drawn (radiance is None)."""
+        spec, scene, backend = self.spec, self.scene, self.backend
         count = scene.extrinsics.shape[0]
         hw = spec.height * spec.width
         scratch_depth = torch.empty((spec.height, spec.width), dtype=torch.float32)
         for start in range(0, count, self.frames_per_chunk):
             stop = min(count, start + self.frames_per_chunk)
-            tris, vertex_normals = camera_space(scene, start, stop, kernels)
-            keys = rasterize(tris, self.intr, spec.width, spec.height, spec.camera.near,
-                             self.max_candidates, kernels)
-            planes = kernels(surface_planes)(tris, vertex_normals, scene.face_uv,
-                                             scene.face_info, TEXTURE_SIZE, kernels.rows)
+            tris, vertex_normals = camera_space(scene, start, stop, backend)
+            keys = backend.fill_zbuffer(tris, self.intr, spec.width, spec.height,
+                                        spec.camera.near, self.max_candidates)
+            planes = backend.torch(surface_planes)(tris, vertex_normals, scene.face_uv,
+                                                   scene.face_info, TEXTURE_SIZE,
+                                                   backend.transposed)
             maps = self.shadow.maps(tris, start, stop, spec.camera.near, self.max_candidates,
-                                    kernels) if self.shadow else None
+                                    backend) if self.shadow and colour else None
             fine = SilhouetteAntialiasing.create(tris, self.intr, spec, self.options.antialias,
-                                                 kernels) if self.options.antialias > 1 else None
+                                                 backend) \
+                if self.options.antialias > 1 and colour else None
             for f in range(stop - start):
                 frame = start + f
                 out = frame // frames_of
                 frame_keys = keys[f].view(-1)
-                shading = self.video.frame(
-                    frame, planes[f], self.shadow.lookup(maps[f], frame) if self.shadow else None,
-                    None if self.occlusion is None else
-                    (native.inverse_depth(frame_keys) if kernels.native
-                     else kernels(frame_inverse_depth)(frame_keys), self.occlusion))
                 outputs = _FrameOutputs(
                     torch.from_numpy(color[out]),
                     scratch_depth if depth is None else torch.from_numpy(depth[out]),
                     None if segmentation is None else torch.from_numpy(segmentation[out]),
                     None if normals is None else torch.from_numpy(normals[out]))
                 work = outputs if self.device.type == "cpu" else outputs.on(self.device)
+                if not colour:
+                    surface_frame(frame_keys, planes[f], self.rays, scene.face_part, work,
+                                  backend.transposed)
+                    if work is not outputs:
+                        outputs.copy_from(work)
+                    yield frame, outputs, None
+                    continue
+                shading = self.video.frame(
+                    frame, planes[f], self.shadow.lookup(maps[f], frame) if self.shadow else None,
+                    None if self.occlusion is None else
+                    (backend.inverse_depth(frame_keys), self.occlusion))
                 radiance = torch.empty((3, hw), dtype=torch.float32, device=self.device)
-                _shade_frame(frame_keys, shading, self.rays, scene, work, radiance)
+                backend.shade_frame(frame_keys, shading, self.rays, work, radiance)
                 if fine is not None:
                     fine.resolve(f, frame_keys, shading, scene, radiance)
                 if work is not outputs:
@@ -212,12 +219,12 @@ class _Pass:
                 yield frame, outputs, radiance
 
 
-def camera_space(scene: Scene, start: int, stop: int, kernels: Kernels = Kernels()
+def camera_space(scene: Scene, start: int, stop: int, backend: Backend = backends.EAGER
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Vertex positions and normals of every face (Fc,T,3,3) of frames [start, stop) in camera
     space, without BLAS. Both are views of planar (vertex, xyz, Fc, T) tensors, the layout the
     rasterizer and `surface_planes` work in."""
-    return kernels(_camera_space)(scene.model_view[start:stop], scene.vertex_part,
+    return backend.torch(_camera_space)(scene.model_view[start:stop], scene.vertex_part,
                                   scene.vertices, scene.normals, scene.faces)
 
 
@@ -249,12 +256,12 @@ class _VideoShading:
     brdf: torch.Tensor
     response: tuple[torch.Tensor, torch.Tensor]
     backdrop: torch.Tensor | None
-    kernels: Kernels
+    backend: Backend
 
     @classmethod
     def create(cls, spec: VideoSpec, scene: Scene, lighting: VideoLighting, asset_root,
-               device, kernels: Kernels) -> _VideoShading:
-        texels = scene.texels.t().contiguous() if kernels.rows else scene.texels
+               device, backend: Backend) -> _VideoShading:
+        texels = scene.texels.t().contiguous() if backend.transposed else scene.texels
         lookup = env_light.EnvironmentLookup.create(lighting.environment, device)
         response = camera_response.response_table(lighting.exposure, device)
         backdrop = None
@@ -263,7 +270,7 @@ class _VideoShading:
             codes = torch.from_numpy(np.array(image)).to(device).view(-1, 3).t().long()
             backdrop = _code_radiance(response).index_select(0, codes.reshape(-1)).view(3, -1)
         return cls(spec, scene, lighting, texels, lookup, environment_brdf_table(device),
-                   response, backdrop, kernels)
+                   response, backdrop, backend)
 
     def frame(self, frame: int, planes: torch.Tensor, shadow, occlusion) -> _FrameShading:
         device = planes.device
@@ -278,7 +285,7 @@ class _VideoShading:
 
 @dataclass(frozen=True)
 class _FrameShading:
-    """One frame's shading inputs: its `surface_planes` (layout per `kernels.rows`), the sun
+    """One frame's shading inputs: its `surface_planes` (transposed per `backend.transposed`), the sun
     and environment parameters of the frame, the shadow lookup and the occlusion inputs (the
     frame's inverse depth and `occlusion_parameters`), each or None."""
 
@@ -294,21 +301,23 @@ class _FrameShading:
         """The frame's inputs for the native kernels."""
         v = self.video
         return native.FrameKernels(self.planes, v.texels, self.light, v.lookup, self.env, v.brdf,
-                                   self.shadow, self.occlusion, v.backdrop, v.scene.face_part)
+                                   self.shadow, self.occlusion, v.backdrop, v.scene.face_part,
+                                   _OCCLUSION_KERNEL)
 
     def faces(self, face, rays, want_normals: bool = False):
         """`shading.shade_faces` of these pixels."""
         v = self.video
-        return v.kernels(shade_faces)(self.planes, face, rays, v.texels, self.light, v.lookup,
-                                      self.env, v.brdf, self.shadow, self.occlusion,
-                                      want_normals, v.kernels.rows)
+        return v.backend.torch(shade_faces)(self.planes, face, rays, v.texels, self.light,
+                                            v.lookup, self.env, v.brdf, self.shadow,
+                                            self.occlusion, want_normals, v.backend.transposed)
 
     def covered(self, keys, pixel, rays, want_normals: bool = False):
         """`shading.shade_covered` of these covered pixels of the frame's z-buffer `keys`."""
         v = self.video
-        return v.kernels(shade_covered)(keys, pixel, self.planes, rays, v.texels, self.light,
-                                        v.lookup, self.env, v.brdf, self.shadow, self.occlusion,
-                                        want_normals, v.kernels.rows)
+        return v.backend.torch(shade_covered)(keys, pixel, self.planes, rays, v.texels,
+                                              self.light, v.lookup, self.env, v.brdf,
+                                              self.shadow, self.occlusion, want_normals,
+                                              v.backend.transposed)
 
     def backdrop(self, pixel, rays) -> torch.Tensor:
         """(3, N) radiance behind the scene at these pixels: the backdrop image, or the
@@ -317,7 +326,7 @@ class _FrameShading:
         if v.backdrop is not None:
             return take_columns(v.backdrop, pixel)
         ray = take_columns(rays, pixel)
-        return v.kernels(_environment_backdrop)(v.lookup, self.env, ray)
+        return v.backend.torch(_environment_backdrop)(v.lookup, self.env, ray)
 
     def backdrop_along(self, samples, edge, which) -> torch.Tensor:
         """(3, N) backdrop radiance of anti-aliasing samples that miss every face: the
@@ -326,7 +335,7 @@ class _FrameShading:
         v = self.video
         if v.backdrop is not None:
             return take_columns(v.backdrop, edge.index_select(0, which))
-        return v.kernels(_environment_backdrop)(v.lookup, self.env, samples)
+        return v.backend.torch(_environment_backdrop)(v.lookup, self.env, samples)
 
 
 def _environment_backdrop(lookup, env, ray) -> torch.Tensor:
@@ -361,29 +370,3 @@ class _FrameOutputs:
             if mine is not None:
                 mine.copy_(theirs)
 
-
-def _shade_frame(keys, shading: _FrameShading, rays, scene, out, radiance) -> None:
-    """One frame: z-buffer keys (H*W,) into the frame's linear radiance (3, H*W) and outputs;
-    depth 0, segmentation 0 and normals 0 where there is no surface."""
-    depth = out.depth.view(-1)
-    if shading.video.kernels.native:
-        shading.native.shade_frame(
-            keys, rays, radiance, depth,
-            None if out.normals is None else out.normals.view(-1, 3),
-            None if out.segmentation is None else out.segmentation.view(-1))
-        return
-    depth.zero_()
-    sky = torch.nonzero(keys < 0).view(-1)  # EMPTY is -1, real keys are >= 0
-    for pixel in sky.split(PIXEL_BLOCK):
-        radiance.index_copy_(1, pixel, shading.backdrop(pixel, rays))
-    covered = torch.nonzero(keys >= 0).view(-1)
-    for pixel in covered.split(PIXEL_BLOCK):
-        face, block_radiance, block_depth, block_normals = shading.covered(
-            keys, pixel, rays, out.normals is not None)
-        radiance.index_copy_(1, pixel, block_radiance)
-        depth.index_copy_(0, pixel, block_depth)
-        if out.normals is not None:
-            out.normals.view(-1, 3).index_copy_(0, pixel, block_normals.t())
-        if out.segmentation is not None:  # 1 + part: 1 ground, 2 + k object k
-            ids = scene.face_part.index_select(0, face) + 1
-            out.segmentation.view(-1).index_copy_(0, pixel, ids.to(torch.int32))

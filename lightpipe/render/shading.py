@@ -32,7 +32,7 @@ import torch
 from lightpipe.render import environment as env_light
 from lightpipe.render import exact_math
 from lightpipe.render.occlusion import ambient_occlusion
-from lightpipe.render.rasterizer import FACE_MASK, Intrinsics, take_columns
+from lightpipe.render.zbuffer import FACE_MASK, Intrinsics, take_columns
 
 # Rows of `surface_planes`; a vector X takes 3 rows (x, y, z).
 DET, DEPTH, NORMAL, TEXEL_S, TEXEL_T, TANGENT, BITANGENT = 0, 3, 4, 13, 16, 19, 22
@@ -77,9 +77,10 @@ def pixel_rays(intr: Intrinsics, width: int, height: int, device) -> torch.Tenso
 
 
 def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
-                   face_info: torch.Tensor, tex_size: int, rows: bool = False) -> torch.Tensor:
+                   face_info: torch.Tensor, tex_size: int, transposed: bool = False) -> torch.Tensor:
     """(Fc, NUM_PLANES, T) per (frame, face): n', c, Mx, My, Mz, Us, Ut, tangent, bitangent,
-    tint rgb, roughness scale, metal override, first texel; (Fc, T, NUM_PLANES) when `rows`.
+    tint rgb, roughness scale, metal override, first texel; transposed (Fc, T, NUM_PLANES) when
+    `transposed`.
 
     Args:
         tris, normals: camera-space vertex positions / normals (Fc, T, 3 vertices, 3).
@@ -98,30 +99,30 @@ def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
         planes += _combine(t0 - 0.5, t1 - t0, t2 - t0, n, a, b)
     planes += _tangent_frame(tris, uvs)
     planes += list(face_info)
-    return torch.stack([p.expand(n[0].shape) for p in planes], dim=2 if rows else 1)
+    return torch.stack([p.expand(n[0].shape) for p in planes], dim=2 if transposed else 1)
 
 
 def shade_covered(keys, pixel, table, rays, texels, light, lookup, frame_env, brdf, shadow=None,
-                  occlusion=None, want_normals: bool = False, rows: bool = False):
+                  occlusion=None, want_normals: bool = False, transposed: bool = False):
     """`shade_faces` of the covered pixels `pixel` (flat) of one frame's z-buffer `keys`.
 
     Returns the pixels' faces, then what `shade_faces` returns.
     """
     face = keys.index_select(0, pixel) & FACE_MASK
     return (face, *shade_faces(table, face, take_columns(rays, pixel), texels, light, lookup,
-                               frame_env, brdf, shadow, occlusion, want_normals, rows))
+                               frame_env, brdf, shadow, occlusion, want_normals, transposed))
 
 
 def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shadow=None,
-                occlusion=None, want_normals: bool = False, rows: bool = False):
+                occlusion=None, want_normals: bool = False, transposed: bool = False):
     """Linear radiance (3, N), planar depth (N,) and unit normals (3, N) or None, of N pixels.
 
     Args:
         table: `surface_planes` of one frame, (NUM_PLANES, T), or its transpose (T, NUM_PLANES)
-            when `rows` (one contiguous gather per pixel: what a compiled kernel wants).
+            when `transposed` (one contiguous gather per pixel: what a compiled kernel wants).
         face: (N,) the face seen at each pixel.
         rays: (3, N) from `pixel_rays`.
-        texels: (4 * CHANNELS, M*S*S) from `bilinear_texels`, or its transpose when `rows`.
+        texels: (4 * CHANNELS, M*S*S) from `bilinear_texels`, or its transpose when `transposed`.
         light: (LIGHT_SIZE,) from `frame_light`.
         lookup, frame_env: the `environment.EnvironmentLookup` and its `frame_parameters`.
         brdf: `environment_brdf_table`.
@@ -131,7 +132,7 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
     Normals are the interpolated geometric normals (no normal map) in camera space, turned
     towards the camera. Both layouts give the same bits.
     """
-    p = table.index_select(0, face).unbind(1) if rows else take_columns(table, face).unbind(0)
+    p = table.index_select(0, face).unbind(1) if transposed else take_columns(table, face).unbind(0)
     rx, ry, inv_len = rays.unbind(0)
 
     def dot(i):
@@ -142,7 +143,7 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
     inv_det = torch.reciprocal(det)
     depth = (p[DEPTH] * inv_det).clamp(min=1e-6)
     m = _sample(texels, TEXTURE_SIZE, dot(TEXEL_S) * inv_det, dot(TEXEL_T) * inv_det,
-                p[FIRST_TEXEL], rows)
+                p[FIRST_TEXEL], transposed)
 
     # Geometric normal towards the eye, then the normal map in the face's tangent frame.
     nx, ny, nz = dot(NORMAL), dot(NORMAL + 3), dot(NORMAL + 6)
@@ -300,15 +301,17 @@ def _combine(s0, s1, s2, n, a, b):
     return [(s0 * n[k] + s1 * a[k]) + s2 * b[k] for k in range(3)]
 
 
-def _sample(texels, size: int, x, y, first_texel, rows: bool = False) -> list[torch.Tensor]:
+def _sample(texels, size: int, x, y, first_texel, transposed: bool = False) -> list[torch.Tensor]:
     """Bilinear, wrapping lookup of every channel at texel coordinates (x, y) (texel centres at
-    integers) of `bilinear_texels` of `size` (a power of two; transposed when `rows`)."""
+    integers) of `bilinear_texels` of `size` (a power of two), or of its transpose when
+    `transposed`."""
     x, y = x.clamp(-1e6, 1e6), y.clamp(-1e6, 1e6)
     x0, y0 = torch.floor(x), torch.floor(y)
     fx, fy = x - x0, y - y0
     mask = size - 1  # the size is a power of two: & wraps negative coordinates too
     index = ((x0.long() & mask) + (y0.long() & mask) * size) + first_texel.long()
-    q = texels.index_select(0, index).unbind(1) if rows else take_columns(texels, index).unbind(0)
+    q = texels.index_select(0, index).unbind(1) if transposed \
+        else take_columns(texels, index).unbind(0)
     c = len(q) // 4
     return [(q[i] + q[c + i] * fx) + (q[2 * c + i] + q[3 * c + i] * fx) * fy for i in range(c)]
 

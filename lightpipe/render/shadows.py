@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from lightpipe.planning.specs import VideoSpec
-from lightpipe.render import kinematics, native
-from lightpipe.render.kernels import EAGER, Kernels
-from lightpipe.render.rasterizer import Intrinsics, key_inverse_depth, rasterize
+from lightpipe.render import kinematics
+from lightpipe.render.zbuffer import Intrinsics, key_inverse_depth
+
+if TYPE_CHECKING:
+    from lightpipe.render.backend import Backend
 
 MAX_MAP_SIZE = 512
 LIGHT_DISTANCE = 60.0
@@ -83,8 +86,8 @@ def camera_to_light(light: LightCamera, extrinsics: np.ndarray) -> np.ndarray:
 
 
 def shadow_moments(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Tensor,
-                   light: LightCamera, near: float, max_candidates: int,
-                   kernels: Kernels = EAGER) -> torch.Tensor:
+                   light: LightCamera, near: float, max_candidates: int, backend: Backend
+                   ) -> torch.Tensor:
     """(Fc, 2, S*S) float32 blurred mean and mean square of the nearest caster's light-space
     depth minus `light.near_depth` (`light.far_depth` where no caster is).
 
@@ -100,26 +103,22 @@ def shadow_moments(tris: torch.Tensor, casters: torch.Tensor, to_light: torch.Te
                           device=tris.device)
     maps = []
     for start in range(0, tris.shape[0], group):
-        light_tris = kernels(_light_space)(tris[start:start + group], casters,
-                                           to_light[start:start + group])
-        keys = rasterize(light_tris, light.intrinsics, light.size, light.size, near,
-                         max_candidates, kernels)
-        if kernels.native:
-            maps.append(native.shadow_moments(keys, depths, light.blur))
-            continue
-        depth = kernels(_offset_depth)(keys, depths)
-        maps.append(kernels(_blurred_moments)(depth, light.blur))
+        light_tris = backend.torch(_light_space)(tris[start:start + group], casters,
+                                                 to_light[start:start + group])
+        keys = backend.fill_zbuffer(light_tris, light.intrinsics, light.size, light.size, near,
+                                    max_candidates)
+        maps.append(backend.shadow_moments(keys, depths, light.blur))
     return torch.cat(maps).view(tris.shape[0], 2, -1)
 
 
-def _offset_depth(keys: torch.Tensor, depths: torch.Tensor) -> torch.Tensor:
+def offset_depth(keys: torch.Tensor, depths: torch.Tensor) -> torch.Tensor:
     """Light-space depth minus depths[0] where a caster is, else depths[1]."""
     inverse = key_inverse_depth(keys)
     return torch.where(inverse > 0, torch.reciprocal(inverse.clamp(min=1e-30)) - depths[0],
                        depths[1])
 
 
-def _blurred_moments(depth: torch.Tensor, radius: int) -> torch.Tensor:
+def blurred_moments(depth: torch.Tensor, radius: int) -> torch.Tensor:
     """(Fc, 2, S, S): box means of depth and depth^2 over (2 radius + 1)^2 texels (edges
     clamped), as shifted additions in a fixed order."""
     moments = torch.stack([depth, depth * depth], dim=1)
@@ -160,12 +159,11 @@ class ShadowCaster:
         casters = torch.nonzero(scene.face_part > 0).view(-1)
         return cls(light, camera_to_light(light, scene.extrinsics), casters)
 
-    def maps(self, tris, start, stop, near, max_candidates, kernels: Kernels = EAGER
-             ) -> torch.Tensor:
+    def maps(self, tris, start, stop, near, max_candidates, backend: Backend) -> torch.Tensor:
         to_light = torch.tensor(self.to_light[start:stop], dtype=torch.float32,
                                 device=tris.device)
         return shadow_moments(tris, self.casters, to_light, self.light, near, max_candidates,
-                              kernels)
+                              backend)
 
     def lookup(self, moments: torch.Tensor, frame: int) -> tuple[torch.Tensor, torch.Tensor]:
         """`(moments, parameters)` of one frame for `shading.sun_visibility`."""

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from lightpipe import native_library
 from lightpipe.render import native
 
 
@@ -16,7 +17,7 @@ def test_the_kernels_are_built_from_the_sources_beside_them():
     """Otherwise every native test would skip and rendering would silently run the (slower)
     eager reference: a stale or missing build fails here. HINT: `pip install -e .`."""
     assert native.available(), "the native kernels are not built or are stale"
-    assert native._library().lp_source_hash().decode() == native._source_hash()
+    assert native_library.library().lp_source_hash().decode() == native_library.source_hash()
     assert native.variant() == native.runnable_variants()[0]
 
 

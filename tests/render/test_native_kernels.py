@@ -9,15 +9,16 @@ import pytest
 import torch
 
 from lightpipe.dataset.depth_codes import inverse_depth_gray, quantize_metric
+from lightpipe.dataset.native_depth_codes import NativeDepthCodes
 from lightpipe.render import native, renderer
-from lightpipe.render.kernels import Kernels
+from lightpipe.render.backend import EAGER, NATIVE
 from lightpipe.render.lighting import video_lighting
 from lightpipe.render.occlusion import frame_inverse_depth, occlusion_parameters
-from lightpipe.render.rasterizer import Intrinsics, rasterize
 from lightpipe.render.renderer import RenderOptions, camera_space, render_video
 from lightpipe.render.scene import build_scene
 from lightpipe.render.shading import TEXTURE_SIZE, surface_planes
 from lightpipe.render.shadows import ShadowCaster
+from lightpipe.render.zbuffer import Intrinsics
 
 from asset_files import make_asset_root
 from conftest import assert_same_renders, feature_specs, run_lightpipe, tiny_config, tree_hashes
@@ -64,18 +65,17 @@ def test_plain_look_is_the_same_bytes_too(specs, assets):
 def frame(specs, assets):
     """One frame's shading inputs (the renderer's own objects), with shadows and occlusion."""
     spec = next(s for s in specs if s.objects and not s.background.image_id)
-    kernels = Kernels(native=True)
     lighting = video_lighting(spec, str(assets))
     scene = build_scene(spec, "cpu", str(assets), lighting.sun_direction)
     k = scene.intrinsics
     intr = Intrinsics(fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]), cy=float(k[1, 2]))
-    tris, normals = camera_space(scene, 0, 1, kernels)
-    keys = rasterize(tris, intr, spec.width, spec.height, spec.camera.near, 1 << 20)
+    tris, normals = camera_space(scene, 0, 1, NATIVE)
+    keys = EAGER.fill_zbuffer(tris, intr, spec.width, spec.height, spec.camera.near, 1 << 20)
     planes = surface_planes(tris, normals, scene.face_uv, scene.face_info, TEXTURE_SIZE, True)
     caster = ShadowCaster.create(spec, scene, "cpu", lighting.sun_direction,
                                  lighting.sun_radius_deg)
-    maps = caster.maps(tris, 0, 1, spec.camera.near, 1 << 20)
-    video = renderer._VideoShading.create(spec, scene, lighting, str(assets), "cpu", kernels)
+    maps = caster.maps(tris, 0, 1, spec.camera.near, 1 << 20, EAGER)
+    video = renderer._VideoShading.create(spec, scene, lighting, str(assets), "cpu", NATIVE)
     occlusion = (frame_inverse_depth(keys[0].view(-1)),
                  occlusion_parameters(intr, spec.width, spec.height, "cpu"))
     return video.frame(0, planes[0], caster.lookup(maps[0], 0), occlusion), keys[0].view(-1), spec
@@ -128,9 +128,8 @@ def test_zbuffer_fill_matches_the_reference_rasterizer(specs, assets, variant):
     k = scene.intrinsics
     intr = Intrinsics(fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]), cy=float(k[1, 2]))
     tris, _ = camera_space(scene, 0, spec.num_frames)
-    eager = rasterize(tris, intr, spec.width, spec.height, spec.camera.near, 1 << 12)
-    fast = rasterize(tris, intr, spec.width, spec.height, spec.camera.near, 1 << 12,
-                     Kernels(native=True))
+    eager = EAGER.fill_zbuffer(tris, intr, spec.width, spec.height, spec.camera.near, 1 << 12)
+    fast = NATIVE.fill_zbuffer(tris, intr, spec.width, spec.height, spec.camera.near, 1 << 12)
     assert torch.equal(eager, fast) and (eager >= 0).float().mean() > 0.3
 
 
@@ -142,12 +141,12 @@ def test_depth_codes_match_the_numpy_definition(per_frame, variant):
     depth[2] = 0.0  # a frame with no surface at all
     codes, metric = quantize_metric(depth)
     gray, vis = inverse_depth_gray(depth, per_frame=per_frame)
-    fast_codes, fast_metric = quantize_metric(depth, kernels=native.DepthCodes)
-    fast_gray, fast_vis = inverse_depth_gray(depth, per_frame=per_frame, kernels=native.DepthCodes)
+    fast_codes, fast_metric = quantize_metric(depth, fast=NativeDepthCodes)
+    fast_gray, fast_vis = inverse_depth_gray(depth, per_frame=per_frame, fast=NativeDepthCodes)
     assert np.array_equal(codes, fast_codes) and metric == fast_metric
     assert np.array_equal(gray, fast_gray) and vis == fast_vis
     empty = np.zeros((2, 4, 4), np.float32)
-    assert quantize_metric(empty, kernels=native.DepthCodes)[1] == quantize_metric(empty)[1]
+    assert quantize_metric(empty, fast=NativeDepthCodes)[1] == quantize_metric(empty)[1]
 
 
 @pytest.mark.e2e

@@ -5,15 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from lightpipe.render.rasterizer import (
-    EMPTY,
-    Intrinsics,
-    _clip_near,
-    fragments,
-    key_faces,
-    key_inverse_depth,
-    rasterize,
-)
+from lightpipe.render.backend import EAGER
+from lightpipe.render.rasterizer import _clip_near, fragments, rasterize
+from lightpipe.render.zbuffer import EMPTY, FACE_MASK, Intrinsics, key_inverse_depth
 
 W, H = 96, 64
 INTR = Intrinsics(fx=80.0, fy=80.0, cx=W / 2, cy=H / 2)
@@ -36,7 +30,7 @@ class Covered:
 
 def render(tris, near=0.05, budget=1 << 20):
     tris = torch.tensor([tris], dtype=torch.float32)
-    keys = rasterize(tris, INTR, W, H, near, budget)
+    keys = rasterize(tris, INTR, W, H, near, budget, EAGER)
     flat = keys.reshape(-1)
     pixel = torch.nonzero(flat != EMPTY).flatten()
     return keys, Covered(pixel, 1.0 / key_inverse_depth(flat[pixel]))
@@ -118,7 +112,7 @@ def test_result_is_independent_of_threads_and_chunking():
         results.append(keys)
     torch.set_num_threads(2)
     assert all(torch.equal(results[0], r) for r in results[1:])
-    faces = key_faces(results[0][results[0] != EMPTY])
+    faces = results[0][results[0] != EMPTY] & FACE_MASK
     assert int(faces.max()) < len(tris)
 
 
@@ -164,7 +158,7 @@ def test_scanline_coverage_and_depth_order_match_a_float64_brute_force():
     rng = np.random.default_rng(3)
     tris = random_triangles(rng, 60)  # random orientations: about half are culled
     keys, _ = render(tris)
-    face = torch.where(keys[0] == EMPTY, -1, key_faces(keys[0])).numpy()
+    face = torch.where(keys[0] == EMPTY, -1, keys[0] & FACE_MASK).numpy()
     expected, margin, inv_z = _brute_force(tris)
     # Only pixel centres within a hair of an edge, or of a depth tie, may be decided otherwise.
     clear = margin > 1e-3
@@ -205,7 +199,7 @@ def jittered_grid(rng, n, z_of_y, extent=3.0):
 def coverage_counts(tris, near, budget=1 << 20):
     tris = torch.as_tensor(np.asarray(tris), dtype=torch.float32)[None]
     counts = torch.zeros(H * W, dtype=torch.int64)
-    for pixel, _ in fragments(tris, INTR, W, H, near, budget):
+    for pixel, _ in fragments(tris, INTR, W, H, near, budget, EAGER):
         counts += torch.bincount(pixel, minlength=H * W)
     return counts.view(H, W)
 
@@ -244,7 +238,7 @@ def test_fragments_do_not_depend_on_the_chunk_budget():
 
     def collect(budget):
         pairs = torch.cat([torch.stack([pixel, key], 1)
-                           for pixel, key in fragments(tris, INTR, W, H, 0.05, budget)]).numpy()
+                           for pixel, key in fragments(tris, INTR, W, H, 0.05, budget, EAGER)]).numpy()
         return pairs[np.lexsort(pairs.T)]
 
     reference = collect(1 << 20)

@@ -6,10 +6,12 @@ import torch
 
 from lightpipe.config.settings import Settings, VideoSettings
 from lightpipe.planning.planner import asset_pools, plan_video
-from lightpipe.render import rasterizer, renderer
-from lightpipe.render.renderer import camera_space, render_video
+from lightpipe import native_library
+from lightpipe.render import backend, native, rasterizer
+from lightpipe.render.renderer import RenderOptions, camera_space, render_video
 from lightpipe.render.scene import TEXTURE_SIZE, build_scene
 from lightpipe.render.shading import _sample, bilinear_texels, pixel_rays
+from lightpipe.render.zbuffer import Intrinsics
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,9 @@ def reference(spec):
     return render_video(spec)
 
 
-def test_bytes_do_not_depend_on_chunking_blocks_or_threads(spec, reference, monkeypatch):
+def test_eager_bytes_do_not_depend_on_chunking_blocks_or_threads(spec, reference, monkeypatch):
+    """The eager reference reads every knob: frames per chunk, `max_candidates`, the
+    rasterizer's CPU_CHUNK and the shading's PIXEL_BLOCK (the reference: the default backend)."""
     threads = torch.get_num_threads()
     covered = reference.depth > 0
     assert 0.2 < covered.mean() < 1.0, "the check needs both surfaces and background"
@@ -33,10 +37,28 @@ def test_bytes_do_not_depend_on_chunking_blocks_or_threads(spec, reference, monk
     try:
         for i, kwargs in enumerate(runs):
             torch.set_num_threads(1 + i % 2)
-            monkeypatch.setattr(renderer, "PIXEL_BLOCK", [1000, 4096, 1 << 20][i])
+            monkeypatch.setattr(backend, "PIXEL_BLOCK", [1000, 4096, 1 << 20][i])
             monkeypatch.setattr(rasterizer, "CPU_CHUNK", [1 << 20, 3001, 1 << 16][i])
-            video = render_video(spec, **kwargs)
+            video = render_video(spec, options=RenderOptions(native=False), **kwargs)
             assert np.array_equal(video.color, reference.color), kwargs
+            assert np.array_equal(video.depth.view(np.int32), reference.depth.view(np.int32))
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.skipif(not native.available(), reason="native kernels not built")
+def test_native_bytes_do_not_depend_on_chunking_or_threads(spec, reference, monkeypatch):
+    """The native kernels' own knobs: frames per chunk, threads, and the items per thread below
+    which a kernel's range is not split."""
+    threads = torch.get_num_threads()
+    try:
+        for i, (frames, min_items) in enumerate([(1, 1 << 20), (4, 64), (6, 1000)]):
+            torch.set_num_threads(1 + i)
+            monkeypatch.setattr(native, "_MIN_PIXELS_PER_THREAD", min_items)
+            monkeypatch.setattr(native_library, "MIN_ITEMS_PER_THREAD", min_items)
+            video = render_video(spec, frames_per_chunk=frames,
+                                 options=RenderOptions(native=True))
+            assert np.array_equal(video.color, reference.color), (frames, min_items)
             assert np.array_equal(video.depth.view(np.int32), reference.depth.view(np.int32))
     finally:
         torch.set_num_threads(threads)
@@ -75,8 +97,9 @@ def test_bilinear_texels_sample_like_a_wrapping_bilinear_filter():
     args = (torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32),
             torch.tensor(material * size * size, dtype=torch.float32))
     got = torch.stack(_sample(texels, size, *args)).numpy()
-    rows = torch.stack(_sample(texels.t().contiguous(), size, *args, rows=True)).numpy()
-    assert np.array_equal(got, rows)  # both table layouts: the same bits
+    transposed = torch.stack(_sample(texels.t().contiguous(), size, *args,
+                                     transposed=True)).numpy()
+    assert np.array_equal(got, transposed)  # both table layouts: the same bits
     x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
     fx, fy = (x - x0)[:, None], (y - y0)[:, None]
 
@@ -109,7 +132,7 @@ def test_pixel_rays_use_correctly_rounded_square_roots():
     """torch.sqrt on CPU goes through MKL's VML (not correctly rounded, CPU-dependent): the
     renderer uses rsqrt, an exact IEEE sqrt and division, on every path. Odd sizes cover both
     the vectorized body and the scalar tail."""
-    intr = rasterizer.Intrinsics(fx=57.3, fy=57.3, cx=31.7, cy=17.1)
+    intr = Intrinsics(fx=57.3, fy=57.3, cx=31.7, cy=17.1)
     rx, ry, inv_len = pixel_rays(intr, 67, 35, "cpu").numpy()
     expected = np.float32(1.0) / np.sqrt((rx * rx + ry * ry) + np.float32(1.0))
     assert np.array_equal(inv_len, expected)

@@ -145,7 +145,7 @@ void LP(lp_sample_keys)(const float *planes, const int64_t *keys, const int64_t 
     }
 }
 
-/* `rasterizer.key_inverse_depth`: the 1/depth a z-buffer key holds, 0 where empty. */
+/* `zbuffer.key_inverse_depth`: the 1/depth a z-buffer key holds, 0 where empty. */
 INLINE float key_inverse_depth(int64_t key) {
     int32_t bits = (int32_t)(key >> 32);
     float inverse;
@@ -158,7 +158,7 @@ void LP(lp_inverse_depth)(const int64_t *keys, int64_t start, int64_t stop, floa
     for (int64_t i = start; i < stop; i++) out[i] = key_inverse_depth(keys[i]);
 }
 
-/* `shadows._offset_depth`: light-space depth minus depths[0] where a caster is (keys [start,
+/* `shadows.offset_depth`: light-space depth minus depths[0] where a caster is (keys [start,
  * stop)), else depths[1]. */
 void LP(lp_offset_depth)(const int64_t *keys, const float *depths, int64_t start, int64_t stop,
                      float *out) {
@@ -169,7 +169,7 @@ void LP(lp_offset_depth)(const int64_t *keys, const float *depths, int64_t start
     }
 }
 
-/* `shadows._blurred_moments` of maps [start, stop) (each size x size): box means of depth and
+/* `shadows.blurred_moments` of maps [start, stop) (each size x size): box means of depth and
  * depth^2 over (2 radius + 1)^2 texels, edges clamped, first down the columns then along the
  * rows, each sum taken in the reference's order (tap 0, then + tap 1, ...). scratch: (size + 2
  * radius) floats. out: (maps, 2, size, size); its second moment plane is the first pass's
