@@ -3,7 +3,7 @@ pyproject.toml.
 
 The kernels (`lightpipe/render/csrc`) are compiled once per instruction set: a baseline build,
 and on x86-64 an AVX2 (x86-64-v3) and an AVX-512 (x86-64-v4, 512-bit vectors) build, each with
-its symbols suffixed; `native.py` binds the best one the CPU runs. Every build keeps the float32
+its symbols suffixed; `native_library` binds the best the CPU runs. Every build keeps the float32
 results identical to the eager PyTorch reference: no FMA (-ffp-contract=off, -mno-fma), no
 fast-math (only errno and trap assumptions are dropped, which change no value). Without a C
 compiler the extension is skipped and the renderer runs its eager reference (same bytes).
@@ -33,8 +33,8 @@ if platform.machine() in ("x86_64", "AMD64"):
 
 
 def source_hash() -> str:
-    """sha256 (16 hex digits) of the kernel sources, built into the module; `native.py` compares
-    it with the sources beside it and ignores a stale build (same function there)."""
+    """sha256 (16 hex digits) of the kernel sources, in the module; `native_library` compares
+    it with the sources in the tree and ignores a stale build (same function there)."""
     digest = hashlib.sha256()
     for path in sorted(Path(CSRC).glob("*.[ch]")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

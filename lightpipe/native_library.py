@@ -15,15 +15,15 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
-import importlib.util
+import importlib.machinery
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 
-MODULE = "lightpipe.render._native"
-SOURCES = Path(__file__).parent / "render" / "csrc"
+MODULE_DIR = Path(__file__).parent / "render"  # where setup.py builds `lightpipe.render._native`
+SOURCES = MODULE_DIR / "csrc"
 # Instruction-set builds of the kernels (setup.py), best first, with their `lp_variants` bit.
 VARIANTS = {"v4": 4, "v3": 2, "base": 1}
 MIN_ITEMS_PER_THREAD = 4096
@@ -44,11 +44,13 @@ def source_hash() -> str | None:
 @functools.lru_cache(maxsize=1)
 def _loaded() -> tuple[ctypes.CDLL | None, str | None]:
     """(the library, None), or (None, why not: "not built" or "stale")."""
-    spec = importlib.util.find_spec(MODULE)
-    if spec is None or spec.origin is None:
+    # The file, not `importlib.util.find_spec(MODULE)`: that would import `lightpipe.render`.
+    paths = [MODULE_DIR / f"_native{suffix}" for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+    path = next((p for p in paths if p.exists()), None)
+    if path is None:
         return None, "not built"
     try:
-        lib = ctypes.CDLL(spec.origin)
+        lib = ctypes.CDLL(str(path))
     except OSError:
         return None, "not built"
     lib.lp_variants.restype = ctypes.c_int
@@ -80,8 +82,13 @@ def runnable_variants() -> list[str]:
     return [name for name, bit in VARIANTS.items() if bits & bit]
 
 
+def turned_off() -> bool:
+    """Whether the user turned the native kernels off (`LIGHTPIPE_NATIVE=0`)."""
+    return os.environ.get("LIGHTPIPE_NATIVE", "1") == "0"
+
+
 def _initial_variant() -> str | None:
-    if os.environ.get("LIGHTPIPE_NATIVE", "1") == "0":
+    if turned_off():
         return None
     runnable = runnable_variants()
     forced = os.environ.get("LIGHTPIPE_NATIVE_VARIANT") or None

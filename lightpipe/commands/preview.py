@@ -187,8 +187,10 @@ def _from_files(settings: Settings, layout: Layout, index: int, meta: VideoMeta)
 
 def _render(project: ProjectSettings, settings: Settings, index: int, reason: str) -> Frames:
     from lightpipe.planning.planner import asset_pools, plan_video
+    from lightpipe.render.backend import warn_if_native_missing
     from lightpipe.render.renderer import RenderOptions, render_video
 
+    warn_if_native_missing("cpu", settings.render.native, settings.render.compile)
     spec = plan_video(project.seed, settings, index, asset_pools(project.seed, settings))
     video = render_video(spec, "cpu", frames_per_chunk=settings.render.frames_per_chunk,
                          max_candidates=settings.render.max_candidates,

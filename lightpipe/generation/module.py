@@ -22,6 +22,7 @@ from lightpipe.preemption import (
     install_preemption_handler,
     install_termination_handler,
 )
+from lightpipe.render.backend import warn_if_native_missing
 from lightpipe.render.renderer import RenderOptions, render_video
 
 
@@ -70,6 +71,8 @@ class VideoGenerator(LightningModule):
         cpus = os.environ.get("SLURM_CPUS_PER_TASK", "")
         if cpus.isdigit() and int(cpus) > 0:
             torch.set_num_threads(int(cpus))
+        render = self.settings.render
+        warn_if_native_missing(self.device, render.native, render.compile)
 
     def teardown(self, stage: str) -> None:
         for signum, handler in reversed(self._previous_handlers):

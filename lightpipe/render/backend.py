@@ -30,10 +30,12 @@ per video.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import torch
 
+from lightpipe import native_library
 from lightpipe.render import antialias, camera_response, native, rasterizer, shadows
 from lightpipe.render.occlusion import frame_inverse_depth
 
@@ -165,6 +167,40 @@ def choose(device: torch.device, native_wanted: bool = True, compile: bool = Fal
     if compile:
         return COMPILED
     return NATIVE if native_wanted and native.available() else EAGER
+
+
+def native_missing_notice(device: torch.device | str, native_wanted: bool = True,
+                          compile: bool = False) -> str | None:
+    """What a render run on `device` should be told at start-up when it asks for the native
+    kernels (`settings.render.native`, not compile, on CPU, not `LIGHTPIPE_NATIVE=0`) but the
+    library is not built or stale, so it runs the eager reference; else None."""
+    why = native_library.missing()
+    if torch.device(device).type != "cpu" or not native_wanted or compile or native_library.turned_off() \
+            or why is None:
+        return None
+    what = "are not built" if why == "not built" else \
+        f"were built from other sources than those in {native_library.SOURCES}"
+    return (f"lightpipe: the native CPU kernels {what}: this run renders with the eager PyTorch "
+            f"reference: the same bytes, {SLOWER}.\n"
+            "HINT: install a C compiler and the Python headers (Debian/Ubuntu: `apt install gcc "
+            "python3-dev`), then rebuild the kernels: `pip install -e .` in Lightpipe's "
+            "environment.")
+
+
+# Rendering alone, eager vs native, the configured look, 2 threads (LIGHTPIPE_NATIVE=0).
+SLOWER = "about 3x slower at 320x192, 5.5x at 832x480"
+_warned = False
+
+
+def warn_if_native_missing(device: torch.device | str, native_wanted: bool = True,
+                           compile: bool = False) -> None:
+    """Print `native_missing_notice` to stderr, once per process (at the start of predict and
+    preview)."""
+    global _warned
+    notice = None if _warned else native_missing_notice(device, native_wanted, compile)
+    if notice:
+        print(notice, file=sys.stderr, flush=True)
+        _warned = True
 
 
 def _configure_dynamo() -> None:

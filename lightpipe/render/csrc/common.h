@@ -1,7 +1,7 @@
 /* Shared by the kernel sources. Every exported kernel is named LP(name), i.e. name followed by
  * the build variant's suffix (LP_SUFFIX: _base, _v3 or _v4), because setup.py compiles the
- * kernels once per instruction set and `native.py` binds the best one the CPU runs. The
- * variants differ only in vector width and tuning, never in arithmetic (no FMA, no fast-math),
+ * kernels once per instruction set and `native_library.py` binds the best one the CPU runs.
+ * The variants differ only in vector width and tuning, never in arithmetic (no FMA, no fast-math),
  * so they give the same bits. */
 #ifndef LIGHTPIPE_COMMON_H
 #define LIGHTPIPE_COMMON_H
