@@ -2,7 +2,7 @@
 setup.py from `render/csrc`): loading it through ctypes (which releases the GIL during a call,
 so threads run in parallel), its staleness check, the choice of instruction-set build, and the
 split of a call over threads. The bindings themselves live beside the code they speed up:
-`render.native` (the renderer's kernels) and `dataset.depth_code_kernels` (the depth codes).
+`render.native` (the renderer's kernels) and `dataset.native_depth_codes` (the depth codes).
 
 The library is missing where it was not built (no C compiler at install time) and ignored where
 it was built from other sources than those beside it (stale); `LIGHTPIPE_NATIVE=0` turns it
@@ -141,7 +141,7 @@ def pointer(t: torch.Tensor | None) -> int | None:
     """The address of a contiguous CPU tensor (None for None), for a C function."""
     if t is None:
         return None
-    assert t.is_contiguous() and t.device.type == "cpu", "native kernels take contiguous CPU tensors"
+    assert t.is_contiguous() and t.device.type == "cpu", "C functions take contiguous CPU tensors"
     return t.data_ptr()
 
 

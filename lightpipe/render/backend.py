@@ -175,8 +175,8 @@ def native_missing_notice(device: torch.device | str, native_wanted: bool = True
     kernels (`settings.render.native`, not compile, on CPU, not `LIGHTPIPE_NATIVE=0`) but the
     library is not built or stale, so it runs the eager reference; else None."""
     why = native_library.missing()
-    if torch.device(device).type != "cpu" or not native_wanted or compile or native_library.turned_off() \
-            or why is None:
+    chose_another = not native_wanted or compile or native_library.turned_off()
+    if torch.device(device).type != "cpu" or chose_another or why is None:
         return None
     what = "are not built" if why == "not built" else \
         f"were built from other sources than those in {native_library.SOURCES}"

@@ -13,15 +13,9 @@ import ctypes
 
 import torch
 
-from lightpipe.native_library import (
-    Functions,
-    available,
-    parallel as _parallel,
-    pointer as _ptr,
-    runnable_variants,
-    use_variant,
-    variant,
-)
+from lightpipe.native_library import Functions, available, runnable_variants, use_variant, variant
+from lightpipe.native_library import parallel as _parallel
+from lightpipe.native_library import pointer as _ptr
 
 __all__ = ["FrameKernels", "available", "runnable_variants", "use_variant", "variant"]
 

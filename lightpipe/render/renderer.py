@@ -58,7 +58,7 @@ class RenderOptions:
     antialias: int = 1  # k: silhouette pixels are resolved from k x k samples
     segmentation: bool = False
     normals: bool = False
-    compile: bool = False  # torch.compile the CPU kernels (`backend`): faster, same bytes
+    compile: bool = False  # torch.compile the CPU tensor functions (`backend`): faster, same bytes
     native: bool = True  # the C kernels (`native`) on CPU where built, unless compile: same bytes
     motion_blur_samples: int = 4  # instants per frame when the spec has a shutter
 
@@ -285,8 +285,8 @@ class _VideoShading:
 
 @dataclass(frozen=True)
 class _FrameShading:
-    """One frame's shading inputs: its `surface_planes` (transposed per `backend.transposed`), the sun
-    and environment parameters of the frame, the shadow lookup and the occlusion inputs (the
+    """One frame's shading inputs: its `surface_planes` (transposed per `backend.transposed`), the
+    sun and environment parameters of the frame, the shadow lookup and the occlusion inputs (the
     frame's inverse depth and `occlusion_parameters`), each or None."""
 
     planes: torch.Tensor

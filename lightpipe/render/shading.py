@@ -77,7 +77,8 @@ def pixel_rays(intr: Intrinsics, width: int, height: int, device) -> torch.Tenso
 
 
 def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
-                   face_info: torch.Tensor, tex_size: int, transposed: bool = False) -> torch.Tensor:
+                   face_info: torch.Tensor, tex_size: int, transposed: bool = False
+                   ) -> torch.Tensor:
     """(Fc, NUM_PLANES, T) per (frame, face): n', c, Mx, My, Mz, Us, Ut, tangent, bitangent,
     tint rgb, roughness scale, metal override, first texel; transposed (Fc, T, NUM_PLANES) when
     `transposed`.

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from lightpipe import native_library
 from lightpipe.config.settings import Settings, VideoSettings
 from lightpipe.planning.planner import asset_pools, plan_video
-from lightpipe import native_library
 from lightpipe.render import backend, native, rasterizer
 from lightpipe.render.renderer import RenderOptions, camera_space, render_video
 from lightpipe.render.scene import TEXTURE_SIZE, build_scene
