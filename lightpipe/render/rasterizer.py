@@ -191,8 +191,9 @@ def _span_fragments(rows: _Spans, pixel_ends: torch.Tensor, row_slice: slice,
     widths = rows.width[row_slice]
     run = torch.repeat_interleave(widths)
     starts = _starts(pixel_ends, widths, row_slice)
-    return backend.torch(_run_fragments)(run, starts, rows.pixel[row_slice], rows.inv_z[row_slice],
-                                   rows.step[row_slice], rows.face[row_slice])
+    return backend.torch(_run_fragments)(run, starts, rows.pixel[row_slice],
+                                         rows.inv_z[row_slice], rows.step[row_slice],
+                                         rows.face[row_slice])
 
 
 def _run_fragments(run, starts, pixel, inv_z, step, face):

@@ -237,8 +237,8 @@ def test_fragments_do_not_depend_on_the_chunk_budget():
     tris = torch.tensor([random_triangles(rng, 40)] * 2, dtype=torch.float32)  # two frames
 
     def collect(budget):
-        pairs = torch.cat([torch.stack([pixel, key], 1)
-                           for pixel, key in fragments(tris, INTR, W, H, 0.05, budget, EAGER)]).numpy()
+        chunks = fragments(tris, INTR, W, H, 0.05, budget, EAGER)
+        pairs = torch.cat([torch.stack([pixel, key], 1) for pixel, key in chunks]).numpy()
         return pairs[np.lexsort(pairs.T)]
 
     reference = collect(1 << 20)
