@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from lightpipe.config.settings import CameraSettings, SceneSettings, Settings, VideoSettings
 from lightpipe.planning.planner import asset_pools, plan_video
@@ -27,10 +28,13 @@ def with_lens(spec, shutter=0.0, f_number=0.0):
                                                                  f_number=f_number))
 
 
-def test_motion_blur_changes_colour_only():
-    spec = planned()
-    sharp = render_video(spec, options=OPTIONS)
-    blurred = render_video(with_lens(spec, shutter=1.0), options=OPTIONS)
+@pytest.mark.parametrize("native", [True, False])
+def test_motion_blur_changes_colour_only(native):
+    """With a shutter the frame pass draws depth, segmentation and normals without shading
+    (`surface`): the same bits as the shading path draws them, on each backend."""
+    spec, options = planned(), dataclasses.replace(OPTIONS, native=native)
+    sharp = render_video(spec, options=options)
+    blurred = render_video(with_lens(spec, shutter=1.0), options=options)
     assert not np.array_equal(sharp.color, blurred.color)
     for name in ("depth", "segmentation", "normals"):
         assert np.array_equal(getattr(sharp, name), getattr(blurred, name)), name
