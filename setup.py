@@ -18,7 +18,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 CSRC = "lightpipe/render/csrc"
-KERNELS = [f"{CSRC}/shade.c", f"{CSRC}/raster.c", f"{CSRC}/depth_codes.c"]
+DATASET_CSRC = "lightpipe/dataset/csrc"  # the depth codes, beside `dataset/depth_codes.py`
+KERNELS = [f"{CSRC}/shade.c", f"{CSRC}/raster.c", f"{DATASET_CSRC}/depth_codes.c"]
 COMMON = ["-O3", "-std=gnu11", "-fopenmp-simd", "-ffp-contract=off", "-fno-math-errno",
           "-fno-trapping-math",
           # PRE turns a clamped table index into a select of pointers, which stops the
@@ -36,7 +37,7 @@ def source_hash() -> str:
     """sha256 (16 hex digits) of the kernel sources, in the module; `native_library` compares
     it with the sources in the tree and ignores a stale build (same function there)."""
     digest = hashlib.sha256()
-    for path in sorted(Path(CSRC).glob("*.[ch]")):
+    for path in sorted([*Path(CSRC).glob("*.[ch]"), *Path(DATASET_CSRC).glob("*.[ch]")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 

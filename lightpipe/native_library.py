@@ -1,5 +1,5 @@
 """The shared library of Lightpipe's native C kernels (`lightpipe.render._native`, built by
-setup.py from `render/csrc`): loading it through ctypes (which releases the GIL during a call,
+setup.py from `render/csrc` and `dataset/csrc`): loading it through ctypes (which releases the GIL during a call,
 so threads run in parallel), its staleness check, the choice of instruction-set build, and the
 split of a call over threads. The bindings themselves live beside the code they speed up:
 `render.native` (the renderer's kernels) and `dataset.native_depth_codes` (the depth codes).
@@ -24,6 +24,7 @@ import torch
 
 MODULE_DIR = Path(__file__).parent / "render"  # where setup.py builds `lightpipe.render._native`
 SOURCES = MODULE_DIR / "csrc"
+DATASET_SOURCES = Path(__file__).parent / "dataset" / "csrc"  # the depth codes' kernels
 # Instruction-set builds of the kernels (setup.py), best first, with their `lp_variants` bit.
 VARIANTS = {"v4": 4, "v3": 2, "base": 1}
 MIN_ITEMS_PER_THREAD = 4096
@@ -32,7 +33,7 @@ MIN_ITEMS_PER_THREAD = 4096
 def source_hash() -> str | None:
     """`setup.source_hash` of the kernel sources (None where they are not shipped, as in a
     wheel): the build records it, and a build with another hash is stale."""
-    paths = sorted(SOURCES.glob("*.[ch]"))
+    paths = sorted([*SOURCES.glob("*.[ch]"), *DATASET_SOURCES.glob("*.[ch]")])
     if not paths:
         return None
     digest = hashlib.sha256()

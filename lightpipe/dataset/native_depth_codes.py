@@ -1,4 +1,4 @@
-"""`depth_codes` in C (`render/csrc/depth_codes.c`, in the library `lightpipe.native_library`
+"""`depth_codes` in C (`csrc/depth_codes.c`, in the library `lightpipe.native_library`
 loads): the same codes as the numpy definition, computed faster and split over threads."""
 
 from __future__ import annotations

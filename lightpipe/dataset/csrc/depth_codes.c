@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "common.h"
+#include "../../render/csrc/common.h"
 
 /* `depth_codes._valid_range` of depths [start, stop): out = (min, max) of the positive values,
  * (+inf, -inf) when there are none. */
