@@ -179,7 +179,7 @@ def native_missing_notice(device: torch.device | str, native_wanted: bool = True
     if torch.device(device).type != "cpu" or chose_another or why is None:
         return None
     what = "are not built" if why == "not built" else \
-        f"were built from other sources than those in {native_library.SOURCES}"
+        "are stale (built from other C sources than those in the tree)"
     return (f"lightpipe: the native CPU kernels {what}: this run renders with the eager PyTorch "
             f"reference: the same bytes, {SLOWER}.\n"
             "HINT: install a C compiler and the Python headers (Debian/Ubuntu: `apt install gcc "
