@@ -12,6 +12,7 @@ import pytest
 from lightpipe.atomic_io import is_temp
 
 from conftest import LIGHTPIPE, REPO, run_lightpipe, tree_hashes
+from fault_gate import DEADLINE_S, Gate, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -69,19 +70,29 @@ def test_verify_finds_corrupt_files_and_predict_redoes_exactly_them(reference, t
 
 
 def test_sigusr1_stops_after_the_current_video_and_a_rerun_finishes(reference, tmp_path):
-    """The signal lands while video 2 renders (stalled): it is finished and committed, nothing
-    after it starts, the task exits 1, and a rerun completes the same bytes."""
+    """The signal lands while video 2 renders (held at a gate until the task has taken the
+    signal): it is finished and committed, nothing after it starts, the task exits 1, and a rerun
+    completes the same bytes."""
     config, _, hashes, _ = reference
-    out = tmp_path / "out"
+    out, gate = tmp_path / "out", Gate(tmp_path / "gate")
+    log = tmp_path / "stdout.log", tmp_path / "stderr.log"
     cmd = [*LIGHTPIPE, "predict", "--config", str(config), "--settings.output_dir", str(out),
            "--settings.encoder.max_pending_videos", "1"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "LIGHTPIPE_FAULT": "stall@2"})
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("train/*.json"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGUSR1)
-    stdout, stderr = proc.communicate(timeout=120)
+    with open(log[0], "w") as stdout_file, open(log[1], "w") as stderr_file:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=stdout_file, stderr=stderr_file,
+                                text=True, env={**os.environ, **gate.env(2)})
+        try:
+            gate.wait_reached(2, proc)
+            proc.send_signal(signal.SIGUSR1)
+            wait_until(lambda: "SIGUSR1 received" in log[1].read_text(),
+                       "the task took the signal", proc)
+            gate.open(2)
+            proc.wait(timeout=DEADLINE_S)
+        finally:
+            if proc.poll() is None:  # a failed wait leaves no task behind
+                proc.kill()
+                proc.wait()
+    stdout, stderr = log[0].read_text(), log[1].read_text()
     assert "SIGUSR1 received; finishing the current video" in stderr
     assert "rendered 3 [0000-0002]" in stdout and "(stopped early: SIGUSR1 received)" in stdout
     assert proc.returncode == 1
