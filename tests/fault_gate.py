@@ -8,6 +8,9 @@ slow machine fails clearly instead of acting at the wrong moment.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -46,3 +49,37 @@ class Gate:
 
     def open(self, video: int) -> None:
         (self.folder / f"{video}.open").touch()
+
+
+class LoggedRun:
+    """A command in its own process group, its stdout and stderr in files that the test reads
+    while it runs (to act once the run has said something); used as a context manager, it
+    leaves no process behind."""
+
+    def __init__(self, cmd: list[str], folder: Path, env: dict[str, str], cwd: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.stdout_path, self.stderr_path = folder / "stdout.log", folder / "stderr.log"
+        with open(self.stdout_path, "w") as stdout, open(self.stderr_path, "w") as stderr:
+            self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=stdout, stderr=stderr,
+                                         start_new_session=True, env={**os.environ, **env})
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def wait_for_stderr(self, text: str, count: int = 1) -> None:
+        wait_until(lambda: self.stderr().count(text) >= count,
+                   f"{text!r} said {count} time(s) on stderr", self.proc)
+
+    def finish(self, seconds: float = DEADLINE_S) -> tuple[str, str]:
+        """Wait for the exit (failing at `seconds`); its stdout and stderr."""
+        self.proc.wait(timeout=seconds)
+        return self.stdout_path.read_text(), self.stderr()
+
+    def __enter__(self) -> LoggedRun:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
