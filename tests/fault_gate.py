@@ -70,6 +70,22 @@ class LoggedRun:
         wait_until(lambda: self.stderr().count(text) >= count,
                    f"{text!r} said {count} time(s) on stderr", self.proc)
 
+    def signal_at_gates(self, gate: Gate, videos: tuple[int, ...], signum: int, said: str,
+                        group: bool = False) -> tuple[str, str]:
+        """Once each task holds at its gate (one of `videos` each), send `signum` to the command
+        (or its process group); once each task has `said` so on stderr, open the gates; wait
+        for the exit. The signal lands while those videos render, whatever the machine's pace."""
+        for video in videos:
+            gate.wait_reached(video, self.proc)
+        if group:
+            os.killpg(self.proc.pid, signum)
+        else:
+            self.proc.send_signal(signum)
+        self.wait_for_stderr(said, count=len(videos))
+        for video in videos:
+            gate.open(video)
+        return self.finish()
+
     def finish(self, seconds: float = DEADLINE_S) -> tuple[str, str]:
         """Wait for the exit (failing at `seconds`); its stdout and stderr."""
         self.proc.wait(timeout=seconds)

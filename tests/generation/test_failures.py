@@ -76,11 +76,7 @@ def test_sigusr1_stops_after_the_current_video_and_a_rerun_finishes(reference, t
     cmd = [*LIGHTPIPE, "predict", "--config", str(config), "--settings.output_dir", str(out),
            "--settings.encoder.max_pending_videos", "1"]
     with LoggedRun(cmd, tmp_path / "logs", gate.env(2), REPO) as run:
-        gate.wait_reached(2, run.proc)
-        run.proc.send_signal(signal.SIGUSR1)
-        run.wait_for_stderr("SIGUSR1 received")
-        gate.open(2)
-        stdout, stderr = run.finish()
+        stdout, stderr = run.signal_at_gates(gate, (2,), signal.SIGUSR1, "SIGUSR1 received")
     proc = run.proc
     assert "SIGUSR1 received; finishing the current video" in stderr
     assert "rendered 3 [0000-0002]" in stdout and "(stopped early: SIGUSR1 received)" in stdout
@@ -99,11 +95,7 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_a_rerun_finishes(reference,
     out, gate = tmp_path / "out", Gate(tmp_path / "gate")
     cmd = [*LIGHTPIPE, "predict", "--config", str(config), "--settings.output_dir", str(out)]
     with LoggedRun(cmd, tmp_path / "logs", gate.env(3), REPO) as run:
-        gate.wait_reached(3, run.proc)
-        run.proc.send_signal(signal.SIGINT)
-        run.wait_for_stderr("Ctrl-C; finishing the current video")
-        gate.open(3)
-        stdout, stderr = run.finish()
+        stdout, stderr = run.signal_at_gates(gate, (3,), signal.SIGINT, "Ctrl-C; finishing")
     proc = run.proc
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr

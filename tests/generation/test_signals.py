@@ -4,7 +4,6 @@ committed, the command exits 143 and the same command finishes the dataset."""
 
 from __future__ import annotations
 
-import os
 import signal
 
 import pytest
@@ -49,11 +48,7 @@ def test_sigterm_stops_one_process_cleanly_and_a_rerun_finishes(reference, tmp_p
     out, gate = tmp_path / "out", Gate(tmp_path / "gate")
     with start(config, out, "--settings.encoder.max_pending_videos", "1", gate=gate,
                videos=(2,)) as run:
-        gate.wait_reached(2, run.proc)
-        run.proc.send_signal(signal.SIGTERM)
-        run.wait_for_stderr("SIGTERM received")
-        gate.open(2)
-        stdout, stderr = run.finish()
+        stdout, stderr = run.signal_at_gates(gate, (2,), signal.SIGTERM, "SIGTERM received")
     proc = run.proc
     assert_stopped_cleanly(proc, stdout, stderr, out, tasks=1, complete=[0, 1, 2])
     assert "rendered 3 [0000-0002]" in stdout
@@ -70,16 +65,8 @@ def test_sigterm_stops_both_processes_lightning_launched(reference, tmp_path, ta
     out, gate = tmp_path / "out", Gate(tmp_path / "gate")
     with start(config, out, "--trainer.devices", "2", "--trainer.strategy", "ddp",
                "--trainer.accelerator", "cpu", gate=gate, videos=(2, 7)) as run:
-        for video in (2, 7):
-            gate.wait_reached(video, run.proc)
-        if target == "command":
-            run.proc.send_signal(signal.SIGTERM)
-        else:
-            os.killpg(run.proc.pid, signal.SIGTERM)
-        run.wait_for_stderr("SIGTERM received", count=2)
-        for video in (2, 7):
-            gate.open(video)
-        stdout, stderr = run.finish()
+        stdout, stderr = run.signal_at_gates(gate, (2, 7), signal.SIGTERM, "SIGTERM received",
+                                             group=target == "process group")
     proc = run.proc
     assert_stopped_cleanly(proc, stdout, stderr, out, tasks=2, complete=[0, 1, 2, 5, 6, 7])
     run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
