@@ -37,10 +37,10 @@ _EXPORTS = {
     "RenderOptions": "lightpipe.render.renderer",
     "RenderedVideo": "lightpipe.render.renderer",
     "render_video": "lightpipe.render.renderer",
-    # DataModules
-    "GenerationDataModule": "lightpipe.datamodule.predict",
+    # training DataModule
     "GeneratedVideoDataModule": "lightpipe.datamodule.training",
-    # generation loop
+    # generation loop (its DataModule: what each task renders)
+    "GenerationDataModule": "lightpipe.generation.data",
     "VideoGenerator": "lightpipe.generation.module",
     "VideoWriter": "lightpipe.generation.writer",
     # models

@@ -11,6 +11,7 @@ CUBE_V = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]
 CUBE_F = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
                    [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
 RED, GREEN = (220, 30, 30), (30, 200, 60)
+PURPLE = (120, 40, 160)  # textures/purple.png
 # The PBR GLB: a uniform base colour texture (200, 100, 50) x factor 0.5 -> (100, 50, 25);
 # metallic-roughness texture G = 204, B = 102 x factors 0.5 and 1.0; a normal map tilted +x.
 PBR_ALBEDO = (100, 50, 25)
@@ -115,7 +116,7 @@ def make_asset_root(root: Path) -> Path:
     write_glb(root / "objects" / "ball.glb")
     write_ply(root / "objects" / "cube.ply")
     write_stl(root / "objects" / "can.stl")
-    write_image(root / "textures" / "purple.png", (120, 40, 160))
+    write_image(root / "textures" / "purple.png", PURPLE)
     write_image(root / "textures" / "wood.jpg", (150, 100, 50))
     write_image(root / "backgrounds" / "sunset.png", (250, 120, 40), size=(64, 48))
     write_pbr_glb(root / "objects" / "pbr.glb")

@@ -18,10 +18,10 @@ from lightpipe.commands.parsing import (
     settings_from,
 )
 from lightpipe.config.settings import ProjectSettings
-from lightpipe.datamodule.predict import GenerationDataModule
 from lightpipe.dataset.identity import run_layout
 from lightpipe.dataset.output_dir import check_output_dir
 from lightpipe.generation import devices
+from lightpipe.generation.data import GenerationDataModule
 from lightpipe.generation.module import VideoGenerator
 from lightpipe.lightning_compat import cluster_environment, launched_processes
 from lightpipe.planning.planner import asset_pools

@@ -10,8 +10,8 @@ import torch
 from lightning.pytorch import LightningModule
 
 from lightpipe.config.settings import ProjectSettings, Settings
-from lightpipe.datamodule.predict import GenerationDataModule
 from lightpipe.dataset.identity import run_layout
+from lightpipe.generation.data import GenerationDataModule
 from lightpipe.generation.faults import maybe_inject
 from lightpipe.generation.writer import VideoResult, VideoWriter
 from lightpipe.lightning_compat import cluster_environment, launched_processes

@@ -28,7 +28,6 @@ from lightpipe.atomic_io import (
     write_json,
 )
 from lightpipe.config.settings import EncoderSettings
-from lightpipe.datamodule.predict import GenerationDataModule
 from lightpipe.dataset.depth_codes import inverse_depth_gray, quantize_metric
 from lightpipe.dataset.layout import FORMAT_VERSION, Layout
 from lightpipe.dataset.meta import (
@@ -52,6 +51,7 @@ from lightpipe.dataset.video_codec import (
     encode_rgb_ffv1,
     encode_rgb_h264,
 )
+from lightpipe.generation.data import GenerationDataModule
 from lightpipe.generation.progress import Progress, task_summary
 from lightpipe.generation.storage_errors import StorageRefused, writing
 from lightpipe.lightning_compat import cluster_environment

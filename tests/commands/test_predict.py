@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -19,6 +19,7 @@ from lightpipe.planning.planner import asset_pools, plan_video
 from lightpipe.render.renderer import render_video
 
 from conftest import LIGHTPIPE, REPO, run_lightpipe, tiny_config, tree_hashes
+from fault_gate import Gate, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -139,24 +140,29 @@ def test_80_videos_split_into_train_and_val_by_global_index(tmp_path):
 
 
 def test_sigkill_midway_then_rerun_ends_identical(tmp_path):
+    """Two tasks (videos 0-3 and 4-7) each held at a gate on their third video (2 and 6), killed
+    once two videos are committed (their encodes may still be in flight): the killed run left
+    some videos complete and none of the held ones or those after them."""
     args = dict(num_videos=8, video={"width": 128, "height": 96, "num_frames": 16})
     config = tiny_config(tmp_path / "c.yaml", tmp_path / "clean", **args)
     run_lightpipe("predict", "--config", str(config))
     clean = tree_hashes(tmp_path / "clean")
 
-    out = tmp_path / "killed"
+    out, gate = tmp_path / "killed", Gate(tmp_path / "gate")
     cmd = [*LIGHTPIPE, "predict", "--config", str(config), "--settings.output_dir", str(out),
            "--trainer.devices", "2", "--trainer.strategy", "ddp"]
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while len(list(out.glob("*/*.json"))) < 2 and time.monotonic() < deadline:
-        assert proc.poll() is None, "the run ended before it could be killed"
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done = len(list(out.glob("*/*.json")))
-    assert 2 <= done < 8, f"kill landed after {done} videos"
+                            stderr=subprocess.DEVNULL, env={**os.environ, **gate.env(2, 6)})
+    try:
+        for video in (2, 6):
+            gate.wait_reached(video, proc)
+        wait_until(lambda: len(list(out.glob("*/*.json"))) >= 2, "two videos committed", proc)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the gates are never opened
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = sorted(int(p.stem) for p in out.glob("*/*.json"))
+    assert len(done) >= 2 and set(done) <= {0, 1, 4, 5}, f"complete after the kill: {done}"
 
     run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))
     assert tree_hashes(out) == clean

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import time
 
 import pytest
 
 from lightpipe.atomic_io import is_temp
 
 from conftest import LIGHTPIPE, REPO, run_lightpipe, tree_hashes
+from fault_gate import Gate, LoggedRun
 
 pytestmark = pytest.mark.e2e
 
@@ -69,19 +68,16 @@ def test_verify_finds_corrupt_files_and_predict_redoes_exactly_them(reference, t
 
 
 def test_sigusr1_stops_after_the_current_video_and_a_rerun_finishes(reference, tmp_path):
-    """The signal lands while video 2 renders (stalled): it is finished and committed, nothing
-    after it starts, the task exits 1, and a rerun completes the same bytes."""
+    """The signal lands while video 2 renders (held at a gate until the task has taken the
+    signal): it is finished and committed, nothing after it starts, the task exits 1, and a rerun
+    completes the same bytes."""
     config, _, hashes, _ = reference
-    out = tmp_path / "out"
+    out, gate = tmp_path / "out", Gate(tmp_path / "gate")
     cmd = [*LIGHTPIPE, "predict", "--config", str(config), "--settings.output_dir", str(out),
            "--settings.encoder.max_pending_videos", "1"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "LIGHTPIPE_FAULT": "stall@2"})
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("train/*.json"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGUSR1)
-    stdout, stderr = proc.communicate(timeout=120)
+    with LoggedRun(cmd, tmp_path / "logs", gate.env(2), REPO) as run:
+        stdout, stderr = run.signal_at_gates(gate, (2,), signal.SIGUSR1, "SIGUSR1 received")
+    proc = run.proc
     assert "SIGUSR1 received; finishing the current video" in stderr
     assert "rendered 3 [0000-0002]" in stdout and "(stopped early: SIGUSR1 received)" in stdout
     assert proc.returncode == 1
@@ -92,26 +88,20 @@ def test_sigusr1_stops_after_the_current_video_and_a_rerun_finishes(reference, t
 
 
 def test_ctrl_c_stops_cleanly_says_how_to_resume_and_a_rerun_finishes(reference, tmp_path):
-    """SIGINT (what Ctrl-C sends) after >= 2 videos: the current video and queued encodes finish,
-    the last line counts what is complete and says the same command resumes, exit 130; the
-    rerun gives the clean run's bytes."""
+    """SIGINT (what Ctrl-C sends) while video 3 renders (held at a gate until the task has taken
+    it): the current video and queued encodes finish, the last line counts what is complete and
+    says the same command resumes, exit 130; the rerun gives the clean run's bytes."""
     config, _, hashes, _ = reference
-    out = tmp_path / "out"
+    out, gate = tmp_path / "out", Gate(tmp_path / "gate")
     cmd = [*LIGHTPIPE, "predict", "--config", str(config), "--settings.output_dir", str(out)]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "LIGHTPIPE_FAULT": "stall@3"})
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("*/*.json"))) < 2 and time.monotonic() < deadline:
-        assert proc.poll() is None, "the run ended before Ctrl-C"
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
+    with LoggedRun(cmd, tmp_path / "logs", gate.env(3), REPO) as run:
+        stdout, stderr = run.signal_at_gates(gate, (3,), signal.SIGINT, "Ctrl-C; finishing")
+    proc = run.proc
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
-    complete = len(list(out.glob("*/*.json")))
-    assert 2 <= complete < 10
+    assert sorted(p.name for p in out.glob("*/*.json")) == [f"{i:04d}.json" for i in range(4)]
     assert stdout.strip().splitlines()[-1] == (
-        f"lightpipe dataset: {complete}/10 videos complete in {out}; stopped (Ctrl-C): "
+        f"lightpipe dataset: 4/10 videos complete in {out}; stopped (Ctrl-C): "
         "the same command resumes")
     assert not [p for p in out.rglob("*") if is_temp(p)]
     run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out))

@@ -12,7 +12,7 @@ from lightpipe.planning.planner import asset_pools, plan_video
 from lightpipe.planning.specs import Motion
 from lightpipe.render.renderer import RenderOptions, render_video
 
-from asset_files import RED, make_asset_root
+from asset_files import PURPLE, RED, make_asset_root
 
 W, H = 160, 96
 
@@ -114,19 +114,24 @@ def test_objects_rest_on_the_ground():
 
 
 @pytest.mark.parametrize("asset,expect", [
-    ("box/box.obj", RED), ("ball.glb", (40, 60, 230)), ("cube.ply", (250, 250, 20)),
-    ("can.stl", None)])
+    ("box/box.obj", RED),  # the box's UVs point into the red half of its texture
+    ("ball.glb", (40, 60, 230)), ("cube.ply", (250, 250, 20)),
+    ("can.stl", PURPLE)])  # an STL carries no colour: the planned material shows
 def test_each_user_format_renders_where_planned_with_its_colours(asset_root, asset, expect):
+    """Each object is planned with the purple texture: a file with colours of its own shows them
+    instead, and an STL, which has none, shows the planned texture."""
     spec = one_object_spec(f"user:objects/{asset}", elevation=89.0)
+    planned = dataclasses.replace(spec.objects[0], material_id="user:textures/purple.png",
+                                  roughness_scale=1.0, metal=0.0)
+    spec = dataclasses.replace(spec, objects=(planned,))
     video = render_video(spec, options=RenderOptions(asset_root=asset_root, segmentation=True))
     mask = video.segmentation[0] == 2
     assert mask.sum() > 100
     assert mask[project(video, 0, (0.0, 0.1, 0.0))]  # it rests on the ground at the origin
     colors = video.color[0][mask].astype(float)
-    if expect is not None:  # the box's UVs point into the red half of its texture
-        direction = np.array(expect) / np.linalg.norm(expect)
-        cosine = colors @ direction / np.maximum(np.linalg.norm(colors, axis=1), 1e-6)
-        assert np.median(cosine) > 0.97, "the file's own colour does not show"
+    direction = np.array(expect) / np.linalg.norm(expect)
+    cosine = colors @ direction / np.maximum(np.linalg.norm(colors, axis=1), 1e-6)
+    assert np.median(cosine) > 0.97, f"{asset} does not show {expect}"
 
 
 def test_background_image_shows_behind_everything(asset_root):

@@ -1,4 +1,6 @@
-"""Predict side: a dataset of pending video specs and the DataModule that shards it per task."""
+"""What generation renders: a dataset of pending video specs and the DataModule that shards it
+per task. It lives beside the module and the writer it feeds (they share its stop flag), not in
+`lightpipe.datamodule`, which holds the DataModules a user imports to train."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from lightpipe.config.settings import ProjectSettings, Settings
-from lightpipe.datamodule.sampler import ContiguousDistributedSampler
 from lightpipe.dataset.identity import run_layout
 from lightpipe.dataset.output_dir import prepare_output_dir
 from lightpipe.errors import LightpipeError
+from lightpipe.generation.sampler import ContiguousDistributedSampler
 from lightpipe.lightning_compat import uses_distributed_sampler
 from lightpipe.planning.assignment import contiguous_block
 from lightpipe.planning.planner import AssetPool, asset_pools, plan_video

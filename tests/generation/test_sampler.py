@@ -1,6 +1,6 @@
 """The predict sampler: each rank iterates its block; a stop request ends the iteration."""
 
-from lightpipe.datamodule.sampler import ContiguousDistributedSampler
+from lightpipe.generation.sampler import ContiguousDistributedSampler
 from lightpipe.preemption import StopFlag
 
 
