@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lightpipe.render import look
 from lightpipe.render.occlusion import KERNEL
 
 _MIN_PIXELS_PER_THREAD = 4096
@@ -31,15 +32,24 @@ _CSRC = Path(__file__).with_name("csrc")
 _p, _i64 = ctypes.c_void_p, ctypes.c_int64
 
 
+_f32 = ctypes.c_float
+
+
 class _Shading(ctypes.Structure):
-    """`Shading` of shade.c: pointers into tensors that the caller keeps alive."""
+    """`Shading` of shade.c: pointers into tensors that the caller keeps alive, then the look's
+    values (`look.kernel_values`, each rounded once to float32). tests/render/test_look.py
+    checks it against the C struct (`lp_shading_layout`)."""
 
     _fields_ = [("planes", _p), ("texels", _p), ("light", _p), ("env_texels", _p),
                 ("env_count", _i64), ("env_sizes", _p), ("env_offsets", _p),
                 ("env_levels", _i64), ("env", _p), ("brdf", _p), ("shadow", _p),
                 ("shadow_count", _i64), ("shadow_params", _p), ("occ_depth", _p),
                 ("occ_count", _i64), ("occ_params", _p), ("occ_kernel", _p), ("backdrop", _p),
-                ("face_part", _p)]
+                ("face_part", _p), ("min_roughness", _f32), ("dielectric_f0", _f32),
+                ("karis_c0", _f32 * 4), ("karis_c1", _f32 * 4), ("karis_ab", _f32 * 2),
+                ("lit_side_min", _f32), ("shadow_bias", _f32), ("shadow_min_variance", _f32),
+                ("bleeding_cut", _f32), ("bleeding_scale", _f32), ("ao_radius", _f32),
+                ("ao_keep", _f32), ("ao_scale", _f32), ("ao_axis", _f32)]
 
 
 _SHADING = ctypes.POINTER(_Shading)
@@ -58,6 +68,7 @@ _SIGNATURES = {
     "lp_depth_range": ([_p, _i64, _i64, _p], None),
     "lp_quantize_metric": ([_p, ctypes.c_double, ctypes.c_double, _i64, _i64, _p], None),
     "lp_inverse_depth_gray": ([_p, ctypes.c_double, ctypes.c_double, _i64, _i64, _p], None),
+    "lp_shading_layout": ([], ctypes.c_char_p),
 }
 # Instruction-set builds of the kernels (setup.py), best first, with their `lp_variants` bit.
 VARIANTS = {"v4": 4, "v3": 2, "base": 1}
@@ -122,13 +133,13 @@ def _library() -> ctypes.CDLL | None:
 
 
 def _source_hash() -> str | None:
-    """`setup.source_hash` of the kernel sources beside this module (None where they are not
-    shipped, as in a wheel)."""
+    """`setup.source_hash` of the kernel sources beside this module and of the look table
+    (None where they are not shipped, as in a wheel)."""
     paths = sorted(_CSRC.glob("*.[ch]"))
     if not paths:
         return None
     digest = hashlib.sha256()
-    for path in paths:
+    for path in [*paths, Path(look.__file__)]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -175,6 +186,9 @@ class FrameKernels:
             0 if moments is None else moments.shape[-1], _ptr(shadow_params), _ptr(occ_depth),
             0 if occ_depth is None else occ_depth.numel(), _ptr(occ_params),
             _ptr(_OCCLUSION_KERNEL), _ptr(backdrop), _ptr(face_part))
+        for name, value in look.kernel_values().items():  # read now: the table as it is
+            setattr(self.struct, name, value if isinstance(value, float)
+                    else (_f32 * len(value))(*value))
 
     def shade_frame(self, keys, rays, radiance, depth, normals=None, segmentation=None) -> None:
         """Radiance (3, H*W), depth (H*W) and optional normals (H*W, 3) / segmentation (H*W)
