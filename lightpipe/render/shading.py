@@ -141,7 +141,9 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
         occlusion: optional `(inverse depth of the frame, parameters)` for
             `occlusion.ambient_occlusion` (screen-space occlusion of the environment light).
     Normals are the interpolated geometric normals (no normal map) in camera space, turned
-    towards the camera. Both layouts give the same bits.
+    towards the camera. Both layouts give the same bits. The terms (`material`, `split_sum`,
+    `environment`, `sun`, `sun_visibility`, `occlusion.ambient_occlusion`, `combine`) have C
+    twins of the same names in csrc/shade.c; the constants they share are in `look`.
     """
     p = table.index_select(0, face).unbind(1) if rows else take_columns(table, face).unbind(0)
     rx, ry, inv_len = rays.unbind(0)

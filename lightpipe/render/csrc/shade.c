@@ -8,9 +8,17 @@
  *  - the build never contracts a * b + c into an FMA (-ffp-contract=off) and never uses
  *    fast-math (setup.py);
  *  - a Python scalar of the reference is the float32 nearest its double: an inexact constant is
- *    written `(float)0.04` (one rounding from the double, as PyTorch casts it), and `0.25 / x`
+ *    written `(float)1e-4` (one rounding from the double, as PyTorch casts it), and `0.25 / x`
  *    is `(1 / x) * 0.25`, as `Tensor.__rtruediv__` computes it.
  * Indices the reference computes in int64 fit in int32 here (all are < 2**31).
+ *
+ * The look (lightpipe/render/look.py) is never written here: its values arrive as float32 in
+ * `Shading` (computed in double as the reference computes them, then rounded once, by
+ * native.py), its layout (table sizes, row indices) through look.h, which setup.py generates
+ * from the same table. The helpers are the terms of `shading.shade_faces`, under the same names
+ * and in the same order: material, split_sum, environment, sun (ggx_distribution,
+ * smith_visibility, fresnel_weight), sun_visibility, ambient_occlusion, combine
+ * (schlick_fresnel).
  *
  * Speed: pixels are listed in blocks (covered / uncovered), and each list is shaded by one
  * branch-free loop over independent lanes (`omp simd`) that GCC vectorizes, with hardware
