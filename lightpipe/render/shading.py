@@ -251,8 +251,10 @@ def smith_visibility(n_v: torch.Tensor, n_l: torch.Tensor, roughness: torch.Tens
 
 
 def fresnel_weight(v_h: torch.Tensor) -> torch.Tensor:
-    """(1 - v.h)^5 of Schlick's Fresnel."""
-    return _fifth_power(-v_h + 1.0)
+    """(1 - v.h)^5 of Schlick's Fresnel (products: no pow)."""
+    x = -v_h + 1.0
+    x2 = x * x
+    return x2 * x2 * x
 
 
 def schlick_fresnel(f0: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -408,11 +410,6 @@ def _table(table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     i = torch.floor(position)
     entries = take_columns(table, i.long())
     return entries[0] + entries[1] * (position - i)
-
-
-def _fifth_power(x: torch.Tensor) -> torch.Tensor:
-    x2 = x * x
-    return x2 * x2 * x
 
 
 def _cross(a, b):
