@@ -69,6 +69,7 @@ _SIGNATURES = {
     "lp_quantize_metric": ([_p, ctypes.c_double, ctypes.c_double, _i64, _i64, _p], None),
     "lp_inverse_depth_gray": ([_p, ctypes.c_double, ctypes.c_double, _i64, _i64, _p], None),
     "lp_shading_layout": ([], ctypes.c_char_p),
+    "lp_brdf_terms": ([_p, _i64, _p], None),
 }
 # Instruction-set builds of the kernels (setup.py), best first, with their `lp_variants` bit.
 VARIANTS = {"v4": 4, "v3": 2, "base": 1}

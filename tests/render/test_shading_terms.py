@@ -4,13 +4,14 @@ names the term that broke rather than "colour"."""
 
 from __future__ import annotations
 
+import ctypes
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from lightpipe.render import environment, look, shading
+from lightpipe.render import environment, look, native, shading
 from lightpipe.render.occlusion import ambient_occlusion
 
 
@@ -156,3 +157,25 @@ def test_combine_of_a_black_sun_and_a_white_furnace():
     out = shading.combine(_f32(0.04), _f32(1.0), _f32(1.0), _f32(math.pi), _f32(0.0), _f32(0.0),
                           env, terms, torch.zeros(1), _f32(1.0))
     assert 0.95 < float(out) < 1.05
+
+
+@pytest.mark.skipif(not native.available(), reason="native kernels not built")
+def test_the_c_brdf_terms_are_their_eager_twins_bit_for_bit():
+    """shade.c's ggx_distribution, smith_visibility, fresnel_weight and schlick_fresnel on the
+    same inputs as shading's (`lp_brdf_terms`), in every build of the kernels."""
+    generator = torch.Generator().manual_seed(1)
+    n_h, n_v, n_l, v_h, f0 = torch.rand(5, 4096, generator=generator)
+    roughness = torch.rand(4096, generator=generator).clamp(min=look.MIN_ROUGHNESS)
+    alpha2 = (roughness * roughness) * (roughness * roughness)
+    n_v = n_v.clamp(min=1e-4)
+    inputs = torch.stack([n_h, alpha2, n_v, n_l, roughness, v_h, f0]).contiguous()
+    weight = shading.fresnel_weight(v_h)
+    expected = torch.stack([shading.ggx_distribution(n_h, alpha2),
+                            shading.smith_visibility(n_v, n_l, roughness), weight,
+                            shading.schlick_fresnel(f0, weight)])
+    for variant in native.runnable_variants():
+        out = torch.empty(4, 4096)
+        getattr(native._library(), f"lp_brdf_terms_{variant}")(
+            ctypes.c_void_p(inputs.data_ptr()), ctypes.c_int64(4096),
+            ctypes.c_void_p(out.data_ptr()))
+        assert torch.equal(out.view(torch.int32), expected.view(torch.int32)), variant

@@ -560,6 +560,19 @@ int64_t LP(lp_shade_samples)(const Shading *shading, const int64_t *keys, const 
     return bad;
 }
 
+/* The sun's pure BRDF terms of n inputs, for the test of each against its eager twin
+ * (tests/render/test_shading_terms.py). in: (7, n) n.h, alpha^2, n.v, n.l, roughness, v.h, F0;
+ * out: (4, n) ggx_distribution, smith_visibility, fresnel_weight, schlick_fresnel. */
+void LP(lp_brdf_terms)(const float *in, int64_t n, float *out) {
+    for (int64_t i = 0; i < n; i++) {
+        float weight = fresnel_weight(in[5 * n + i]);
+        out[i] = ggx_distribution(in[i], in[n + i]);
+        out[n + i] = smith_visibility(in[2 * n + i], in[3 * n + i], in[4 * n + i]);
+        out[2 * n + i] = weight;
+        out[3 * n + i] = schlick_fresnel(in[6 * n + i], weight);
+    }
+}
+
 /* `camera_response.encode` of planar radiance (3, hw) [start, stop) into RGB bytes (hw, 3):
  * the code at the start of the value's bucket (bits >> 16), plus one if it reaches the next
  * threshold. codes: (32768,) int32. */
