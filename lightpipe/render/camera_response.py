@@ -9,8 +9,8 @@ A value's float32 bits, shifted right by 16 (sign, exponent, 7 mantissa bits), i
 the code at the start of that bucket; buckets are at most 2**-7 (0.78%) wide (relative) and the
 thresholds at least 1.38% apart (codes 136 and 137), so one comparison with the next threshold
 finishes the job (`encode` equals `torch.bucketize(x, thresholds, right=True)`, at a third of
-its cost). The inverse curve's constants are computed with Python's `decimal` (correctly rounded), so no libm
-is involved.
+its cost). The inverse curve's constants are computed with Python's `decimal` (correctly
+rounded), so no libm is involved.
 """
 
 from __future__ import annotations

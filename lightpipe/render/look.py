@@ -38,12 +38,18 @@ NUM_PLANES = FACE_INFO + FACE_INFO_ROWS
 # Entries of the per-frame light vector (`shading.frame_light`).
 SUN_DIR, SUN_RGB, AMBIENT_SCALE, LOD_SCALE = 0, 3, 6, 7
 LIGHT_SIZE = 8
+# Entries of the per-frame environment vector (`environment.frame_parameters`): the camera ->
+# environment rotation (3x3, row-major) from ENV_ROTATION, then per channel ENV_TERMS terms of
+# the irradiance's quadratic form from ENV_IRRADIANCE.
+ENV_ROTATION, ENV_IRRADIANCE, ENV_TERMS = 0, 9, 10
+ENV_SIZE = ENV_IRRADIANCE + 3 * ENV_TERMS
 
 LAYOUT = ("TEXTURE_SIZE", "CHANNELS", "EXP_TABLE_SIZE", "AO_SAMPLES", "FACE_TINT",
           "FACE_ROUGHNESS_SCALE", "FACE_METAL_OVERRIDE", "FACE_FIRST_TEXEL", "FACE_INFO_ROWS",
           "DET", "DEPTH", "NORMAL", "TEXEL_S", "TEXEL_T", "TANGENT", "BITANGENT", "FACE_INFO",
           "TINT", "ROUGHNESS_SCALE", "METAL_OVERRIDE", "FIRST_TEXEL", "NUM_PLANES", "SUN_DIR",
-          "SUN_RGB", "AMBIENT_SCALE", "LOD_SCALE", "LIGHT_SIZE")
+          "SUN_RGB", "AMBIENT_SCALE", "LOD_SCALE", "LIGHT_SIZE", "ENV_ROTATION",
+          "ENV_IRRADIANCE", "ENV_TERMS", "ENV_SIZE")
 
 # ---- VALUES: passed to the kernels as data (`kernel_values`) ----
 # Material.

@@ -29,10 +29,7 @@ from lightpipe.render.occlusion import KERNEL
 
 _MIN_PIXELS_PER_THREAD = 4096
 _CSRC = Path(__file__).with_name("csrc")
-_p, _i64 = ctypes.c_void_p, ctypes.c_int64
-
-
-_f32 = ctypes.c_float
+_p, _i64, _f32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float
 
 
 class _Shading(ctypes.Structure):
@@ -188,8 +185,8 @@ class FrameKernels:
             0 if occ_depth is None else occ_depth.numel(), _ptr(occ_params),
             _ptr(_OCCLUSION_KERNEL), _ptr(backdrop), _ptr(face_part))
         for name, value in look.kernel_values().items():  # read now: the table as it is
-            setattr(self.struct, name, value if isinstance(value, float)
-                    else (_f32 * len(value))(*value))
+            setattr(self.struct, name, (_f32 * len(value))(*value)
+                    if isinstance(value, tuple) else value)
 
     def shade_frame(self, keys, rays, radiance, depth, normals=None, segmentation=None) -> None:
         """Radiance (3, H*W), depth (H*W) and optional normals (H*W, 3) / segmentation (H*W)

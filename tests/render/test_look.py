@@ -34,7 +34,8 @@ ALLOWED_LITERALS = {
     1e-30, 1e-20, 1e-12, 1e-6, 1e-4, 1e-3, 1e6,
     255.0, 65535.0,  # the uint8 / uint16 code ranges of dataset.depth_codes
 }
-_FLOAT = re.compile(r"(?<![\w.])((?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)[fF]?(?![\w.])")
+_FLOAT = re.compile(r"(?<![\w.])((?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)"
+                    r"[fF]?(?![\w.])")
 
 
 def _sources() -> dict[str, str]:

@@ -55,7 +55,7 @@ typedef float Float4[4];
     F(const float *, env_sizes)     /* (levels,) */                                             \
     F(const float *, env_offsets)   /* (levels,) */                                             \
     F(int64_t, env_levels)                                                                     \
-    F(const float *, env)           /* (39,) `environment.frame_parameters` */                  \
+    F(const float *, env)           /* (ENV_SIZE,) `environment.frame_parameters` */            \
     F(const float *, brdf)          /* (2, EXP_TABLE_SIZE) `environment_brdf_table` */          \
     F(const float *, shadow)        /* (2, S*S) moments, or NULL */                             \
     F(int64_t, shadow_count)        /* S*S */                                                   \
@@ -64,7 +64,7 @@ typedef float Float4[4];
     F(int64_t, occ_count)           /* H*W */                                                   \
     F(const float *, occ_params)    /* (6,) fx, fy, cx, cy, width, height */                    \
     F(const float *, occ_kernel)    /* (AO_SAMPLES, 3) hemisphere samples */                    \
-    F(const float *, backdrop)      /* (3, H*W) backdrop image radiance, or NULL: the environment */ \
+    F(const float *, backdrop)      /* (3, H*W) backdrop image radiance, or NULL: environment */ \
     F(const int64_t *, face_part)   /* (T,) part of each face (segmentation) */                 \
     F(float, min_roughness)         /* the look's values: look.py */                            \
     F(float, dielectric_f0)                                                                    \
@@ -140,7 +140,7 @@ INLINE Vec3 env_bilinear(const Shading s, float size, float offset, float face, 
  * the level nearest `lod`. */
 INLINE Vec3 env_radiance(const Shading s, float dx, float dy, float dz, int level, float lod,
                          float *bad) {
-    const float *r = s.env;
+    const float *r = s.env + ENV_ROTATION;
     float ex = (r[0] * dx + r[1] * dy) + r[2] * dz;
     float ey = (r[3] * dx + r[4] * dy) + r[5] * dz;
     float ez = (r[6] * dx + r[7] * dy) + r[8] * dz;
@@ -163,7 +163,7 @@ INLINE Vec3 env_radiance(const Shading s, float dx, float dy, float dz, int leve
 /* `environment.irradiance` at a unit camera-space normal. */
 INLINE Vec3 env_irradiance(const Shading s, float nx, float ny, float nz) {
 #define CHANNEL(c) ({                                                                   \
-        const float *t = s.env + 9 + 10 * (c);                                          \
+        const float *t = s.env + ENV_IRRADIANCE + ENV_TERMS * (c);                      \
         float quadratic = ((t[0] * nx * nx + t[1] * ny * ny) + t[2] * nz * nz)          \
                           + ((t[3] * nx * ny + t[4] * nx * nz) + t[5] * ny * nz);       \
         float linear = (t[6] * nx + t[7] * ny) + t[8] * nz;                             \
