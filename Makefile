@@ -7,7 +7,8 @@ ARGS ?=
 
 .PHONY: install run test test-fast bench bpy-venv bench-realism clean
 
-$(BIN)/lightpipe: pyproject.toml setup.py ci/constraints.txt $(wildcard lightpipe/render/csrc/* lightpipe/dataset/csrc/*)
+$(BIN)/lightpipe: pyproject.toml setup.py ci/constraints.txt \
+		$(wildcard lightpipe/render/csrc/* lightpipe/dataset/csrc/*) lightpipe/render/look.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip
 	$(BIN)/pip install --quiet "torch==2.14.1" "torchvision==0.29.1"

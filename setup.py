@@ -10,6 +10,7 @@ compiler the extension is skipped and the renderer runs its eager reference (sam
 """
 
 import hashlib
+import importlib.util
 import os
 import platform
 from pathlib import Path
@@ -19,6 +20,7 @@ from setuptools.command.build_ext import build_ext
 
 CSRC = "lightpipe/render/csrc"
 DATASET_CSRC = "lightpipe/dataset/csrc"  # the depth codes, beside `dataset/depth_codes.py`
+LOOK = "lightpipe/render/look.py"  # the look table: its layout becomes the generated look.h
 KERNELS = [f"{CSRC}/shade.c", f"{CSRC}/raster.c", f"{DATASET_CSRC}/depth_codes.c"]
 COMMON = ["-O3", "-std=gnu11", "-fopenmp-simd", "-ffp-contract=off", "-fno-math-errno",
           "-fno-trapping-math",
@@ -34,12 +36,25 @@ if platform.machine() in ("x86_64", "AMD64"):
 
 
 def source_hash() -> str:
-    """sha256 (16 hex digits) of the kernel sources, in the module; `native_library` compares
-    it with the sources in the tree and ignores a stale build (same function there)."""
+    """sha256 (16 hex digits) of the kernel sources and the look table their generated header
+    comes from, built into the module; `native_library` compares it with the files in the tree
+    and ignores a stale build (same function there)."""
     digest = hashlib.sha256()
-    for path in sorted([*Path(CSRC).glob("*.[ch]"), *Path(DATASET_CSRC).glob("*.[ch]")]):
+    for path in [*sorted([*Path(CSRC).glob("*.[ch]"), *Path(DATASET_CSRC).glob("*.[ch]")]),
+                 Path(LOOK)]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def generate_header(directory: str) -> str:
+    """Writes `look.h` (`look.c_header()` of the table, loaded by path: no package import)
+    into `directory`; returns the directory, for the include path."""
+    spec = importlib.util.spec_from_file_location("_lightpipe_look", LOOK)
+    look = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(look)
+    os.makedirs(directory, exist_ok=True)
+    Path(directory, "look.h").write_text(look.c_header())
+    return directory
 
 
 class BuildNative(build_ext):
@@ -50,11 +65,14 @@ class BuildNative(build_ext):
         if ext.name != "lightpipe.render._native":
             return super().build_extension(ext)
         objects, macros = [], []
+        include = generate_header(os.path.join(self.build_temp, "generated"))
+        ext.include_dirs = [*ext.include_dirs, include]
         for name, flags in VARIANTS.items():
             try:
                 objects += self.compiler.compile(
                     KERNELS, output_dir=os.path.join(self.build_temp, name),
-                    macros=[("LP_SUFFIX", f"_{name}")], extra_postargs=COMMON + flags)
+                    macros=[("LP_SUFFIX", f"_{name}")], include_dirs=[include],
+                    extra_postargs=COMMON + flags)
             except Exception as error:  # noqa: BLE001 - an old compiler: fewer variants
                 if name == "base":
                     raise
@@ -69,7 +87,7 @@ class BuildNative(build_ext):
 
 setup(
     ext_modules=[Extension("lightpipe.render._native", sources=[f"{CSRC}/module.c"],
-                           depends=[*KERNELS, f"{CSRC}/common.h"], extra_compile_args=COMMON,
+                           depends=[*KERNELS, f"{CSRC}/common.h", LOOK], extra_compile_args=COMMON,
                            optional=True)],
     cmdclass={"build_ext": BuildNative},
 )

@@ -40,7 +40,7 @@ from lightpipe.render.environment import Environment
 from lightpipe.render.lighting import video_lighting
 from lightpipe.render.renderer import RenderOptions, render_video
 from lightpipe.render.scene import part_poses, scene_parts
-from lightpipe.render.shading import MIN_ROUGHNESS
+from lightpipe.render.look import MIN_ROUGHNESS
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"

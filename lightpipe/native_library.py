@@ -25,19 +25,21 @@ import torch
 MODULE_DIR = Path(__file__).parent / "render"  # where setup.py builds `lightpipe.render._native`
 SOURCES = MODULE_DIR / "csrc"
 DATASET_SOURCES = Path(__file__).parent / "dataset" / "csrc"  # the depth codes' kernels
+LOOK_TABLE = MODULE_DIR / "look.py"  # the layout part of it is compiled in (a generated header)
 # Instruction-set builds of the kernels (setup.py), best first, with their `lp_variants` bit.
 VARIANTS = {"v4": 4, "v3": 2, "base": 1}
 MIN_ITEMS_PER_THREAD = 4096
 
 
 def source_hash() -> str | None:
-    """`setup.source_hash` of the kernel sources (None where they are not shipped, as in a
-    wheel): the build records it, and a build with another hash is stale."""
+    """`setup.source_hash` of the kernel sources and of the look table their generated header
+    comes from (None where they are not shipped, as in a wheel): the build records it, and a
+    build with another hash is stale."""
     paths = sorted([*SOURCES.glob("*.[ch]"), *DATASET_SOURCES.glob("*.[ch]")])
     if not paths:
         return None
     digest = hashlib.sha256()
-    for path in paths:
+    for path in [*paths, LOOK_TABLE]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -6,11 +6,11 @@ Scene radiance x (linear, per channel) becomes the 8-bit code c for which
 so the whole response is 255 radiance thresholds per video (the curve's inverse at the code
 boundaries, divided by the exposure): comparisons only, the same bits on every device and path.
 A value's float32 bits, shifted right by 16 (sign, exponent, 7 mantissa bits), index a table of
-the code at the start of that bucket; buckets are at most 2**-7 wide (relative) and the
-thresholds at least 1.3% apart, so one comparison with the next threshold finishes the job
-(`encode` equals `torch.bucketize(x, thresholds, right=True)`, at a third of its cost). The
-inverse curve's constants are computed with Python's `decimal` (correctly rounded), so no libm
-is involved.
+the code at the start of that bucket; buckets are at most 2**-7 (0.78%) wide (relative) and the
+thresholds at least 1.38% apart (codes 136 and 137), so one comparison with the next threshold
+finishes the job (`encode` equals `torch.bucketize(x, thresholds, right=True)`, at a third of
+its cost). The inverse curve's constants are computed with Python's `decimal` (correctly
+rounded), so no libm is involved.
 """
 
 from __future__ import annotations

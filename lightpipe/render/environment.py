@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from lightpipe.render import exact_math
+from lightpipe.render.look import ENV_IRRADIANCE, ENV_ROTATION, ENV_TERMS
 from lightpipe.render.zbuffer import take_columns
 
 FACES = 6
@@ -313,9 +314,9 @@ class EnvironmentLookup:
 
 
 def frame_parameters(environment: Environment, camera_to_env: np.ndarray, device) -> torch.Tensor:
-    """(39,) float32 of one frame: the camera -> environment rotation (3x3, row-major), then the
-    irradiance quadratic forms of the three channels in camera space (10 terms each: xx, yy, zz,
-    xy, xz, yz, x, y, z, 1, with the off-diagonal ones doubled)."""
+    """(ENV_SIZE,) float32 of one frame (layout in `look`): the camera -> environment rotation
+    (3x3, row-major), then the irradiance quadratic forms of the three channels in camera space
+    (ENV_TERMS each: xx, yy, zz, xy, xz, yz, x, y, z, 1, with the off-diagonal ones doubled)."""
     q = np.eye(4)
     q[:3, :3] = camera_to_env
     m = irradiance_matrices(environment.sh)  # in environment axes
@@ -335,7 +336,7 @@ def irradiance(params: torch.Tensor, nx, ny, nz) -> list[torch.Tensor]:
     """Irradiance [r, g, b] at unit camera-space normals (each (N,))."""
     out = []
     for c in range(3):
-        t = [params[9 + 10 * c + k] for k in range(10)]
+        t = [params[ENV_IRRADIANCE + ENV_TERMS * c + k] for k in range(ENV_TERMS)]
         quadratic = ((t[0] * nx * nx + t[1] * ny * ny) + t[2] * nz * nz) \
             + ((t[3] * nx * ny + t[4] * nx * nz) + t[5] * ny * nz)
         linear = (t[6] * nx + t[7] * ny) + t[8] * nz
@@ -348,7 +349,7 @@ def radiance(lookup: EnvironmentLookup, params: torch.Tensor, dx, dy, dz, lod) -
     within a cube face of mip level `lod`: an int for every pixel, or a float tensor in
     [0, levels - 1] per pixel (rounded to the nearest level: roughness is mostly constant over
     a surface, and one level costs half of two)."""
-    r = [params[k] for k in range(9)]
+    r = [params[ENV_ROTATION + k] for k in range(9)]
     ex = (r[0] * dx + r[1] * dy) + r[2] * dz
     ey = (r[3] * dx + r[4] * dy) + r[5] * dz
     ez = (r[6] * dx + r[7] * dy) + r[8] * dz

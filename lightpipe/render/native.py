@@ -20,18 +20,24 @@ from lightpipe.native_library import pointer as _ptr
 __all__ = ["FrameKernels", "available", "runnable_variants", "use_variant", "variant"]
 
 _MIN_PIXELS_PER_THREAD = 4096
-_p, _i64 = ctypes.c_void_p, ctypes.c_int64
+_p, _i64, _f32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float
 
 
 class _Shading(ctypes.Structure):
-    """`Shading` of shade.c: pointers into tensors that the caller keeps alive."""
+    """`Shading` of shade.c: pointers into tensors that the caller keeps alive, then the look's
+    values (`look.kernel_values`, passed in; each rounded once to float32). tests/render/test_look.py
+    checks it against the C struct (`lp_shading_layout`)."""
 
     _fields_ = [("planes", _p), ("texels", _p), ("light", _p), ("env_texels", _p),
                 ("env_count", _i64), ("env_sizes", _p), ("env_offsets", _p),
                 ("env_levels", _i64), ("env", _p), ("brdf", _p), ("shadow", _p),
                 ("shadow_count", _i64), ("shadow_params", _p), ("occ_depth", _p),
                 ("occ_count", _i64), ("occ_params", _p), ("occ_kernel", _p), ("backdrop", _p),
-                ("face_part", _p)]
+                ("face_part", _p), ("min_roughness", _f32), ("dielectric_f0", _f32),
+                ("karis_c0", _f32 * 4), ("karis_c1", _f32 * 4), ("karis_ab", _f32 * 2),
+                ("lit_side_min", _f32), ("shadow_bias", _f32), ("shadow_min_variance", _f32),
+                ("bleeding_cut", _f32), ("bleeding_scale", _f32), ("ao_radius", _f32),
+                ("ao_keep", _f32), ("ao_scale", _f32), ("ao_axis", _f32)]
 
 
 _SHADING = ctypes.POINTER(_Shading)
@@ -47,6 +53,8 @@ _SIGNATURES = {
     "lp_inverse_depth": ([_p, _i64, _i64, _p], None),
     "lp_offset_depth": ([_p, _p, _i64, _i64, _p], None),
     "lp_blurred_moments": ([_p, _i64, _i64, _i64, _i64, _p, _p], None),
+    "lp_shading_layout": ([], ctypes.c_char_p),
+    "lp_brdf_terms": ([_p, _i64, _p], None),
 }
 _LIB = Functions(_SIGNATURES)
 
@@ -55,7 +63,9 @@ class FrameKernels:
     """One frame's shading inputs as a `Shading` struct; the tensors stay referenced."""
 
     def __init__(self, planes, texels, light, lookup, env, brdf, shadow, occlusion, backdrop,
-                 face_part, occlusion_kernel) -> None:
+                 face_part, occlusion_kernel, look_values: dict) -> None:
+        """`look_values`: the look's values by struct field (`look.kernel_values()`, read by
+        the caller for this frame: the table as it is now)."""
         moments, shadow_params = shadow if shadow is not None else (None, None)
         occ_depth, occ_params = occlusion if occlusion is not None else (None, None)
         self._keep = (planes, texels, light, lookup.texels, lookup.sizes, lookup.offsets, env,
@@ -68,6 +78,9 @@ class FrameKernels:
             0 if moments is None else moments.shape[-1], _ptr(shadow_params), _ptr(occ_depth),
             0 if occ_depth is None else occ_depth.numel(), _ptr(occ_params),
             _ptr(occlusion_kernel), _ptr(backdrop), _ptr(face_part))
+        for name, value in look_values.items():
+            setattr(self.struct, name, (_f32 * len(value))(*value)
+                    if isinstance(value, tuple) else value)
 
     def shade_frame(self, keys, rays, radiance, depth, normals=None, segmentation=None) -> None:
         """Radiance (3, H*W), depth (H*W) and optional normals (H*W, 3) / segmentation (H*W)

@@ -1,8 +1,8 @@
 """Screen-space ambient occlusion: how much of the sky a visible point sees past nearby geometry.
 
 For each shaded point P with normal n, a fixed set of points in the hemisphere above P (within
-RADIUS metres) is projected into the frame (off the frame: its border); a sample counts as
-blocked when the z-buffer there holds a surface in front of it (and not more than RADIUS in
+AO_RADIUS metres) is projected into the frame (off the frame: its border); a sample counts as
+blocked when the z-buffer there holds a surface in front of it (and not more than AO_RADIUS in
 front: distant foreground does not occlude). The fraction blocked darkens the environment light (not the sun: shadows do that).
 Counts of comparisons: exact, whatever the order. The frame's depth comes straight from the
 z-buffer keys (1/depth in their high bits).
@@ -14,14 +14,14 @@ import math
 
 import torch
 
+from lightpipe.render import look
 from lightpipe.render.zbuffer import Intrinsics, key_inverse_depth
 
-RADIUS = 0.5  # metres
-STRENGTH = 1.0  # blocked fraction -> occlusion (1 = as measured)
-BIAS = 0.02  # relative depth tolerance: a surface does not occlude itself
-# Hemisphere samples (tangent x, bitangent y, normal z), lengths from 0.3 to 1 (x RADIUS),
-# spread over azimuth by the golden angle; fixed, so every frame and device agrees.
-SAMPLES = 6
+# The look of the occlusion (radius, bias, strength, samples) is in `look` (AO_*), which the
+# native kernels read too. Hemisphere samples (tangent x, bitangent y, normal z), lengths from
+# 0.3 to 1 (x AO_RADIUS), spread over azimuth by the golden angle; fixed, so every frame and
+# device agrees.
+SAMPLES = look.AO_SAMPLES
 
 
 def _kernel() -> list[tuple[float, float, float]]:
@@ -55,13 +55,14 @@ def ambient_occlusion(inverse_depth: torch.Tensor, params: torch.Tensor, px, py,
     """(N,) in [0, 1], 1 = open sky, at camera-space points P with unit normals n."""
     fx, fy, cx, cy, width, height = (params[i] for i in range(6))
     # A tangent frame: t = normalize(a x n) with a the axis least aligned with n.
-    use_x = ny.abs() > 0.9
+    radius, keep = look.AO_RADIUS, look.ao_keep()
+    use_x = ny.abs() > look.AO_AXIS
     ax, ay = torch.where(use_x, 1.0, 0.0), torch.where(use_x, 0.0, 1.0)
     tx, ty, tz = ay * nz, -ax * nz, ax * ny - ay * nx
     inv_t = torch.rsqrt(((tx * tx + ty * ty) + tz * tz).clamp(min=1e-20))
-    tx, ty, tz = tx * (inv_t * RADIUS), ty * (inv_t * RADIUS), tz * (inv_t * RADIUS)
-    bx, by, bz = ny * tz - nz * ty, nz * tx - nx * tz, nx * ty - ny * tx  # |b| = RADIUS
-    rx, ry, rz = nx * RADIUS, ny * RADIUS, nz * RADIUS
+    tx, ty, tz = tx * (inv_t * radius), ty * (inv_t * radius), tz * (inv_t * radius)
+    bx, by, bz = ny * tz - nz * ty, nz * tx - nx * tz, nx * ty - ny * tx  # |b| = radius
+    rx, ry, rz = nx * radius, ny * radius, nz * radius
     # In pixels: u = x fx / z + cx. Samples off the frame read the border (clamped index).
     qx, qy = px * fx, py * fy
     blocked = torch.zeros_like(px)
@@ -73,7 +74,7 @@ def ambient_occlusion(inverse_depth: torch.Tensor, params: torch.Tensor, px, py,
         v = torch.floor(((qy + ((ty * kx + by * ky) + ry * kz) * fy) * inv_sz + cy)
                         .clamp(0.0, 1e6)).minimum(height - 1.0)
         scene = inverse_depth.index_select(0, (u + v * width).long())  # 1 / depth seen there
-        # In front of the sample (scene depth < sz (1 - BIAS)) but within RADIUS of it.
-        hit = (scene * (sz * (1.0 - BIAS)) > 1.0) & (scene * (sz - RADIUS) < 1.0)
+        # In front of the sample (scene depth < sz (1 - AO_BIAS)) but within the radius of it.
+        hit = (scene * (sz * keep) > 1.0) & (scene * (sz - radius) < 1.0)
         blocked = blocked + hit.to(blocked.dtype)
-    return (1.0 - blocked * (STRENGTH / SAMPLES)).clamp(0.0, 1.0)
+    return (1.0 - blocked * look.ao_scale()).clamp(0.0, 1.0)

@@ -24,7 +24,7 @@ from lightpipe.assets.loader import load_backdrop
 from lightpipe.config.settings import Settings
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.render import backend as backends
-from lightpipe.render import camera_response, depth_of_field, kinematics, native
+from lightpipe.render import camera_response, depth_of_field, kinematics, look, native
 from lightpipe.render import environment as env_light
 from lightpipe.render.allocator import keep_freed_memory
 from lightpipe.render.antialias import SilhouetteAntialiasing
@@ -302,7 +302,7 @@ class _FrameShading:
         v = self.video
         return native.FrameKernels(self.planes, v.texels, self.light, v.lookup, self.env, v.brdf,
                                    self.shadow, self.occlusion, v.backdrop, v.scene.face_part,
-                                   _OCCLUSION_KERNEL)
+                                   _OCCLUSION_KERNEL, look.kernel_values())
 
     def faces(self, face, rays, want_normals: bool = False):
         """`shading.shade_faces` of these pixels."""

@@ -25,30 +25,41 @@ multiple-scattering compensation, so a white furnace returns its radiance.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from lightpipe.render import environment as env_light
-from lightpipe.render import exact_math
+from lightpipe.render import exact_math, look
+from lightpipe.render.look import (  # noqa: F401 - the layout, also importable from here
+    AMBIENT_SCALE,
+    BITANGENT,
+    CHANNELS,
+    DEPTH,
+    DET,
+    EXP_TABLE_SIZE,
+    FACE_INFO_ROWS,
+    FIRST_TEXEL,
+    LIGHT_SIZE,
+    LOD_SCALE,
+    METAL_OVERRIDE,
+    NORMAL,
+    NUM_PLANES,
+    ROUGHNESS_SCALE,
+    SUN_DIR,
+    SUN_RGB,
+    TANGENT,
+    TEXEL_S,
+    TEXEL_T,
+    TEXTURE_SIZE,
+    TINT,
+)
 from lightpipe.render.occlusion import ambient_occlusion
 from lightpipe.render.zbuffer import FACE_MASK, Intrinsics, take_columns
 
-# Rows of `surface_planes`; a vector X takes 3 rows (x, y, z).
-DET, DEPTH, NORMAL, TEXEL_S, TEXEL_T, TANGENT, BITANGENT = 0, 3, 4, 13, 16, 19, 22
-TINT, ROUGHNESS_SCALE, METAL_OVERRIDE, FIRST_TEXEL = 25, 28, 29, 30
-NUM_PLANES = 31
-# `face_info` rows (per face, from the scene): tint rgb, roughness scale, metal override, texel.
-FACE_INFO_ROWS = 6
-TEXTURE_SIZE = 128  # texels per side of every material (a power of two)
-# Material table channels: linear albedo rgb, roughness, metalness, tangent-space normal xyz.
-CHANNELS = 8
-MIN_ROUGHNESS = 0.045
-SHADOW_BIAS = 0.04  # metres: keeps lit surfaces from shadowing themselves
-# Entries of the per-frame light vector (`frame_light`).
-SUN_DIR, SUN_RGB, AMBIENT_SCALE, LOD_SCALE = 0, 3, 6, 7
-LIGHT_SIZE = 8
-_EXP_TABLE_SIZE = 64  # exp2(-9.28 NoV) of Karis' environment BRDF, sampled over NoV in [0, 1]
+# The look's values (MIN_ROUGHNESS, SHADOW_BIAS, ...) are read from `look` at call time, so
+# that both kernel paths follow the one table.
 
 
 def frame_light(direction, sun_rgb, ambient_scale: float, levels: int, device) -> torch.Tensor:
@@ -60,9 +71,10 @@ def frame_light(direction, sun_rgb, ambient_scale: float, levels: int, device) -
 
 
 def environment_brdf_table(device) -> torch.Tensor:
-    """(2, 64) float32: exp2(-9.28 NoV) at NoV = i / 63, and its step to the next entry."""
-    nov = np.arange(_EXP_TABLE_SIZE, dtype=np.float64) / (_EXP_TABLE_SIZE - 1)
-    values = exact_math.exp(-9.28 * math.log(2.0) * nov)
+    """(2, EXP_TABLE_SIZE) float32: exp2(KARIS_EXP2 NoV) at NoV = i / (EXP_TABLE_SIZE - 1),
+    and its step to the next entry."""
+    nov = np.arange(EXP_TABLE_SIZE, dtype=np.float64) / (EXP_TABLE_SIZE - 1)
+    values = exact_math.exp(look.KARIS_EXP2 * math.log(2.0) * nov)
     steps = np.append(values[1:] - values[:-1], 0.0)
     return torch.tensor(np.stack([values, steps]), dtype=torch.float32, device=device)
 
@@ -131,7 +143,9 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
         occlusion: optional `(inverse depth of the frame, parameters)` for
             `occlusion.ambient_occlusion` (screen-space occlusion of the environment light).
     Normals are the interpolated geometric normals (no normal map) in camera space, turned
-    towards the camera. Both layouts give the same bits.
+    towards the camera. Both layouts give the same bits. The terms (`material`, `split_sum`,
+    `environment`, `sun`, `sun_visibility`, `occlusion.ambient_occlusion`, `combine`) have C
+    twins of the same names in csrc/shade.c; the constants they share are in `look`.
     """
     p = table.index_select(0, face).unbind(1) if transposed else take_columns(table, face).unbind(0)
     rx, ry, inv_len = rays.unbind(0)
@@ -143,80 +157,156 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
     det = det + torch.copysign(det.new_full((), 1e-30), det)  # never 0, same sign
     inv_det = torch.reciprocal(det)
     depth = (p[DEPTH] * inv_det).clamp(min=1e-6)
-    m = _sample(texels, TEXTURE_SIZE, dot(TEXEL_S) * inv_det, dot(TEXEL_T) * inv_det,
-                p[FIRST_TEXEL], transposed)
 
-    # Geometric normal towards the eye, then the normal map in the face's tangent frame.
+    # Geometric normal towards the eye.
     nx, ny, nz = dot(NORMAL), dot(NORMAL + 3), dot(NORMAL + 6)
     n_ray = (rx * nx + ry * ny) + nz
     facing = -torch.copysign(torch.rsqrt((nx * nx + ny * ny) + nz * nz), n_ray)
-    gx, gy, gz = nx * facing, ny * facing, nz * facing
+    g = (nx * facing, ny * facing, nz * facing)
+    m = material(texels, p, dot(TEXEL_S) * inv_det, dot(TEXEL_T) * inv_det, g, transposed)
+
+    # Eye vector v = -ray / |ray|.
+    v = (-rx * inv_len, -ry * inv_len, -inv_len)
+    n = m.normal
+    n_v = ((n[0] * v[0] + n[1] * v[1]) + n[2] * v[2]).clamp(min=1e-4, max=1.0)
+    env = split_sum(brdf, m.roughness, n_v)
+    reflected, irradiance = environment(lookup, frame_env, light, n, v, n_v, m.roughness)
+    terms = sun(light, n, g, v, n_v, m.roughness)
+    lit = terms.lit
+    if shadow is not None:
+        lit = lit * sun_visibility(shadow[0], shadow[1], rx, ry, depth)
+    ao = 1.0 if occlusion is None else ambient_occlusion(
+        occlusion[0], occlusion[1], rx * depth, ry * depth, depth, *g)
+
+    ambient_weight = ao * light[AMBIENT_SCALE]
+    radiance = [combine(m.f0[c], m.base[c], reflected[c], irradiance[c], light[SUN_RGB + c],
+                        m.metal, env, terms, lit, ambient_weight) for c in range(3)]
+    normals = torch.stack(g) if want_normals else None
+    return torch.stack(radiance), depth, normals
+
+
+# The terms of `shade_faces`, in its order (shade.c has a C twin of each, of the same name):
+# material, environment, sun, occlusion (`sun_visibility`, `occlusion.ambient_occlusion`),
+# combine.
+
+
+class Material(NamedTuple):
+    """A pixel's material (each (N,), or a triple of them)."""
+
+    base: list[torch.Tensor]  # linear base colour rgb
+    f0: list[torch.Tensor]  # specular colour: Fresnel reflectance at normal incidence, rgb
+    roughness: torch.Tensor  # perceptual, in [MIN_ROUGHNESS, 1]
+    metal: torch.Tensor  # metalness in [0, 1]
+    normal: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # unit, normal-mapped
+
+
+def material(texels, p, x, y, g, transposed: bool = False) -> Material:
+    """The material at texel coordinates (x, y) of faces whose `surface_planes` rows are `p`:
+    the bilinear, wrapping sample of their texture (`bilinear_texels`, transposed when `transposed`)
+    with the face's tint, roughness scale and metal override, and the normal map applied in the
+    face's tangent frame around the geometric normal g (towards the eye)."""
+    m = _sample(texels, TEXTURE_SIZE, x, y, p[FIRST_TEXEL], transposed)
+    gx, gy, gz = g
     tx, ty, tz = m[5], m[6], m[7]
     sx = (p[TANGENT] * tx + p[BITANGENT] * ty) + gx * tz
     sy = (p[TANGENT + 1] * tx + p[BITANGENT + 1] * ty) + gy * tz
     sz = (p[TANGENT + 2] * tx + p[BITANGENT + 2] * ty) + gz * tz
     inv_s = torch.rsqrt(((sx * sx + sy * sy) + sz * sz).clamp(min=1e-20))
-    sx, sy, sz = sx * inv_s, sy * inv_s, sz * inv_s
-
-    # Eye vector v = -ray / |ray|; material.
-    vx, vy, vz = -rx * inv_len, -ry * inv_len, -inv_len
-    n_v = ((sx * vx + sy * vy) + sz * vz).clamp(min=1e-4, max=1.0)
-    roughness = (m[3] * p[ROUGHNESS_SCALE]).clamp(MIN_ROUGHNESS, 1.0)
+    roughness = (m[3] * p[ROUGHNESS_SCALE]).clamp(look.MIN_ROUGHNESS, 1.0)
     metal = p[METAL_OVERRIDE] + (-p[METAL_OVERRIDE] + 1.0) * m[4].clamp(0.0, 1.0)
     base = [m[c].clamp(min=0.0) * p[TINT + c] for c in range(3)]
-    f0 = [0.04 + (b - 0.04) * metal for b in base]
-    alpha = roughness * roughness
-    alpha2 = alpha * alpha
+    dielectric = look.DIELECTRIC_F0
+    f0 = [(b - dielectric) * metal + dielectric for b in base]
+    return Material(base, f0, roughness, metal, (sx * inv_s, sy * inv_s, sz * inv_s))
 
-    # Environment: split-sum weights (Karis' fit, exp2 by table) with multiple-scattering help.
-    r0 = roughness * -1.0 + 1.0
-    r1 = roughness * -0.0275 + 0.0425
-    r2 = roughness * -0.572 + 1.04
-    r3 = roughness * 0.022 - 0.04
+
+def split_sum(brdf: torch.Tensor, roughness: torch.Tensor, n_v: torch.Tensor):
+    """(A, B): the split-sum environment BRDF is F0 A + B (Karis' analytic fit, `look.KARIS_*`,
+    exp2 by `environment_brdf_table`)."""
+    c0, c1, ab = look.KARIS_C0, look.KARIS_C1, look.KARIS_AB
+    r0, r1, r2, r3 = (roughness * c0[i] + c1[i] for i in range(4))
     a004 = torch.minimum(r0 * r0, _table(brdf, n_v)) * r0 + r1
-    env_a, env_b = (a004 * -1.04 + r2).clamp(min=0.0), (a004 * 1.04 + r3).clamp(min=0.0)
-    ao = 1.0 if occlusion is None else ambient_occlusion(
-        occlusion[0], occlusion[1], rx * depth, ry * depth, depth, gx, gy, gz)
-    # Reflection r = 2 (n.v) n - v; the mip level grows with sqrt(roughness).
-    two_nv = 2.0 * n_v
-    reflected = env_light.radiance(lookup, frame_env, two_nv * sx - vx, two_nv * sy - vy,
-                                   two_nv * sz - vz,
-                                   roughness * torch.rsqrt(roughness) * light[LOD_SCALE])
-    irradiance = env_light.irradiance(frame_env, sx, sy, sz)
+    return (a004 * ab[0] + r2).clamp(min=0.0), (a004 * ab[1] + r3).clamp(min=0.0)
 
-    # Sun: Cook-Torrance GGX.
+
+def environment(lookup, frame_env, light, n, v, n_v, roughness):
+    """(reflected, irradiance), each rgb: the environment along the reflection
+    r = 2 (n.v) n - v (mip level growing with sqrt(roughness)), and the irradiance at n
+    (order-2 harmonics)."""
+    two_nv = 2.0 * n_v
+    reflected = env_light.radiance(lookup, frame_env, two_nv * n[0] - v[0], two_nv * n[1] - v[1],
+                                   two_nv * n[2] - v[2],
+                                   roughness * torch.rsqrt(roughness) * light[LOD_SCALE])
+    return reflected, env_light.irradiance(frame_env, *n)
+
+
+def ggx_distribution(n_h: torch.Tensor, alpha2: torch.Tensor) -> torch.Tensor:
+    """GGX (Trowbridge-Reitz) D = alpha^2 / (pi ((n.h)^2 (alpha^2 - 1) + 1)^2)."""
+    d_denominator = (n_h * n_h) * (alpha2 - 1.0) + 1.0
+    return alpha2 / (math.pi * d_denominator * d_denominator)
+
+
+def smith_visibility(n_v: torch.Tensor, n_l: torch.Tensor, roughness: torch.Tensor):
+    """Smith-Schlick G / (4 n.l n.v), with k = (roughness + 1)^2 / 8."""
+    k = (roughness + 1.0) * (roughness + 1.0) * 0.125
+    return 0.25 / ((n_v * (-k + 1.0) + k) * (n_l * (-k + 1.0) + k))
+
+
+def fresnel_weight(v_h: torch.Tensor) -> torch.Tensor:
+    """(1 - v.h)^5 of Schlick's Fresnel (products: no pow)."""
+    x = -v_h + 1.0
+    x2 = x * x
+    return x2 * x2 * x
+
+
+def schlick_fresnel(f0: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Schlick's F = F0 + (1 - F0) (1 - v.h)^5, with `weight` = `fresnel_weight(v.h)`."""
+    return f0 + (-f0 + 1.0) * weight
+
+
+class Sun(NamedTuple):
+    """The sun's Cook-Torrance GGX terms at each pixel."""
+
+    distribution: torch.Tensor
+    visibility: torch.Tensor
+    fresnel_weight: torch.Tensor
+    lit: torch.Tensor  # n.l where the sun reaches the pixel's side, else 0 (no shadows)
+
+
+def sun(light, n, g, v, n_v, roughness) -> Sun:
+    """The sun's terms at unit normal n (geometric normal g) seen from v: a normal map does not
+    light the side of a surface that faces away from the sun (`look.LIT_SIDE_MIN`)."""
     lx, ly, lz = light[SUN_DIR], light[SUN_DIR + 1], light[SUN_DIR + 2]
-    n_l = (sx * lx + sy * ly) + sz * lz
-    geometric_l = (gx * lx + gy * ly) + gz * lz
-    lit_side = (n_l > 0) & (geometric_l > -0.05)
+    n_l = (n[0] * lx + n[1] * ly) + n[2] * lz
+    geometric_l = (g[0] * lx + g[1] * ly) + g[2] * lz
+    lit_side = (n_l > 0) & (geometric_l > look.LIT_SIDE_MIN)
     n_l = n_l.clamp(min=0.0)
-    l_v = (lx * vx + ly * vy) + lz * vz
+    l_v = (lx * v[0] + ly * v[1]) + lz * v[2]
     inv_h = torch.rsqrt((2.0 + 2.0 * l_v).clamp(min=1e-12))
     n_h = ((n_l + n_v) * inv_h).clamp(0.0, 1.0)
     v_h = ((1.0 + l_v) * inv_h).clamp(0.0, 1.0)
-    d_denominator = (n_h * n_h) * (alpha2 - 1.0) + 1.0
-    distribution = alpha2 / (math.pi * d_denominator * d_denominator)
-    k = (roughness + 1.0) * (roughness + 1.0) * 0.125
-    visibility = 0.25 / ((n_v * (-k + 1.0) + k) * (n_l * (-k + 1.0) + k))  # G / (4 NoL NoV)
-    fresnel_weight = _fifth_power(-v_h + 1.0)
-    sun = n_l * torch.where(lit_side, 1.0, 0.0)
-    if shadow is not None:
-        sun = sun * sun_visibility(shadow[0], shadow[1], rx, ry, depth)
+    alpha = roughness * roughness
+    return Sun(ggx_distribution(n_h, alpha * alpha), smith_visibility(n_v, n_l, roughness),
+               fresnel_weight(v_h), n_l * torch.where(lit_side, 1.0, 0.0))
 
-    radiance = []
-    for c in range(3):
-        split = f0[c] * env_a + env_b
-        compensation = 1.0 + f0[c] * (torch.reciprocal((env_a + env_b).clamp(min=1e-3)) - 1.0)
-        specular_env = reflected[c] * split * compensation
-        diffuse_colour = base[c] * (-metal + 1.0)
-        ambient = (irradiance[c] * (diffuse_colour * (1.0 / math.pi)) * (-split + 1.0)
-                   + specular_env) * (ao * light[AMBIENT_SCALE])
-        fresnel = f0[c] + (-f0[c] + 1.0) * fresnel_weight
-        direct = diffuse_colour * (1.0 / math.pi) * (-fresnel + 1.0) \
-            + distribution * visibility * fresnel
-        radiance.append(ambient + direct * (sun * light[SUN_RGB + c]))
-    normals = torch.stack([gx, gy, gz]) if want_normals else None
-    return torch.stack(radiance), depth, normals
+
+def combine(f0, base, reflected, irradiance, sun_rgb, metal, env, terms: Sun, lit,
+            ambient_weight) -> torch.Tensor:
+    """One colour channel of the radiance: the environment's diffuse and split-sum specular
+    light (with multiple-scattering compensation) times `ambient_weight` (occlusion x the
+    environment's scale), plus the sun's diffuse and GGX specular light times `lit` (n.l x
+    shadow) x its colour `sun_rgb`."""
+    env_a, env_b = env
+    split = f0 * env_a + env_b
+    compensation = 1.0 + f0 * (torch.reciprocal((env_a + env_b).clamp(min=1e-3)) - 1.0)
+    specular_env = reflected * split * compensation
+    diffuse_colour = base * (-metal + 1.0)
+    ambient = (irradiance * (diffuse_colour * (1.0 / math.pi)) * (-split + 1.0)
+               + specular_env) * ambient_weight
+    fresnel = schlick_fresnel(f0, terms.fresnel_weight)
+    direct = diffuse_colour * (1.0 / math.pi) * (-fresnel + 1.0) \
+        + terms.distribution * terms.visibility * fresnel
+    return ambient + direct * (lit * sun_rgb)
 
 
 def sun_visibility(moments: torch.Tensor, params: torch.Tensor, rx: torch.Tensor,
@@ -249,11 +339,12 @@ def sun_visibility(moments: torch.Tensor, params: torch.Tensor, rx: torch.Tensor
     mean, square = ((q[:, 0] + (q[:, 1] - q[:, 0]) * wx)
                     + ((q[:, 2] + (q[:, 3] - q[:, 2]) * wx)
                        - (q[:, 0] + (q[:, 1] - q[:, 0]) * wx)) * wy).unbind(0)
-    receiver = qz - offset - SHADOW_BIAS
-    variance = (square - mean * mean).clamp(min=1e-4)
+    receiver = qz - offset - look.SHADOW_BIAS
+    variance = (square - mean * mean).clamp(min=look.SHADOW_MIN_VARIANCE)
     gap = receiver - mean
-    bound = variance / (variance + gap * gap)
-    trimmed = ((bound - 0.3) * (1.0 / 0.7)).clamp(0.0, 1.0)  # light-bleeding reduction
+    bound = variance / (variance + gap * gap)  # Chebyshev's upper bound on the lit fraction
+    # light-bleeding reduction
+    trimmed = ((bound - look.LIGHT_BLEEDING) * look.bleeding_scale()).clamp(0.0, 1.0)
     return torch.where((gap <= 0) | ~inside, 1.0, trimmed)
 
 
@@ -319,15 +410,10 @@ def _sample(texels, size: int, x, y, first_texel, transposed: bool = False) -> l
 
 def _table(table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Linear interpolation of `environment_brdf_table` at x in [0, 1]."""
-    position = x * float(_EXP_TABLE_SIZE - 1)
+    position = x * float(EXP_TABLE_SIZE - 1)
     i = torch.floor(position)
     entries = take_columns(table, i.long())
     return entries[0] + entries[1] * (position - i)
-
-
-def _fifth_power(x: torch.Tensor) -> torch.Tensor:
-    x2 = x * x
-    return x2 * x2 * x
 
 
 def _cross(a, b):
