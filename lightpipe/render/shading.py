@@ -150,20 +150,10 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
     p = table.index_select(0, face).unbind(1) if transposed else take_columns(table, face).unbind(0)
     rx, ry, inv_len = rays.unbind(0)
 
-    def dot(i):
-        return (rx * p[i] + ry * p[i + 1]) + p[i + 2]
-
-    det = dot(DET)
-    det = det + torch.copysign(det.new_full((), 1e-30), det)  # never 0, same sign
-    inv_det = torch.reciprocal(det)
-    depth = (p[DEPTH] * inv_det).clamp(min=1e-6)
-
-    # Geometric normal towards the eye.
-    nx, ny, nz = dot(NORMAL), dot(NORMAL + 3), dot(NORMAL + 6)
-    n_ray = (rx * nx + ry * ny) + nz
-    facing = -torch.copysign(torch.rsqrt((nx * nx + ny * ny) + nz * nz), n_ray)
-    g = (nx * facing, ny * facing, nz * facing)
-    m = material(texels, p, dot(TEXEL_S) * inv_det, dot(TEXEL_T) * inv_det, g, transposed)
+    inv_det, depth = surface_depth(p, rx, ry)
+    g = geometric_normal(p, rx, ry)
+    m = material(texels, p, ray_dot(p, TEXEL_S, rx, ry) * inv_det,
+                 ray_dot(p, TEXEL_T, rx, ry) * inv_det, g, transposed)
 
     # Eye vector v = -ray / |ray|.
     v = (-rx * inv_len, -ry * inv_len, -inv_len)
@@ -187,7 +177,30 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
 
 # The terms of `shade_faces`, in its order (shade.c has a C twin of each, of the same name):
 # material, environment, sun, occlusion (`sun_visibility`, `occlusion.ambient_occlusion`),
-# combine.
+# combine. First the surface itself (also what `surface.surface_frame` draws unshaded).
+
+
+def ray_dot(p, i: int, rx, ry):
+    """r . X of the rays r = (rx, ry, 1) and the vector X in rows i, i+1, i+2 of `p`."""
+    return (rx * p[i] + ry * p[i + 1]) + p[i + 2]
+
+
+def surface_depth(p, rx, ry):
+    """1/det (the perspective-correct interpolation factor) and the planar depth of the faces
+    whose `surface_planes` rows are `p`, seen along rays (rx, ry, 1)."""
+    det = ray_dot(p, DET, rx, ry)
+    det = det + torch.copysign(det.new_full((), 1e-30), det)  # never 0, same sign
+    inv_det = torch.reciprocal(det)
+    return inv_det, (p[DEPTH] * inv_det).clamp(min=1e-6)
+
+
+def geometric_normal(p, rx, ry):
+    """The interpolated geometric normal (unit, camera space) turned towards the camera."""
+    nx, ny, nz = (ray_dot(p, NORMAL + 3 * k, rx, ry) for k in range(3))
+    n_ray = (rx * nx + ry * ny) + nz
+    facing = -torch.copysign(torch.rsqrt((nx * nx + ny * ny) + nz * nz), n_ray)
+    return nx * facing, ny * facing, nz * facing
+
 
 
 class Material(NamedTuple):

@@ -1,9 +1,8 @@
 """Depth, normals and segmentation of a frame's covered pixels without shading them: what the
 frame pass draws when its colour comes from elsewhere (motion blur's sub-frames).
 
-The same operations as `shading.shade_faces` (depth from the ray/triangle plane, the
-interpolated geometric normal turned towards the camera), run eagerly: the reference's bits,
-which every backend's shading reproduces.
+The same terms as `shading.shade_faces` (`surface_depth`, `geometric_normal`), run eagerly: the
+reference's bits, which every backend's shading reproduces.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from lightpipe.render.backend import PIXEL_BLOCK
-from lightpipe.render.shading import DEPTH, DET, NORMAL
+from lightpipe.render.shading import NORMAL, geometric_normal, surface_depth
 from lightpipe.render.zbuffer import FACE_MASK, take_columns
 
 _GEOMETRY_PLANES = NORMAL + 9  # the rows of `surface_planes` read here: DET .. NORMAL + 8
@@ -34,19 +33,10 @@ def surface_frame(keys, planes, rays, face_part, outputs, transposed: bool) -> N
         p = table.index_select(0, face).unbind(1) if transposed \
             else take_columns(table, face).unbind(0)
         rx, ry = rays[0].index_select(0, pixel), rays[1].index_select(0, pixel)
-
-        def dot(i):
-            return (rx * p[i] + ry * p[i + 1]) + p[i + 2]
-
-        det = dot(DET)
-        det = det + torch.copysign(det.new_full((), 1e-30), det)  # never 0, same sign
-        depth.index_copy_(0, pixel, (p[DEPTH] * torch.reciprocal(det)).clamp(min=1e-6))
+        depth.index_copy_(0, pixel, surface_depth(p, rx, ry)[1])
         if outputs.normals is not None:
-            nx, ny, nz = dot(NORMAL), dot(NORMAL + 3), dot(NORMAL + 6)
-            n_ray = (rx * nx + ry * ny) + nz
-            facing = -torch.copysign(torch.rsqrt((nx * nx + ny * ny) + nz * nz), n_ray)
             outputs.normals.view(-1, 3).index_copy_(
-                0, pixel, torch.stack([nx * facing, ny * facing, nz * facing], dim=1))
+                0, pixel, torch.stack(geometric_normal(p, rx, ry), dim=1))
         if outputs.segmentation is not None:  # 1 + part: 1 ground, 2 + k object k
             ids = face_part.index_select(0, face) + 1
             outputs.segmentation.view(-1).index_copy_(0, pixel, ids.to(torch.int32))
