@@ -19,6 +19,7 @@ import pytest
 from lightpipe.atomic_io import is_temp
 
 from conftest import LIGHTPIPE, REPO, run_lightpipe, tree_hashes
+from fault_gate import Gate, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -87,20 +88,26 @@ def test_folders_turning_read_only_mid_run_stop_once_and_the_summary_still_comes
                                                                                  tmp_path):
     """train/ and failures/ become read-only while video 2 renders: the video stops the task
     with one message, the failure record cannot be written either (said once), the summary and
-    the dataset line still come; with the folders back, the same command finishes."""
+    the dataset line still come; with the folders back, the same command finishes.
+
+    Video 2 is held at a gate (`LIGHTPIPE_FAULT=gate@2`) until the folders are read-only, and
+    they become so only once video 1 is committed and the writer has had a second for its last
+    steps (the folder's fsync after the rename, milliseconds; nothing else runs meanwhile), so
+    the mount cannot land in the middle of video 1."""
     config, _, hashes, _ = reference
     out = tmp_path / "out"
     (out / "failures").mkdir(parents=True)
+    gate = Gate(tmp_path / "gate")
     cmd = [*LIGHTPIPE, "predict", "--config", str(config), "--settings.output_dir", str(out),
            "--settings.encoder.max_pending_videos", "1"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "LIGHTPIPE_FAULT": "stall@2"})
+                            text=True, env={**os.environ, **gate.env(2)})
     try:
-        deadline = time.monotonic() + 120
-        while not (out / "train" / "0001.json").exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-            time.sleep(0.02)
+        gate.wait_reached(2, proc)
+        wait_until((out / "train" / "0001.json").exists, "video 1 committed", proc)
+        time.sleep(1.0)
         with mounted(out / "train", "ro"), mounted(out / "failures", "ro"):
+            gate.open(2)
             proc.stdout_text, proc.stderr_text = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
