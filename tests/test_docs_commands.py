@@ -15,7 +15,8 @@ temporary working directory holding a copy of `configs/`, so whatever they write
 checkout (PYTHONPATH). A page after the README may use the quickstart's dataset
 (`lightpipe predict --config configs/tiny.yaml`, in `output_tiny/`), made here when missing.
 Keep runnable commands tiny (configs/tiny.yaml or 64x64 overrides): the whole file runs in
-`make test` (marker e2e), the marker check alone in `make test-fast`.
+`make test` (marker e2e); the marker check and the check that every relative link (and its
+#heading) resolves also in `make test-fast`.
 """
 
 from __future__ import annotations
@@ -231,3 +232,24 @@ def test_shown_commands_parse():
         if code not in (0, None):
             problems.append(f"{origin}: exit {code}: {err.strip()}")
     assert not problems, "\n".join(problems)
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's ids of a page's headings: lower case, punctuation dropped, spaces to hyphens."""
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+            for heading in re.findall(r"^#+ (.+)$", page.read_text(), re.M)}
+
+
+def test_links_between_pages_resolve():
+    broken = []
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue  # http(s), mailto: not checked here
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{page.relative_to(REPO)}: {target} (no such file)")
+            elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
+                broken.append(f"{page.relative_to(REPO)}: {target} (no such heading)")
+    assert not broken, broken
