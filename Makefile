@@ -39,4 +39,4 @@ bench-realism: install bpy-venv
 	$(BIN)/python benchmarks/realism_vs_cycles.py $(ARGS)
 
 clean:
-	rm -rf output build *.egg-info
+	rm -rf output output_tiny build *.egg-info
