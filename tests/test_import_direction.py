@@ -123,7 +123,7 @@ def _path_back(graph, start: str, node: str, path: list[str], seen: set) -> list
 
 def test_every_package_and_top_level_module_has_a_layer():
     units = {p.relative_to(PACKAGE).parts[0].removesuffix(".py") for p in sources()}
-    assert units - set(RANK) == set(), "add new packages to LAYERS (and the README's picture)"
+    assert units - set(RANK) == set(), "add new packages to LAYERS (and docs/architecture.md's picture)"
 
 
 def test_no_module_imports_a_layer_above_its_own():

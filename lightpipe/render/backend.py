@@ -187,8 +187,9 @@ def native_missing_notice(device: torch.device | str, native_wanted: bool = True
             "environment.")
 
 
-# Rendering alone, eager vs native, the configured look, 2 threads (LIGHTPIPE_NATIVE=0).
-SLOWER = "about 3x slower at 320x192, 5.5x at 832x480"
+# Rendering alone, eager vs native, 2 threads: docs/benchmarks.md (render_vs_encode.py at
+# 832x480: 7.9x plain, 6.7x with the look; about 3x at 320x192, where fixed costs weigh more).
+SLOWER = "3x to 8x slower (more at larger frames; docs/benchmarks.md)"
 _warned = False
 
 
