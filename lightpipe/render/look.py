@@ -43,13 +43,24 @@ LIGHT_SIZE = 8
 # the irradiance's quadratic form from ENV_IRRADIANCE.
 ENV_ROTATION, ENV_IRRADIANCE, ENV_TERMS = 0, 9, 10
 ENV_SIZE = ENV_IRRADIANCE + 3 * ENV_TERMS
+# Entries of a frame's shadow lookup parameters (`shadows.ShadowCaster.lookup`): the camera ->
+# light transform (3x4, row-major) from SHADOW_TO_LIGHT, the light camera's fx, fy, cx, cy from
+# SHADOW_INTRINSICS, the map's side in texels and the depth offset of its moments.
+SHADOW_TO_LIGHT, SHADOW_INTRINSICS, SHADOW_MAP_SIZE, SHADOW_DEPTH_OFFSET = 0, 12, 16, 17
+SHADOW_PARAMS = 18
+# Entries of the occlusion parameters (`occlusion.occlusion_parameters`): the frame's fx, fy,
+# cx, cy from OCC_INTRINSICS, then its width and height in pixels.
+OCC_INTRINSICS, OCC_WIDTH, OCC_HEIGHT = 0, 4, 5
+OCC_PARAMS = 6
 
 LAYOUT = ("TEXTURE_SIZE", "CHANNELS", "EXP_TABLE_SIZE", "AO_SAMPLES", "FACE_TINT",
           "FACE_ROUGHNESS_SCALE", "FACE_METAL_OVERRIDE", "FACE_FIRST_TEXEL", "FACE_INFO_ROWS",
           "DET", "DEPTH", "NORMAL", "TEXEL_S", "TEXEL_T", "TANGENT", "BITANGENT", "FACE_INFO",
           "TINT", "ROUGHNESS_SCALE", "METAL_OVERRIDE", "FIRST_TEXEL", "NUM_PLANES", "SUN_DIR",
           "SUN_RGB", "AMBIENT_SCALE", "LOD_SCALE", "LIGHT_SIZE", "ENV_ROTATION",
-          "ENV_IRRADIANCE", "ENV_TERMS", "ENV_SIZE")
+          "ENV_IRRADIANCE", "ENV_TERMS", "ENV_SIZE", "SHADOW_TO_LIGHT", "SHADOW_INTRINSICS",
+          "SHADOW_MAP_SIZE", "SHADOW_DEPTH_OFFSET", "SHADOW_PARAMS", "OCC_INTRINSICS",
+          "OCC_WIDTH", "OCC_HEIGHT", "OCC_PARAMS")
 
 # ---- VALUES: passed to the kernels as data (`kernel_values`) ----
 # Material.

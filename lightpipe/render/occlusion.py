@@ -40,9 +40,11 @@ KERNEL = _kernel()
 
 
 def occlusion_parameters(intr: Intrinsics, width: int, height: int, device) -> torch.Tensor:
-    """(6,) float32: fx, fy, cx, cy, width, height."""
-    return torch.tensor([intr.fx, intr.fy, intr.cx, intr.cy, float(width), float(height)],
-                        dtype=torch.float32, device=device)
+    """(OCC_PARAMS,) float32 (the layout is in `look`): fx, fy, cx, cy, width, height."""
+    params = [0.0] * look.OCC_PARAMS
+    params[look.OCC_INTRINSICS:look.OCC_INTRINSICS + 4] = [intr.fx, intr.fy, intr.cx, intr.cy]
+    params[look.OCC_WIDTH], params[look.OCC_HEIGHT] = float(width), float(height)
+    return torch.tensor(params, dtype=torch.float32, device=device)
 
 
 def frame_inverse_depth(keys: torch.Tensor) -> torch.Tensor:
@@ -53,7 +55,8 @@ def frame_inverse_depth(keys: torch.Tensor) -> torch.Tensor:
 def ambient_occlusion(inverse_depth: torch.Tensor, params: torch.Tensor, px, py, pz,
                       nx, ny, nz) -> torch.Tensor:
     """(N,) in [0, 1], 1 = open sky, at camera-space points P with unit normals n."""
-    fx, fy, cx, cy, width, height = (params[i] for i in range(6))
+    fx, fy, cx, cy = (params[look.OCC_INTRINSICS + i] for i in range(4))
+    width, height = params[look.OCC_WIDTH], params[look.OCC_HEIGHT]
     # A tangent frame: t = normalize(a x n) with a the axis least aligned with n.
     radius, keep = look.AO_RADIUS, look.ao_keep()
     use_x = ny.abs() > look.AO_AXIS

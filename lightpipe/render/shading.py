@@ -47,6 +47,10 @@ from lightpipe.render.look import (  # noqa: F401 - the layout, also importable 
     NORMAL,
     NUM_PLANES,
     ROUGHNESS_SCALE,
+    SHADOW_DEPTH_OFFSET,
+    SHADOW_INTRINSICS,
+    SHADOW_MAP_SIZE,
+    SHADOW_TO_LIGHT,
     SUN_DIR,
     SUN_RGB,
     TANGENT,
@@ -330,15 +334,17 @@ def sun_visibility(moments: torch.Tensor, params: torch.Tensor, rx: torch.Tensor
     Args:
         moments: (2, S*S) blurred mean and mean square of the casters' light-space depth
             (offset by the map's near distance), `shadows.shadow_moments`.
-        params: (18,) float32: camera -> light transform (3x4, row-major), the light camera's
-            fx, fy, cx, cy, S and the depth offset (`shadows.ShadowCaster.lookup`).
+        params: (SHADOW_PARAMS,) float32: camera -> light transform (3x4, row-major), the light
+            camera's fx, fy, cx, cy, S and the depth offset (`shadows.ShadowCaster.lookup`; the
+            layout is in `look`).
     """
     px, py, pz = rx * depth, ry * depth, depth
-    m = [params[i] for i in range(18)]
+    m = [params[SHADOW_TO_LIGHT + i] for i in range(12)]
     qx = ((m[0] * px + m[1] * py) + m[2] * pz) + m[3]
     qy = ((m[4] * px + m[5] * py) + m[6] * pz) + m[7]
     qz = ((m[8] * px + m[9] * py) + m[10] * pz) + m[11]
-    fx, fy, cx, cy, size, offset = m[12:]
+    fx, fy, cx, cy = (params[SHADOW_INTRINSICS + i] for i in range(4))
+    size, offset = params[SHADOW_MAP_SIZE], params[SHADOW_DEPTH_OFFSET]
     last = size - 1.0
     u, v = qx / qz * fx + cx, qy / qz * fy + cy
     inside = (u >= 0) & (u < size) & (v >= 0) & (v < size)  # outside the map: no caster

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from lightpipe.planning.specs import VideoSpec
-from lightpipe.render import kinematics
+from lightpipe.render import kinematics, look
 from lightpipe.render.zbuffer import Intrinsics, key_inverse_depth
 
 if TYPE_CHECKING:
@@ -168,7 +168,11 @@ class ShadowCaster:
     def lookup(self, moments: torch.Tensor, frame: int) -> tuple[torch.Tensor, torch.Tensor]:
         """`(moments, parameters)` of one frame for `shading.sun_visibility`."""
         intr = self.light.intrinsics
-        params = [*self.to_light[frame].astype(np.float32).reshape(-1).tolist(),
-                  intr.fx, intr.fy, intr.cx, intr.cy, float(self.light.size),
-                  self.light.near_depth]
+        params = [0.0] * look.SHADOW_PARAMS
+        params[look.SHADOW_TO_LIGHT:look.SHADOW_TO_LIGHT + 12] = \
+            self.to_light[frame].astype(np.float32).reshape(-1).tolist()
+        params[look.SHADOW_INTRINSICS:look.SHADOW_INTRINSICS + 4] = [intr.fx, intr.fy, intr.cx,
+                                                                     intr.cy]
+        params[look.SHADOW_MAP_SIZE] = float(self.light.size)
+        params[look.SHADOW_DEPTH_OFFSET] = self.light.near_depth
         return moments, torch.tensor(params, dtype=torch.float32, device=moments.device)

@@ -59,10 +59,10 @@ typedef float Float4[4];
     F(const float *, brdf)          /* (2, EXP_TABLE_SIZE) `environment_brdf_table` */          \
     F(const float *, shadow)        /* (2, S*S) moments, or NULL */                             \
     F(int64_t, shadow_count)        /* S*S */                                                   \
-    F(const float *, shadow_params) /* (18,) */                                                 \
+    F(const float *, shadow_params) /* (SHADOW_PARAMS,) */                                                   \
     F(const float *, occ_depth)     /* (H*W,) the frame's inverse depth for occlusion, or NULL */ \
     F(int64_t, occ_count)           /* H*W */                                                   \
-    F(const float *, occ_params)    /* (6,) fx, fy, cx, cy, width, height */                    \
+    F(const float *, occ_params)    /* (OCC_PARAMS,) */                                         \
     F(const float *, occ_kernel)    /* (AO_SAMPLES, 3) hemisphere samples */                    \
     F(const float *, backdrop)      /* (3, H*W) backdrop image radiance, or NULL: environment */ \
     F(const int64_t *, face_part)   /* (T,) part of each face (segmentation) */                 \
@@ -292,12 +292,13 @@ INLINE Sun sun(const Shading s, Vec3 n, Vec3 g, Vec3 v, float n_v, float roughne
 
 /* `shading.sun_visibility` at camera-space point (rx d, ry d, d). */
 INLINE float sun_visibility(const Shading s, float rx, float ry, float depth, float *bad) {
-    const float *m = s.shadow_params;
+    const float *m = s.shadow_params + SHADOW_TO_LIGHT, *k = s.shadow_params + SHADOW_INTRINSICS;
     float px = rx * depth, py = ry * depth, pz = depth;
     float qx = ((m[0] * px + m[1] * py) + m[2] * pz) + m[3];
     float qy = ((m[4] * px + m[5] * py) + m[6] * pz) + m[7];
     float qz = ((m[8] * px + m[9] * py) + m[10] * pz) + m[11];
-    float fx = m[12], fy = m[13], cx = m[14], cy = m[15], size = m[16], offset = m[17];
+    float fx = k[0], fy = k[1], cx = k[2], cy = k[3];
+    float size = s.shadow_params[SHADOW_MAP_SIZE], offset = s.shadow_params[SHADOW_DEPTH_OFFSET];
     float last = size - 1.0f;
     float u = qx / qz * fx + cx, v = qy / qz * fy + cy;
     int inside = (u >= 0) & (u < size) & (v >= 0) & (v < size);
@@ -330,8 +331,9 @@ INLINE float sun_visibility(const Shading s, float rx, float ry, float depth, fl
 /* `occlusion.ambient_occlusion` of camera-space point P = (px, py, pz), unit normal n. */
 INLINE float ambient_occlusion(const Shading s, float px, float py, float pz, float nx, float ny,
                                float nz, float *bad) {
-    const float *q = s.occ_params;
-    float fx = q[0], fy = q[1], cx = q[2], cy = q[3], width = q[4], height = q[5];
+    const float *q = s.occ_params + OCC_INTRINSICS;
+    float fx = q[0], fy = q[1], cx = q[2], cy = q[3];
+    float width = s.occ_params[OCC_WIDTH], height = s.occ_params[OCC_HEIGHT];
     const float radius = s.ao_radius, keep = s.ao_keep;
     int use_x = fabsf(ny) > s.ao_axis;
     float ax = use_x ? 1.0f : 0.0f, ay = use_x ? 0.0f : 1.0f;
