@@ -1,6 +1,6 @@
 """The shared library of Lightpipe's native C kernels (`lightpipe.render._native`, built by
-setup.py from `render/csrc` and `dataset/csrc`): loading it through ctypes (which releases the GIL during a call,
-so threads run in parallel), its staleness check, the choice of instruction-set build, and the
+setup.py from `render/csrc` and `dataset/csrc`): loading it through ctypes (which releases the
+GIL during a call, so threads run in parallel), its staleness check, the choice of instruction-set build, and the
 split of a call over threads. The bindings themselves live beside the code they speed up:
 `render.native` (the renderer's kernels) and `dataset.native_depth_codes` (the depth codes).
 

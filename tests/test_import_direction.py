@@ -75,7 +75,6 @@ def lightpipe_imports(path: Path, package: Path = PACKAGE, run_only: bool = Fals
     return found
 
 
-
 def sources(package: Path = PACKAGE) -> list[Path]:
     return [p for p in sorted(package.rglob("*.py")) if p != package / "__init__.py"]
 
@@ -123,7 +122,8 @@ def _path_back(graph, start: str, node: str, path: list[str], seen: set) -> list
 
 def test_every_package_and_top_level_module_has_a_layer():
     units = {p.relative_to(PACKAGE).parts[0].removesuffix(".py") for p in sources()}
-    assert units - set(RANK) == set(), "add new packages to LAYERS (and docs/architecture.md's picture)"
+    assert units - set(RANK) == set(), \
+        "add new packages to LAYERS (and docs/architecture.md's picture)"
 
 
 def test_no_module_imports_a_layer_above_its_own():

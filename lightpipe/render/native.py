@@ -25,8 +25,8 @@ _p, _i64, _f32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float
 
 class _Shading(ctypes.Structure):
     """`Shading` of shade.c: pointers into tensors that the caller keeps alive, then the look's
-    values (`look.kernel_values`, passed in; each rounded once to float32). tests/render/test_look.py
-    checks it against the C struct (`lp_shading_layout`)."""
+    values (`look.kernel_values`, passed in; each rounded once to float32).
+    tests/render/test_look.py checks it against the C struct (`lp_shading_layout`)."""
 
     _fields_ = [("planes", _p), ("texels", _p), ("light", _p), ("env_texels", _p),
                 ("env_count", _i64), ("env_sizes", _p), ("env_offsets", _p),

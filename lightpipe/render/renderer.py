@@ -225,7 +225,7 @@ def camera_space(scene: Scene, start: int, stop: int, backend: Backend = backend
     space, without BLAS. Both are views of planar (vertex, xyz, Fc, T) tensors, the layout the
     rasterizer and `surface_planes` work in."""
     return backend.torch(_camera_space)(scene.model_view[start:stop], scene.vertex_part,
-                                  scene.vertices, scene.normals, scene.faces)
+                                        scene.vertices, scene.normals, scene.faces)
 
 
 def _camera_space(model_view, vertex_part, vertices, normals, faces):

@@ -206,7 +206,6 @@ def geometric_normal(p, rx, ry):
     return nx * facing, ny * facing, nz * facing
 
 
-
 class Material(NamedTuple):
     """A pixel's material (each (N,), or a triple of them)."""
 
