@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from lightpipe.render.shading import ray_planes
-from lightpipe.render.zbuffer import FACE_MASK, Intrinsics, encode_keys, take_columns
+from lightpipe.render.shading import ray_dot, ray_planes
+from lightpipe.render.zbuffer import FACE_MASK, Intrinsics, encode_keys, entries, take_columns
 
 if TYPE_CHECKING:
     from lightpipe.render.backend import Backend
@@ -128,14 +128,9 @@ def _sample_key(table: torch.Tensor, cand: torch.Tensor, rx, ry, transposed: boo
     """z-buffer key of face `cand` at the sample ray (rx, ry, 1) if it contains the sample."""
     valid = cand >= 0
     face = (cand & FACE_MASK) * valid
-    p = table.index_select(0, face).unbind(1) if transposed \
-        else take_columns(table, face).unbind(0)
-
-    def dot(i):
-        return (rx * p[i] + ry * p[i + 1]) + p[i + 2]
-
-    det = dot(0)
-    u, v = dot(3), dot(6)  # times det
+    p = entries(table, face, transposed)
+    det = ray_dot(p, 0, rx, ry)
+    u, v = ray_dot(p, 3, rx, ry), ray_dot(p, 6, rx, ry)  # times det
     inside = torch.where(det > 0, (u >= 0) & (v >= 0) & (u + v <= det),
                          (u <= 0) & (v <= 0) & (u + v >= det))
     inverse_depth = det / p[9]

@@ -60,7 +60,7 @@ from lightpipe.render.look import (  # noqa: F401 - the layout, also importable 
     TINT,
 )
 from lightpipe.render.occlusion import ambient_occlusion
-from lightpipe.render.zbuffer import FACE_MASK, Intrinsics, take_columns
+from lightpipe.render.zbuffer import FACE_MASK, Intrinsics, entries, take_columns
 
 # The look's values (MIN_ROUGHNESS, SHADOW_BIAS, ...) are read from `look` at call time, so
 # that both kernel paths follow the one table.
@@ -151,7 +151,7 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
     `environment`, `sun`, `sun_visibility`, `occlusion.ambient_occlusion`, `combine`) have C
     twins of the same names in csrc/shade.c; the constants they share are in `look`.
     """
-    p = table.index_select(0, face).unbind(1) if transposed else take_columns(table, face).unbind(0)
+    p = entries(table, face, transposed)
     rx, ry, inv_len = rays.unbind(0)
 
     inv_det, depth = surface_depth(p, rx, ry)
@@ -420,8 +420,7 @@ def _sample(texels, size: int, x, y, first_texel, transposed: bool = False) -> l
     fx, fy = x - x0, y - y0
     mask = size - 1  # the size is a power of two: & wraps negative coordinates too
     index = ((x0.long() & mask) + (y0.long() & mask) * size) + first_texel.long()
-    q = texels.index_select(0, index).unbind(1) if transposed \
-        else take_columns(texels, index).unbind(0)
+    q = entries(texels, index, transposed)
     c = len(q) // 4
     return [(q[i] + q[c + i] * fx) + (q[2 * c + i] + q[3 * c + i] * fx) * fy for i in range(c)]
 
@@ -430,8 +429,8 @@ def _table(table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Linear interpolation of `environment_brdf_table` at x in [0, 1]."""
     position = x * float(EXP_TABLE_SIZE - 1)
     i = torch.floor(position)
-    entries = take_columns(table, i.long())
-    return entries[0] + entries[1] * (position - i)
+    value_step = take_columns(table, i.long())
+    return value_step[0] + value_step[1] * (position - i)
 
 
 def _cross(a, b):

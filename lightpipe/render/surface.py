@@ -11,7 +11,7 @@ import torch
 
 from lightpipe.render.backend import PIXEL_BLOCK
 from lightpipe.render.shading import NORMAL, geometric_normal, surface_depth
-from lightpipe.render.zbuffer import FACE_MASK, take_columns
+from lightpipe.render.zbuffer import FACE_MASK, entries
 
 _GEOMETRY_PLANES = NORMAL + 9  # the rows of `surface_planes` read here: DET .. NORMAL + 8
 
@@ -30,8 +30,7 @@ def surface_frame(keys, planes, rays, face_part, outputs, transposed: bool) -> N
     covered = torch.nonzero(keys >= 0).view(-1)
     for pixel in covered.split(PIXEL_BLOCK):
         face = keys.index_select(0, pixel) & FACE_MASK
-        p = table.index_select(0, face).unbind(1) if transposed \
-            else take_columns(table, face).unbind(0)
+        p = entries(table, face, transposed)
         rx, ry = rays[0].index_select(0, pixel), rays[1].index_select(0, pixel)
         depth.index_copy_(0, pixel, surface_depth(p, rx, ry)[1])
         if outputs.normals is not None:

@@ -41,3 +41,10 @@ def key_inverse_depth(keys: torch.Tensor) -> torch.Tensor:
 def take_columns(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """`table.index_select(-1, index)` (int64 index), as a gather: multithreaded on CPU."""
     return torch.gather(table, -1, index.expand(*table.shape[:-1], index.numel()))
+
+
+def entries(table: torch.Tensor, index: torch.Tensor, transposed: bool) -> tuple:
+    """Entries `index` of a table stored planar (rows, N) or, when `transposed`, (N, rows): a
+    tuple of its rows at those entries (the same values either way)."""
+    return table.index_select(0, index).unbind(1) if transposed \
+        else take_columns(table, index).unbind(0)
