@@ -141,7 +141,8 @@ def inspect(run: Run, config: Path) -> None:
     """Exit code, every planned video's files present and complete, and the tree's hashes."""
     from lightpipe.commands.parsing import config_parser, parse_config
     from lightpipe.dataset.identity import run_layout
-    from lightpipe.dataset.layout import DATASET_FILE, EXTRA_FILES
+    from lightpipe.dataset.layout import DATASET_FILE
+    from lightpipe.dataset.outputs import selected
 
     if run.returncode != 0:
         run.problems.append(f"exit {run.returncode}")
@@ -154,7 +155,8 @@ def inspect(run: Run, config: Path) -> None:
     missing = []
     for index in range(settings.num_videos):
         check = layout.check(index, hashes=True)
-        extras = [layout.video_file(index, m) for m in EXTRA_FILES if m in settings.outputs]
+        extras = [layout.video_file(index, m) for output in selected(settings.outputs)
+                  for m in output.modalities]
         if not check.complete or not all(p.is_file() for p in extras):
             missing.append(index)
     if missing:

@@ -78,7 +78,8 @@ def write_dataset(config: Path) -> Path:
 
     project, settings = settings_of(config)
     prepare_output_dir(project, settings)
-    writer = VideoWriter(run_layout(project, settings), settings.encoder, StopFlag())
+    writer = VideoWriter(run_layout(project, settings), settings.encoder, StopFlag(),
+                         settings.outputs)
     pools = asset_pools(project.seed, settings)
     for index in range(settings.num_videos):
         spec = plan_video(project.seed, settings, index, pools)

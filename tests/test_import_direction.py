@@ -28,6 +28,9 @@ LAYERS = [
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 # (file, module) -> why the upward import is allowed.
 ALLOWED_UPWARD = {
+    ("lightpipe/config/validation.py", "lightpipe.dataset.outputs"):
+        "settings.outputs names the output registry's outputs, and a video's memory depends on "
+        "them: validation asks the registry (numpy only, imported when validating)",
     ("lightpipe/datamodule/__init__.py", "lightpipe.generation"):
         "compatibility: the names that moved to `generation` resolve lazily, in the package's "
         "module `__getattr__`, never on `import lightpipe.datamodule`",

@@ -15,11 +15,15 @@ from lightpipe.commands.parsing import config_parser, parse_config
 from lightpipe.commands.preflight import config_paths
 from lightpipe.dataset.identity import dataset_identity
 from lightpipe.dataset.index import DatasetIndex, Match, VideoRecord, inspect_dataset
+from lightpipe.dataset.outputs import REGISTRY
 from lightpipe.errors import ConfigError, LightpipeError
 from lightpipe.planning.specs import CameraSpec, Trajectory, VideoSpec
 
 FORMATS = ("diffsynth",)
-COLUMNS = ("video", "vace_video", "prompt")
+# (column, file modality) from the output registry, then the caption.
+FILE_COLUMNS = tuple((column, modality) for output in REGISTRY.values()
+                     for modality, column in output.diffsynth_columns.items())
+COLUMNS = (*(column for column, _ in FILE_COLUMNS), "prompt")
 # Wan2.1 works on 4n+1 frames (its VAE compresses time 4x after the first frame) and on sizes that
 # are multiples of 16 (8x VAE downsampling, 2x2 patches); it was trained at 832x480 / 81 frames.
 WAN_FRAME_MULTIPLE, WAN_SIZE_MULTIPLE = 4, 16
@@ -79,9 +83,8 @@ def diffsynth_csv(root: Path, videos: list[VideoRecord]) -> str:
     writer.writerow(COLUMNS)
     for video in videos:
         files = video.modalities
-        writer.writerow([files["color"].relative_to(root).as_posix(),
-                         files["depth_vis"].relative_to(root).as_posix(),
-                         prompt_for(video.meta.spec)])
+        writer.writerow([*(files[modality].relative_to(root).as_posix()
+                           for _, modality in FILE_COLUMNS), prompt_for(video.meta.spec)])
     return buffer.getvalue()
 
 

@@ -6,6 +6,7 @@ that directory holds this config's dataset); otherwise video N is rendered on th
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +16,17 @@ from PIL import Image, ImageDraw, ImageFont
 from lightpipe.atomic_io import atomic_path
 from lightpipe.commands.parsing import config_parser, parse_config
 from lightpipe.config.settings import ProjectSettings, Settings
-from lightpipe.dataset.depth_codes import dequantize_metric, inverse_depth_gray
 from lightpipe.dataset.identity import dataset_identity, run_layout
 from lightpipe.dataset.index import Match, inspect_dataset
 from lightpipe.dataset.layout import Layout
 from lightpipe.dataset.meta import VideoMeta
+from lightpipe.dataset.outputs import REGISTRY, PreviewContext, selected
+from lightpipe.dataset.outputs.depth import depth_panels  # noqa: F401  (moved there)
+from lightpipe.dataset.outputs.labels import (  # noqa: F401  (moved there)
+    PALETTE,
+    normal_panels,
+    segmentation_panels,
+)
 from lightpipe.errors import ConfigError
 
 CAPTION_H = 16  # height of the column caption strip, px
@@ -28,15 +35,6 @@ GAP = 2  # px between panels
 MIN_PANEL = 256  # small videos are enlarged (nearest neighbour, integer factor) up to this size
 BACKDROP = (40, 40, 40)
 TEXT = (235, 235, 235)
-# Segmentation ids 1, 2, ... cycle through these colours; id 0 (nothing / background) is black.
-PALETTE = np.array([
-    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
-    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
-    (170, 255, 195), (128, 128, 0), (255, 215, 180), (0, 0, 128), (255, 255, 255),
-], dtype=np.uint8)
-
-
 @dataclass
 class Frames:
     """The video's frames as images: column name -> (F,H,W,3) uint8."""
@@ -97,36 +95,6 @@ def frame_indices(num_frames: int, rows: int) -> list[int]:
     return sorted(set(picked.tolist()))
 
 
-def depth_panels(depth: np.ndarray, per_frame: bool) -> np.ndarray:
-    """Metric depth (F,H,W), 0 = no surface -> inverse-depth gray as RGB (near bright)."""
-    gray, _ = inverse_depth_gray(depth, per_frame=per_frame)
-    return np.repeat(gray[..., None], 3, axis=3)
-
-
-def segmentation_panels(ids: np.ndarray) -> np.ndarray:
-    """Integer ids (F,H,W) -> RGB with a fixed colour per id; 0 = black."""
-    ids = np.asarray(ids).astype(np.int64)
-    rgb = PALETTE[(np.maximum(ids, 1) - 1) % len(PALETTE)]
-    rgb[ids <= 0] = 0
-    return rgb
-
-
-def normal_panels(normals: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:
-    """Normals (F,H,W,3) as RGB: unit vectors map [-1,1] -> [0,255]; uint8 is shown as is.
-
-    Pixels without a surface (depth 0) are black.
-    """
-    normals = np.asarray(normals)
-    if normals.dtype == np.uint8:
-        rgb = normals.copy()
-    else:
-        rgb = np.clip(np.floor((normals.astype(np.float32) * 0.5 + 0.5) * 255 + 0.5), 0, 255)
-        rgb = rgb.astype(np.uint8)
-    if depth is not None and depth.shape == rgb.shape[:3]:
-        rgb[depth <= 0] = 0
-    return rgb
-
-
 def contact_sheet(columns: dict[str, np.ndarray], picked: list[int]) -> Image.Image:
     """Rows = picked frames, columns = images; a caption strip above and left of the panels."""
     first = next(iter(columns.values()))
@@ -155,8 +123,8 @@ def contact_sheet(columns: dict[str, np.ndarray], picked: list[int]) -> Image.Im
     return sheet
 
 
-COLUMN_TITLES = {"color": "color", "depth": "depth (inverse, near bright)",
-                 "segmentation": "segmentation", "normals": "normals"}
+COLUMN_TITLES = {column: title for output in REGISTRY.values()
+                 for column, title in output.panel_titles.items()}
 
 
 def _fit(draw: ImageDraw.ImageDraw, font, text: str, width: int) -> str:
@@ -169,20 +137,13 @@ def _fit(draw: ImageDraw.ImageDraw, font, text: str, width: int) -> str:
 
 
 def _from_files(settings: Settings, layout: Layout, index: int, meta: VideoMeta) -> Frames:
-    from lightpipe.dataset.video_reader import read_gray16, read_rgb
-
-    metric = meta.depth.metric
-    color = read_rgb(layout.video_file(index, "color"))
-    depth = dequantize_metric(read_gray16(layout.video_file(index, "depth")),
-                              metric.near, metric.far)
-    per_frame = settings.encoder.depth_normalization == "per_frame"
-    columns = {"color": color, "depth": depth_panels(depth, per_frame)}
     files = meta.modality_files(layout.video_dir(index))
-    if "segmentation" in files:
-        columns["segmentation"] = segmentation_panels(read_gray16(files["segmentation"]))
-    if "normals" in files:
-        columns["normals"] = normal_panels(read_rgb(files["normals"]), depth)
-    return Frames(columns, f"from files ({layout.video_dir(index)}/{layout.stem(index)}_*)")
+    present = [o for o in selected(settings.outputs) if o.present_in(meta)]
+    arrays = {}
+    for output in present:
+        arrays.update(output.read(files, meta))
+    return Frames(_columns(settings, present, arrays),
+                  f"from files ({layout.video_dir(index)}/{layout.stem(index)}_*)")
 
 
 def _render(project: ProjectSettings, settings: Settings, index: int, reason: str) -> Frames:
@@ -195,10 +156,15 @@ def _render(project: ProjectSettings, settings: Settings, index: int, reason: st
     video = render_video(spec, "cpu", frames_per_chunk=settings.render.frames_per_chunk,
                          max_candidates=settings.render.max_candidates,
                          options=RenderOptions.from_settings(settings))
-    per_frame = settings.encoder.depth_normalization == "per_frame"
-    columns = {"color": video.color, "depth": depth_panels(video.depth, per_frame)}
-    if video.segmentation is not None:
-        columns["segmentation"] = segmentation_panels(video.segmentation)
-    if video.normals is not None:
-        columns["normals"] = normal_panels(video.normals, video.depth)
-    return Frames(columns, f"rendered on the fly on the CPU ({reason})")
+    arrays = {f.name: getattr(video, f.name) for f in dataclasses.fields(video)}
+    return Frames(_columns(settings, selected(settings.outputs), arrays),
+                  f"rendered on the fly on the CPU ({reason})")
+
+
+def _columns(settings: Settings, outputs, arrays: dict) -> dict[str, np.ndarray]:
+    """Each output's preview panels, in registry order."""
+    context = PreviewContext(settings.encoder.depth_normalization, arrays.get("depth"))
+    columns = {}
+    for output in outputs:
+        columns.update(output.panels(arrays, context))
+    return columns

@@ -62,7 +62,7 @@ class EncoderSettings(Record):
 Range = tuple[float, float]
 TrajectoryName = Literal["orbit", "dolly", "pan", "crane", "static"]
 MotionName = Literal["static", "linear", "orbit", "bounce"]
-OutputName = Literal["color", "depth", "segmentation", "normals"]
+OutputName = str  # a name from the output registry (`lightpipe.dataset.outputs`)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
                  f"an even integer in [2, {MAX_SIDE}]",
                  "H.264 yuv420p needs even sizes; its highest level (6.2) stops at 8192x4320")
     _require(video.num_frames >= 1, "settings.video.num_frames", video.num_frames, "an integer >= 1")
+    _validate_outputs(settings)
     _validate_memory(settings)
     _require(video.fps > 0, "settings.video.fps", video.fps, "an integer > 0")
     _require(0 <= enc.crf <= 51, "settings.encoder.crf", enc.crf, "an integer in [0, 51]")
@@ -47,7 +48,6 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
              f"an integer >= settings.scene.min_objects ({scene.min_objects})")
     _require(render.antialias in (1, 2, 3, 4), "settings.render.antialias", render.antialias,
              "1 (off), 2, 3 or 4 (samples per axis)")
-    _validate_outputs(settings.outputs)
     _validate_ranges(settings)
     _require(render.motion_blur_samples >= 1, "settings.render.motion_blur_samples",
              render.motion_blur_samples, "an integer >= 1 (sub-frames per frame)")
@@ -65,8 +65,9 @@ def video_memory_bytes(settings: Settings) -> int:
     plus a chunk's working set (about 200 bytes per pixel and frame)."""
     video = settings.video
     pixels = video.width * video.height
-    per_frame = 3 + 4 + 4 * ("segmentation" in settings.outputs) \
-        + 12 * ("normals" in settings.outputs)
+    from lightpipe.dataset.outputs import frame_bytes  # the registry: light, numpy only
+
+    per_frame = frame_bytes(settings.outputs)
     frames = video.num_frames * pixels * per_frame
     working = settings.render.frames_per_chunk * pixels * 200
     return frames * (1 + settings.encoder.max_pending_videos) + working
@@ -96,13 +97,11 @@ def cxx_compiler() -> str | None:
     return next((path for path in map(shutil.which, names) if path), None)
 
 
-def _validate_outputs(outputs: tuple) -> None:
-    allowed = ("color", "depth", "segmentation", "normals")
-    for name in outputs:
-        _require(name in allowed, "settings.outputs", list(outputs), f"a list drawn from {allowed}")
-    for needed in ("color", "depth"):
-        _require(needed in outputs, "settings.outputs", list(outputs),
-                 "a list that includes 'color' and 'depth' (every video has them)")
+def _validate_outputs(settings: Settings) -> None:
+    """Every name in `settings.outputs` is a registered output the videos can have."""
+    from lightpipe.dataset.outputs import check_outputs  # the registry: light, numpy only
+
+    check_outputs(settings.outputs, settings.video.num_frames)
 
 
 def _validate_ranges(settings: Settings) -> None:

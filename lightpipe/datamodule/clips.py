@@ -13,31 +13,17 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
 from lightpipe.dataset.clip_span import clip_span
-from lightpipe.dataset.depth_codes import dequantize_metric
 from lightpipe.dataset.index import VideoRecord
-from lightpipe.dataset.meta import VideoMeta
-from lightpipe.dataset.video_reader import read_gray, read_gray16, read_rgb
+from lightpipe.dataset.outputs import REGISTRY, Output
 
 
-@dataclass(frozen=True)
-class Modality:
-    """How one modality is decoded and resized."""
-
-    decode: str  # "rgb" (float [0,1], 3 channels), "metric" (metres), "labels" (int64 ids)
-    interpolation: InterpolationMode
-
-
-# Images are resized bilinearly (antialiased); geometry and labels by nearest neighbour, so no
-# value is invented between a near and a far surface, and 0 (no surface) stays 0.
-MODALITIES: dict[str, Modality] = {
-    "color": Modality("rgb", InterpolationMode.BILINEAR),
-    "depth": Modality("metric", InterpolationMode.NEAREST_EXACT),
-    "depth_vis": Modality("rgb", InterpolationMode.BILINEAR),
-    # Written when `settings.outputs` asks for them (listed in each video's `files` table).
-    "segmentation": Modality("labels", InterpolationMode.NEAREST_EXACT),
-    "normals": Modality("normals", InterpolationMode.NEAREST_EXACT),
-}
+# The outputs a training item can hold: every registered output that defines reader keys. Each
+# decodes and resizes its own (images bilinearly, antialiased; geometry, ids and vectors by
+# nearest neighbour, so no value is invented between a near and a far surface).
+MODALITIES: dict[str, Output] = {name: o for name, o in REGISTRY.items() if o.reader_keys}
 DEFAULT_OUTPUTS = ("color", "depth", "depth_vis")
+_INTERPOLATION = {"bilinear": InterpolationMode.BILINEAR,
+                  "nearest": InterpolationMode.NEAREST_EXACT}
 
 
 @dataclass(frozen=True)
@@ -76,10 +62,18 @@ class CropGeometry:
         k[1, 2] -= self.top
         return k
 
-    def apply(self, frames: torch.Tensor, interpolation: InterpolationMode) -> torch.Tensor:
-        """(T, C, H, W) -> (T, C, size[0], size[1])."""
+    @property
+    def scale(self) -> tuple[float, float]:
+        """(sx, sy): resized / source width and height (what pixel vectors are multiplied by)."""
+        return self.resized[1] / self.source[1], self.resized[0] / self.source[0]
+
+    def apply(self, frames: torch.Tensor, interpolation: InterpolationMode | str
+              ) -> torch.Tensor:
+        """(T, C, H, W) -> (T, C, size[0], size[1]); `interpolation` "bilinear" (antialiased)
+        or "nearest" (exact: torchvision's NEAREST_EXACT), or an InterpolationMode."""
         if self.identity:
             return frames
+        interpolation = _INTERPOLATION.get(interpolation, interpolation)
         video = tv_tensors.Video(frames)
         if self.resized != self.source:
             antialias = interpolation == InterpolationMode.BILINEAR
@@ -98,11 +92,12 @@ class ClipDataset(Dataset):
 
     def __init__(self, videos: Sequence[VideoRecord], clip_length: int, frame_stride: int,
                  size: tuple[int, int] | None, outputs: Sequence[str], seed: int,
-                 random_offsets: bool) -> None:
+                 random_offsets: bool, slots: int | None = None) -> None:
         self.videos = list(videos)
         self.clip_length, self.frame_stride = clip_length, frame_stride
         self.size = None if size is None else (int(size[0]), int(size[1]))
         self.outputs, self.seed, self.random_offsets = tuple(outputs), seed, random_offsets
+        self.slots = slots  # object slots of per-object tensors (`objects`)
 
     def __len__(self) -> int:
         return len(self.videos)
@@ -123,8 +118,10 @@ class ClipDataset(Dataset):
         meta = video.meta
         geometry = CropGeometry.fit(meta.size, self.size)
         files = video.modalities
-        item = {name: geometry.apply(_decode(name, files[name], frames, meta),
-                                     MODALITIES[name].interpolation) for name in self.outputs}
+        item = {}
+        for name in self.outputs:
+            output = MODALITIES[name]
+            item.update(output.tensors(output.read(files, meta, frames), geometry, self.slots))
         extrinsics = meta.extrinsics[frames]
         item.update(
             intrinsics=torch.from_numpy(geometry.intrinsics(meta.intrinsics)).float(),
@@ -134,19 +131,3 @@ class ClipDataset(Dataset):
             frame_indices=torch.from_numpy(frames).long(),
         )
         return item
-
-
-# --- private helpers -------------------------------------------------------------------------
-
-
-def _decode(name: str, path, frames: np.ndarray, meta: VideoMeta) -> torch.Tensor:
-    """(T, C, H, W) tensor of one modality at its native size."""
-    kind = MODALITIES[name].decode
-    if kind in ("rgb", "normals"):
-        rgb = torch.from_numpy(read_rgb(path, frames)).permute(0, 3, 1, 2).float().div_(255.0)
-        return rgb.mul_(2.0).sub_(1.0) if kind == "normals" else rgb
-    if kind == "metric":
-        metric = meta.depth.metric
-        depth = dequantize_metric(read_gray16(path, frames), metric.near, metric.far)
-        return torch.from_numpy(depth).unsqueeze(1)
-    return torch.from_numpy(read_gray(path, frames).astype(np.int64)).unsqueeze(1)

@@ -88,7 +88,8 @@ class GeneratedVideoDataModule(LightningDataModule):
             self._check_videos(split, videos[split])
             datasets[split] = ClipDataset(videos[split], self.clip_length, self.frame_stride,
                                           self.size, self.outputs, self.seed,
-                                          random_offsets=split == "train")
+                                          random_offsets=split == "train",
+                                          slots=self._object_slots(videos))
         self.train_dataset = datasets.get("train", self.train_dataset)
         self.val_dataset = datasets["val"]
 
@@ -134,6 +135,15 @@ class GeneratedVideoDataModule(LightningDataModule):
     def _check_span(self, num_frames: int) -> None:
         check_clip_span(self.root, self.clip_length, self.frame_stride, num_frames)
 
+    def _object_slots(self, videos: dict[str, list[VideoRecord]]) -> int:
+        """Object slots of per-object tensors: the dataset's `settings.scene.max_objects`, or
+        (a dataset.json without it) the most objects of any video here."""
+        try:
+            return int(self.index.info["config"]["settings"]["scene"]["max_objects"])
+        except (KeyError, TypeError, ValueError):
+            return max((len(v.meta.spec.objects) for vs in videos.values() for v in vs),
+                       default=0)
+
     def _check_videos(self, split: str, videos: list[VideoRecord]) -> None:
         planned = len(self.index.indices(split))
         if not planned:
@@ -149,12 +159,13 @@ class GeneratedVideoDataModule(LightningDataModule):
                 "`lightpipe verify` lists what is missing.")
         self._check_span(min(video.num_frames for video in videos))
         for name in self.outputs:
-            lacking = [v for v in videos if name not in v.modalities]
+            lacking = [v for v in videos if not MODALITIES[name].present_in(v.meta)]
             if lacking:
-                present = ", ".join(sorted(lacking[0].modalities))
+                present = ", ".join(o for o, out in MODALITIES.items()
+                                    if out.present_in(lacking[0].meta))
                 raise DatasetError(
                     f"`outputs` includes {name!r}, but {len(lacking)} {split} video(s) of "
-                    f"{self.root!r} have no {name!r} file: "
+                    f"{self.root!r} do not have it: "
                     f"{self.index.layout.describe([v.index for v in lacking])} "
                     f"(video {self.index.layout.stem(lacking[0].index)} has: {present}).\n"
                     f"HINT: drop {name!r} from --data.outputs, or generate a dataset that "
@@ -185,7 +196,7 @@ def _checked_outputs(outputs: Sequence[str]) -> tuple[str, ...]:
     for name in outputs:
         if name not in MODALITIES:
             raise ConfigError("outputs", list(outputs), f"names from: {allowed}",
-                              hint=f"{name!r} is not a Lightpipe modality.")
+                              hint=f"{name!r} is not an output Lightpipe reads.")
     if len(set(outputs)) != len(outputs):
         raise ConfigError("outputs", list(outputs), "each name at most once")
     return tuple(outputs)

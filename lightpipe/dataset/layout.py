@@ -12,6 +12,7 @@ from pathlib import Path
 from lightpipe.atomic_io import sha256_file
 from lightpipe.config.settings import SPLITS, Settings, split_indices, split_of
 from lightpipe.dataset.meta import VideoCheck, VideoMeta, VideoStatus
+from lightpipe.dataset.outputs import by_modality, required_modalities
 
 # The on-disk format: these names, the per-video JSON schema (`meta.py`), the depth codes.
 # 2: a keyframe every `settings.encoder.keyframe_interval` frames in every video file
@@ -21,10 +22,8 @@ from lightpipe.dataset.meta import VideoCheck, VideoMeta, VideoStatus
 FORMAT_VERSION = 3
 DATASET_FILE = "dataset.json"
 FAILURES_DIR = "failures"
-# Modality -> file suffix after the zero-padded index: every video has these ...
-VIDEO_FILES = {"color": "_color.mp4", "depth_vis": "_depth.mp4", "depth": "_depth.mkv"}
-# ... and these when `settings.outputs` asks for them.
-EXTRA_FILES = {"segmentation": "_segmentation.mkv", "normals": "_normals.mkv"}
+# File modality -> suffix after the zero-padded index, from the output registry.
+SUFFIXES = {modality: file.suffix for modality, (_, file) in by_modality().items()}
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ class Layout:
         return self.root / self.split_of(index)
 
     def video_file(self, index: int, modality: str) -> Path:
-        suffix = VIDEO_FILES.get(modality) or EXTRA_FILES[modality]
+        suffix = SUFFIXES[modality]
         return self.video_dir(index) / f"{self.stem(index)}{suffix}"
 
     def meta_file(self, index: int) -> Path:
@@ -133,7 +132,7 @@ class Layout:
             if split != self.split_of(index):
                 return _corrupt(f"{path.name} is a {split} video; video {index} is "
                                 f"{self.split_of(index)} here")
-            missing = set(VIDEO_FILES) - {entry["modality"] for entry in files.values()}
+            missing = set(required_modalities()) - {entry["modality"] for entry in files.values()}
             if missing:
                 return _corrupt(f"{path.name} lists no {', '.join(sorted(missing))} file")
             for name, entry in files.items():
@@ -185,7 +184,7 @@ class Layout:
 
 
 _DECODER = json.JSONDecoder()
-_SUFFIXES = (*VIDEO_FILES.values(), *EXTRA_FILES.values(), ".json")
+_SUFFIXES = (*SUFFIXES.values(), ".json")
 _VIDEO_NAME = re.compile(r"(\d+)(?:" + "|".join(re.escape(s) for s in _SUFFIXES) + ")")
 _FAILURE_NAME = re.compile(r"(\d+)\.txt")
 

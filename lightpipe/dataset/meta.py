@@ -4,14 +4,17 @@ the training loader, preview, export and verify. Its schema is these records and
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from lightpipe.dataset.depth_codes import LEVELS
+from lightpipe.dataset.outputs import REGISTRY
+from lightpipe.dataset.outputs.depth import MetricDepthMeta
+from lightpipe.dataset.outputs.images import DepthVisMeta
+from lightpipe.dataset.outputs.labels import NormalsMeta, SegmentationMeta
 from lightpipe.planning.specs import VideoSpec
-from lightpipe.records import OMIT_IF_NONE, Record
+from lightpipe.records import OMIT_IF_NONE, Record, RecordError
 
 CAMERA_CONVENTION = "OpenCV: x right, y down, z forward; extrinsics map world to camera"
 
@@ -46,79 +49,12 @@ class CameraMeta(Record):
 
 
 @dataclass(frozen=True)
-class MetricDepthMeta(Record):
-    """`NNNN_depth.mkv`: planar z-depth quantized to uint16 over [near, far]."""
+class DepthMeta:
+    """`meta.depth`: the records of the depth file (`metric`) and VACE's video
+    (`visualization`), which share the JSON's `depth` key."""
 
-    file: str
-    codec: str
-    pix_fmt: str
-    kind: str
-    near: float
-    far: float
-    decode: str
-
-    @classmethod
-    def of(cls, file: str, near: float, far: float) -> MetricDepthMeta:
-        return cls(file=file, codec="ffv1", pix_fmt="gray16le", kind="planar z-depth, metres",
-                   near=near, far=far,
-                   decode=f"z = near + (code - 1) * (far - near) / {LEVELS}; code 0 = no surface")
-
-
-@dataclass(frozen=True)
-class DepthVisMeta(Record):
-    """`NNNN_depth.mp4`: VACE's inverse-depth video; ranges per video, or lists per frame."""
-
-    file: str
-    kind: str
-    normalization: str
-    inverse_depth_min: float | list[float]
-    inverse_depth_max: float | list[float]
-
-    @classmethod
-    def of(cls, file: str, normalization: str, ranges: dict) -> DepthVisMeta:
-        return cls(file=file, kind="inverse depth, near = bright, 3-channel gray; no surface = 0",
-                   normalization=normalization, **ranges)
-
-
-@dataclass(frozen=True)
-class DepthMeta(Record):
     metric: MetricDepthMeta
     visualization: DepthVisMeta
-
-
-@dataclass(frozen=True)
-class SegmentationMeta(Record):
-    """`NNNN_segmentation.mkv`: instance ids; `ids` names each (2 + k is spec.objects[k])."""
-
-    file: str
-    codec: str
-    pix_fmt: str
-    ids: dict[str, str]
-    note: str
-
-    @classmethod
-    def of(cls, file: str, spec: VideoSpec) -> SegmentationMeta:
-        ids = {"0": "no surface (sky or backdrop)", "1": "ground"}
-        ids.update({str(k + 2): obj.asset_id for k, obj in enumerate(spec.objects)})
-        return cls(file=file, codec="ffv1", pix_fmt="gray16le", ids=ids,
-                   note="id 2 + k is spec.objects[k]")
-
-
-@dataclass(frozen=True)
-class NormalsMeta(Record):
-    """`NNNN_normals.mkv`: camera-space unit normals as 8-bit RGB."""
-
-    file: str
-    codec: str
-    pix_fmt: str
-    kind: str
-    decode: str
-
-    @classmethod
-    def of(cls, file: str) -> NormalsMeta:
-        return cls(file=file, codec="ffv1", pix_fmt="bgr0 (decode as RGB)",
-                   kind="camera-space unit normals (OpenCV axes), turned towards the camera",
-                   decode="n = rgb / 127.5 - 1; rgb (0,0,0) = no surface")
 
 
 @dataclass(frozen=True)
@@ -140,23 +76,73 @@ class EncodingMeta(Record):
 
 @dataclass(frozen=True)
 class VideoMeta(Record):
-    """Everything `NNNN.json` holds; `segmentation`/`normals` only when those files exist."""
+    """Everything `NNNN.json` holds. Each output's record (`outputs`, by output name) sits at
+    its registry `meta_path` in the JSON (`depth.metric`, `segmentation`, ...), present when
+    the output was written."""
 
     format_version: int
     index: int
     split: str
     spec: VideoSpec
     camera: CameraMeta
-    depth: DepthMeta
     video: EncodingMeta
     files: dict[str, FileEntry]
     render_device: str
     versions: dict[str, str]
-    segmentation: SegmentationMeta | None = field(default=None, metadata=OMIT_IF_NONE)
-    normals: NormalsMeta | None = field(default=None, metadata=OMIT_IF_NONE)
     # sha256 of the dataset identity without `num_videos` (`identity.video_identity`), from
     # format 3: which configuration and seed the video belongs to. None in formats 1 and 2.
     identity_sha256: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    outputs: dict[str, Record] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        plain = super().to_dict()
+        records = plain.pop("outputs")
+        out = {}
+        for key, value in plain.items():
+            out[key] = value
+            if key == "camera":  # the records after the camera, as format 3 wrote them
+                for name, record in records.items():
+                    node = out
+                    *parents, leaf = REGISTRY[name].meta_path
+                    for parent in parents:
+                        node = node.setdefault(parent, {})
+                    node[leaf] = record
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict, path: str = "") -> VideoMeta:
+        if not isinstance(data, dict):
+            raise RecordError(path, f"expected a mapping for VideoMeta, got {data!r}")
+        if "outputs" in data:
+            raise RecordError(path, "unknown keys ['outputs'] for VideoMeta")
+        data = dict(data)
+        records = {}
+        heads = {o.meta_path[0] for o in REGISTRY.values() if o.meta_path}
+        found = {head: data.pop(head) for head in heads if head in data}
+        for name, out in REGISTRY.items():
+            if not out.meta_path or out.meta_path[0] not in found:
+                if out.always and out.meta_path:
+                    raise RecordError(path, f"missing keys [{out.meta_path[0]!r}] for VideoMeta")
+                continue
+            node, where = found[out.meta_path[0]], out.meta_path[0]
+            for key in out.meta_path[1:]:
+                if not isinstance(node, dict) or key not in node:
+                    raise RecordError(path, f"missing keys [{where}.{key}] for VideoMeta")
+                node, where = node[key], f"{where}.{key}"
+            records[name] = out.record.from_dict(node, where)
+        return replace(super().from_dict(data, path), outputs=records)
+
+    @property
+    def depth(self) -> DepthMeta:
+        return DepthMeta(self.outputs["depth"], self.outputs["depth_vis"])
+
+    @property
+    def segmentation(self) -> SegmentationMeta | None:
+        return self.outputs.get("segmentation")
+
+    @property
+    def normals(self) -> NormalsMeta | None:
+        return self.outputs.get("normals")
 
     @property
     def num_frames(self) -> int:

@@ -51,7 +51,8 @@ class VideoGenerator(LightningModule):
         if isinstance(datamodule, GenerationDataModule):
             self.stop = datamodule.stop  # one flag: the sampler, this module and the writer
         layout = run_layout(ProjectSettings(seed=self.seed), self.settings)  # identity: the seed
-        self.writer = VideoWriter(layout, self.settings.encoder, self.stop)
+        self.writer = VideoWriter(layout, self.settings.encoder, self.stop,
+                                  self.settings.outputs)
         return [self.writer]
 
     def setup(self, stage: str) -> None:

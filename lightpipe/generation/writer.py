@@ -28,29 +28,18 @@ from lightpipe.atomic_io import (
     write_json,
 )
 from lightpipe.config.settings import EncoderSettings
-from lightpipe.dataset.depth_codes import inverse_depth_gray, quantize_metric
 from lightpipe.dataset.layout import FORMAT_VERSION, Layout
 from lightpipe.dataset.meta import (
     CAMERA_CONVENTION,
     CameraMeta,
-    DepthMeta,
-    DepthVisMeta,
     EncodingMeta,
     FileEntry,
-    MetricDepthMeta,
-    NormalsMeta,
-    SegmentationMeta,
     VideoMeta,
     VideoStatus,
 )
-from lightpipe.dataset.native_depth_codes import fast_depth_codes
-from lightpipe.dataset.video_codec import (
-    H264Options,
-    encode_gray16_ffv1,
-    encode_gray_h264,
-    encode_rgb_ffv1,
-    encode_rgb_h264,
-)
+from lightpipe.dataset.outputs import WriteContext, selected
+from lightpipe.dataset.outputs.labels import encode_normals  # noqa: F401  (was defined here)
+from lightpipe.dataset.video_codec import H264Options
 from lightpipe.generation.data import GenerationDataModule
 from lightpipe.generation.progress import Progress, task_summary
 from lightpipe.generation.storage_errors import StorageRefused, writing
@@ -73,7 +62,8 @@ class VideoResult:
 
 
 class VideoWriter(BasePredictionWriter):
-    """Writes `NNNN_color.mp4`, `NNNN_depth.mp4`, `NNNN_depth.mkv`, then `NNNN.json`.
+    """Writes each selected output's files (`NNNN_color.mp4`, `NNNN_depth.mp4`,
+    `NNNN_depth.mkv`, ...: the output registry), then `NNNN.json`.
 
     Encoding runs in `max_pending_videos` threads so it overlaps rendering; submitting blocks
     while that many videos are queued, which bounds memory. A write error that would repeat for
@@ -81,14 +71,17 @@ class VideoWriter(BasePredictionWriter):
     with one message.
     """
 
-    def __init__(self, layout: Layout, encoder: EncoderSettings, stop: StopFlag) -> None:
+    def __init__(self, layout: Layout, encoder: EncoderSettings, stop: StopFlag,
+                 outputs: tuple[str, ...] = ("color", "depth")) -> None:
         """`layout` is the run's (`identity.run_layout`): its `identity_sha256` goes in every
-        video JSON, and only videos recorded with it count as complete."""
+        video JSON, and only videos recorded with it count as complete. `outputs` is
+        `settings.outputs`: the registry's outputs to write (`outputs.selected`)."""
         super().__init__(write_interval="batch")
         if layout.identity_sha256 is None:
             raise ValueError("VideoWriter needs a layout with the run's identity_sha256 "
                              "(lightpipe.dataset.identity.run_layout)")
         self.layout, self.encoder, self.stop = layout, encoder, stop
+        self.outputs = tuple(outputs)
         self.device_type = "cpu"
         self.h264 = H264Options(preset=encoder.preset, crf=encoder.crf, threads=encoder.threads,
                                 keyframe_interval=encoder.keyframe_interval)
@@ -197,30 +190,26 @@ class VideoWriter(BasePredictionWriter):
                 if is_stale_temp(stale):  # a dead writer's; a live one's is its own business
                     stale.unlink(missing_ok=True)
 
-        fast = fast_depth_codes()  # the same codes, faster
-        codes, metric_range = quantize_metric(video.depth, fast=fast)
-        per_frame = self.encoder.depth_normalization == "per_frame"
-        gray, vis_range = inverse_depth_gray(video.depth, per_frame=per_frame, fast=fast)
-        files = {}
+        context = WriteContext(
+            spec=spec, fps=spec.fps, h264=self.h264,
+            keyframe_interval=self.h264.keyframe_interval,
+            depth_normalization=self.encoder.depth_normalization,
+            file_name=lambda modality: self.layout.video_file(spec.index, modality).name)
+        files, records = {}, {}
         committed: list = []
-        keyframes = self.h264.keyframe_interval
-        for modality, encode in (
-            ("color", lambda p: encode_rgb_h264(p, video.color, spec.fps, self.h264)),
-            ("depth_vis", lambda p: encode_gray_h264(p, gray, spec.fps, self.h264)),
-            ("depth", lambda p: encode_gray16_ffv1(p, codes, spec.fps, keyframes)),
-            *((("segmentation",
-                lambda p: encode_gray16_ffv1(p, video.segmentation, spec.fps, keyframes)),)
-              if video.segmentation is not None else ()),
-            *((("normals",
-                lambda p: encode_rgb_ffv1(p, encode_normals(video.normals), spec.fps, keyframes)),)
-              if video.normals is not None else ()),
-        ):
-            final = self.layout.video_file(spec.index, modality)
-            with self._uncommitted_on_error(committed), writing(final), atomic_path(final) as tmp:
-                encode(tmp)
-                files[final.name] = FileEntry(modality=modality, **file_digest(tmp))
-            committed.append(final)
-        meta = self._metadata(spec, video, files, metric_range, vis_range)
+        for output in selected(self.outputs):  # registry order
+            with self._uncommitted_on_error(committed):
+                encoded = output.encode(video, context)
+            for modality, encode in encoded.files.items():
+                final = self.layout.video_file(spec.index, modality)
+                with self._uncommitted_on_error(committed), writing(final), \
+                        atomic_path(final) as tmp:
+                    encode(tmp)
+                    files[final.name] = FileEntry(modality=modality, **file_digest(tmp))
+                committed.append(final)
+            if encoded.record is not None:
+                records[output.name] = encoded.record
+        meta = self._metadata(spec, video, files, records)
         meta_file = self.layout.meta_file(spec.index)
         with self._uncommitted_on_error(committed), writing(meta_file):
             write_json(meta_file, meta.to_dict())
@@ -287,8 +276,7 @@ class VideoWriter(BasePredictionWriter):
                       file=sys.stderr, flush=True)
 
     def _metadata(self, spec: VideoSpec, video: RenderedVideo, files: dict[str, FileEntry],
-                  metric_range: dict, vis_range: dict) -> VideoMeta:
-        name = lambda modality: self.layout.video_file(spec.index, modality).name  # noqa: E731
+                  records: dict) -> VideoMeta:
         return VideoMeta(
             format_version=FORMAT_VERSION,
             index=spec.index,
@@ -298,13 +286,6 @@ class VideoWriter(BasePredictionWriter):
                               intrinsics=video.intrinsics.tolist(),
                               extrinsics=video.extrinsics.tolist(),
                               width=spec.width, height=spec.height),
-            depth=DepthMeta(
-                metric=MetricDepthMeta.of(name("depth"), metric_range["near"], metric_range["far"]),
-                visualization=DepthVisMeta.of(name("depth_vis"), self.encoder.depth_normalization,
-                                              vis_range)),
-            segmentation=(SegmentationMeta.of(name("segmentation"), spec)
-                          if video.segmentation is not None else None),
-            normals=NormalsMeta.of(name("normals")) if video.normals is not None else None,
             video=EncodingMeta(width=spec.width, height=spec.height, num_frames=spec.num_frames,
                                fps=spec.fps, codec="h264", pix_fmt="yuv420p",
                                preset=self.h264.preset, crf=self.h264.crf,
@@ -313,6 +294,7 @@ class VideoWriter(BasePredictionWriter):
             files=files,
             render_device=self.device_type,
             identity_sha256=self.layout.identity_sha256,
+            outputs=records,
             versions={
                 "lightpipe": lightpipe.__version__, "torch": torch.__version__,
                 "lightning": lightning.__version__, "av": av.__version__,
@@ -320,11 +302,3 @@ class VideoWriter(BasePredictionWriter):
             },
         )
 
-
-def encode_normals(normals: np.ndarray) -> np.ndarray:
-    """Unit normals (F,H,W,3) float -> uint8 round((n + 1) * 127.5); zero vectors -> (0,0,0)."""
-    codes = np.floor((normals.astype(np.float64) + 1.0) * 127.5 + 0.5)
-    codes = np.clip(codes, 0, 255).astype(np.uint8)
-    none = ~normals.any(axis=-1)
-    codes[none] = 0
-    return codes

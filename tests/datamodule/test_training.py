@@ -156,9 +156,9 @@ BAD_ARGS = [
     ({"num_workers": -1}, r"^`num_workers` is -1; allowed: an integer >= 0\.$"),
     ({"seed": -1}, r"^`seed` is -1; allowed: an integer >= 0\.$"),
     ({"size": (32,)}, r"^`size` is \(32,\); allowed: null \(native size\) or \[height, width\]"),
-    ({"outputs": ["color", "flow"]},
-     r"^`outputs` is \['color', 'flow'\]; allowed: names from: color, depth, depth_vis, "
-     r"segmentation, normals\.\nHINT: 'flow' is not a Lightpipe modality\.$"),
+    ({"outputs": ["color", "sparkle"]},
+     r"^`outputs` is \['color', 'sparkle'\]; allowed: names from: color, depth_vis, depth, "
+     r"segmentation, normals.*\.\nHINT: 'sparkle' is not an output Lightpipe reads\.$"),
     ({"outputs": []}, r"^`outputs` is \[\]; allowed: a non-empty list of: color, depth"),
     ({"clip_length": 6},
      r"^`clip_length` is 6; allowed: at most 5 with frame_stride 1: the videos of '.*' have 5 "
@@ -215,8 +215,8 @@ def test_an_older_format_dataset_is_still_read(out, copy, version):
 def test_requested_modality_missing(out):
     dm = GeneratedVideoDataModule(str(out), clip_length=2, outputs=["color", "segmentation"])
     with pytest.raises(DatasetError, match=(
-            r"^`outputs` includes 'segmentation', but 8 train video\(s\) of '.*' have no "
-            r"'segmentation' file: 0000-0007 \(video 0000 has: color, depth, depth_vis\)\.\n"
+            r"^`outputs` includes 'segmentation', but 8 train video\(s\) of '.*' do not have "
+            r"it: 0000-0007 \(video 0000 has: color, depth_vis, depth\)\.\n"
             r"HINT: drop 'segmentation' from --data.outputs")):
         dm.setup("fit")
 

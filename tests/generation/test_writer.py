@@ -33,7 +33,7 @@ def rendered():
 
 def writer_in(root: Path, encoder: EncoderSettings = EncoderSettings()) -> VideoWriter:
     layout = run_layout(ProjectSettings(seed=5), replace(SETTINGS, output_dir=str(root)))
-    return VideoWriter(layout, encoder, StopFlag())
+    return VideoWriter(layout, encoder, StopFlag(), SETTINGS.outputs)
 
 
 def test_every_file_then_the_json(tmp_path, rendered):

@@ -1,0 +1,160 @@
+"""Per-pixel labels of the surface seen: instance segmentation ids and camera-space normals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lightpipe.dataset.outputs.base import Encoded, Output, OutputFile, channels_first
+from lightpipe.records import Record
+
+# Segmentation ids 1, 2, ... cycle through these colours in `preview`; id 0 (nothing) is black.
+PALETTE = np.array([
+    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
+    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
+    (170, 255, 195), (128, 128, 0), (255, 215, 180), (0, 0, 128), (255, 255, 255),
+], dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class SegmentationMeta(Record):
+    """`NNNN_segmentation.mkv`: instance ids; `ids` names each (2 + k is spec.objects[k])."""
+
+    file: str
+    codec: str
+    pix_fmt: str
+    ids: dict[str, str]
+    note: str
+
+    @classmethod
+    def of(cls, file: str, spec) -> SegmentationMeta:
+        ids = {"0": "no surface (sky or backdrop)", "1": "ground"}
+        ids.update({str(k + 2): obj.asset_id for k, obj in enumerate(spec.objects)})
+        return cls(file=file, codec="ffv1", pix_fmt="gray16le", ids=ids,
+                   note="id 2 + k is spec.objects[k]")
+
+
+@dataclass(frozen=True)
+class NormalsMeta(Record):
+    """`NNNN_normals.mkv`: camera-space unit normals as 8-bit RGB."""
+
+    file: str
+    codec: str
+    pix_fmt: str
+    kind: str
+    decode: str
+
+    @classmethod
+    def of(cls, file: str) -> NormalsMeta:
+        return cls(file=file, codec="ffv1", pix_fmt="bgr0 (decode as RGB)",
+                   kind="camera-space unit normals (OpenCV axes), turned towards the camera",
+                   decode="n = rgb / 127.5 - 1; rgb (0,0,0) = no surface")
+
+
+class Segmentation(Output):
+    name = "segmentation"
+    summary = "instance ids per pixel: 0 no surface, 1 ground, 2 + k object k; uint16, FFV1"
+    files = (OutputFile("segmentation", "_segmentation.mkv", "matroska", "ffv1", "gray16le"),)
+    renders = ("segmentation",)
+    bytes_per_pixel = 4
+    meta_path = ("segmentation",)
+    record = SegmentationMeta
+    reader_keys = ("segmentation",)
+
+    def encode(self, video, context) -> Encoded:
+        from lightpipe.dataset.video_codec import encode_gray16_ffv1
+
+        return Encoded(
+            {"segmentation": lambda path: encode_gray16_ffv1(
+                path, video.segmentation, context.fps, context.keyframe_interval)},
+            SegmentationMeta.of(context.file_name("segmentation"), context.spec))
+
+    def read(self, files, meta, frames=None):
+        from lightpipe.dataset.video_reader import read_gray16
+
+        return {"segmentation": read_gray16(files["segmentation"], frames)}
+
+    def tensors(self, arrays, geometry, slots=None):
+        import torch
+
+        ids = torch.from_numpy(channels_first(arrays["segmentation"]).astype(np.int64))
+        return {"segmentation": geometry.apply(ids, "nearest")}  # (T,1,H,W) int64
+
+    def panels(self, arrays, context):
+        return {"segmentation": segmentation_panels(arrays["segmentation"])}
+
+
+class Normals(Output):
+    name = "normals"
+    summary = "camera-space unit normals (OpenCV axes) as 8-bit RGB, FFV1"
+    files = (OutputFile("normals", "_normals.mkv", "matroska", "ffv1", "bgr0"),)
+    renders = ("normals",)
+    bytes_per_pixel = 12
+    meta_path = ("normals",)
+    record = NormalsMeta
+    reader_keys = ("normals",)
+
+    def encode(self, video, context) -> Encoded:
+        from lightpipe.dataset.video_codec import encode_rgb_ffv1
+
+        codes = encode_normals(video.normals)
+        return Encoded(
+            {"normals": lambda path: encode_rgb_ffv1(path, codes, context.fps,
+                                                     context.keyframe_interval)},
+            NormalsMeta.of(context.file_name("normals")))
+
+    def read(self, files, meta, frames=None):
+        from lightpipe.dataset.video_reader import read_rgb
+
+        return {"normals": decode_normals(read_rgb(files["normals"], frames))}
+
+    def tensors(self, arrays, geometry, slots=None):
+        import torch
+
+        return {"normals": geometry.apply(torch.from_numpy(channels_first(arrays["normals"])),
+                                          "nearest")}  # (T,3,H,W) float32, 0 = no surface
+
+    def panels(self, arrays, context):
+        return {"normals": normal_panels(arrays["normals"], context.depth)}
+
+
+def encode_normals(normals: np.ndarray) -> np.ndarray:
+    """Unit normals (F,H,W,3) float -> uint8 round((n + 1) * 127.5); zero vectors -> (0,0,0)."""
+    codes = np.floor((normals.astype(np.float64) + 1.0) * 127.5 + 0.5)
+    codes = np.clip(codes, 0, 255).astype(np.uint8)
+    none = ~normals.any(axis=-1)
+    codes[none] = 0
+    return codes
+
+
+def decode_normals(codes: np.ndarray) -> np.ndarray:
+    """uint8 RGB (...,3) -> float32 n = rgb / 127.5 - 1; (0,0,0) (no surface) -> 0."""
+    normals = codes.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+    normals[~codes.any(axis=-1)] = 0.0
+    return normals
+
+
+def segmentation_panels(ids: np.ndarray) -> np.ndarray:
+    """Integer ids (F,H,W) -> RGB with a fixed colour per id; 0 = black."""
+    ids = np.asarray(ids).astype(np.int64)
+    rgb = PALETTE[(np.maximum(ids, 1) - 1) % len(PALETTE)]
+    rgb[ids <= 0] = 0
+    return rgb
+
+
+def normal_panels(normals: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:
+    """Normals (F,H,W,3) as RGB: unit vectors map [-1,1] -> [0,255]; uint8 is shown as is.
+
+    Pixels without a surface (depth 0) are black.
+    """
+    normals = np.asarray(normals)
+    if normals.dtype == np.uint8:
+        rgb = normals.copy()
+    else:
+        rgb = np.clip(np.floor((normals.astype(np.float32) * 0.5 + 0.5) * 255 + 0.5), 0, 255)
+        rgb = rgb.astype(np.uint8)
+    if depth is not None and depth.shape == rgb.shape[:3]:
+        rgb[depth <= 0] = 0
+    return rgb
