@@ -1,4 +1,4 @@
-"""Byte-reproducible H.264 (color) and FFV1 (16-bit depth, planes) encoders; `video_reader` decodes."""
+"""Byte-reproducible H.264 (color) and FFV1 (lossless 16-bit) encoders; `video_reader` decodes."""
 
 from __future__ import annotations
 
