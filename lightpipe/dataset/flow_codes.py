@@ -70,13 +70,15 @@ def encode_flow(flow: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, int]:
     saturated = np.zeros(flags.shape, bool)
     for f in range(flags.shape[0]):  # frame by frame: small temporaries
         with np.errstate(over="ignore"):  # |flow| > 2**123 -> inf: saturates like any other
-            scaled = np.where(valid[f][..., None], flow[f], np.float32(0)) * np.float32(FLOW_SCALE)
-        if np.isnan(scaled).any():
+            codes = np.multiply(flow[f], np.float32(FLOW_SCALE))  # exact: a power of two
+        codes[~valid[f]] = 0.0
+        if np.isnan(codes).any():
             raise ValueError(f"flow has NaN on valid pixels of frame {f}")
-        codes = np.rint(scaled)
+        np.rint(codes, out=codes)
         saturated[f] = ((codes < _CODE_MIN) | (codes > _CODE_MAX)).any(axis=-1)
         np.clip(codes, _CODE_MIN, _CODE_MAX, out=codes)
-        planes[f, ..., :2] = (codes.astype(np.int32) + _OFFSET).astype(np.uint16)
+        codes += np.float32(_OFFSET)  # exact: integers <= 65535 in float32
+        planes[f, ..., :2] = codes  # float -> uint16 of integral values in [0, 65535]
     out_flags = (flags & np.uint8(~SATURATED & 0xFF)) | np.where(saturated, SATURATED, 0).astype(
         np.uint8)
     planes[..., 2] = out_flags
