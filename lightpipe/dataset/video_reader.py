@@ -23,6 +23,7 @@ from lightpipe.errors import LightpipeError
 RGB_SCALING = (Interpolation.BILINEAR | Interpolation.FULL_CHR_H_INT | Interpolation.ACCURATE_RND
                | Interpolation.BITEXACT)
 _GRAY16 = ("gray16le", "gray16be")
+_PLANES16 = ("yuv444p16le", "yuva444p16le")  # what `video_codec.encode_planes16_ffv1` writes
 
 
 class VideoReadError(LightpipeError):
@@ -54,6 +55,14 @@ def read_gray16(path: str | os.PathLike, frames: Sequence[int] | None = None) ->
 def read_gray(path: str | os.PathLike, frames: Sequence[int] | None = None) -> np.ndarray:
     """Frames of a gray video (8 or 16 bit) as integer codes, (T, H, W)."""
     return _read(path, frames, _gray_codes, pix_fmts=("gray", *_GRAY16))
+
+
+def read_planes16(path: str | os.PathLike, frames: Sequence[int] | None = None) -> np.ndarray:
+    """Frames of a lossless 16-bit multi-plane video (`video_codec.encode_planes16_ffv1`) as
+    uint16, (T, H, W, C) with C = 3 or 4: channel c is plane c of the stream, i.e. channel c of
+    the encoder's input. Frame selection as in `read_rgb` (any order, repeats allowed, None =
+    all; seeks to the keyframe at or before the first); other pixel formats raise."""
+    return _read(path, frames, _planes16, pix_fmts=_PLANES16)
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
@@ -175,6 +184,11 @@ class _RGB:
 
 def _gray16(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="gray16le")
+
+
+def _planes16(frame: av.VideoFrame) -> np.ndarray:
+    # PyAV stacks the planes in order, plane i -> channel i, (H, W, C); no conversion.
+    return frame.to_ndarray()
 
 
 def _gray_codes(frame: av.VideoFrame) -> np.ndarray:

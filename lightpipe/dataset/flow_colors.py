@@ -1,0 +1,97 @@
+"""Optical flow as colour: the Middlebury colour coding (Baker et al., "A Database and
+Evaluation Methodology for Optical Flow", IJCV 2011; the coding RAFT's and `flow_vis`'s
+visualizations use), written here from its published description, numpy only.
+
+Conventions:
+  * flow (..., 2) in pixels: [..., 0] = dx (to the right), [..., 1] = dy (down, image rows).
+  * Hue is the direction: a 55-colour wheel of six segments (red -> yellow 15, yellow -> green
+    6, green -> cyan 4, cyan -> blue 11, blue -> magenta 13, magenta -> red 6; the ramped
+    channel is floor(255 * i / n) within a segment), indexed by
+    fk = (atan2(-dy, -dx) / pi + 1) / 2 * 54 and interpolated linearly between colours
+    floor(fk) and floor(fk) + 1 (mod 55). So flow to the right is red, down is orange-yellow,
+    left is cyan, up is blue-violet (numpy's atan2 gives -pi for (-0, -1): right is wheel[0]).
+  * Saturation is the magnitude: r = |flow| / max_radius; colour = 1 - r * (1 - wheel) for
+    r <= 1 (zero flow is white), wheel * 0.75 beyond (darkened, out of the legend's range).
+  * Output uint8 = floor(255 * colour) per channel, RGB order. Invalid pixels (valid False, or
+    a non-finite dx / dy) are black.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["colour_wheel", "flow_to_rgb", "wheel_image"]
+
+# (length, start RGB, channel that ramps, +1 ramps 0 -> 255 / -1 ramps 255 -> 0)
+_SEGMENTS = (
+    (15, (255, 0, 0), 1, +1),  # red -> yellow: G up
+    (6, (255, 255, 0), 0, -1),  # yellow -> green: R down
+    (4, (0, 255, 0), 2, +1),  # green -> cyan: B up
+    (11, (0, 255, 255), 1, -1),  # cyan -> blue: G down
+    (13, (0, 0, 255), 0, +1),  # blue -> magenta: R up
+    (6, (255, 0, 255), 2, -1),  # magenta -> red: B down
+)
+
+
+def colour_wheel() -> np.ndarray:
+    """The 55 wheel colours, (55, 3) uint8 RGB, starting at red (flow to the right)."""
+    rows = []
+    for length, start, channel, direction in _SEGMENTS:
+        block = np.tile(np.array(start, np.int64), (length, 1))
+        ramp = (255 * np.arange(length)) // length
+        block[:, channel] = ramp if direction > 0 else 255 - ramp
+        rows.append(block)
+    return np.concatenate(rows).astype(np.uint8)
+
+
+def flow_to_rgb(flow: np.ndarray, max_radius: float | None = None,
+                valid: np.ndarray | None = None) -> np.ndarray:
+    """Flow (H, W, 2) float -> uint8 RGB (H, W, 3) in the Middlebury coding (module docstring).
+
+    max_radius: the magnitude shown fully saturated; None = the largest magnitude among the
+    valid pixels (a field with no motion, or none valid, uses 1: all white). valid (H, W) bool:
+    pixels to draw; the others are black. Any leading shape (..., 2) works the same way.
+    """
+    flow = np.asarray(flow)
+    if flow.ndim < 1 or flow.shape[-1] != 2:
+        raise ValueError(f"flow must have 2 channels (last axis), got shape {flow.shape}")
+    dx = flow[..., 0].astype(np.float64)
+    dy = flow[..., 1].astype(np.float64)
+    draw = np.isfinite(dx) & np.isfinite(dy)
+    if valid is not None:
+        valid = np.asarray(valid)
+        if valid.shape != draw.shape:
+            raise ValueError(f"valid must have shape {draw.shape}, got {valid.shape}")
+        draw &= valid.astype(bool)
+    dx, dy = np.where(draw, dx, 0.0), np.where(draw, dy, 0.0)
+    magnitude = np.hypot(dx, dy)
+    if max_radius is None:
+        max_radius = float(magnitude.max()) if magnitude.size else 0.0
+    elif not np.isfinite(max_radius) or max_radius < 0:
+        raise ValueError(f"max_radius must be a finite number >= 0, got {max_radius!r}")
+    radius = magnitude / (max_radius if max_radius > 0 else 1.0)
+
+    wheel = colour_wheel().astype(np.float64) / 255.0
+    count = len(wheel)
+    position = (np.arctan2(-dy, -dx) / np.pi + 1.0) / 2.0 * (count - 1)  # in [0, 54]
+    k0 = np.floor(position).astype(np.int64)
+    k1 = (k0 + 1) % count
+    fraction = (position - k0)[..., None]
+    colour = (1.0 - fraction) * wheel[k0] + fraction * wheel[k1]
+    inside = (radius <= 1.0)[..., None]
+    colour = np.where(inside, 1.0 - radius[..., None] * (1.0 - colour), colour * 0.75)
+    rgb = np.floor(255.0 * colour).astype(np.uint8)
+    rgb[~draw] = 0
+    return rgb
+
+
+def wheel_image(size: int) -> np.ndarray:
+    """A legend: (size, size, 3) uint8, the coding of flow (x - c, y - c) with c = (size - 1) / 2
+    and max_radius = size / 2, inside the disc of that radius; black outside."""
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"size must be an int >= 1, got {size!r}")
+    centre = (size - 1) / 2.0
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
+    flow = np.stack([x - centre, y - centre], axis=-1)
+    radius = size / 2.0
+    return flow_to_rgb(flow, max_radius=radius, valid=np.hypot(*np.moveaxis(flow, -1, 0)) <= radius)
