@@ -68,11 +68,11 @@ class ObjectCoordinatesMeta(Record):
 
     @classmethod
     def of(cls, file: str) -> ObjectCoordinatesMeta:
-        return cls(file=file, codec="ffv1", pix_fmt="gbrp16le",
+        return cls(file=file, codec="ffv1", pix_fmt="yuv444p16le",
                    kind="the surface point in its object's canonical (mesh) frame, normalized to "
                         "the mesh's axis-aligned bounding box (`objects` records its bounds): "
                         "(q - min) / (max - min) per axis, planes x, y, z",
-                   decode=f"c = (code - 1) / {flow_codes.COORDINATE_LEVELS}; code (0,0,0) = not "
+                   decode=f"c = (code - 1) / {flow_codes.OBJECT_LEVELS}; code (0,0,0) = not "
                           "an object (ground, sky, backdrop)")
 
 
@@ -80,8 +80,8 @@ class Flow(Output):
     name = "flow"
     summary = ("exact optical flow to the next and previous frame, in pixels, with validity, "
                "in-image and visibility (occlusion) flags; fixed point 1/32 px, 16-bit FFV1")
-    files = (OutputFile("flow_forward", "_flow_forward.mkv", "matroska", "ffv1", "gbrp16le"),
-             OutputFile("flow_backward", "_flow_backward.mkv", "matroska", "ffv1", "gbrp16le"))
+    files = (OutputFile("flow_forward", "_flow_forward.mkv", "matroska", "ffv1", "yuv444p16le"),
+             OutputFile("flow_backward", "_flow_backward.mkv", "matroska", "ffv1", "yuv444p16le"))
     min_frames = 2
     renders = ("flow",)
     bytes_per_pixel = 2 * (8 + 1) + 4 + 2 * 6  # the vectors, flags, ids; the coded planes
@@ -101,7 +101,7 @@ class Flow(Output):
             modality = f"flow_{direction}"
             files[modality] = lambda path, planes=planes: encode_planes16_ffv1(
                 path, planes, context.fps, context.keyframe_interval)
-            records[direction] = FlowFileMeta(context.file_name(modality), "ffv1", "gbrp16le",
+            records[direction] = FlowFileMeta(context.file_name(modality), "ffv1", "yuv444p16le",
                                               int(saturated))
         return Encoded(files, FlowMeta.of(records["forward"], records["backward"],
                                           flow_codes.VISIBLE_TOLERANCE))
@@ -151,7 +151,7 @@ class ObjectCoordinates(Output):
     summary = ("each object pixel's point in its object's canonical frame, normalized to its "
                "bounding box, 16-bit per axis (lossless FFV1); 0 on ground and sky")
     files = (OutputFile("object_coordinates", "_object_coordinates.mkv", "matroska", "ffv1",
-                        "gbrp16le"),)
+                        "yuv444p16le"),)
     renders = ("object_coordinates",)
     bytes_per_pixel = 12 + 4 + 6
     meta_path = ("object_coordinates",)
