@@ -87,13 +87,17 @@ def visible_boxes(segmentation: np.ndarray, num_ids: int
     (an id is a bit) when the ids fit in 64 bits, else from a mask per id; the count is taken
     inside the box only."""
     frames, height, width = segmentation.shape
+    if segmentation.dtype.kind != "u":
+        if segmentation.size and int(segmentation.min()) < 0:
+            raise ValueError("segmentation ids must not be negative")
+        segmentation = segmentation.astype(np.uint64)
     top = int(segmentation.max(initial=0))
     if top >= num_ids:
         raise ValueError(f"segmentation id {top} but only ids below {num_ids} exist")
-    if num_ids <= 64:
+    if num_ids <= 64:  # the narrowest bit set that holds the ids without narrowing the ids
         dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64)
-                     if np.iinfo(t).bits >= num_ids)
-        bits = np.left_shift(np.ones((), dtype), segmentation, dtype=dtype, casting="unsafe")
+                     if np.iinfo(t).bits >= num_ids and t().itemsize >= segmentation.itemsize)
+        bits = np.left_shift(np.ones((), dtype), segmentation, dtype=dtype)
         rows_all, cols_all = np.bitwise_or.reduce(bits, axis=2), np.bitwise_or.reduce(bits, axis=1)
 
         def presence(ident):
@@ -135,33 +139,28 @@ def amodal_boxes(model_view: np.ndarray, vertices: np.ndarray, faces: np.ndarray
     clipped mesh (the projection of a polygon in front of the camera spans its corners')."""
     x, y, z = (transform(model_view, vertices)[..., i] for i in range(3))
     front = z > near
+    u, v = project(intrinsics, x, y, np.where(front, z, 1.0))
+    lows = [np.where(front, u, np.inf).min(axis=1), np.where(front, v, np.inf).min(axis=1)]
+    highs = [np.where(front, u, -np.inf).max(axis=1), np.where(front, v, -np.inf).max(axis=1)]
+    cut = ~front.all(axis=1)
+    edges = _edges(np.asarray(faces)) if (cut & front.any(axis=1)).any() else None
+    for f in np.nonzero(cut & front.any(axis=1))[0]:
+        a, b = edges[:, 0], edges[:, 1]
+        cross = front[f][a] != front[f][b]
+        a, b = a[cross], b[cross]
+        t = (near - z[f][a]) / (z[f][b] - z[f][a])
+        pu, pv = project(intrinsics, x[f][a] + t * (x[f][b] - x[f][a]),
+                         y[f][a] + t * (y[f][b] - y[f][a]), near)
+        lows[0][f], lows[1][f] = min(lows[0][f], pu.min()), min(lows[1][f], pv.min())
+        highs[0][f], highs[1][f] = max(highs[0][f], pu.max()), max(highs[1][f], pv.max())
     boxes, clipped = [], []
-    edges = None
     for f in range(model_view.shape[0]):
-        u, v = project(intrinsics, x[f][front[f]], y[f][front[f]], z[f][front[f]])
-        cut = not front[f].all()
-        if cut and front[f].any():
-            if edges is None:
-                edges = _edges(np.asarray(faces))
-            a, b = edges[:, 0], edges[:, 1]
-            cross = front[f][a] != front[f][b]
-            a, b = a[cross], b[cross]
-            za, zb = z[f][a], z[f][b]
-            t = (near - za) / (zb - za)
-            xs = x[f][a] + t * (x[f][b] - x[f][a])
-            ys = y[f][a] + t * (y[f][b] - y[f][a])
-            pu, pv = project(intrinsics, xs, ys, np.full_like(xs, near))
-            u, v = np.concatenate([u, pu]), np.concatenate([v, pv])
-        if u.size == 0:
-            boxes.append(None)
-            clipped.append(True)
-            continue
-        extent = (float(u.min()), float(v.min()), float(u.max()), float(v.max()))
+        extent = (float(lows[0][f]), float(lows[1][f]), float(highs[0][f]), float(highs[1][f]))
         box = (max(extent[0], 0.0), max(extent[1], 0.0), min(extent[2], float(width)),
                min(extent[3], float(height)))
         outside = extent[0] < 0 or extent[1] < 0 or extent[2] > width or extent[3] > height
         boxes.append(box if box[0] < box[2] and box[1] < box[3] else None)
-        clipped.append(bool(cut or outside))
+        clipped.append(bool(cut[f] or outside))
     return boxes, clipped
 
 
@@ -208,8 +207,9 @@ def _edges(faces: np.ndarray) -> np.ndarray:
     """(E,2) the distinct undirected edges of a triangle list."""
     pairs = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     pairs = np.sort(pairs, axis=1).astype(np.int64)
-    keys = np.unique(pairs[:, 0] * (int(pairs.max()) + 1) + pairs[:, 1])
-    return np.stack([keys // (int(pairs.max()) + 1), keys % (int(pairs.max()) + 1)], axis=1)
+    base = int(pairs.max()) + 1
+    keys = np.unique(pairs[:, 0] * base + pairs[:, 1])
+    return np.stack([keys // base, keys % base], axis=1)
 
 
 def _tuples(value):
