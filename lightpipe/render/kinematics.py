@@ -45,6 +45,23 @@ def object_poses(obj: ObjectSpec, spec: VideoSpec, times: list[float] | None = N
     return np.stack([_object_pose(obj, t) for t in (times or frame_times(spec))])
 
 
+def object_velocities(obj: ObjectSpec, spec: VideoSpec, times: list[float] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(linear (F,3) m/s, angular (F,3) rad/s), float64, world axes: the exact time derivatives
+    of `object_poses` (the ground-resting shift is constant, so they hold for `scene.part_poses`
+    too), at the frames' times or at `times`.
+
+    BOUNCE's height h |sin(pi f t)| has a kink at each bounce (f t an integer, t = 0 included):
+    there the derivative is the right-hand one in the phase f t (rising, +pi f h); elsewhere the
+    phase's fractional part decides, so a phase a rounding short of an integer reads as falling.
+    The angular velocity of R = Rz(az) Ry(ay) Rx(ax) with constant rates is
+    az' z + ay' Rz y + ax' Rz Ry x; the linear one is the position's (ORBIT turns the position
+    about the world y axis, not the object)."""
+    pairs = [_object_velocity(obj, t) for t in (times or frame_times(spec))]
+    return (np.array([p[0] for p in pairs], dtype=np.float64).reshape(-1, 3),
+            np.array([p[1] for p in pairs], dtype=np.float64).reshape(-1, 3))
+
+
 def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b for (..., 4, 4) float64 matrices (broadcast) by explicit elementwise sums: no BLAS,
     the same bits everywhere and for any batch shape."""
@@ -101,6 +118,28 @@ def _object_pose(obj: ObjectSpec, t: float) -> np.ndarray:
     pose[:3, :3] = rotation * obj.scale
     pose[:3, 3] = (x, y, z)
     return pose
+
+
+def _object_velocity(obj: ObjectSpec, t: float) -> tuple[tuple, tuple]:
+    """d/dt of `_object_pose`'s position and the angular velocity of its rotation, at `t`."""
+    vx = vy = vz = 0.0
+    if obj.motion is Motion.LINEAR:
+        vx, vy, vz = obj.velocity
+    elif obj.motion is Motion.ORBIT:
+        x, _, z = obj.position
+        rate = math.radians(obj.orbit_speed_deg_s)
+        angle = math.radians(obj.orbit_speed_deg_s * t)
+        c, s = math.cos(angle), math.sin(angle)
+        vx, vz = -rate * (x * s + z * c), rate * (x * c - z * s)
+    elif obj.motion is Motion.BOUNCE:
+        phase = obj.bounce_hz * t
+        vy = obj.bounce_height * math.pi * obj.bounce_hz * math.cos(
+            math.pi * (phase - math.floor(phase)))
+    _, ay, az = (math.radians(r + s * t) for r, s in zip(obj.rotation_deg, obj.spin_deg_s))
+    wx, wy, wz = (math.radians(s) for s in obj.spin_deg_s)
+    cy, sy, cz, sz = math.cos(ay), math.sin(ay), math.cos(az), math.sin(az)
+    angular = (wx * cz * cy - wy * sz, wx * sz * cy + wy * cz, wz - wx * sy)
+    return (vx, vy, vz), angular
 
 
 def _euler_xyz(ax: float, ay: float, az: float) -> np.ndarray:
