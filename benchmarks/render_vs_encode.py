@@ -2,6 +2,7 @@
 
     python benchmarks/render_vs_encode.py [--frames 24] [--videos 3] [--objects 60]
                                           [--compile] [--predict-videos 2] [--repeats 2]
+                                          [--no-all-outputs]
 
 Prints ms/frame at 832x480 for rendering (plain = no shadows, no anti-aliasing; and the
 configured look) with the eager PyTorch reference and with the native C kernels (the default on
@@ -13,11 +14,16 @@ its end-to-end cost per frame as a ratio to the 1-thread color encode (the issue
 N x 81 frames, so start-up (imports, Lightning) is not counted per frame; each is the best of
 `--repeats` runs (this machine's noise is +-20% run to run). Compilation (and its warm-up) is
 not timed: Inductor caches it on disk, a long run pays it once.
+
+With every output on (`ALL_OUTPUTS`: segmentation, normals, flow, object coordinates, object
+annotations), the same `predict` runs again: its end-to-end cost per frame next to the
+defaults' (the issue-20 goal is <= 1.6x), and the bytes per video of each output's files.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -42,6 +48,7 @@ from lightpipe.render import native
 from lightpipe.render.renderer import RenderOptions, render_video
 
 REPO = Path(__file__).resolve().parents[1]
+ALL_OUTPUTS = "[color,depth,segmentation,normals,flow,object_coordinates,objects]"
 
 
 def main() -> None:
@@ -58,6 +65,8 @@ def main() -> None:
                         help="full-size videos for the `lightpipe predict` timing (0: skip)")
     parser.add_argument("--repeats", type=int, default=2,
                         help="`lightpipe predict` runs of each size; the fastest counts")
+    parser.add_argument("--no-all-outputs", dest="all_outputs", action="store_false",
+                        help="skip the `predict` timing with every output on")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -128,19 +137,52 @@ def main() -> None:
               f"(best of {args.repeats})")
         print(f"end to end: {marginal_ms:.0f} ms/frame = {marginal_ms / one_ms:.2f} x the 1-thread "
               "color encode (goal <= 3)")
+        if args.all_outputs:
+            sizes: dict[str, list[int]] = {}
+            extra = ["--settings.outputs", ALL_OUTPUTS]
+            one_all = min(_time_predict(1, extra) for _ in range(args.repeats))
+            wall_all = min(_time_predict(args.predict_videos + 1, extra, sizes)
+                           for _ in range(args.repeats))
+            all_ms = 1000 * (wall_all - one_all) / (args.predict_videos * 81)
+            print(f"every output on ({ALL_OUTPUTS}): 1 video in {one_all:.1f} s, "
+                  f"{args.predict_videos + 1} in {wall_all:.1f} s")
+            print(f"end to end, every output: {all_ms:.0f} ms/frame = {all_ms / marginal_ms:.2f} x "
+                  "the defaults' (goal <= 1.6)")
+            print("bytes per video (81 frames, 832x480), by output:")
+            for name, values in sizes.items():
+                print(f"  {name:20s}{sum(values) / len(values) / 1e6:9.2f} MB")
 
 
-def _time_predict(videos: int) -> float:
+def _time_predict(videos: int, extra: list[str] = (), sizes: dict | None = None) -> float:
+    """Wall seconds of a `lightpipe predict` of `videos` default-config videos; with `sizes`,
+    appends each video's bytes per output (from its JSON's files table) to sizes[output]."""
     lightpipe = Path(sys.executable).with_name("lightpipe")
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [str(lightpipe), "predict", "--config", str(REPO / "configs/configv1.yaml"),
                "--settings.num_videos", str(videos), "--settings.output_dir", tmp,
                "--settings.dataset_split.ensure_disjoint_assets", "false",
                "--trainer.accelerator", "cpu", "--trainer.devices", "1",
-               "--trainer.enable_progress_bar", "false"]
+               "--trainer.enable_progress_bar", "false", *extra]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
-        return time.perf_counter() - t0
+        wall = time.perf_counter() - t0
+        if sizes is not None:
+            _output_sizes(Path(tmp), sizes)
+        return wall
+
+
+def _output_sizes(root: Path, sizes: dict) -> None:
+    from lightpipe.dataset.outputs import by_modality
+
+    owner = {modality: output.name for modality, (output, _) in by_modality().items()}
+    for path in sorted(root.glob("*/*.json")):
+        per_output: dict[str, int] = {}
+        for entry in json.loads(path.read_text())["files"].values():
+            name = owner[entry["modality"]]
+            per_output[name] = per_output.get(name, 0) + entry["bytes"]
+        per_output["NNNN.json (objects' records in it)"] = path.stat().st_size
+        for name, value in per_output.items():
+            sizes.setdefault(name, []).append(value)
 
 
 def _triangles(spec) -> int:

@@ -30,6 +30,8 @@ CASES = [
     ("predict", ["--settings.encoder.preset", "turbo"], "`settings.encoder.preset` is 'turbo'"),
     ("predict", ["--settings.outputs", "[color, foo]"],
      "`settings.outputs` is ['color', 'foo']; allowed: a list of output names from: color, "),
+    ("predict", ["--settings.outputs", "[color, depth, flow]", "--settings.video.num_frames",
+                 "1"], "'flow' needs settings.video.num_frames >= 2"),
     ("predict", ["--settings.camera.trajectories", "[teleport]"],
      "`settings.camera.trajectories` is 'teleport'"),
     ("predict", ["--config", "{missing}"], "`--config` is '{missing}'"),

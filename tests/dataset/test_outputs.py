@@ -1,0 +1,73 @@
+"""The output registry: one definition per output, and the refusals that come from it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lightpipe.config.settings import ProjectSettings, Settings, VideoSettings
+from lightpipe.config.validation import validate_settings
+from lightpipe.dataset.layout import Layout
+from lightpipe.dataset.meta import VideoMeta
+from lightpipe.dataset.outputs import REGISTRY, by_modality, check_outputs, selected
+from lightpipe.errors import ConfigError
+
+
+def test_every_output_is_named_once_with_its_own_files_and_keys():
+    modalities = [f.modality for o in REGISTRY.values() for f in o.files]
+    suffixes = [f.suffix for o in REGISTRY.values() for f in o.files]
+    keys = [k for o in REGISTRY.values() for k in o.reader_keys]
+    assert len(set(modalities)) == len(modalities)
+    assert len(set(suffixes)) == len(suffixes)
+    assert len(set(keys)) == len(keys)
+    for name, output in REGISTRY.items():
+        assert output.name == name and output.summary
+        assert output.files or output.meta_path, name  # something on disk says it is there
+        for file in output.files:
+            assert file.container in ("mp4", "matroska") and file.codec in ("h264", "ffv1")
+    layout = Layout(root=__import__("pathlib").Path("/d"), num_videos=3, num_train=3)
+    for modality, (_, file) in by_modality().items():
+        assert layout.video_file(1, modality).name == f"0001{file.suffix}"
+
+
+def test_the_registry_holds_the_new_ground_truth():
+    assert {"flow", "object_coordinates", "objects"} <= set(REGISTRY)
+    assert [o.name for o in selected(["depth", "color"])] == ["color", "depth_vis", "depth"]
+    assert [o.name for o in selected(["color", "depth", "flow"])][-1] == "flow"
+
+
+@pytest.mark.parametrize("outputs,message", [
+    (["color", "depth", "sparkle"],
+     r"`settings.outputs` is \['color', 'depth', 'sparkle'\]; allowed: a list of output names "
+     r"from: color, depth_vis, depth, segmentation, normals, flow, object_coordinates, objects"
+     r"\.\nHINT: 'sparkle' is not an output Lightpipe knows"),
+    (["color", "depth", "flow", "flow"], r"each output at most once"),
+    (["color", "flow"], r"includes 'color' and 'depth'"),
+])
+def test_bad_outputs_are_refused_with_the_names(outputs, message):
+    with pytest.raises(ConfigError, match=message):
+        check_outputs(outputs, num_frames=5)
+
+
+def test_flow_needs_two_frames():
+    settings = Settings(video=VideoSettings(num_frames=1),
+                        outputs=("color", "depth", "flow"))
+    with pytest.raises(ConfigError, match=(
+            r"^`settings.outputs` is \['color', 'depth', 'flow'\]; allowed: outputs that videos "
+            r"of 1 frame\(s\) can have: 'flow' needs settings.video.num_frames >= 2\.\nHINT: drop "
+            r"'flow' or raise settings.video.num_frames")):
+        validate_settings(ProjectSettings(), settings)
+    validate_settings(ProjectSettings(), Settings(video=VideoSettings(num_frames=1),
+                                                  outputs=("color", "depth", "objects")))
+
+
+def test_records_sit_at_their_registry_paths(tiny_dataset):
+    _, root = tiny_dataset
+    path = next(root.glob("train/*.json"))
+    data = json.loads(path.read_text())
+    meta = VideoMeta.from_dict(data)
+    assert set(meta.outputs) == {"depth", "depth_vis"}
+    assert meta.depth.metric is meta.outputs["depth"]
+    assert meta.to_dict() == data  # the same JSON, key for key
+    assert list(meta.to_dict()).index("depth") == list(data).index("depth")
