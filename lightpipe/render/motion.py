@@ -50,6 +50,7 @@ import numpy as np
 import torch
 
 from lightpipe.render import kinematics
+from lightpipe.render.zbuffer import take_columns
 
 VALID, INSIDE, VISIBLE, SATURATED = 1, 2, 4, 8
 VISIBLE_TOLERANCE = 0.02
@@ -130,7 +131,7 @@ def flow_block(pixel, depth, ids, rx, ry, target_depth, transforms, params, widt
     """Flow (N, 2) float32 and flags (N,) uint8 of the pixels `pixel` (N,) int64 of a frame,
     with their depth, ids (int32), rays rx, ry (N,), the target frame's depth (H*W,), the
     frame pair's `flow_transforms` and `flow_params`."""
-    m = transforms.index_select(0, ids.long()).t()  # (TRANSFORM_SIZE, N)
+    m = take_columns(transforms.t().contiguous(), ids.long())  # (TRANSFORM_SIZE, N)
     fx, fy, cx, cy, tolerance, backdrop = params.unbind(0)
     sky = ids == 0
     z = torch.where(sky, torch.ones_like(depth), depth)
@@ -167,7 +168,7 @@ def flow_block(pixel, depth, ids, rx, ry, target_depth, transforms, params, widt
 def coordinates_block(depth, ids, rx, ry, boxes) -> torch.Tensor:
     """Object coordinates (N, 3) float32 of pixels with depth, ids (int32) and rays rx, ry (N,),
     with the frame's `box_transforms`; 0 where the id is not an object's."""
-    m = boxes.index_select(0, ids.long()).t()  # (BOX_SIZE, N)
+    m = take_columns(boxes.t().contiguous(), ids.long())  # (BOX_SIZE, N)
     px, py = rx * depth, ry * depth
     objects = ids >= 2
     return torch.stack([torch.where(objects, torch.clamp(_transform(m, px, py, depth, i), 0.0,
