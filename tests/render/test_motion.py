@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -91,6 +92,16 @@ def _eroded(mask, steps):
     for _ in range(steps):
         mask = mask & _interior(mask.astype(np.int64))
     return mask
+
+
+def test_the_c_kernels_use_the_same_constants():
+    from pathlib import Path
+
+    source = (Path(motion.__file__).parent / "csrc" / "motion.c").read_text()
+    defined = {name: int(value) for name, value in
+               re.findall(r"#define\s+(\w+)\s+(\d+)", source)}
+    assert defined == {name: getattr(motion, name) for name in
+                       ("TRANSFORM_SIZE", "BOX_SIZE", "VALID", "INSIDE", "VISIBLE")}
 
 
 def test_affine_inverse_is_exact_enough():
