@@ -8,8 +8,9 @@ Three backends, one interface; the renderer and its parts call `backend.fill_zbu
   one loop.
 - `Native` (NATIVE), the default on CPU where the C library is built: the z-buffer fill, the
   shadow moments, occlusion's inverse depth, silhouette anti-aliasing, per-pixel shading,
-  the camera response, optical flow and object coordinates (`motion`) run as C loops (`native`, `csrc/`); the other tensor functions (camera
-  space, scanline set-up, surface planes) eagerly.
+  the camera response, optical flow and object coordinates (`motion`) run as C loops
+  (`native`, `csrc/`); the other tensor functions (camera space, scanline set-up, surface
+  planes) eagerly.
 All three give the same bits; tests render every feature each way and compare the bytes.
 `choose` picks the backend of a render. The compiled and native backends read the shading
 tables transposed (`transposed`: one contiguous gather per pixel).
