@@ -7,9 +7,10 @@ Three backends, one interface; the renderer and its parts call `backend.fill_zbu
   (`settings.render.compile`), which fuses each function's gathers and elementwise ops into
   one loop.
 - `Native` (NATIVE), the default on CPU where the C library is built: the z-buffer fill, the
-  shadow moments, occlusion's inverse depth, silhouette anti-aliasing, per-pixel shading and
-  the camera response run as C loops (`native`, `csrc/`); the other tensor functions (camera
-  space, scanline set-up, surface planes) eagerly.
+  shadow moments, occlusion's inverse depth, silhouette anti-aliasing, per-pixel shading,
+  the camera response, optical flow and object coordinates (`motion`) run as C loops
+  (`native`, `csrc/`); the other tensor functions (camera space, scanline set-up, surface
+  planes) eagerly.
 All three give the same bits; tests render every feature each way and compare the bytes.
 `choose` picks the backend of a render. The compiled and native backends read the shading
 tables transposed (`transposed`: one contiguous gather per pixel).
@@ -36,7 +37,7 @@ from collections.abc import Callable
 import torch
 
 from lightpipe import native_library
-from lightpipe.render import antialias, camera_response, native, rasterizer, shadows
+from lightpipe.render import antialias, camera_response, motion, native, rasterizer, shadows
 from lightpipe.render.occlusion import frame_inverse_depth
 
 PIXEL_BLOCK = 1 << 17  # pixels shaded at once (eager): small enough that temporaries recycle heap
@@ -102,6 +103,27 @@ class Backend:
         codes = self.torch(camera_response.encode)(radiance, response).t()
         rgb.view(-1, 3).copy_(codes.to(rgb.device))
 
+    def flow_frame(self, depth, ids, rays, target_depth, transforms, params, width: int,
+                   height: int, flow, flags) -> None:
+        """`motion.flow_block` of every pixel of a frame: depth (H*W,) float32, ids (H*W,)
+        int32, `pixel_rays` (3, H*W), the target frame's depth (H*W,), `motion.flow_transforms`
+        and `motion.flow_params`, into flow (H*W, 2) float32 and flags (H*W,) uint8."""
+        block = self.torch(motion.flow_block)
+        for pixel in torch.arange(depth.numel()).split(PIXEL_BLOCK):
+            a, b = int(pixel[0]), int(pixel[-1]) + 1
+            f, g = block(pixel, depth[a:b], ids[a:b], rays[0, a:b], rays[1, a:b], target_depth,
+                         transforms, params, width, height)
+            flow[a:b].copy_(f)
+            flags[a:b].copy_(g)
+
+    def object_coordinates_frame(self, depth, ids, rays, boxes, out) -> None:
+        """`motion.coordinates_block` of every pixel of a frame (depth, ids, rays as in
+        `flow_frame`, `motion.box_transforms`) into out (H*W, 3) float32."""
+        block = self.torch(motion.coordinates_block)
+        for a in range(0, depth.numel(), PIXEL_BLOCK):
+            b = min(depth.numel(), a + PIXEL_BLOCK)
+            out[a:b].copy_(block(depth[a:b], ids[a:b], rays[0, a:b], rays[1, a:b], boxes))
+
 
 class Compiled(Backend):
     """Every tensor function compiled by Inductor (CPU only)."""
@@ -153,6 +175,14 @@ class Native(Backend):
 
     def encode_response(self, radiance, response, rgb) -> None:
         native.encode_response(radiance, response, rgb)
+
+    def flow_frame(self, depth, ids, rays, target_depth, transforms, params, width, height,
+                   flow, flags) -> None:
+        native.flow_frame(depth, ids, rays, target_depth, transforms, params, width, height,
+                          flow, flags)
+
+    def object_coordinates_frame(self, depth, ids, rays, boxes, out) -> None:
+        native.object_coordinates(depth, ids, rays, boxes, out)
 
 
 EAGER, COMPILED, NATIVE = Backend(), Compiled(), Native()

@@ -1,7 +1,8 @@
 """The renderer's native CPU kernels (`csrc/*.c`, in the library `lightpipe.native_library`
 loads): the z-buffer fill, silhouette anti-aliasing, shadow maps, occlusion's inverse depth,
-per-pixel shading and the camera response in C loops, the same bits as the eager PyTorch
-reference, split over threads by ranges. A leaf: everything they need comes in as data.
+per-pixel shading, the camera response, optical flow and object coordinates in C loops, the
+same bits as the eager PyTorch reference, split over threads by ranges. A leaf: everything
+they need comes in as data.
 
 `available()` is False where the library is not built, stale or turned off
 (`LIGHTPIPE_NATIVE=0`); `render.backend` then runs the reference.
@@ -55,6 +56,8 @@ _SIGNATURES = {
     "lp_blurred_moments": ([_p, _i64, _i64, _i64, _i64, _p, _p], None),
     "lp_shading_layout": ([], ctypes.c_char_p),
     "lp_brdf_terms": ([_p, _i64, _p], None),
+    "lp_flow": ([_p, _p, _p, _p, _p, _p, _i64, _i64, _i64, _i64, _p, _p], None),
+    "lp_object_coordinates": ([_p, _p, _p, _p, _i64, _i64, _i64, _p], None),
 }
 _LIB = Functions(_SIGNATURES)
 
@@ -171,6 +174,20 @@ def shadow_moments(keys, depths, radius: int) -> torch.Tensor:
                                 _ptr(out))
     _parallel(maps, blur, min_items=1)
     return out
+
+
+def flow_frame(depth, ids, rays, target_depth, transforms, params, width: int, height: int,
+               flow, flags) -> None:
+    """`motion.flow_block` of every pixel of a frame (arguments as `Backend.flow_frame`)."""
+    args = (_ptr(depth), _ptr(ids), _ptr(rays), _ptr(target_depth), _ptr(transforms),
+            _ptr(params), width, height)
+    _parallel(depth.numel(), lambda a, b: _LIB.lp_flow(*args, a, b, _ptr(flow), _ptr(flags)))
+
+
+def object_coordinates(depth, ids, rays, boxes, out) -> None:
+    """`motion.coordinates_block` of every pixel of a frame into out (H*W, 3)."""
+    args = (_ptr(depth), _ptr(ids), _ptr(rays), _ptr(boxes), depth.numel())
+    _parallel(depth.numel(), lambda a, b: _LIB.lp_object_coordinates(*args, a, b, _ptr(out)))
 
 
 def _check(bad: int) -> None:

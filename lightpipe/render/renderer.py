@@ -24,7 +24,7 @@ from lightpipe.assets.loader import load_backdrop
 from lightpipe.config.settings import Settings
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.render import backend as backends
-from lightpipe.render import camera_response, depth_of_field, kinematics, look, native
+from lightpipe.render import camera_response, depth_of_field, kinematics, look, motion, native
 from lightpipe.render import environment as env_light
 from lightpipe.render.allocator import keep_freed_memory
 from lightpipe.render.antialias import SilhouetteAntialiasing
@@ -61,6 +61,15 @@ class RenderOptions:
     compile: bool = False  # torch.compile the CPU tensor functions (`backend`): faster, same bytes
     native: bool = True  # the C kernels (`native`) on CPU where built, unless compile: same bytes
     motion_blur_samples: int = 4  # instants per frame when the spec has a shutter
+    flow: bool = False  # forward and backward optical flow with their flags (`motion`)
+    object_coordinates: bool = False  # object pixels' normalized mesh-frame points (`motion`)
+    object_ids: bool = False  # keep the segmentation ids (per-object annotations need them)
+
+    @property
+    def ids(self) -> bool:
+        """Whether the render draws the segmentation ids (asked for, or needed by another
+        output)."""
+        return self.segmentation or self.object_ids or self.flow or self.object_coordinates
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RenderOptions:
@@ -71,7 +80,11 @@ class RenderOptions:
                    antialias=render.antialias, compile=render.compile, native=render.native,
                    motion_blur_samples=render.motion_blur_samples,
                    segmentation="segmentation" in settings.outputs,
-                   normals="normals" in settings.outputs)
+                   normals="normals" in settings.outputs,
+                   flow="flow" in settings.outputs,
+                   object_coordinates="object_coordinates" in settings.outputs,
+                   object_ids=bool({"flow", "object_coordinates", "objects"}
+                                   & set(settings.outputs)))
 
 
 @dataclass(frozen=True)
@@ -82,8 +95,21 @@ class RenderedVideo:
     depth: np.ndarray  # (F,H,W) float32 planar z in metres; 0 where no surface
     intrinsics: np.ndarray  # (3,3)
     extrinsics: np.ndarray  # (F,4,4) world -> camera, OpenCV axes
-    segmentation: np.ndarray | None = None  # (F,H,W) uint16: 0 sky, 1 ground, 2+k object k
+    # (F,H,W) uint16: 0 sky, 1 ground, 2+k object k; whenever the ids were drawn
+    # (`RenderOptions.ids`): the writer decides from settings.outputs which files to write
+    segmentation: np.ndarray | None = None
     normals: np.ndarray | None = None  # (F,H,W,3) float32 camera-space unit normals; 0 = none
+    # `motion`'s flow (F,H,W,2) float32 pixels (dx right, dy down) towards frame t+1 / t-1, and
+    # its flags (F,H,W) uint8 (motion.VALID | INSIDE | VISIBLE), when `RenderOptions.flow`
+    flow_forward: np.ndarray | None = None
+    flow_backward: np.ndarray | None = None
+    flow_forward_flags: np.ndarray | None = None
+    flow_backward_flags: np.ndarray | None = None
+    # (F,H,W,3) float32 in [0,1]: object pixels' points in their mesh's normalized bounding box
+    # (`motion`), 0 elsewhere, when `RenderOptions.object_coordinates`
+    object_coordinates: np.ndarray | None = None
+    part_to_camera: np.ndarray | None = None  # (F,P,4,4) float64 part -> camera (part 0 ground)
+    part_bounds: np.ndarray | None = None  # (P,2,3) float64 part mesh vertex min, max
 
 
 def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per_chunk: int = 4,
@@ -94,7 +120,8 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     With a shutter (`spec.camera.shutter`) the colour of each frame is the mean radiance of
     `options.motion_blur_samples` instants while it is open; with an aperture
     (`spec.camera.f_number`) it is blurred by depth (`depth_of_field`). Depth, segmentation
-    and normals always come from the frame's own instant, sharp.
+    and normals always come from the frame's own instant, sharp, and so do the flow and object
+    coordinates (`motion`), computed from them once every frame is drawn.
     """
     device = torch.device(device)
     shape = (spec.num_frames, spec.height, spec.width)
@@ -102,7 +129,7 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     # the kernel then compacts memory on first touch that costs ~4x (1.5 vs 0.35 ms per frame).
     color = torch.empty((*shape, 3), dtype=torch.uint8).numpy()
     depth = torch.empty(shape, dtype=torch.float32).numpy()
-    segmentation = torch.zeros(shape, dtype=torch.int32).numpy() if options.segmentation else None
+    segmentation = torch.zeros(shape, dtype=torch.int32).numpy() if options.ids else None
     normals = torch.zeros((*shape, 3), dtype=torch.float32).numpy() if options.normals else None
     keep_freed_memory()
     backend = backends.choose(device, options.native, options.compile)
@@ -135,10 +162,25 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                     _finish_colour(frame, mean, _FrameOutputs(
                         torch.from_numpy(color[frame]), torch.from_numpy(depth[frame]), None,
                         None), frames.video, lens, backend)
+        flow = tuple(torch.zeros(s, dtype=t).numpy() for s, t in (
+            ((*shape, 2), torch.float32), (shape, torch.uint8)) * 2) if options.flow else None
+        coordinates = torch.zeros((*shape, 3), dtype=torch.float32).numpy() \
+            if options.object_coordinates else None
+        if flow is not None or coordinates is not None:
+            motion.video_motion(backend, spec, scene.part_to_camera, scene.part_bounds,
+                                scene.extrinsics, scene.intrinsics,
+                                frames.rays if device.type == "cpu" else
+                                pixel_rays(frames.intr, spec.width, spec.height, "cpu"),
+                                depth, segmentation, flow, coordinates)
+    flow = flow or (None,) * 4
     return RenderedVideo(color=color, depth=depth, intrinsics=scene.intrinsics,
                          extrinsics=scene.extrinsics,
                          segmentation=None if segmentation is None else
-                         segmentation.astype(np.uint16), normals=normals)
+                         segmentation.astype(np.uint16), normals=normals,
+                         flow_forward=flow[0], flow_forward_flags=flow[1],
+                         flow_backward=flow[2], flow_backward_flags=flow[3],
+                         object_coordinates=coordinates, part_to_camera=scene.part_to_camera,
+                         part_bounds=scene.part_bounds)
 
 
 def _finish_colour(frame, radiance, outputs, video, lens, backend: Backend) -> None:

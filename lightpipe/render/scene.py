@@ -33,6 +33,8 @@ class Scene:
     light_dir: np.ndarray  # (F,3) float32, camera space, towards the sun
     extrinsics: np.ndarray  # (F,4,4) float64 world -> camera
     intrinsics: np.ndarray  # (3,3) float64
+    part_to_camera: np.ndarray  # (F,P,4,4) float64: `model_view` before its float32 cast
+    part_bounds: np.ndarray  # (P,2,3) float64: each part mesh's vertex min, max (part space)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
                                 * TEXTURE_SIZE**2], axis=1)  # texel index: exact in float32
 
     extrinsics = kinematics.camera_extrinsics(spec, times)
-    model_view = kinematics.compose(extrinsics[:, None], part_poses(spec, parts, times))[:, :, :3]
+    part_to_camera = kinematics.compose(extrinsics[:, None], part_poses(spec, parts, times))
+    model_view = part_to_camera[:, :, :3]
     light = sun_direction
     light_cam = np.array([[sum(e[i, j] * light[j] for j in range(3)) for i in range(3)]
                           for e in extrinsics])
@@ -124,6 +127,10 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
         light_dir=light_cam.astype(np.float32),
         extrinsics=extrinsics,
         intrinsics=kinematics.intrinsics(spec),
+        part_to_camera=part_to_camera,
+        part_bounds=np.stack([np.stack([m.vertices.astype(np.float64).min(axis=0),
+                                        m.vertices.astype(np.float64).max(axis=0)])
+                              for m in meshes]),
     )
 
 

@@ -36,3 +36,34 @@ def test_predict_with_compile_writes_the_reference_dataset(reference, tmp_path):
     run_lightpipe("predict", "--config", str(config), "--settings.render.compile", "true",
                   timeout=900)
     assert tree_hashes(tmp_path / "out") == expected
+
+
+def test_compiled_flow_and_coordinates_are_the_eager_bits(specs, assets):
+    """`motion`'s tensor functions compiled (the frame pass's depth and ids from eager)."""
+    import numpy as np
+
+    from lightpipe.render import motion
+    from lightpipe.render.backend import COMPILED
+    from lightpipe.render.renderer import render_video
+    from lightpipe.render.shading import pixel_rays
+    from lightpipe.render.zbuffer import Intrinsics
+
+    for spec in specs[:2]:
+        video = render_video(spec, options=RenderOptions(asset_root=str(assets), native=False,
+                                                         flow=True, object_coordinates=True))
+        k = video.intrinsics
+        rays = pixel_rays(Intrinsics(k[0, 0], k[1, 1], k[0, 2], k[1, 2]), spec.width,
+                          spec.height, "cpu")
+        shape = video.depth.shape
+        flow = (np.zeros((*shape, 2), np.float32), np.zeros(shape, np.uint8),
+                np.zeros((*shape, 2), np.float32), np.zeros(shape, np.uint8))
+        coordinates = np.zeros((*shape, 3), np.float32)
+        motion.video_motion(COMPILED, spec, video.part_to_camera, video.part_bounds,
+                            video.extrinsics, video.intrinsics, rays, video.depth,
+                            video.segmentation.astype(np.int32), flow, coordinates)
+        assert np.array_equal(flow[0], video.flow_forward)
+        assert np.array_equal(flow[1], video.flow_forward_flags)
+        assert np.array_equal(flow[2], video.flow_backward)
+        assert np.array_equal(flow[3], video.flow_backward_flags)
+        assert np.array_equal(coordinates, video.object_coordinates)
+        assert (video.flow_forward_flags & motion.VISIBLE).any()
