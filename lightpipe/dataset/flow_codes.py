@@ -46,6 +46,9 @@ VALID = 1  # the pixel has a flow vector (a surface seen in this frame)
 INSIDE = 2  # the point lands inside the image in the target frame
 VISIBLE = 4  # the point is not occluded in the target frame
 SATURATED = 8  # the flow was out of range and its code clipped (set by `encode_flow` only)
+# VISIBLE: one of the 2x2 pixels around the target has |depth - z'| <= VISIBLE_TOLERANCE * z'
+# (`render.motion`): 2% keeps the ground VISIBLE down to ~25 rows below the horizon.
+VISIBLE_TOLERANCE = 0.02
 
 FLOW_SCALE = 32  # codes per pixel: steps of 1/32 px, error <= 1/64 px
 _CODE_MIN, _CODE_MAX = -32768, 32767

@@ -49,11 +49,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lightpipe.dataset.flow_codes import (  # the on-disk contract: flag bits and tolerance
+    INSIDE,
+    SATURATED,
+    VALID,
+    VISIBLE,
+    VISIBLE_TOLERANCE,
+)
 from lightpipe.render import kinematics
 from lightpipe.render.zbuffer import take_columns
-
-VALID, INSIDE, VISIBLE, SATURATED = 1, 2, 4, 8
-VISIBLE_TOLERANCE = 0.02
 TRANSFORM_SIZE = 13  # a row of `flow_transforms`: the 3x4 rows, then the z' threshold
 BOX_SIZE = 12  # a row of `box_transforms`: the 3x4 rows
 PARAMS = ("fx", "fy", "cx", "cy", "tolerance", "backdrop")  # `flow_params`, float32

@@ -22,11 +22,14 @@ import torch
 
 from lightpipe.assets.loader import load_backdrop
 from lightpipe.config.settings import Settings
+from lightpipe.dataset.object_meta import ObjectsMeta
+from lightpipe.dataset.outputs import selected
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.render import backend as backends
 from lightpipe.render import camera_response, depth_of_field, kinematics, look, motion, native
 from lightpipe.render import environment as env_light
 from lightpipe.render.allocator import keep_freed_memory
+from lightpipe.render.annotations import object_annotations
 from lightpipe.render.antialias import SilhouetteAntialiasing
 from lightpipe.render.backend import Backend
 from lightpipe.render.lighting import VideoLighting, video_lighting
@@ -63,28 +66,25 @@ class RenderOptions:
     motion_blur_samples: int = 4  # instants per frame when the spec has a shutter
     flow: bool = False  # forward and backward optical flow with their flags (`motion`)
     object_coordinates: bool = False  # object pixels' normalized mesh-frame points (`motion`)
-    object_ids: bool = False  # keep the segmentation ids (per-object annotations need them)
+    objects: bool = False  # per-object annotations (`annotations`): boxes, poses, velocities
 
     @property
     def ids(self) -> bool:
         """Whether the render draws the segmentation ids (asked for, or needed by another
         output)."""
-        return self.segmentation or self.object_ids or self.flow or self.object_coordinates
+        return self.segmentation or self.objects or self.flow or self.object_coordinates
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RenderOptions:
-        """The options `settings.render`, `settings.outputs` and `settings.assets` ask for."""
+        """The options `settings.render`, `settings.outputs` and `settings.assets` ask for: each
+        selected output's `renders` flags (the output registry)."""
         render = settings.render
+        products = {flag for output in selected(settings.outputs) for flag in output.renders}
         return cls(asset_root=settings.assets.root, shadows=render.shadows,
                    ambient_occlusion=render.ambient_occlusion,
                    antialias=render.antialias, compile=render.compile, native=render.native,
                    motion_blur_samples=render.motion_blur_samples,
-                   segmentation="segmentation" in settings.outputs,
-                   normals="normals" in settings.outputs,
-                   flow="flow" in settings.outputs,
-                   object_coordinates="object_coordinates" in settings.outputs,
-                   object_ids=bool({"flow", "object_coordinates", "objects"}
-                                   & set(settings.outputs)))
+                   **{flag: True for flag in sorted(products)})
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,7 @@ class RenderedVideo:
     object_coordinates: np.ndarray | None = None
     part_to_camera: np.ndarray | None = None  # (F,P,4,4) float64 part -> camera (part 0 ground)
     part_bounds: np.ndarray | None = None  # (P,2,3) float64 part mesh vertex min, max
+    objects: ObjectsMeta | None = None  # per-object annotations, when `RenderOptions.objects`
 
 
 def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per_chunk: int = 4,
@@ -173,10 +174,12 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                                 pixel_rays(frames.intr, spec.width, spec.height, "cpu"),
                                 depth, segmentation, flow, coordinates)
     flow = flow or (None,) * 4
+    ids = None if segmentation is None else segmentation.astype(np.uint16)
+    objects = object_annotations(spec, ids, scene.intrinsics, scene.extrinsics,
+                                 options.asset_root) if options.objects else None
     return RenderedVideo(color=color, depth=depth, intrinsics=scene.intrinsics,
                          extrinsics=scene.extrinsics,
-                         segmentation=None if segmentation is None else
-                         segmentation.astype(np.uint16), normals=normals,
+                         segmentation=ids, normals=normals, objects=objects,
                          flow_forward=flow[0], flow_forward_flags=flow[1],
                          flow_backward=flow[2], flow_backward_flags=flow[3],
                          object_coordinates=coordinates, part_to_camera=scene.part_to_camera,

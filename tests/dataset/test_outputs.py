@@ -70,4 +70,3 @@ def test_records_sit_at_their_registry_paths(tiny_dataset):
     assert set(meta.outputs) == {"depth", "depth_vis"}
     assert meta.depth.metric is meta.outputs["depth"]
     assert meta.to_dict() == data  # the same JSON, key for key
-    assert list(meta.to_dict()).index("depth") == list(data).index("depth")

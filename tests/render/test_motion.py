@@ -357,9 +357,9 @@ def test_options_from_settings_ask_for_the_ids():
                                        (("color", "object_coordinates"), False, True),
                                        (("color", "objects"), False, False)):
         options = RenderOptions.from_settings(dataclasses.replace(settings, outputs=outputs))
-        assert (options.flow, options.object_coordinates, options.object_ids) == \
-            (flow, coordinates, True)
-        assert options.ids
+        assert (options.flow, options.object_coordinates, options.objects) == \
+            (flow, coordinates, "objects" in outputs)
+        assert options.ids  # every one of them needs the ids
 
 
 @pytest.fixture(params=native.runnable_variants() if native.available() else ["none"])
