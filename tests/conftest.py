@@ -125,7 +125,8 @@ def reference(tmp_path_factory):
     return config, base / "out", tree_hashes(base / "out"), proc
 
 
-RENDER_OUTPUTS = ("color", "depth", "segmentation", "normals")
+RENDER_OUTPUTS = ("color", "depth", "segmentation", "normals", "flow_forward", "flow_backward",
+                  "flow_forward_flags", "flow_backward_flags", "object_coordinates")
 
 
 def feature_specs(assets: Path, count: int = 6) -> list:
@@ -168,6 +169,7 @@ def assert_same_renders(specs, reference, fast) -> None:
             for name in RENDER_OUTPUTS:
                 assert np.array_equal(getattr(expected, name), getattr(two, name)), name
                 assert np.array_equal(getattr(expected, name), getattr(one, name)), name
+            assert expected.objects == two.objects == one.objects  # None unless asked for
             assert expected.color.std() > 5 and (expected.segmentation > 1).any()  # a real scene
     finally:
         torch.set_num_threads(threads)

@@ -48,7 +48,7 @@ def variant(request):
 def test_every_kernel_build_renders_the_same_bytes_as_eager(specs, assets, variant):
     options = RenderOptions(asset_root=str(assets), shadows=True, ambient_occlusion=True,
                             antialias=3, segmentation=True, normals=True, motion_blur_samples=3,
-                            native=False)
+                            native=False, flow=True, object_coordinates=True, objects=True)
     assert_same_renders(specs, options, dataclasses.replace(options, native=True))
 
 
