@@ -115,7 +115,7 @@ class Layout:
         try:
             text = path.read_text()
             if full:
-                meta = VideoMeta.from_dict(json.loads(text))
+                meta = VideoMeta.from_json(text)
                 version, found, split, identity = (meta.format_version, meta.index, meta.split,
                                                    meta.identity_sha256)
                 files = {name: entry.to_dict() for name, entry in meta.files.items()}

@@ -4,6 +4,7 @@ the training loader, preview, export and verify. Its schema is these records and
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -92,9 +93,14 @@ class VideoMeta(Record):
     # sha256 of the dataset identity without `num_videos` (`identity.video_identity`), from
     # format 3: which configuration and seed the video belongs to. None in formats 1 and 2.
     identity_sha256: str | None = field(default=None, metadata=OMIT_IF_NONE)
-    outputs: dict[str, Record] = field(default_factory=dict)
+    outputs: dict[str, Record] = field(default_factory=lambda: Records())
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.outputs, Records):
+            object.__setattr__(self, "outputs", Records(self.outputs))
 
     def to_dict(self) -> dict:
+        self.outputs.resolve_all()
         plain = super().to_dict()
         records = plain.pop("outputs")
         out = {}
@@ -129,8 +135,24 @@ class VideoMeta(Record):
                 if not isinstance(node, dict) or key not in node:
                     raise RecordError(path, f"missing keys [{where}.{key}] for VideoMeta")
                 node, where = node[key], f"{where}.{key}"
-            records[name] = out.record.from_dict(node, where)
-        return replace(super().from_dict(data, path), outputs=records)
+            records[name] = _Deferred(out.record, node, where) if out.lazy_record else \
+                out.record.from_dict(node, where)
+        return replace(super().from_dict(data, path), outputs=Records(records))
+
+    @classmethod
+    def from_json(cls, text: str) -> VideoMeta:
+        """`from_dict(json.loads(text))`, but the registry's lazy records (`objects`) are cut
+        out of `write_json`'s layout unparsed and decoded only when asked for."""
+        lazy = {o.meta_path[0]: o for o in REGISTRY.values() if o.lazy_record}
+        raw = {}
+        if text.startswith("{\n") and text.endswith("}\n"):
+            for key in lazy:
+                text, raw[key] = _cut_top_level(text, key)
+        meta = cls.from_dict(json.loads(text))
+        for key, value in raw.items():
+            if value is not None:
+                meta.outputs[lazy[key].name] = _Deferred(lazy[key].record, value, key)
+        return meta
 
     @property
     def depth(self) -> DepthMeta:
@@ -164,6 +186,66 @@ class VideoMeta(Record):
     def modality_files(self, directory: Path) -> dict[str, Path]:
         """Modality -> path of its file in `directory`, from the `files` table."""
         return {entry.modality: Path(directory) / name for name, entry in self.files.items()}
+
+
+class _Deferred:
+    """A record not parsed yet: its JSON text (or dict), parsed by `Records` when read."""
+
+    def __init__(self, record: type[Record], raw, where: str) -> None:
+        self.record, self.raw, self.where = record, raw, where
+
+    def parse(self) -> Record:
+        data = json.loads(self.raw) if isinstance(self.raw, str) else self.raw
+        return self.record.from_dict(data, self.where)
+
+
+class Records(dict):
+    """`VideoMeta.outputs`: output name -> record; deferred ones are parsed on first read."""
+
+    def __getitem__(self, name: str) -> Record:
+        value = super().__getitem__(name)
+        if isinstance(value, _Deferred):
+            value = value.parse()
+            super().__setitem__(name, value)
+        return value
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self else default
+
+    def resolve_all(self) -> None:
+        for name in list(self):
+            self[name]  # noqa: B018  (parses it)
+
+    def items(self):
+        self.resolve_all()
+        return super().items()
+
+    def values(self):
+        self.resolve_all()
+        return super().values()
+
+    def __eq__(self, other) -> bool:
+        self.resolve_all()
+        if isinstance(other, Records):
+            other.resolve_all()
+        return super().__eq__(other)
+
+    __hash__ = None
+
+
+def _cut_top_level(text: str, key: str) -> tuple[str, str | None]:
+    """(text without the top-level `key`, its value's text) of `write_json`'s layout (indent 2:
+    a raw newline, two spaces and a quote start a top-level key, as strings hold no raw
+    newlines); (text, None) when the key is absent."""
+    marker = f'\n  "{key}": '
+    at = text.find(marker)
+    if at < 0:
+        return text, None
+    start = at + len(marker)
+    after = text.find('\n  "', start)
+    if after < 0:  # the last key: its value runs to the closing "\n}\n"
+        return text[:at - 1] + text[-3:], text[start:-3]
+    return text[:at] + text[after:], text[start:after - 1]
 
 
 @dataclass(frozen=True)

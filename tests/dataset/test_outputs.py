@@ -70,3 +70,31 @@ def test_records_sit_at_their_registry_paths(tiny_dataset):
     assert set(meta.outputs) == {"depth", "depth_vis"}
     assert meta.depth.metric is meta.outputs["depth"]
     assert meta.to_dict() == data  # the same JSON, key for key
+
+
+def test_the_objects_record_is_parsed_only_when_read(tiny_dataset):
+    from lightpipe.dataset.meta import _cut_top_level
+    from lightpipe.dataset.object_meta import OBJECTS_CONVENTION, ObjectsMeta, ObjectTrack
+
+    _, root = tiny_dataset
+    data = json.loads(next(root.glob("train/*.json")).read_text())
+    track = ObjectTrack(id=2, asset_id="builtin:box/0", category="box", scale=0.5,
+                        bounds=((-1.0, -1.0, -1.0), (1.0, 1.0, 1.0)), visible_pixels=(3, 0),
+                        box_visible=((1, 2, 3, 4), None), box_amodal=((0.5, 1.5, 3.5, 4.5), None),
+                        box_amodal_clipped=(False, True),
+                        box_3d=(((0.0, 0.0, 0.0),) * 8,) * 2,
+                        position=((0.0, 1.0, 2.0),) * 2, quaternion=((1.0, 0.0, 0.0, 0.0),) * 2,
+                        velocity=((0.0, 0.0, 0.0),) * 2, angular_velocity=((0.0, 0.0, 0.0),) * 2)
+    objects = ObjectsMeta(convention=OBJECTS_CONVENTION, objects=(track,))
+    data["objects"] = objects.to_dict()
+    text = json.dumps(data, sort_keys=True, indent=2) + "\n"  # write_json's layout
+    meta = VideoMeta.from_json(text)
+    assert dict.__getitem__(meta.outputs, "objects").__class__.__name__ == "_Deferred"
+    assert meta.outputs["objects"] == objects  # parsed when read
+    assert meta == VideoMeta.from_dict(json.loads(text))
+    assert json.loads(json.dumps(meta.to_dict(), sort_keys=True)) == data
+    # The last key of an object is cut with the comma before it.
+    rest, raw = _cut_top_level('{\n  "a": 1,\n  "objects": {\n    "b": [\n      2\n    ]\n  }\n}\n',
+                               "objects")
+    assert json.loads(rest) == {"a": 1} and json.loads(raw) == {"b": [2]}
+    assert _cut_top_level('{\n  "a": 1\n}\n', "objects") == ('{\n  "a": 1\n}\n', None)

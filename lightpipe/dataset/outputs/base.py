@@ -79,6 +79,9 @@ class Output:
     bytes_per_pixel: ClassVar[int] = 0  # per frame, held in memory while a video is encoded
     meta_path: ClassVar[tuple[str, ...] | None] = None  # where its record sits in NNNN.json
     record: ClassVar[type[Record] | None] = None
+    # A large record (per object and frame) parsed only when asked for: indexing a dataset
+    # reads every NNNN.json, and most readers never need it (`VideoMeta.from_json`).
+    lazy_record: ClassVar[bool] = False
     reader_keys: ClassVar[tuple[str, ...]] = ()  # keys it adds to a training item
     panel_titles: ClassVar[dict[str, str]] = {}  # preview column -> caption, where not its name
     # `export --format diffsynth`: file modality -> the metadata CSV's column for it.

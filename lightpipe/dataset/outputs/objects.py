@@ -24,6 +24,7 @@ class Objects(Output):
     bytes_per_pixel = 4  # the ids the visible boxes come from
     meta_path = ("objects",)
     record = ObjectsMeta
+    lazy_record = True  # ~0.7 MB of JSON at 81 frames and 5 objects
     reader_keys = ("object_ids", "boxes_visible", "boxes_amodal", "boxes_amodal_clipped",
                    "visible_pixels", *[k for k in _PER_FRAME if not k.startswith("boxes")],
                    "boxes_3d")
