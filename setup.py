@@ -19,10 +19,10 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 CSRC = "lightpipe/render/csrc"
-DATASET_CSRC = "lightpipe/dataset/csrc"  # the depth codes, beside `dataset/depth_codes.py`
+DATASET_CSRC = "lightpipe/dataset/csrc"  # the depth and output codes, beside their numpy code
 LOOK = "lightpipe/render/look.py"  # the look table: its layout becomes the generated look.h
 KERNELS = [f"{CSRC}/shade.c", f"{CSRC}/raster.c", f"{CSRC}/motion.c",
-           f"{DATASET_CSRC}/depth_codes.c"]
+           f"{DATASET_CSRC}/depth_codes.c", f"{DATASET_CSRC}/output_codes.c"]
 COMMON = ["-O3", "-std=gnu11", "-fopenmp-simd", "-ffp-contract=off", "-fno-math-errno",
           "-fno-trapping-math",
           # PRE turns a clamped table index into a select of pointers, which stops the

@@ -2,7 +2,8 @@
 setup.py from `render/csrc` and `dataset/csrc`): loading it through ctypes (which releases the
 GIL during a call, so threads run in parallel), its staleness check, the choice of instruction-set build, and the
 split of a call over threads. The bindings themselves live beside the code they speed up:
-`render.native` (the renderer's kernels) and `dataset.native_depth_codes` (the depth codes).
+`render.native` (the renderer's kernels), `dataset.native_depth_codes` (the depth codes) and
+`dataset.native_output_codes` (the normals, flow and object-coordinate codes).
 
 The library is missing where it was not built (no C compiler at install time) and ignored where
 it was built from other sources than those beside it (stale); `LIGHTPIPE_NATIVE=0` turns it
@@ -24,7 +25,7 @@ import torch
 
 MODULE_DIR = Path(__file__).parent / "render"  # where setup.py builds `lightpipe.render._native`
 SOURCES = MODULE_DIR / "csrc"
-DATASET_SOURCES = Path(__file__).parent / "dataset" / "csrc"  # the depth codes' kernels
+DATASET_SOURCES = Path(__file__).parent / "dataset" / "csrc"  # the depth and output codes
 LOOK_TABLE = MODULE_DIR / "look.py"  # the layout part of it is compiled in (a generated header)
 # Instruction-set builds of the kernels (setup.py), best first, with their `lp_variants` bit.
 VARIANTS = {"v4": 4, "v3": 2, "base": 1}

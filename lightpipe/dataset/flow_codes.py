@@ -59,33 +59,41 @@ FLOW_MAX = _CODE_MAX / FLOW_SCALE  # 1023.96875 px
 OBJECT_LEVELS = 65534  # object-coordinate codes 1..65535 span [0, 1]; 0 = no object
 
 
-def encode_flow(flow: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, int]:
+def encode_flow(flow: np.ndarray, flags: np.ndarray, fast=None) -> tuple[np.ndarray, int]:
     """Flow (F, H, W, 2) float32 in pixels and flags (F, H, W) uint8 -> (planes, saturated).
 
     planes (F, H, W, 3) uint16: dx code, dy code, flags. The SATURATED bit of the output is
     computed here (the input's bit is ignored): set on the valid pixels where dx or dy was
     out of range (clipped). `saturated` = the number of such pixels. NaN flow on a valid pixel
     raises ValueError; invalid pixels may hold anything (they get code 32768 = flow 0).
+    `fast` (`native_output_codes.fast_output_codes()`) computes the same planes in C.
     """
     flow, flags = _check_flow(flow, flags)
-    valid = (flags & VALID) != 0
     planes = np.empty(flags.shape + (3,), np.uint16)
-    saturated = np.zeros(flags.shape, bool)
+    total = 0
     for f in range(flags.shape[0]):  # frame by frame: small temporaries
+        if fast:
+            count = fast.flow(flow[f], flags[f], planes[f], FLOW_SCALE, VALID, SATURATED,
+                              _CODE_MIN, _CODE_MAX, _OFFSET)
+            if count is None:
+                raise ValueError(f"flow has NaN on valid pixels of frame {f}")
+            total += count
+            continue
+        valid = (flags[f] & VALID) != 0
         with np.errstate(over="ignore"):  # |flow| > 2**123 -> inf: saturates like any other
             codes = np.multiply(flow[f], np.float32(FLOW_SCALE))  # exact: a power of two
-        codes[~valid[f]] = 0.0
+        codes[~valid] = 0.0
         if np.isnan(codes).any():
             raise ValueError(f"flow has NaN on valid pixels of frame {f}")
         np.rint(codes, out=codes)
-        saturated[f] = ((codes < _CODE_MIN) | (codes > _CODE_MAX)).any(axis=-1)
+        saturated = ((codes < _CODE_MIN) | (codes > _CODE_MAX)).any(axis=-1)
         np.clip(codes, _CODE_MIN, _CODE_MAX, out=codes)
         codes += np.float32(_OFFSET)  # exact: integers <= 65535 in float32
         planes[f, ..., :2] = codes  # float -> uint16 of integral values in [0, 65535]
-    out_flags = (flags & np.uint8(~SATURATED & 0xFF)) | np.where(saturated, SATURATED, 0).astype(
-        np.uint8)
-    planes[..., 2] = out_flags
-    return planes, int(saturated.sum())
+        planes[f, ..., 2] = (flags[f] & np.uint8(~SATURATED & 0xFF)) | np.where(
+            saturated, SATURATED, 0).astype(np.uint8)
+        total += int(saturated.sum())
+    return planes, total
 
 
 def decode_flow(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,10 +113,11 @@ def decode_flow(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return flow, planes[..., 2].astype(np.uint8)
 
 
-def encode_object_coordinates(coords: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def encode_object_coordinates(coords: np.ndarray, mask: np.ndarray, fast=None) -> np.ndarray:
     """coords (F, H, W, 3) float32 in [0, 1] and mask (F, H, W) bool -> codes (F, H, W, 3) uint16.
 
     code = 1 + rint(clip(c, 0, 1) * 65534) where mask, 0 elsewhere. NaN where mask raises.
+    `fast` (`native_output_codes.fast_output_codes()`) computes the same codes in C.
     """
     if not isinstance(coords, np.ndarray) or coords.dtype != np.float32 or coords.ndim != 4 \
             or coords.shape[-1] != 3:
@@ -121,6 +130,10 @@ def encode_object_coordinates(coords: np.ndarray, mask: np.ndarray) -> np.ndarra
                          f"{getattr(mask, 'shape', '')}")
     codes = np.zeros(coords.shape, np.uint16)
     for f in range(coords.shape[0]):
+        if fast:
+            if not fast.object_coordinates(coords[f], mask[f], OBJECT_LEVELS, codes[f]):
+                raise ValueError(f"coords has NaN on masked pixels of frame {f}")
+            continue
         inside = coords[f][mask[f]]  # (N, 3)
         if np.isnan(inside).any():
             raise ValueError(f"coords has NaN on masked pixels of frame {f}")

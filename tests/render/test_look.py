@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from lightpipe import native_library
-from lightpipe.dataset import native_depth_codes
+from lightpipe.dataset import native_depth_codes, native_output_codes
 from lightpipe.render import look, native
 from lightpipe.render.renderer import RenderOptions, render_video
 
@@ -124,16 +124,16 @@ _C_TYPES = {"int64_t": ctypes.c_int64, "double": ctypes.c_double, "void": None,
 
 
 def test_the_ctypes_signatures_are_the_c_prototypes():
-    """The ctypes signatures (`native._SIGNATURES` and the depth codes') against every exported
-    kernel `LP(name)(...)` of the C sources: argument
-    count, pointers where C takes pointers, int64 / double where it takes those, results."""
+    """The ctypes signatures (`native._SIGNATURES`, the depth and output codes') against
+    every exported kernel `LP(name)(...)` of the C sources: argument count, pointers where C takes pointers, int64 / double where it takes those, results."""
     prototypes = {}
     for text in _sources().values():
         for result, name, args in re.findall(r"^([\w ]+?\s*\*?)\s*LP\((\w+)\)\(([^)]*)\)", text,
                                              flags=re.M):
             params = [a.strip() for a in args.split(",") if a.strip() and a.strip() != "void"]
             prototypes[name] = ([_param_type(p) for p in params], _C_TYPES[result.strip()])
-    signatures = {**native._SIGNATURES, **native_depth_codes._LIB._signatures}
+    signatures = {**native._SIGNATURES, **native_depth_codes._LIB._signatures,
+                  **native_output_codes._LIB._signatures}
     assert prototypes == {name: ([_plain(t) for t in argtypes], restype)
                           for name, (argtypes, restype) in signatures.items()}
 

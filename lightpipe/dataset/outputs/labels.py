@@ -97,9 +97,10 @@ class Normals(Output):
     reader_keys = ("normals",)
 
     def encode(self, video, context) -> Encoded:
+        from lightpipe.dataset.native_output_codes import fast_output_codes
         from lightpipe.dataset.video_codec import encode_rgb_ffv1
 
-        codes = encode_normals(video.normals)
+        codes = encode_normals(video.normals, fast=fast_output_codes())
         return Encoded(
             {"normals": lambda path: encode_rgb_ffv1(path, codes, context.fps,
                                                      context.keyframe_interval)},
@@ -120,12 +121,33 @@ class Normals(Output):
         return {"normals": normal_panels(arrays["normals"], context.depth)}
 
 
-def encode_normals(normals: np.ndarray) -> np.ndarray:
-    """Unit normals (F,H,W,3) float -> uint8 round((n + 1) * 127.5); zero vectors -> (0,0,0)."""
-    codes = np.floor((normals.astype(np.float64) + 1.0) * 127.5 + 0.5)
+NORMAL_SCALE = 127.5  # codes 0..255 span n in [-1, 1]
+
+
+def encode_normals(normals: np.ndarray, fast=None) -> np.ndarray:
+    """Unit normals (F,H,W,3) float -> uint8 round((n + 1) * 127.5); zero vectors -> (0,0,0).
+
+    code = clip(floor((n + 1) * 127.5 + 0.5), 0, 255) in float64 (exact for float32 n). Works
+    frame by frame: small temporaries, same bits. `fast` (`native_output_codes.
+    fast_output_codes()`) computes the same codes of float32 frames in C. The renderer never
+    writes NaN normals (numpy's cast gives them an unspecified code, 0 on x86, as the C does).
+    """
+    normals = np.asarray(normals)
+    if normals.ndim < 2:
+        return _encode_normals(normals)
+    codes = np.empty(normals.shape, np.uint8)
+    for frame, out in zip(normals, codes):
+        if fast and frame.dtype == np.float32 and frame.shape[-1] == 3:
+            fast.normals(frame, NORMAL_SCALE, out)
+        else:
+            out[...] = _encode_normals(frame)
+    return codes
+
+
+def _encode_normals(normals: np.ndarray) -> np.ndarray:
+    codes = np.floor((normals.astype(np.float64) + 1.0) * NORMAL_SCALE + 0.5)
     codes = np.clip(codes, 0, 255).astype(np.uint8)
-    none = ~normals.any(axis=-1)
-    codes[none] = 0
+    codes[~normals.any(axis=-1)] = 0
     return codes
 
 

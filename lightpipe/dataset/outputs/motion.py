@@ -92,12 +92,14 @@ class Flow(Output):
     panel_titles = {"flow": "flow (forward)"}
 
     def encode(self, video, context) -> Encoded:
+        from lightpipe.dataset.native_output_codes import fast_output_codes
         from lightpipe.dataset.video_codec import encode_planes16_ffv1
 
-        files, records = {}, {}
+        files, records, fast = {}, {}, fast_output_codes()
         for direction in ("forward", "backward"):
             planes, saturated = flow_codes.encode_flow(getattr(video, f"flow_{direction}"),
-                                                       getattr(video, f"flow_{direction}_flags"))
+                                                       getattr(video, f"flow_{direction}_flags"),
+                                                       fast=fast)
             modality = f"flow_{direction}"
             files[modality] = lambda path, planes=planes: encode_planes16_ffv1(
                 path, planes, context.fps, context.keyframe_interval)
@@ -160,10 +162,12 @@ class ObjectCoordinates(Output):
     panel_titles = {"object_coordinates": "object coordinates"}
 
     def encode(self, video, context) -> Encoded:
+        from lightpipe.dataset.native_output_codes import fast_output_codes
         from lightpipe.dataset.video_codec import encode_planes16_ffv1
 
         codes = flow_codes.encode_object_coordinates(video.object_coordinates,
-                                                     video.segmentation >= 2)
+                                                     video.segmentation >= 2,
+                                                     fast=fast_output_codes())
         return Encoded({"object_coordinates": lambda path: encode_planes16_ffv1(
             path, codes, context.fps, context.keyframe_interval)},
             ObjectCoordinatesMeta.of(context.file_name("object_coordinates")))
