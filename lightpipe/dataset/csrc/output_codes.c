@@ -6,8 +6,19 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../../render/csrc/common.h"
+
+/* x where mask is all ones, +0 where it is 0: a select without a branch or a masked load (GCC
+ * cannot vectorize masked loads of the interleaved pixels). */
+INLINE float keep_if(float x, uint32_t mask) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    bits &= mask;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
 
 /* `encode_normals` of pixels [start, stop) of float32 (N, 3) normals -> uint8 (N, 3) codes:
  * floor((n + 1) * scale + 0.5) in float64 (exact for float32 n), clipped to [0, 255]; a pixel
@@ -38,12 +49,14 @@ int64_t LP(lp_encode_flow)(const float *flow, const uint8_t *flags, double scale
     const float s = (float)scale, low = (float)code_min, high = (float)code_max;
     const float shift = (float)offset;
     const uint8_t valid_mask = (uint8_t)valid_bit, keep = (uint8_t)~saturated_bit;
+    const uint8_t saturated_mask = (uint8_t)saturated_bit;
     int64_t saturated = 0, nan = 0;
     for (int64_t i = start; i < stop; i++) {
-        int valid = (flags[i] & valid_mask) != 0;
+        uint8_t pixel_flags = flags[i];
+        uint32_t valid = -(uint32_t)((pixel_flags & valid_mask) != 0);
         int clipped = 0;
         for (int k = 0; k < 2; k++) {
-            float code = valid ? flow[2 * i + k] * s : 0.0f; /* exact, or +-inf past float32 */
+            float code = keep_if(flow[2 * i + k] * s, valid); /* exact, or +-inf past float32 */
             nan += code != code;
             code = rintf(code);
             clipped |= code < low || code > high;
@@ -51,7 +64,7 @@ int64_t LP(lp_encode_flow)(const float *flow, const uint8_t *flags, double scale
             planes[3 * i + k] = (uint16_t)(int32_t)(code + shift);
         }
         saturated += clipped;
-        planes[3 * i + 2] = (uint16_t)((flags[i] & keep) | (clipped ? saturated_bit : 0));
+        planes[3 * i + 2] = (uint16_t)((pixel_flags & keep) | (clipped ? saturated_mask : 0));
     }
     return nan ? -1 : saturated;
 }
@@ -66,7 +79,7 @@ int64_t LP(lp_encode_object_coordinates)(const float *coords, const uint8_t *mas
     for (int64_t i = start; i < stop; i++) {
         int inside = mask[i] != 0;
         for (int k = 0; k < 3; k++) {
-            double c = inside ? (double)coords[3 * i + k] : 0.0;
+            double c = keep_if(coords[3 * i + k], -(uint32_t)inside);
             nan += c != c;
             c = c < 0.0 ? 0.0 : (c > 1.0 ? 1.0 : c);
             double value = rint(c * levels) + 1.0;
