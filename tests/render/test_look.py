@@ -125,7 +125,8 @@ _C_TYPES = {"int64_t": ctypes.c_int64, "double": ctypes.c_double, "void": None,
 
 def test_the_ctypes_signatures_are_the_c_prototypes():
     """The ctypes signatures (`native._SIGNATURES`, the depth and output codes') against
-    every exported kernel `LP(name)(...)` of the C sources: argument count, pointers where C takes pointers, int64 / double where it takes those, results."""
+    every exported kernel `LP(name)(...)` of the C sources: argument count, pointers where C
+    takes pointers, int64 / double where it takes those, results."""
     prototypes = {}
     for text in _sources().values():
         for result, name, args in re.findall(r"^([\w ]+?\s*\*?)\s*LP\((\w+)\)\(([^)]*)\)", text,
