@@ -6,14 +6,18 @@ import lightning.pytorch.accelerators.cuda as pytorch_cuda
 import pytest
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning_utilities.core.rank_zero import rank_zero_only
 
 from lightpipe.generation import devices
 
 
 @pytest.fixture
 def slurm_node(monkeypatch):
-    """Pretend to be SLURM task `local_rank` of a one-node job with `gpus` GPUs."""
+    """Pretend to be SLURM task `local_rank` of a one-node job with `gpus` GPUs. A Trainer of
+    rank k sets Lightning's process-wide `rank_zero_only.rank`: it is put back afterwards, or
+    later tests in this process would see no rank-zero warnings."""
     devices.register()
+    monkeypatch.setattr(rank_zero_only, "rank", getattr(rank_zero_only, "rank", 0))
 
     def configure(tasks: int, local_rank: int, gpus: int) -> None:
         for module in (fabric_cuda, pytorch_cuda, devices):
