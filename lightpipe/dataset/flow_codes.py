@@ -69,7 +69,8 @@ def encode_flow(flow: np.ndarray, flags: np.ndarray, fast=None) -> tuple[np.ndar
     `fast` (`native_output_codes.fast_output_codes()`) computes the same planes in C.
     """
     flow, flags = _check_flow(flow, flags)
-    planes = np.empty(flags.shape + (3,), np.uint16)
+    shape = flags.shape + (3,)
+    planes = fast.zeros(shape, np.uint16) if fast else np.empty(shape, np.uint16)
     total = 0
     for f in range(flags.shape[0]):  # frame by frame: small temporaries
         if fast:
@@ -128,7 +129,7 @@ def encode_object_coordinates(coords: np.ndarray, mask: np.ndarray, fast=None) -
         raise ValueError(f"mask must be bool {coords.shape[:3]}, got "
                          f"{getattr(mask, 'dtype', type(mask).__name__)} "
                          f"{getattr(mask, 'shape', '')}")
-    codes = np.zeros(coords.shape, np.uint16)
+    codes = fast.zeros(coords.shape, np.uint16) if fast else np.zeros(coords.shape, np.uint16)
     for f in range(coords.shape[0]):
         if fast:
             if not fast.object_coordinates(coords[f], mask[f], OBJECT_LEVELS, codes[f]):

@@ -59,6 +59,14 @@ class NativeOutputCodes:
         return None if min(results, default=0) < 0 else sum(results)
 
     @staticmethod
+    def zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
+        """A zeroed numpy array allocated by torch: numpy asks for transparent huge pages, and
+        where the kernel then compacts memory on first touch that costs ~5x (as the renderer's
+        buffers, `render.renderer`): 4-6 of the ~7 ms a frame the flow codes took."""
+        torch_dtype = {np.uint8: torch.uint8, np.uint16: torch.uint16}[np.dtype(dtype).type]
+        return torch.zeros(shape, dtype=torch_dtype).numpy()
+
+    @staticmethod
     def object_coordinates(frame: np.ndarray, mask: np.ndarray, levels: float, out: np.ndarray
                            ) -> bool:
         """frame (H, W, 3) float32 and mask (H, W) bool -> out (H, W, 3) uint16 (C-contiguous);

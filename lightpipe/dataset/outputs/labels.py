@@ -135,7 +135,7 @@ def encode_normals(normals: np.ndarray, fast=None) -> np.ndarray:
     normals = np.asarray(normals)
     if normals.ndim < 2:
         return _encode_normals(normals)
-    codes = np.empty(normals.shape, np.uint8)
+    codes = fast.zeros(normals.shape, np.uint8) if fast else np.empty(normals.shape, np.uint8)
     for frame, out in zip(normals, codes):
         if fast and frame.dtype == np.float32 and frame.shape[-1] == 3:
             fast.normals(frame, NORMAL_SCALE, out)
