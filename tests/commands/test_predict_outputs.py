@@ -67,6 +67,16 @@ def test_threads_and_backends_give_identical_bytes_with_every_output(every_outpu
     assert tree_hashes(out) == hashes
 
 
+@pytest.mark.slow
+def test_compiled_kernels_give_identical_bytes_with_every_output(every_output, tmp_path):
+    """torch.compile'd CPU kernels (compiled first: minutes with a cold Inductor cache)."""
+    config, _, hashes, _ = every_output
+    out = tmp_path / "out"
+    run_lightpipe("predict", "--config", str(config), "--settings.output_dir", str(out),
+                  "--settings.render.compile", "true", timeout=900)
+    assert tree_hashes(out) == hashes
+
+
 def test_verify_finds_a_flipped_byte_in_a_flow_file(every_output, tmp_path):
     config, out, _, _ = every_output
     copy = tmp_path / "copy"
