@@ -38,7 +38,6 @@ from lightpipe.dataset.meta import (
     VideoStatus,
 )
 from lightpipe.dataset.outputs import WriteContext, selected
-from lightpipe.dataset.outputs.labels import encode_normals  # noqa: F401  (was defined here)
 from lightpipe.dataset.video_codec import H264Options
 from lightpipe.generation.data import GenerationDataModule
 from lightpipe.generation.progress import Progress, task_summary

@@ -67,8 +67,8 @@ class ObjectCoordinatesMeta(Record):
     decode: str
 
     @classmethod
-    def of(cls, file: str) -> ObjectCoordinatesMeta:
-        return cls(file=file, codec="ffv1", pix_fmt="yuv444p16le",
+    def of(cls, file: str, written: OutputFile) -> ObjectCoordinatesMeta:
+        return cls(file=file, codec=written.codec, pix_fmt=written.pix_fmt,
                    kind="the surface point in its object's canonical (mesh) frame, normalized to "
                         "the mesh's axis-aligned bounding box (`objects` records its bounds): "
                         "(q - min) / (max - min) per axis, planes x, y, z",
@@ -96,15 +96,15 @@ class Flow(Output):
         from lightpipe.dataset.video_codec import encode_planes16_ffv1
 
         files, records, fast = {}, {}, fast_output_codes()
-        for direction in ("forward", "backward"):
+        for direction, written in zip(("forward", "backward"), self.files):
             planes, saturated = flow_codes.encode_flow(getattr(video, f"flow_{direction}"),
                                                        getattr(video, f"flow_{direction}_flags"),
                                                        fast=fast)
             modality = f"flow_{direction}"
             files[modality] = lambda path, planes=planes: encode_planes16_ffv1(
                 path, planes, context.fps, context.keyframe_interval)
-            records[direction] = FlowFileMeta(context.file_name(modality), "ffv1", "yuv444p16le",
-                                              int(saturated))
+            records[direction] = FlowFileMeta(context.file_name(modality), written.codec,
+                                              written.pix_fmt, int(saturated))
         return Encoded(files, FlowMeta.of(records["forward"], records["backward"],
                                           flow_codes.VISIBLE_TOLERANCE))
 
@@ -170,7 +170,7 @@ class ObjectCoordinates(Output):
                                                      fast=fast_output_codes())
         return Encoded({"object_coordinates": lambda path: encode_planes16_ffv1(
             path, codes, context.fps, context.keyframe_interval)},
-            ObjectCoordinatesMeta.of(context.file_name("object_coordinates")))
+            ObjectCoordinatesMeta.of(context.file_name("object_coordinates"), self.files[0]))
 
     def read(self, files, meta, frames=None):
         from lightpipe.dataset.video_reader import read_planes16
