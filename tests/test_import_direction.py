@@ -2,7 +2,7 @@
 modules import each other in a cycle.
 
     base (errors, records, atomic_io, preemption, lightning_compat, clock, native_library)
-      <- config <- assets <- planning <- dataset <- datamodule <- render <- generation
+      <- config <- assets <- planning <- physics <- dataset <- datamodule <- render <- generation
       <- models <- commands
 
 `datamodule` sits below `render`, so the training reader can never import the renderer.
@@ -22,7 +22,7 @@ PACKAGE = Path(lightpipe.__file__).parent
 LAYERS = [
     {"errors", "records", "atomic_io", "preemption", "lightning_compat", "clock",
      "native_library"},
-    {"config"}, {"assets"}, {"planning"}, {"dataset"}, {"datamodule"}, {"render"},
+    {"config"}, {"assets"}, {"planning"}, {"physics"}, {"dataset"}, {"datamodule"}, {"render"},
     {"generation"}, {"models"}, {"commands"},
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

@@ -62,22 +62,72 @@ class EncoderSettings(Record):
 Range = tuple[float, float]
 TrajectoryName = Literal["orbit", "dolly", "pan", "crane", "static"]
 MotionName = Literal["static", "linear", "orbit", "bounce"]
+Dynamics = Literal["physics", "kinematic"]
+CollisionShape = Literal["hull", "decomposition"]
 OutputName = str  # a name from the output registry (`lightpipe.dataset.outputs`)
 
 
 @dataclass(frozen=True)
 class SceneSettings(Record):
-    """`settings.scene.*`: what the planner samples objects from (ranges are [low, high])."""
+    """`settings.scene.*`: what the planner samples objects from (ranges are [low, high]).
 
+    `dynamics`: `physics` (objects settle on the ground, some are thrown in; simulated, see
+    `settings.physics`) or `kinematic` (scripted `motions`, for camera-only datasets)."""
+
+    dynamics: Dynamics = "physics"
     min_objects: int = 2
     max_objects: int = 5
     object_scale: Range = (0.4, 0.9)  # bounding-sphere radius, metres
-    motions: tuple[MotionName, ...] = ("static", "linear", "orbit", "bounce")
+    motions: tuple[MotionName, ...] = ("static", "linear", "orbit", "bounce")  # kinematic
     object_speed: Range = (0.1, 0.5)  # m/s for linear motion
     orbit_speed_deg_s: Range = (10.0, 40.0)
-    spin_deg_s: Range = (-60.0, 60.0)  # about the vertical axis
-    bounce_height: Range = (0.2, 0.8)
+    spin_deg_s: Range = (-60.0, 60.0)  # about the vertical axis (kinematic)
+    bounce_height: Range = (0.2, 0.8)  # kinematic hops, in free fall
     ground_uv_scale: Range = (0.1, 0.35)  # texture repeats per metre
+
+
+@dataclass(frozen=True)
+class PhysicalMaterial(Record):
+    """One material family's physical properties, each drawn per object from [low, high]."""
+
+    friction: Range  # Coulomb coefficient, >= 0
+    restitution: Range  # bounciness in [0, 1]
+    density: Range  # kg/m^3, > 0: mass = density x the collision hull's volume
+
+
+PHYSICAL_FAMILIES = ("metal", "rubber", "wood", "stone", "fabric", "plastic")
+
+
+def _family(friction: Range, restitution: Range, density: Range):
+    return field(default_factory=lambda: PhysicalMaterial(friction, restitution, density))
+
+
+@dataclass(frozen=True)
+class PhysicsSettings(Record):
+    """`settings.physics.*`: the simulation of `scene.dynamics: physics` (PyBullet, pinned).
+
+    Every object first settles on the ground, or on another, in a phase the video does not
+    show; `thrown_share` of them (at least `min_thrown`) are instead thrown or dropped into
+    view at the first frame, aimed to land near the camera's target. A material family
+    (metal, rubber, wood, stone, fabric, plastic: from the object's or the ground's material)
+    gives friction, restitution and density."""
+
+    step_hz: int = 960  # fixed simulation step; settings.video.fps must divide it
+    settle_seconds: float = 4.0  # most unseen settling before the first frame
+    thrown_share: float = 0.35  # each object is thrown with this probability ...
+    min_thrown: int = 1  # ... and at least this many are (when there are as many objects)
+    launch_height: Range = (0.7, 1.6)  # metres above the ground of a thrown object's centre
+    launch_distance: Range = (0.0, 1.8)  # metres from its landing point (0: dropped)
+    flight_time: Range = (0.45, 0.8)  # seconds to its landing point
+    landing_radius: float = 0.8  # metres: landing points lie this close to the camera target
+    angular_speed: Range = (0.0, 8.0)  # rad/s of a thrown object, about a random axis
+    collision: CollisionShape = "hull"  # convex hull, or a (cached) convex decomposition
+    metal: PhysicalMaterial = _family((0.35, 0.45), (0.25, 0.35), (2500.0, 2900.0))
+    rubber: PhysicalMaterial = _family((0.75, 0.9), (0.6, 0.75), (1000.0, 1200.0))
+    wood: PhysicalMaterial = _family((0.45, 0.6), (0.35, 0.45), (500.0, 800.0))
+    stone: PhysicalMaterial = _family((0.55, 0.7), (0.15, 0.25), (2200.0, 2700.0))
+    fabric: PhysicalMaterial = _family((0.8, 1.0), (0.02, 0.1), (200.0, 400.0))
+    plastic: PhysicalMaterial = _family((0.35, 0.5), (0.45, 0.6), (900.0, 1200.0))
 
 
 @dataclass(frozen=True)
@@ -166,6 +216,7 @@ class Settings(Record):
     outputs: tuple[OutputName, ...] = ("color", "depth")
     assets: AssetSettings = field(default_factory=AssetSettings)
     scene: SceneSettings = field(default_factory=SceneSettings)
+    physics: PhysicsSettings = field(default_factory=PhysicsSettings)
     camera: CameraSettings = field(default_factory=CameraSettings)
     lighting: LightingSettings = field(default_factory=LightingSettings)
     materials: MaterialSettings = field(default_factory=MaterialSettings)

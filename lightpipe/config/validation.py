@@ -6,7 +6,7 @@ import dataclasses
 import os
 import shutil
 
-from lightpipe.config.settings import ProjectSettings, Range, Settings
+from lightpipe.config.settings import PHYSICAL_FAMILIES, ProjectSettings, Range, Settings
 from lightpipe.errors import ConfigError
 
 MAX_SEED = 2**32 - 1
@@ -49,6 +49,8 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
     _require(render.antialias in (1, 2, 3, 4), "settings.render.antialias", render.antialias,
              "1 (off), 2, 3 or 4 (samples per axis)")
     _validate_ranges(settings)
+    if scene.dynamics == "physics":
+        _validate_physics(settings)
     _require(render.motion_blur_samples >= 1, "settings.render.motion_blur_samples",
              render.motion_blur_samples, "an integer >= 1 (sub-frames per frame)")
     _require(render.frames_per_chunk >= 1, "settings.render.frames_per_chunk",
@@ -150,6 +152,56 @@ def _validate_ranges(settings: Settings) -> None:
     _require(0 < lighting.elevation_deg[0] and lighting.elevation_deg[1] <= 90,
              "settings.lighting.elevation_deg", list(lighting.elevation_deg),
              "[low, high] degrees with 0 < low <= high <= 90", "the key light is above the horizon")
+
+
+MAX_STEP_HZ = 10_000
+
+
+def _validate_physics(settings: Settings) -> None:
+    """`settings.physics.*`, and an fps the fixed step serves exactly."""
+    physics, fps = settings.physics, settings.video.fps
+    _require(1 <= physics.step_hz <= MAX_STEP_HZ, "settings.physics.step_hz", physics.step_hz,
+             f"an integer in [1, {MAX_STEP_HZ}] (simulation steps per second)")
+    if fps > 0 and physics.step_hz % fps:
+        served = [f for f in range(1, physics.step_hz + 1) if physics.step_hz % f == 0]
+        raise ConfigError(
+            "settings.video.fps", fps,
+            f"an fps that divides settings.physics.step_hz ({physics.step_hz}), so every frame "
+            f"falls on a simulation step: {', '.join(map(str, served))}",
+            f"or set --settings.physics.step_hz to a multiple of {fps} "
+            f"(e.g. {fps * max(1, -(-960 // fps))}), or --settings.scene.dynamics kinematic")
+    for family in PHYSICAL_FAMILIES:
+        props, key = getattr(physics, family), f"settings.physics.{family}"
+        for name in ("friction", "restitution", "density"):
+            value = getattr(props, name)
+            _require(len(value) == 2 and value[0] <= value[1], f"{key}.{name}", list(value),
+                     "[low, high] with low <= high")
+        _require(props.friction[0] >= 0, f"{key}.friction", list(props.friction),
+                 "[low, high] with 0 <= low <= high (a Coulomb coefficient)")
+        _require(0 <= props.restitution[0] and props.restitution[1] <= 1,
+                 f"{key}.restitution", list(props.restitution),
+                 "[low, high] within [0, 1] (1: a perfectly elastic bounce; more would add "
+                 "energy)")
+        _require(props.density[0] > 0, f"{key}.density", list(props.density),
+                 "[low, high] kg/m^3 with 0 < low <= high (mass = density x volume: a body "
+                 "needs mass)")
+    for name, low in (("launch_height", 0.0), ("launch_distance", 0.0), ("flight_time", 0.0),
+                      ("angular_speed", 0.0)):
+        value = getattr(physics, name)
+        _require(len(value) == 2 and low <= value[0] <= value[1], f"settings.physics.{name}",
+                 list(value), f"[low, high] with {low:g} <= low <= high")
+    _require(physics.flight_time[0] > 0, "settings.physics.flight_time",
+             list(physics.flight_time), "[low, high] seconds with 0 < low <= high")
+    _require(0 <= physics.settle_seconds <= 60, "settings.physics.settle_seconds",
+             physics.settle_seconds, "seconds in [0, 60]")
+    _require(0 <= physics.thrown_share <= 1, "settings.physics.thrown_share",
+             physics.thrown_share, "a probability in [0, 1]")
+    _require(physics.min_thrown >= 0, "settings.physics.min_thrown", physics.min_thrown,
+             "an integer >= 0")
+    _require(physics.landing_radius >= 0, "settings.physics.landing_radius",
+             physics.landing_radius, "metres >= 0")
+    _require(physics.collision in ("hull", "decomposition"), "settings.physics.collision",
+             physics.collision, "hull or decomposition")
 
 
 def _require(ok: bool, key: str, value: object, allowed: str, hint: str = "") -> None:

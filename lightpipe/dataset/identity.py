@@ -2,7 +2,8 @@
 
 Two runs with the same identity write the same bytes, so a rerun with it resumes; any other
 identity in the same `output_dir` is another dataset. The identity is the master seed, every
-setting that changes bytes, the asset files' fingerprint and the renderer version.
+setting that changes bytes, the asset files' fingerprint, the renderer version and, for
+simulated scenes, the physics engine and its version.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from lightpipe.planning.planner import asset_pools
 # 2: rsqrt instead of MKL's sqrt, light parameters in float32, compiled-kernel layout.
 # 3: physically based look: environment light (HDR maps, Preetham sky), GGX materials with
 #    roughness/metal/normal maps, soft (variance) shadows, filmic camera response.
-RENDERER_VERSION = 3
+# 4: simulated scenes (`scene.dynamics: physics`, the default); kinematic objects stand
+#    upright on their lowest point, turn about the vertical only and hop in free fall; the
+#    shadow map covers the objects where they are.
+RENDERER_VERSION = 4
 # Settings that change speed or where files go, never the bytes of a video. `assets.root` is
 # replaced in the identity by the ids and sha256 of the asset files.
 RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "lock_wait", "assets.root", "render.compile",
@@ -46,6 +50,12 @@ def dataset_identity(project: ProjectSettings, settings: Settings) -> dict:
         del data["dataset_split"]["rule"]
     identity = {"project": {"seed": project.seed}, "settings": data,
                 "assets": catalog_for(settings).fingerprint(), "renderer": RENDERER_VERSION}
+    if settings.scene.dynamics == "physics":  # the engine's version fixes the trajectories
+        from lightpipe.physics.engine import engine_id
+
+        identity["physics_engine"] = engine_id()
+    else:  # kinematic: no simulation, so the physics settings change nothing
+        del data["physics"]
     return json.loads(json.dumps(identity))
 
 

@@ -14,6 +14,7 @@ from lightpipe.dataset.outputs import REGISTRY
 from lightpipe.dataset.outputs.depth import MetricDepthMeta
 from lightpipe.dataset.outputs.images import DepthVisMeta
 from lightpipe.dataset.outputs.labels import NormalsMeta, SegmentationMeta
+from lightpipe.physics.records import PhysicsMeta
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.records import OMIT_IF_NONE, Record, RecordError
 
@@ -93,6 +94,9 @@ class VideoMeta(Record):
     # sha256 of the dataset identity without `num_videos` (`identity.video_identity`), from
     # format 3: which configuration and seed the video belongs to. None in formats 1 and 2.
     identity_sha256: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    # the simulation of a physics video (`settings.scene.dynamics: physics`): per-frame poses,
+    # velocities and contact events; the renderer drew these poses.
+    physics: PhysicsMeta | None = field(default=None, metadata=OMIT_IF_NONE)
     outputs: dict[str, Record] = field(default_factory=lambda: Records())
 
     def __post_init__(self) -> None:

@@ -293,6 +293,7 @@ class VideoWriter(BasePredictionWriter):
             files=files,
             render_device=self.device_type,
             identity_sha256=self.layout.identity_sha256,
+            physics=video.physics,
             outputs=records,
             versions={
                 "lightpipe": lightpipe.__version__, "torch": torch.__version__,

@@ -12,21 +12,26 @@ from lightpipe.assets.catalog import AssetError, catalog_for
 from lightpipe.config.settings import (
     CameraSettings,
     LightingSettings,
+    PhysicsSettings,
     SceneSettings,
     Settings,
 )
 from lightpipe.planning.specs import (
     BackgroundSpec,
+    BodySpec,
     CameraSpec,
     EnvironmentSpec,
     GroundSpec,
     LightSpec,
     Motion,
     ObjectSpec,
+    PhysicsSpec,
     Trajectory,
     VideoSpec,
 )
 from lightpipe.records import Record
+
+GRAVITY = 9.81  # m/s^2, along -y
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,9 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
     ground_tint = _vec(rng, 0.75, 1.0)
     scene = settings.scene
     count = int(rng.integers(scene.min_objects, scene.max_objects + 1))
-    objects = _plan_objects(rng, count, pool, scene)
+    physical = scene.dynamics == "physics"
+    objects = _plan_bodies(rng, count, pool, scene) if physical else \
+        _plan_objects(rng, count, pool, scene)
     # The look: environment, materials, exposure and lens (drawn after the layout).
     environment = _plan_environment(rng, pool, settings)
     materials = settings.materials
@@ -99,11 +106,14 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
                         roughness_scale=_uniform(rng, *materials.ground_roughness_scale))
     camera = _plan_lens(rng, camera, settings.camera)
     video = settings.video
+    physics = None
+    if physical:  # drawn last: the look above stays what it is without physics
+        objects, physics = _plan_physics(rng, objects, ground, camera, settings)
     return VideoSpec(
         index=index, split=split, master_seed=seed, video_seed=video_seed,
         width=video.width, height=video.height, num_frames=video.num_frames, fps=video.fps,
         camera=camera, objects=objects, light=light, environment=environment,
-        background=background, ground=ground,
+        background=background, ground=ground, physics=physics,
     )
 
 
@@ -182,19 +192,22 @@ def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool,
         motion = Motion(_choice(rng, cfg.motions))
         heading = _uniform(rng, 0.0, 2.0 * math.pi)
         speed = _uniform(rng, *cfg.object_speed)
+        bounce = _uniform(rng, *cfg.bounce_height) if motion is Motion.BOUNCE else 0.0
         objects.append(ObjectSpec(
             asset_id=_choice(rng, pool.objects),
             material_id=_choice(rng, pool.materials),
             scale=scale,
-            position=(x, scale, z),
-            rotation_deg=_vec(rng, 0.0, 360.0),
-            spin_deg_s=(_uniform(rng, -15, 15), _uniform(rng, *cfg.spin_deg_s),
-                        _uniform(rng, -15, 15)),
+            position=(x, 0.0, z),  # the renderer rests the mesh's lowest point on the ground
+            # Upright as modelled, turned about the vertical only: a grounded object never
+            # tips through the floor or lifts off it.
+            rotation_deg=(0.0, _uniform(rng, 0.0, 360.0), 0.0),
+            spin_deg_s=(0.0, _uniform(rng, *cfg.spin_deg_s), 0.0),
             motion=motion,
             velocity=(speed * math.cos(heading), 0.0, speed * math.sin(heading))
             if motion is Motion.LINEAR else (0.0, 0.0, 0.0),
-            bounce_height=_uniform(rng, *cfg.bounce_height) if motion is Motion.BOUNCE else 0.0,
-            bounce_hz=_uniform(rng, 0.4, 1.2) if motion is Motion.BOUNCE else 0.0,
+            bounce_height=bounce,
+            # Hops in free fall: a hop of height h takes 2 sqrt(2 h / g) seconds.
+            bounce_hz=1.0 / (2.0 * math.sqrt(2.0 * bounce / GRAVITY)) if bounce else 0.0,
             orbit_speed_deg_s=_uniform(rng, *cfg.orbit_speed_deg_s) * _sign(rng)
             if motion is Motion.ORBIT else 0.0,
             tint=_vec(rng, 0.7, 1.0),
@@ -203,14 +216,87 @@ def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool,
     return tuple(objects)
 
 
+def _plan_bodies(rng: np.random.Generator, count: int, pool: AssetPool,
+                 cfg: SceneSettings) -> tuple[ObjectSpec, ...]:
+    """Objects of a simulated scene: asset, material, size, drop point and any rotation (the
+    simulation settles them); their bodies are drawn last (`_plan_physics`)."""
+    objects: list[ObjectSpec] = []
+    placed: list[tuple[float, float, float]] = []
+    for _ in range(count):
+        scale = _uniform(rng, *cfg.object_scale)
+        x, z = _place(rng, scale, placed)
+        placed.append((x, z, scale))
+        objects.append(ObjectSpec(
+            asset_id=_choice(rng, pool.objects), material_id=_choice(rng, pool.materials),
+            scale=scale, position=(x, 0.0, z), rotation_deg=_vec(rng, 0.0, 360.0),
+            spin_deg_s=(0.0, 0.0, 0.0), motion=Motion.PHYSICS, velocity=(0.0, 0.0, 0.0),
+            bounce_height=0.0, bounce_hz=0.0, orbit_speed_deg_s=0.0, tint=_vec(rng, 0.7, 1.0),
+            roughness_scale=1.0, metal=0.0))
+    return tuple(objects)
+
+
+def _plan_physics(rng: np.random.Generator, objects: tuple[ObjectSpec, ...], ground: GroundSpec,
+                  camera: CameraSpec, settings: Settings
+                  ) -> tuple[tuple[ObjectSpec, ...], PhysicsSpec]:
+    """Physical properties from each material's family, and which objects are thrown: those
+    start the video in the air, aimed to land within `landing_radius` of the camera's target
+    after `flight_time` (a drop when `launch_distance` is 0)."""
+    from lightpipe.assets.families import material_family
+
+    cfg: PhysicsSettings = settings.physics
+    thrown = [rng.random() < cfg.thrown_share for _ in objects]
+    for k in range(len(objects)):  # the first objects make up `min_thrown`
+        if sum(thrown) >= min(cfg.min_thrown, len(objects)):
+            break
+        thrown[k] = True
+    bodies = []
+    for obj, throw in zip(objects, thrown):
+        family = material_family(obj.material_id, obj.metal)
+        props = getattr(cfg, family)
+        friction, restitution = _uniform(rng, *props.friction), _uniform(rng, *props.restitution)
+        density = _uniform(rng, *props.density)
+        launch = velocity = spin = (0.0, 0.0, 0.0)
+        if throw:
+            radius = cfg.landing_radius * math.sqrt(rng.random())
+            angle = _uniform(rng, 0.0, 2.0 * math.pi)
+            land = (camera.target[0] + radius * math.cos(angle),
+                    camera.target[2] + radius * math.sin(angle))
+            distance, heading = _uniform(rng, *cfg.launch_distance), _uniform(rng, 0.0, 2 * math.pi)
+            height, flight = _uniform(rng, *cfg.launch_height), _uniform(rng, *cfg.flight_time)
+            launch = (land[0] + distance * math.cos(heading), height + obj.scale,
+                      land[1] + distance * math.sin(heading))
+            # Ballistic: at `flight` seconds the centre is one radius above the landing point.
+            velocity = ((land[0] - launch[0]) / flight,
+                        (obj.scale - launch[1]) / flight + 0.5 * GRAVITY * flight,
+                        (land[1] - launch[2]) / flight)
+            axis = rng.normal(size=3)
+            axis = axis / max(float(np.sqrt((axis ** 2).sum())), 1e-12)
+            rate = _uniform(rng, *cfg.angular_speed)
+            spin = tuple(float(rate * a) for a in axis)
+        bodies.append(BodySpec(family=family, density=density, friction=friction,
+                               restitution=restitution, thrown=throw, launch_position=launch,
+                               linear_velocity=velocity, angular_velocity=spin))
+    ground_family = material_family(ground.material_id)
+    ground_props = getattr(cfg, ground_family)
+    physics = PhysicsSpec(
+        step_hz=cfg.step_hz, substeps=cfg.step_hz // settings.video.fps,
+        settle_seconds=cfg.settle_seconds, gravity=GRAVITY, collision=cfg.collision,
+        ground_family=ground_family, ground_friction=_uniform(rng, *ground_props.friction),
+        ground_restitution=_uniform(rng, *ground_props.restitution))
+    return tuple(replace(obj, body=body) for obj, body in zip(objects, bodies)), physics
+
+
 def _place(rng: np.random.Generator, scale: float, placed: list) -> tuple[float, float]:
-    """Rejection-sample a ground position in a disk, avoiding placed objects (bounded tries)."""
-    for _ in range(20):
-        radius, angle = 2.0 * math.sqrt(rng.random()), _uniform(rng, 0.0, 2.0 * math.pi)
+    """Rejection-sample a ground position in a disk of radius 2 m, away from the placed objects'
+    bounding circles; the disk grows by 10 cm every 20 tries, so a free spot is always found."""
+    tries = 0
+    while True:
+        reach = 2.0 + 0.1 * (tries // 20)
+        radius, angle = reach * math.sqrt(rng.random()), _uniform(rng, 0.0, 2.0 * math.pi)
         x, z = radius * math.cos(angle), radius * math.sin(angle)
         if all((x - px) ** 2 + (z - pz) ** 2 >= (scale + ps) ** 2 for px, pz, ps in placed):
-            break
-    return x, z
+            return x, z
+        tries += 1
 
 
 def _split_optional(seed: int, ids: tuple[str, ...], val_fraction: float

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from lightpipe.records import Record
+from lightpipe.records import OMIT_IF_NONE, Record
 
 Vec3 = tuple[float, float, float]
 
@@ -27,6 +27,43 @@ class Motion(str, enum.Enum):
     LINEAR = "linear"
     ORBIT = "orbit"
     BOUNCE = "bounce"
+    PHYSICS = "physics"  # simulated from `ObjectSpec.body` (`settings.scene.dynamics: physics`)
+
+
+@dataclass(frozen=True)
+class BodySpec(Record):
+    """An object's rigid body (`dynamics: physics`): its physical properties and start state.
+
+    A resting body (`thrown` false) is dropped at the object's (x, z) with its planned rotation
+    and settles before the first frame; a thrown one starts the video at `launch_position`
+    (its centre, metres) with `linear_velocity` (m/s) and `angular_velocity` (rad/s, world
+    axes). The simulation may move a spawn point that overlaps another body (it decides with
+    the engine's own distance query, from a stream seeded by the spec)."""
+
+    family: str  # metal, rubber, wood, stone, fabric or plastic
+    density: float  # kg/m^3
+    friction: float
+    restitution: float
+    thrown: bool
+    launch_position: Vec3
+    linear_velocity: Vec3
+    angular_velocity: Vec3
+
+
+@dataclass(frozen=True)
+class PhysicsSpec(Record):
+    """The simulation of one video: a fixed step, `substeps` of them per frame (exact), an
+    unseen settling phase of at most `settle_seconds`, gravity along -y, the ground's material
+    and the collision shapes' kind (`hull` or `decomposition`)."""
+
+    step_hz: int
+    substeps: int
+    settle_seconds: float
+    gravity: float
+    collision: str
+    ground_family: str
+    ground_friction: float
+    ground_restitution: float
 
 
 @dataclass(frozen=True)
@@ -73,6 +110,7 @@ class ObjectSpec(Record):
     tint: Vec3
     roughness_scale: float  # times the material's roughness
     metal: float  # 1 = a metal object (the material's colour tints reflections), 0 = as mapped
+    body: BodySpec | None = field(default=None, metadata=OMIT_IF_NONE)  # with physics
 
 
 @dataclass(frozen=True)
@@ -134,6 +172,7 @@ class VideoSpec(Record):
     environment: EnvironmentSpec
     background: BackgroundSpec
     ground: GroundSpec
+    physics: PhysicsSpec | None = field(default=None, metadata=OMIT_IF_NONE)  # None: kinematic
 
     @property
     def asset_ids(self) -> tuple[str, ...]:

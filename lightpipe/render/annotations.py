@@ -17,9 +17,10 @@ import numpy as np
 from lightpipe.assets.categories import asset_category
 from lightpipe.assets.loader import load_object
 from lightpipe.dataset.object_meta import OBJECTS_CONVENTION, ObjectsMeta, ObjectTrack
+from lightpipe.physics.rotations import quaternion
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.render import kinematics
-from lightpipe.render.scene import part_poses
+from lightpipe.render.scene import part_poses, simulated_motion
 from lightpipe.render.shading import TEXTURE_SIZE
 
 # Corner c of a box is (x[c >> 2 & 1], y[c >> 1 & 1], z[c & 1]) with 0 = min, 1 = max.
@@ -49,7 +50,7 @@ def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np
         parts = [None] + [_MeshPart(load_object(asset_root, obj.asset_id, TEXTURE_SIZE).mesh)
                           for obj in spec.objects]
     if poses is None:
-        poses = part_poses(spec, parts)
+        poses = part_poses(spec, parts, asset_root=asset_root)
     if poses.shape[:2] != (frames, len(spec.objects) + 1) or extrinsics.shape[0] != frames:
         raise ValueError(f"{frames} segmentation frames, poses {poses.shape}, extrinsics "
                          f"{extrinsics.shape}: they must agree with the spec's "
@@ -66,7 +67,11 @@ def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np
         amodal, clipped = amodal_boxes(kinematics.compose(extrinsics, pose), vertices,
                                        part.mesh.faces, intrinsics, spec.camera.near,
                                        width, height)
-        linear, angular = kinematics.object_velocities(obj, spec)
+        if spec.physics is not None:  # the engine's, at the frames
+            motion = simulated_motion(spec, asset_root)
+            linear, angular = motion.velocity[:, k], motion.angular_velocity[:, k]
+        else:
+            linear, angular = kinematics.object_velocities(obj, spec)
         counts, boxes = visible[k + 2]
         tracks.append(ObjectTrack(
             id=k + 2, asset_id=obj.asset_id, category=asset_category(obj.asset_id),
@@ -177,30 +182,6 @@ def transform(matrices: np.ndarray, points: np.ndarray) -> np.ndarray:
     p = points[None]
     return np.stack([(m[..., i, 0] * p[..., 0] + m[..., i, 1] * p[..., 1])
                      + (m[..., i, 2] * p[..., 2] + m[..., i, 3]) for i in range(3)], axis=-1)
-
-
-def quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
-    """Unit [w, x, y, z] of a rotation matrix (Shepperd's method, scalar math), w >= 0 (where
-    w is 0, the first non-zero of x, y, z is positive)."""
-    m = [[float(rotation[i, j]) for j in range(3)] for i in range(3)]
-    trace = m[0][0] + m[1][1] + m[2][2]
-    largest = max(range(4), key=lambda i: (trace, m[0][0], m[1][1], m[2][2])[i])
-    if largest == 0:
-        s = 2.0 * math.sqrt(max(1.0 + trace, 0.0))
-        q = (0.25 * s, (m[2][1] - m[1][2]) / s, (m[0][2] - m[2][0]) / s, (m[1][0] - m[0][1]) / s)
-    elif largest == 1:
-        s = 2.0 * math.sqrt(max(1.0 + m[0][0] - m[1][1] - m[2][2], 0.0))
-        q = ((m[2][1] - m[1][2]) / s, 0.25 * s, (m[0][1] + m[1][0]) / s, (m[0][2] + m[2][0]) / s)
-    elif largest == 2:
-        s = 2.0 * math.sqrt(max(1.0 + m[1][1] - m[0][0] - m[2][2], 0.0))
-        q = ((m[0][2] - m[2][0]) / s, (m[0][1] + m[1][0]) / s, 0.25 * s, (m[1][2] + m[2][1]) / s)
-    else:
-        s = 2.0 * math.sqrt(max(1.0 + m[2][2] - m[0][0] - m[1][1], 0.0))
-        q = ((m[1][0] - m[0][1]) / s, (m[0][2] + m[2][0]) / s, (m[1][2] + m[2][1]) / s, 0.25 * s)
-    norm = math.sqrt((q[0] * q[0] + q[1] * q[1]) + (q[2] * q[2] + q[3] * q[3]))
-    q = tuple(c / norm + 0.0 for c in q)  # + 0.0: no -0.0
-    first = next((c for c in q if c != 0.0), 1.0)
-    return tuple(-c for c in q) if first < 0 else q
 
 
 def _edges(faces: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from lightpipe.physics.rotations import euler_xyz
 from lightpipe.planning.specs import CameraSpec, Motion, ObjectSpec, Trajectory, VideoSpec
 
 WORLD_UP = (0.0, 1.0, 0.0)
@@ -113,7 +114,7 @@ def _object_pose(obj: ObjectSpec, t: float) -> np.ndarray:
     elif obj.motion is Motion.BOUNCE:
         y = y + obj.bounce_height * abs(math.sin(math.pi * obj.bounce_hz * t))
     angles = [math.radians(r + s * t) for r, s in zip(obj.rotation_deg, obj.spin_deg_s)]
-    rotation = _euler_xyz(*angles)
+    rotation = euler_xyz(*angles)
     pose = np.eye(4)
     pose[:3, :3] = rotation * obj.scale
     pose[:3, 3] = (x, y, z)
@@ -142,14 +143,6 @@ def _object_velocity(obj: ObjectSpec, t: float) -> tuple[tuple, tuple]:
     return (vx, vy, vz), angular
 
 
-def _euler_xyz(ax: float, ay: float, az: float) -> np.ndarray:
-    """R = Rz @ Ry @ Rx, written out."""
-    cx, sx, cy, sy, cz, sz = math.cos(ax), math.sin(ax), math.cos(ay), math.sin(ay), math.cos(az), math.sin(az)
-    return np.array([
-        [cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx],
-        [sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx],
-        [-sy, cy * sx, cy * cx],
-    ])
 
 
 def cross(a, b) -> tuple[float, float, float]:

@@ -24,6 +24,7 @@ from lightpipe.assets.loader import load_backdrop
 from lightpipe.config.settings import Settings
 from lightpipe.dataset.object_meta import ObjectsMeta
 from lightpipe.dataset.outputs import selected
+from lightpipe.physics.records import PhysicsMeta
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.render import backend as backends
 from lightpipe.render import camera_response, depth_of_field, kinematics, look, motion, native
@@ -34,7 +35,7 @@ from lightpipe.render.antialias import SilhouetteAntialiasing
 from lightpipe.render.backend import Backend
 from lightpipe.render.lighting import VideoLighting, video_lighting
 from lightpipe.render.occlusion import KERNEL, occlusion_parameters
-from lightpipe.render.scene import Scene, build_scene
+from lightpipe.render.scene import Scene, build_scene, simulated_motion
 from lightpipe.render.shading import (
     TEXTURE_SIZE,
     environment_brdf_table,
@@ -111,6 +112,7 @@ class RenderedVideo:
     part_to_camera: np.ndarray | None = None  # (F,P,4,4) float64 part -> camera (part 0 ground)
     part_bounds: np.ndarray | None = None  # (P,2,3) float64 part mesh vertex min, max
     objects: ObjectsMeta | None = None  # per-object annotations, when `RenderOptions.objects`
+    physics: PhysicsMeta | None = None  # the simulation's record (`spec.physics`): NNNN.json's
 
 
 def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per_chunk: int = 4,
@@ -183,7 +185,9 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                          flow_forward=flow[0], flow_forward_flags=flow[1],
                          flow_backward=flow[2], flow_backward_flags=flow[3],
                          object_coordinates=coordinates, part_to_camera=scene.part_to_camera,
-                         part_bounds=scene.part_bounds)
+                         part_bounds=scene.part_bounds,
+                         physics=None if spec.physics is None else
+                         simulated_motion(spec, options.asset_root).meta(spec.num_frames))
 
 
 def _finish_colour(frame, radiance, outputs, video, lens, backend: Backend) -> None:

@@ -9,6 +9,7 @@ import torch
 
 from lightpipe.assets.loader import load_material, load_object
 from lightpipe.assets.materials import MaterialMaps
+from lightpipe.physics.simulation import Trajectory, simulate_video
 from lightpipe.planning.specs import GroundSpec, VideoSpec
 from lightpipe.render import kinematics
 from lightpipe.render.camera_response import SRGB_TO_LINEAR
@@ -35,6 +36,7 @@ class Scene:
     intrinsics: np.ndarray  # (3,3) float64
     part_to_camera: np.ndarray  # (F,P,4,4) float64: `model_view` before its float32 cast
     part_bounds: np.ndarray  # (P,2,3) float64: each part mesh's vertex min, max (part space)
+    part_world: np.ndarray  # (F,P,4,4) float64: part space -> world at the scene's instants
 
 
 @dataclass(frozen=True)
@@ -70,15 +72,28 @@ def scene_parts(spec: VideoSpec, asset_root: str | None = None) -> list[ScenePar
     return parts
 
 
-def part_poses(spec: VideoSpec, parts: list[ScenePart], times: list[float] | None = None
-               ) -> np.ndarray:
-    """(F, P, 4, 4) part -> world per frame (or per instant of `times`)."""
+def part_poses(spec: VideoSpec, parts: list[ScenePart], times: list[float] | None = None,
+               asset_root: str | None = None) -> np.ndarray:
+    """(F, P, 4, 4) part -> world per frame (or per instant of `times`): simulated
+    (`spec.physics`, from `simulated_motion`) or kinematic, each object resting its lowest point on
+    the ground."""
     count = len(times) if times else spec.num_frames
-    poses = [np.repeat(np.eye(4)[None], count, axis=0)] + [
+    ground = np.repeat(np.eye(4)[None], count, axis=0)[:, None]
+    if spec.physics is not None:
+        trajectory = simulated_motion(spec, asset_root)
+        objects = trajectory.poses_at(times) if times else trajectory.frame_poses(count)
+        return np.concatenate([ground, objects.reshape(count, -1, 4, 4)], axis=1)
+    poses = [ground[:, 0]] + [
         _rest_on_ground(kinematics.object_poses(obj, spec, times),
                         kinematics.object_poses(obj, spec, [0.0])[0], part.mesh)
         for obj, part in zip(spec.objects, parts[1:])]
     return np.stack(poses, axis=1)
+
+
+def simulated_motion(spec: VideoSpec, asset_root: str | None = None) -> Trajectory:
+    """The simulated motion of a physics video (cached per process: the renderer, the
+    annotations and the writer share one run)."""
+    return simulate_video(spec, asset_root, TEXTURE_SIZE)
 
 
 def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | None = None,
@@ -104,7 +119,8 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
                                 * TEXTURE_SIZE**2], axis=1)  # texel index: exact in float32
 
     extrinsics = kinematics.camera_extrinsics(spec, times)
-    part_to_camera = kinematics.compose(extrinsics[:, None], part_poses(spec, parts, times))
+    part_world = part_poses(spec, parts, times, asset_root)
+    part_to_camera = kinematics.compose(extrinsics[:, None], part_world)
     model_view = part_to_camera[:, :, :3]
     light = sun_direction
     light_cam = np.array([[sum(e[i, j] * light[j] for j in range(3)) for i in range(3)]
@@ -131,13 +147,14 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
         part_bounds=np.stack([np.stack([m.vertices.astype(np.float64).min(axis=0),
                                         m.vertices.astype(np.float64).max(axis=0)])
                               for m in meshes]),
+        part_world=part_world,
     )
 
 
 def _rest_on_ground(poses: np.ndarray, first: np.ndarray, mesh) -> np.ndarray:
-    """Shift an object's path vertically so its lowest vertex touches y=0 at the first frame
-    (pose `first`, at time 0; the planner places the bounding sphere; flat shapes would
-    otherwise float)."""
+    """Shift an object's path vertically so its lowest vertex touches y=0 at time 0 (pose
+    `first`). Kinematic objects turn about the vertical only, so it touches at every instant
+    but a bounce's hops."""
     r, t = first[1, :3], first[1, 3]
     v = mesh.vertices.astype(np.float64)
     lowest = float(np.min((r[0] * v[:, 0] + r[1] * v[:, 1]) + r[2] * v[:, 2]) + t)

@@ -43,17 +43,19 @@ class LightCamera:
     blur: int  # box radius in texels
 
 
-def light_camera(spec: VideoSpec, towards, radius_deg: float) -> LightCamera | None:
-    """A camera along the light direction `towards` that sees every object in every frame.
+def light_camera(spec: VideoSpec, towards, radius_deg: float, part_world: np.ndarray
+                 ) -> LightCamera | None:
+    """A camera along the light direction `towards` that sees every object at every instant
+    of `part_world` ((T,P,4,4) part -> world, part 0 the ground: `Scene.part_world`).
 
     The map has about as many texels per side as the video (a power of two, at most 512).
     """
     if not spec.objects:
         return None
     size = min(MAX_MAP_SIZE, 1 << max(5, (max(spec.width, spec.height) - 1).bit_length()))
-    centres = np.concatenate([kinematics.object_poses(obj, spec)[:, :3, 3] for obj in spec.objects])
-    # Twice the radius: scene.py lowers each object by up to its radius to rest on the ground.
-    radii = np.repeat([2.0 * obj.scale for obj in spec.objects], spec.num_frames)
+    centres = np.concatenate([part_world[:, 1 + k, :3, 3] for k in range(len(spec.objects))])
+    # Twice the radius: a user mesh's origin is its box centre, within one radius of any point.
+    radii = np.repeat([2.0 * obj.scale for obj in spec.objects], part_world.shape[0])
     centre = (centres.min(axis=0) + centres.max(axis=0)) / 2.0
     reach = float(max(math.sqrt(float(((c - centre) ** 2).sum())) + r
                       for c, r in zip(centres, radii))) + 0.25
@@ -153,7 +155,7 @@ class ShadowCaster:
     @classmethod
     def create(cls, spec: VideoSpec, scene, device, towards, radius_deg: float
                ) -> ShadowCaster | None:
-        light = light_camera(spec, towards, radius_deg)
+        light = light_camera(spec, towards, radius_deg, scene.part_world)
         if light is None:
             return None
         casters = torch.nonzero(scene.face_part > 0).view(-1)
