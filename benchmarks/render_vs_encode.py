@@ -15,6 +15,11 @@ N x 81 frames, so start-up (imports, Lightning) is not counted per frame; each i
 `--repeats` runs (this machine's noise is +-20% run to run). Compilation (and its warm-up) is
 not timed: Inductor caches it on disk, a long run pays it once.
 
+The default config simulates its scenes (`scene.dynamics: physics`); the same `predict` runs
+again with `--settings.scene.dynamics kinematic`, so the end-to-end cost of the physics shows
+next to the kinematic scenes' (the issue-21 goal is <= 1.10x), with the simulation's own
+seconds per 81-frame video.
+
 With every output on (`ALL_OUTPUTS`: segmentation, normals, flow, object coordinates, object
 annotations), the same `predict` runs again: its end-to-end cost per frame next to the
 defaults' (the issue-20 goal is <= 1.6x), and the bytes per video of each output's files.
@@ -67,6 +72,8 @@ def main() -> None:
                         help="`lightpipe predict` runs of each size; the fastest counts")
     parser.add_argument("--no-all-outputs", dest="all_outputs", action="store_false",
                         help="skip the `predict` timing with every output on")
+    parser.add_argument("--no-kinematic", dest="kinematic", action="store_false",
+                        help="skip the `predict` timing of kinematic scenes")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -137,6 +144,17 @@ def main() -> None:
               f"(best of {args.repeats})")
         print(f"end to end: {marginal_ms:.0f} ms/frame = {marginal_ms / one_ms:.2f} x the 1-thread "
               "color encode (goal <= 3)")
+        if args.kinematic:
+            extra = ["--settings.scene.dynamics", "kinematic"]
+            one_kin = min(_time_predict(1, extra) for _ in range(args.repeats))
+            wall_kin = min(_time_predict(args.predict_videos + 1, extra)
+                           for _ in range(args.repeats))
+            kin_ms = 1000 * (wall_kin - one_kin) / (args.predict_videos * 81)
+            print(f"kinematic scenes: 1 video in {one_kin:.1f} s, {args.predict_videos + 1} in "
+                  f"{wall_kin:.1f} s; end to end {kin_ms:.0f} ms/frame")
+            print(f"physics (default) / kinematic, end to end: {marginal_ms / kin_ms:.3f} x "
+                  f"(goal <= 1.10); the simulation alone: {_simulation_seconds():.3f} s per "
+                  "81-frame video (mean of 20)")
         if args.all_outputs:
             sizes: dict[str, list[int]] = {}
             extra = ["--settings.outputs", ALL_OUTPUTS]
@@ -183,6 +201,22 @@ def _output_sizes(root: Path, sizes: dict) -> None:
         per_output["NNNN.json (objects' records in it)"] = path.stat().st_size
         for name, value in per_output.items():
             sizes.setdefault(name, []).append(value)
+
+
+def _simulation_seconds(count: int = 20) -> float:
+    """Mean seconds `physics.simulation.simulate` takes for the default config's videos."""
+    from lightpipe.assets.loader import load_object
+    from lightpipe.physics.simulation import simulate
+
+    settings = Settings(num_videos=count)
+    pools = asset_pools(42, settings)
+    specs = [plan_video(42, settings, index, pools) for index in range(count)]
+    meshes = [[load_object(None, obj.asset_id, 128).mesh for obj in spec.objects]
+              for spec in specs]
+    t0 = time.perf_counter()
+    for spec, parts in zip(specs, meshes):
+        simulate(spec, parts)
+    return (time.perf_counter() - t0) / count
 
 
 def _triangles(spec) -> int:

@@ -61,6 +61,11 @@ def check_assets(project, settings) -> None:
 
     catalog = catalog_for(settings)  # unsupported files: all of them, already together
     problems = []
+    if settings.scene.dynamics == "physics" and catalog.root is not None:
+        from lightpipe.assets.loader import load_object
+        from lightpipe.physics.shapes import collision_problems
+
+        problems += collision_problems(catalog, lambda a: load_object(catalog.root, a, 64).mesh)
     for check in (lambda: validate_catalog(catalog), lambda: asset_pools(project.seed, settings)):
         try:
             check()

@@ -90,9 +90,9 @@ class SceneSettings(Record):
 class PhysicalMaterial(Record):
     """One material family's physical properties, each drawn per object from [low, high]."""
 
-    friction: Range  # Coulomb coefficient, >= 0
-    restitution: Range  # bounciness in [0, 1]
-    density: Range  # kg/m^3, > 0: mass = density x the collision hull's volume
+    friction: Range = (0.4, 0.5)  # Coulomb coefficient, >= 0
+    restitution: Range = (0.4, 0.5)  # bounciness in [0, 1]
+    density: Range = (1000.0, 1000.0)  # kg/m^3, > 0: mass = density x the collision hull's volume
 
 
 PHYSICAL_FAMILIES = ("metal", "rubber", "wood", "stone", "fabric", "plastic")

@@ -1,18 +1,31 @@
-"""Collision shapes of meshes: convex pieces (the hull by default) and their mass properties.
+"""Collision shapes of meshes: convex pieces (the hull by default, or a convex decomposition)
+and their mass properties.
 
 Pieces are float64 vertex arrays in the mesh's own (unit) space; the engine scales them. Mass
-properties come from the pieces' tetrahedra in float64 numpy (sequential sums: the same bits in
-every process), never from the engine's bounding-box approximation.
+properties come from the pieces' tetrahedra in float64 numpy (the same bits in every process),
+never from the engine's bounding-box approximation.
+
+A decomposition (CoACD, seeded: the same pieces in every process) takes seconds per mesh, so it
+is cached on disk, keyed by the sha256 of the mesh, the parameters and CoACD's version, under
+`$LIGHTPIPE_CACHE_DIR` (default `$XDG_CACHE_HOME/lightpipe`, else `~/.cache/lightpipe`),
+in `collision/`; files are written whole and renamed into place, so many tasks may fill the
+cache at once (each would compute the same pieces).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import os
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
-from lightpipe.assets.catalog import AssetError
+from lightpipe.assets.catalog import USER_PREFIX, AssetError, Catalog, user_path
+from lightpipe.atomic_io import write_bytes
+
+DECOMPOSITION = {"threshold": 0.08, "max_convex_hull": 16, "seed": 0}  # CoACD's parameters
 
 
 class CollisionShapeError(AssetError):
@@ -21,23 +34,100 @@ class CollisionShapeError(AssetError):
 
 def collision_pieces(vertices: np.ndarray, faces: np.ndarray, mode: str, source: str
                      ) -> tuple[np.ndarray, ...]:
-    """Convex pieces of a mesh: `hull` gives its convex hull's vertices (one piece)."""
+    """Convex pieces of a mesh: `hull` gives its convex hull's vertices (one piece),
+    `decomposition` CoACD's pieces (cached); `source` names the mesh in errors."""
     vertices = np.ascontiguousarray(vertices, dtype=np.float64)
-    key = hashlib.sha256(vertices.tobytes() + np.ascontiguousarray(faces).tobytes()).hexdigest()
-    return _pieces(key, vertices, mode, source)
+    faces = np.ascontiguousarray(faces, dtype=np.int64)
+    key = hashlib.sha256(vertices.tobytes() + faces.tobytes()).hexdigest()
+    return _pieces(key, vertices, faces, mode, source)
 
 
-@functools.lru_cache(maxsize=512)
-def _cached(key: str, mode: str, source: str, vertices_bytes: bytes, count: int
+_PIECES: dict[tuple[str, str], tuple[np.ndarray, ...]] = {}
+
+
+def _pieces(key: str, vertices: np.ndarray, faces: np.ndarray, mode: str, source: str
             ) -> tuple[np.ndarray, ...]:
-    vertices = np.frombuffer(vertices_bytes, dtype=np.float64).reshape(count, 3)
-    return (hull_vertices(vertices, source),)
-
-
-def _pieces(key, vertices, mode, source):
     if mode not in ("hull", "decomposition"):
         raise ValueError(f"collision shape {mode!r}: allowed hull, decomposition")
-    return _cached(key, "hull", source, vertices.tobytes(), len(vertices))
+    found = _PIECES.get((key, mode))
+    if found is None:
+        found = (hull_vertices(vertices, source),) if mode == "hull" else \
+            decomposition(vertices, faces, key, source)
+        if len(_PIECES) > 512:
+            _PIECES.clear()
+        _PIECES[(key, mode)] = found
+    return found
+
+
+def cache_dir() -> Path:
+    """Where decompositions are cached (see the module's docstring)."""
+    if os.environ.get("LIGHTPIPE_CACHE_DIR"):
+        return Path(os.environ["LIGHTPIPE_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "lightpipe"
+
+
+def decomposition(vertices: np.ndarray, faces: np.ndarray, key: str, source: str
+                  ) -> tuple[np.ndarray, ...]:
+    """Convex pieces of a (possibly concave) mesh by CoACD, each as its hull's vertices;
+    cached on disk."""
+    version = metadata.version("coacd")
+    tag = hashlib.sha256(f"{key}\0coacd {version}\0{sorted(DECOMPOSITION.items())}".encode())
+    path = cache_dir() / "collision" / f"{tag.hexdigest()}.npz"
+    if path.exists():
+        try:
+            with np.load(path) as data:
+                return tuple(_frozen(data[f"piece{i}"]) for i in range(int(data["count"])))
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged entry: computed again below and replaced
+    import coacd
+
+    coacd.set_log_level("error")
+    parts = coacd.run_coacd(coacd.Mesh(vertices, np.asarray(faces, dtype=np.int64)),
+                            preprocess_mode="auto", **DECOMPOSITION)
+    pieces = []
+    for part_vertices, _ in parts:
+        try:
+            pieces.append(hull_vertices(np.asarray(part_vertices, dtype=np.float64), source))
+        except CollisionShapeError:
+            continue  # a sliver: the others hold the volume
+    if not pieces:
+        pieces = [hull_vertices(vertices, source)]
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, count=len(pieces), **{f"piece{i}": p for i, p in enumerate(pieces)})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(path, buffer.getvalue())
+    except OSError:
+        pass  # a read-only cache: recomputed next time, the same pieces
+    return tuple(_frozen(p) for p in pieces)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    out = np.ascontiguousarray(array, dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+def collision_problems(catalog: Catalog, load_mesh) -> list[str]:
+    """One line per user mesh from which no collision shape can be built (its convex hull
+    spans no volume), named with its file; `load_mesh(asset_id)` gives the mesh."""
+    problems = []
+    for asset_id in catalog.objects:
+        if not asset_id.startswith(USER_PREFIX):
+            continue
+        try:
+            mesh = load_mesh(asset_id)
+        except AssetError:
+            continue  # reported by the catalogue's own check
+        try:
+            hull_vertices(np.asarray(mesh.vertices, dtype=np.float64),
+                          str(user_path(catalog.root, asset_id)))
+        except CollisionShapeError as exc:
+            problems.append(str(exc).split("\nHINT:")[0].rstrip("."))
+    return problems
 
 
 def hull_vertices(points: np.ndarray, source: str) -> np.ndarray:

@@ -257,18 +257,7 @@ def _plan_physics(rng: np.random.Generator, objects: tuple[ObjectSpec, ...], gro
         density = _uniform(rng, *props.density)
         launch = velocity = spin = (0.0, 0.0, 0.0)
         if throw:
-            radius = cfg.landing_radius * math.sqrt(rng.random())
-            angle = _uniform(rng, 0.0, 2.0 * math.pi)
-            land = (camera.target[0] + radius * math.cos(angle),
-                    camera.target[2] + radius * math.sin(angle))
-            distance, heading = _uniform(rng, *cfg.launch_distance), _uniform(rng, 0.0, 2 * math.pi)
-            height, flight = _uniform(rng, *cfg.launch_height), _uniform(rng, *cfg.flight_time)
-            launch = (land[0] + distance * math.cos(heading), height + obj.scale,
-                      land[1] + distance * math.sin(heading))
-            # Ballistic: at `flight` seconds the centre is one radius above the landing point.
-            velocity = ((land[0] - launch[0]) / flight,
-                        (obj.scale - launch[1]) / flight + 0.5 * GRAVITY * flight,
-                        (land[1] - launch[2]) / flight)
+            launch, velocity = _plan_throw(rng, obj.scale, camera, settings)
             axis = rng.normal(size=3)
             axis = axis / max(float(np.sqrt((axis ** 2).sum())), 1e-12)
             rate = _uniform(rng, *cfg.angular_speed)
@@ -284,6 +273,64 @@ def _plan_physics(rng: np.random.Generator, objects: tuple[ObjectSpec, ...], gro
         ground_family=ground_family, ground_friction=_uniform(rng, *ground_props.friction),
         ground_restitution=_uniform(rng, *ground_props.restitution))
     return tuple(replace(obj, body=body) for obj, body in zip(objects, bodies)), physics
+
+
+THROW_TRIES = 16
+VIEW_MARGIN = 0.1  # launch and landing points stay this fraction of the frame inside it
+
+
+def _plan_throw(rng: np.random.Generator, scale: float, camera: CameraSpec, settings: Settings
+                ) -> tuple[tuple, tuple]:
+    """(launch centre, velocity) of a thrown object: it lands `flight_time` later within
+    `landing_radius` of the camera's target, one radius above the ground, and both ends are in
+    the first frame's view (resampled up to THROW_TRIES times; then the last try is dropped
+    straight down onto its landing point instead)."""
+    cfg = settings.physics
+    for attempt in range(THROW_TRIES):
+        radius = cfg.landing_radius * math.sqrt(rng.random())
+        angle = _uniform(rng, 0.0, 2.0 * math.pi)
+        land = (camera.target[0] + radius * math.cos(angle), scale,
+                camera.target[2] + radius * math.sin(angle))
+        distance, heading = _uniform(rng, *cfg.launch_distance), _uniform(rng, 0.0, 2 * math.pi)
+        height, flight = _uniform(rng, *cfg.launch_height), _uniform(rng, *cfg.flight_time)
+        if attempt == THROW_TRIES - 1:
+            distance = 0.0
+        launch = (land[0] + distance * math.cos(heading), height + scale,
+                  land[2] + distance * math.sin(heading))
+        if attempt == THROW_TRIES - 1 or (_in_view(camera, launch, settings)
+                                          and _in_view(camera, land, settings)):
+            break
+    # Ballistic: at `flight` seconds the centre is one radius above the landing point.
+    velocity = ((land[0] - launch[0]) / flight,
+                (land[1] - launch[1]) / flight + 0.5 * GRAVITY * flight,
+                (land[2] - launch[2]) / flight)
+    return launch, velocity
+
+
+def _in_view(camera: CameraSpec, point, settings: Settings) -> bool:
+    """Whether `point` is inside the first frame, VIEW_MARGIN in from its edges: the camera at
+    its start (distance, height, azimuth from the target, looking at it; shake ignored)."""
+    azimuth = math.radians(camera.azimuth_deg)
+    eye = (camera.target[0] + camera.distance * math.cos(azimuth), camera.height,
+           camera.target[2] + camera.distance * math.sin(azimuth))
+    forward = [t - e for t, e in zip(camera.target, eye)]
+    norm = math.sqrt(sum(c * c for c in forward))
+    forward = [c / norm for c in forward]
+    right = [forward[1] * 0.0 - forward[2] * 1.0, forward[2] * 0.0 - forward[0] * 0.0,
+             forward[0] * 1.0 - forward[1] * 0.0]  # forward x up
+    norm = math.sqrt(sum(c * c for c in right))
+    right = [c / norm for c in right]
+    up = [right[1] * forward[2] - right[2] * forward[1], right[2] * forward[0]
+          - right[0] * forward[2], right[0] * forward[1] - right[1] * forward[0]]
+    rel = [p - e for p, e in zip(point, eye)]
+    depth = sum(r * f for r, f in zip(rel, forward))
+    if depth <= camera.near:
+        return False
+    tan_y = math.tan(math.radians(camera.fov_y_deg) / 2.0)
+    tan_x = tan_y * settings.video.width / settings.video.height
+    x = sum(r * c for r, c in zip(rel, right)) / depth / tan_x
+    y = sum(r * c for r, c in zip(rel, up)) / depth / tan_y
+    return abs(x) <= 1.0 - VIEW_MARGIN and abs(y) <= 1.0 - VIEW_MARGIN
 
 
 def _place(rng: np.random.Generator, scale: float, placed: list) -> tuple[float, float]:
