@@ -93,8 +93,10 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
     scene = settings.scene
     count = int(rng.integers(scene.min_objects, scene.max_objects + 1))
     physical = scene.dynamics == "physics"
-    objects = _plan_bodies(rng, count, pool, scene) if physical else \
-        _plan_objects(rng, count, pool, scene)
+    # Motions come from their own stream, so the layout and the look below are the same
+    # whether the scene is simulated or kinematic.
+    motion_rng = np.random.default_rng(int(rng.integers(2**63)))
+    objects = _plan_motions(motion_rng, _plan_objects(rng, count, pool, scene), physical, scene)
     # The look: environment, materials, exposure and lens (drawn after the layout).
     environment = _plan_environment(rng, pool, settings)
     materials = settings.materials
@@ -107,8 +109,8 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
     camera = _plan_lens(rng, camera, settings.camera)
     video = settings.video
     physics = None
-    if physical:  # drawn last: the look above stays what it is without physics
-        objects, physics = _plan_physics(rng, objects, ground, camera, settings)
+    if physical:  # needs the materials and the camera: drawn last, from the motions' stream
+        objects, physics = _plan_physics(motion_rng, objects, ground, camera, settings)
     return VideoSpec(
         index=index, split=split, master_seed=seed, video_seed=video_seed,
         width=video.width, height=video.height, num_frames=video.num_frames, fps=video.fps,
@@ -183,43 +185,8 @@ def _plan_environment(rng: np.random.Generator, pool: AssetPool,
 
 def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool,
                   cfg: SceneSettings) -> tuple[ObjectSpec, ...]:
-    objects: list[ObjectSpec] = []
-    placed: list[tuple[float, float, float]] = []
-    for _ in range(count):
-        scale = _uniform(rng, *cfg.object_scale)
-        x, z = _place(rng, scale, placed)
-        placed.append((x, z, scale))
-        motion = Motion(_choice(rng, cfg.motions))
-        heading = _uniform(rng, 0.0, 2.0 * math.pi)
-        speed = _uniform(rng, *cfg.object_speed)
-        bounce = _uniform(rng, *cfg.bounce_height) if motion is Motion.BOUNCE else 0.0
-        objects.append(ObjectSpec(
-            asset_id=_choice(rng, pool.objects),
-            material_id=_choice(rng, pool.materials),
-            scale=scale,
-            position=(x, 0.0, z),  # the renderer rests the mesh's lowest point on the ground
-            # Upright as modelled, turned about the vertical only: a grounded object never
-            # tips through the floor or lifts off it.
-            rotation_deg=(0.0, _uniform(rng, 0.0, 360.0), 0.0),
-            spin_deg_s=(0.0, _uniform(rng, *cfg.spin_deg_s), 0.0),
-            motion=motion,
-            velocity=(speed * math.cos(heading), 0.0, speed * math.sin(heading))
-            if motion is Motion.LINEAR else (0.0, 0.0, 0.0),
-            bounce_height=bounce,
-            # Hops in free fall: a hop of height h takes 2 sqrt(2 h / g) seconds.
-            bounce_hz=1.0 / (2.0 * math.sqrt(2.0 * bounce / GRAVITY)) if bounce else 0.0,
-            orbit_speed_deg_s=_uniform(rng, *cfg.orbit_speed_deg_s) * _sign(rng)
-            if motion is Motion.ORBIT else 0.0,
-            tint=_vec(rng, 0.7, 1.0),
-            roughness_scale=1.0, metal=0.0,  # drawn with the rest of the look
-        ))
-    return tuple(objects)
-
-
-def _plan_bodies(rng: np.random.Generator, count: int, pool: AssetPool,
-                 cfg: SceneSettings) -> tuple[ObjectSpec, ...]:
-    """Objects of a simulated scene: asset, material, size, drop point and any rotation (the
-    simulation settles them); their bodies are drawn last (`_plan_physics`)."""
+    """The layout: each object's asset, material, size, spot on the ground (clear of the
+    others' bounding circles) and tint; no motion yet (`_plan_motions`)."""
     objects: list[ObjectSpec] = []
     placed: list[tuple[float, float, float]] = []
     for _ in range(count):
@@ -228,11 +195,40 @@ def _plan_bodies(rng: np.random.Generator, count: int, pool: AssetPool,
         placed.append((x, z, scale))
         objects.append(ObjectSpec(
             asset_id=_choice(rng, pool.objects), material_id=_choice(rng, pool.materials),
-            scale=scale, position=(x, 0.0, z), rotation_deg=_vec(rng, 0.0, 360.0),
-            spin_deg_s=(0.0, 0.0, 0.0), motion=Motion.PHYSICS, velocity=(0.0, 0.0, 0.0),
+            scale=scale, position=(x, 0.0, z), rotation_deg=(0.0, 0.0, 0.0),
+            spin_deg_s=(0.0, 0.0, 0.0), motion=Motion.STATIC, velocity=(0.0, 0.0, 0.0),
             bounce_height=0.0, bounce_hz=0.0, orbit_speed_deg_s=0.0, tint=_vec(rng, 0.7, 1.0),
-            roughness_scale=1.0, metal=0.0))
+            roughness_scale=1.0, metal=0.0))  # roughness and metal: drawn with the look
     return tuple(objects)
+
+
+def _plan_motions(rng: np.random.Generator, objects: tuple[ObjectSpec, ...], physical: bool,
+                  cfg: SceneSettings) -> tuple[ObjectSpec, ...]:
+    """Rotation and motion of each object. Simulated: any rotation (the simulation settles
+    them; bodies come from `_plan_physics`). Kinematic: upright as modelled, turned about the
+    vertical only, so a grounded object never tips through the floor or lifts off it (the
+    renderer rests its lowest point on the ground), with a drawn motion."""
+    if physical:
+        return tuple(replace(obj, rotation_deg=_vec(rng, 0.0, 360.0), motion=Motion.PHYSICS)
+                     for obj in objects)
+    out = []
+    for obj in objects:
+        motion = Motion(_choice(rng, cfg.motions))
+        heading = _uniform(rng, 0.0, 2.0 * math.pi)
+        speed = _uniform(rng, *cfg.object_speed)
+        bounce = _uniform(rng, *cfg.bounce_height) if motion is Motion.BOUNCE else 0.0
+        out.append(replace(
+            obj, motion=motion,
+            rotation_deg=(0.0, _uniform(rng, 0.0, 360.0), 0.0),
+            spin_deg_s=(0.0, _uniform(rng, *cfg.spin_deg_s), 0.0),
+            velocity=(speed * math.cos(heading), 0.0, speed * math.sin(heading))
+            if motion is Motion.LINEAR else (0.0, 0.0, 0.0),
+            bounce_height=bounce,
+            # Hops in free fall: a hop of height h takes 2 sqrt(2 h / g) seconds.
+            bounce_hz=1.0 / (2.0 * math.sqrt(2.0 * bounce / GRAVITY)) if bounce else 0.0,
+            orbit_speed_deg_s=_uniform(rng, *cfg.orbit_speed_deg_s) * _sign(rng)
+            if motion is Motion.ORBIT else 0.0))
+    return tuple(out)
 
 
 def _plan_physics(rng: np.random.Generator, objects: tuple[ObjectSpec, ...], ground: GroundSpec,

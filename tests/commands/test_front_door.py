@@ -72,6 +72,18 @@ CASES = [
     ("predict", ["--settings.assets.root", "/nonexistent"], "`settings.assets.root`"),
     ("predict", ["--settings.assets.root", "{broken_assets}"],
      "broken.obj' cannot be loaded: a face refers to vertex 3, but the file defines 1 vertices"),
+    ("predict", ["--settings.physics.metal.friction", "[-0.5, 0.5]"],
+     "`settings.physics.metal.friction` is [-0.5, 0.5]"),
+    ("predict", ["--settings.physics.rubber.restitution", "[0.5, 1.5]"],
+     "`settings.physics.rubber.restitution` is [0.5, 1.5]"),
+    ("predict", ["--settings.physics.wood.density", "[0, 0]"],
+     "`settings.physics.wood.density` is [0.0, 0.0]"),
+    ("predict", ["--settings.video.fps", "1000000"], "`settings.video.fps` is 1000000"),
+    ("predict", ["--settings.video.fps", "25"], "`settings.video.fps` is 25"),
+    ("predict", ["--settings.physics.collision", "voxels"],
+     "`settings.physics.collision` is 'voxels'"),
+    ("predict", ["--settings.assets.root", "{flat_assets}"],
+     "mesh '{flat_assets}/objects/flat.obj': no collision shape can be built from it"),
     ("plan", ["--settings.num_videos", "0"], "`settings.num_videos` is 0"),
     ("verify", ["--project.seed", "-1"], "`project.seed` is -1"),
     ("preview", ["--index", "99"], "`--index` is 99"),
@@ -87,12 +99,15 @@ def invocations(base: Path) -> list[tuple[list[str], Path, str]]:
     (also used by benchmarks/rejection_time.py)."""
     paths = {"missing": str(base / "missing.yaml"), "bad_yaml": str(base / "bad.yaml"),
              "list_yaml": str(base / "list.yaml"), "blocker": str(base / "a_file"),
-             "broken_assets": str(base / "assets")}
+             "broken_assets": str(base / "assets"), "flat_assets": str(base / "flat_assets")}
     Path(paths["bad_yaml"]).write_text("project:\n  seed: 7\n settings: [\n")
     Path(paths["list_yaml"]).write_text("- a\n- b\n")
     Path(paths["blocker"]).write_text("x")
     make_asset_root(Path(paths["broken_assets"]))
     (Path(paths["broken_assets"]) / "objects" / "broken.obj").write_text("v 0 0 0\nf 1 2 3\n")
+    make_asset_root(Path(paths["flat_assets"]))  # a flat square: no solid to simulate
+    (Path(paths["flat_assets"]) / "objects" / "flat.obj").write_text(
+        "v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nf 1 2 3\nf 1 3 4\n")
     result = []
     for i, (command, args, expected) in enumerate(CASES):
         out = base / f"out{i}"
