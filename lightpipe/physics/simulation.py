@@ -364,12 +364,12 @@ class _World:
                            for (a, b), (impulse, point) in sorted(touching.items())
                            if (a, b) not in previous]
             previous = set(touching)
-        count = len(self.bodies)
+        count, instants = len(self.bodies), len(states)  # sizes spelled out: count may be 0
         state = np.stack(states).reshape(-1, 7)
         return Trajectory(
             step_hz=physics.step_hz, substeps=sub,
-            positions=state[:, :3].reshape(-1, count, 3).copy(),
-            quaternions=_canonical_rows(state[:, 3:7]).reshape(-1, count, 4),
+            positions=state[:, :3].reshape(instants, count, 3).copy(),
+            quaternions=_canonical_rows(state[:, 3:7]).reshape(instants, count, 4),
             scales=np.array([obj.scale for obj in spec.objects], dtype=np.float64),
             velocity=np.array(velocity, dtype=np.float64).reshape(frames, count, 3),
             angular_velocity=np.array(angular, dtype=np.float64).reshape(frames, count, 3),

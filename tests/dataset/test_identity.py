@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from importlib import metadata
 
 import pytest
 
@@ -28,13 +29,31 @@ SETTINGS = Settings(num_videos=4, video=VideoSettings(64, 64, 2, 8))
 
 
 def test_identity_is_seed_settings_assets_and_renderer():
-    identity = dataset_identity(PROJECT, SETTINGS)
-    assert set(identity) == {"project", "settings", "assets", "renderer"}
+    identity = dataset_identity(PROJECT, SETTINGS)  # dynamics: physics, the default
+    assert set(identity) == {"project", "settings", "assets", "renderer", "physics_engine"}
+    # the installed engine's version: another release may step differently
+    assert identity["physics_engine"] == f"mujoco {metadata.version('mujoco')}"
+    assert identity["settings"]["scene"]["dynamics"] == "physics"
+    assert identity["settings"]["physics"]["step_hz"] == SETTINGS.physics.step_hz
     assert identity["project"] == {"seed": 7}  # not the name: renaming keeps the dataset
     assert identity["renderer"] == RENDERER_VERSION
     assert identity["assets"] == {"builtin_objects": 72, "builtin_materials": 42, "user_files": {}}
     assert identity["settings"]["video"] == {"width": 64, "height": 64, "num_frames": 2, "fps": 8}
     assert json.loads(json.dumps(identity)) == identity  # compares equal after a JSON round trip
+
+
+def test_a_kinematic_identity_has_no_engine_and_no_physics_settings():
+    kinematic = replace(SETTINGS, scene=replace(SETTINGS.scene, dynamics="kinematic"))
+    identity = dataset_identity(PROJECT, kinematic)
+    assert set(identity) == {"project", "settings", "assets", "renderer"}
+    assert identity["settings"]["scene"]["dynamics"] == "kinematic"
+    assert "physics" not in identity["settings"]
+    assert identity != dataset_identity(PROJECT, SETTINGS)
+    # no simulation: the physics settings change no byte, so not the identity either
+    assert dataset_identity(PROJECT, replace(kinematic, physics=replace(
+        kinematic.physics, step_hz=480))) == identity
+    assert dataset_identity(PROJECT, replace(SETTINGS, physics=replace(
+        SETTINGS.physics, step_hz=480))) != dataset_identity(PROJECT, SETTINGS)
 
 
 @pytest.mark.parametrize("runtime", [

@@ -1,6 +1,6 @@
 """Per-object annotations (`render.annotations`, `dataset.object_meta`): boxes against the
-segmentation and independent float64 references, poses, analytic velocities, JSON round trip,
-categories, and the cost on a full-size video."""
+segmentation and independent float64 references, poses, analytic (kinematic) or simulated
+(physics) velocities, JSON round trip, categories, and the cost on a full-size video."""
 
 from __future__ import annotations
 
@@ -20,24 +20,26 @@ from lightpipe.planning.specs import Motion
 from lightpipe.render import kinematics
 from lightpipe.render.annotations import object_annotations, visible_boxes
 from lightpipe.render.renderer import RenderOptions, render_video
-from lightpipe.render.scene import part_poses, scene_parts
+from lightpipe.render.scene import part_poses, scene_parts, simulated_motion
 from lightpipe.render.shading import TEXTURE_SIZE
 
 from asset_files import make_asset_root
 
 
 def planned(objects: int = 4, frames: int = 4, width: int = 64, height: int = 64, seed: int = 3,
-            motions=("static", "linear", "orbit", "bounce"), trajectory: str = "orbit"):
+            motions=("static", "linear", "orbit", "bounce"), trajectory: str = "orbit",
+            dynamics: str = "kinematic"):
     settings = Settings(num_videos=1, video=VideoSettings(width, height, frames, 8),
-                        scene=SceneSettings(min_objects=objects, max_objects=objects,
-                                            motions=motions),
+                        scene=SceneSettings(dynamics=dynamics, min_objects=objects,
+                                            max_objects=objects, motions=motions),
                         camera=CameraSettings(trajectories=(trajectory,), shake_probability=0.0))
     return plan_video(seed, settings, 0, asset_pools(seed, settings))
 
 
-@pytest.fixture(scope="module")
-def rendered():
-    spec = planned()
+@pytest.fixture(scope="module", params=["kinematic", "physics"])
+def rendered(request):
+    spec = planned(dynamics=request.param)
+    assert (spec.physics is None) == (request.param == "kinematic")
     video = render_video(spec, options=RenderOptions(segmentation=True))
     return spec, video, object_annotations(spec, video.segmentation, video.intrinsics,
                                            video.extrinsics)
@@ -173,12 +175,20 @@ def test_bounce_speed_at_the_bounce_is_the_right_hand_derivative():
     assert np.array_equal(spec_linear, again[0]) and np.array_equal(spec_angular, again[1])
 
 
-def test_velocities_in_the_records_are_the_analytic_ones(rendered):
+def test_velocities_in_the_records_are_the_analytic_or_the_simulated_ones(rendered):
     spec, _, meta = rendered
-    for obj, track in zip(spec.objects, meta.objects):
-        linear, angular = kinematics.object_velocities(obj, spec)
+    moving = 0
+    for k, (obj, track) in enumerate(zip(spec.objects, meta.objects)):
+        if spec.physics is None:
+            linear, angular = kinematics.object_velocities(obj, spec)
+        else:  # the engine's, at the frames
+            motion = simulated_motion(spec)
+            linear, angular = motion.velocity[:, k], motion.angular_velocity[:, k]
+        assert np.asarray(linear).shape == (spec.num_frames, 3)
         assert track.velocity == tuple(map(tuple, linear.tolist()))
         assert track.angular_velocity == tuple(map(tuple, angular.tolist()))
+        moving += bool(np.abs(linear).max() > 1e-3)
+    assert moving >= 1  # something moves (a scripted motion, or a thrown body)
 
 
 def near_plane_spec(offset_forward: float):

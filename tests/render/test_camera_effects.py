@@ -18,7 +18,8 @@ OPTIONS = RenderOptions(shadows=True, antialias=2, segmentation=True, normals=Tr
 
 def planned(trajectory: str = "orbit", motions=("linear",)):
     settings = Settings(num_videos=2, video=VideoSettings(96, 64, 3, 8),
-                        scene=SceneSettings(min_objects=2, max_objects=2, motions=motions),
+                        scene=SceneSettings(dynamics="kinematic", min_objects=2, max_objects=2,
+                                            motions=motions),  # scripted motions
                         camera=CameraSettings(trajectories=(trajectory,), shake_probability=0.0))
     return plan_video(4, settings, 0, asset_pools(4, settings))
 

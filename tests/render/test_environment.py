@@ -94,7 +94,8 @@ def test_sh_irradiance_matches_brute_force_integration(root):
 
 def single_object_spec(root, material: str = "user:textures/white.png", **environment):
     settings = Settings(num_videos=1, video=VideoSettings(W, H, 1, 8),
-                        scene=SceneSettings(min_objects=1, max_objects=1, motions=("static",)),
+                        scene=SceneSettings(dynamics="kinematic", min_objects=1, max_objects=1,
+                                            motions=("static",)),  # the sphere stays put
                         camera=CameraSettings(trajectories=("static",), shake_probability=0.0))
     spec = plan_video(3, settings, 0, asset_pools(3, settings))
     # Objects rest on the ground (y = 0): a unit sphere's centre ends at y = 1.

@@ -7,7 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from lightpipe.config.settings import CameraSettings, SceneSettings, Settings, VideoSettings
+from lightpipe.config.settings import (
+    CameraSettings,
+    PhysicsSettings,
+    SceneSettings,
+    Settings,
+    VideoSettings,
+)
 from lightpipe.planning.planner import asset_pools, plan_video
 from lightpipe.planning.specs import Motion
 from lightpipe.render.renderer import RenderOptions, render_video
@@ -23,7 +29,8 @@ LIGHT_AZIMUTH = 90.0  # light from +z, camera on the +x side: the shadow falls s
 def one_object_spec(asset_id: str = "builtin:box/00", elevation: float = 45.0):
     """A static camera looking at one static object at the origin, lit from the side."""
     settings = Settings(num_videos=1, video=VideoSettings(W, H, 2, 8),
-                        scene=SceneSettings(min_objects=1, max_objects=1, motions=("static",)),
+                        scene=SceneSettings(dynamics="kinematic", min_objects=1, max_objects=1,
+                                            motions=("static",)),  # it stays where it is put
                         camera=CameraSettings(trajectories=("static",), shake_probability=0.0))
     spec = plan_video(11, settings, 0, asset_pools(11, settings))
     obj = dataclasses.replace(spec.objects[0], asset_id=asset_id, position=(0.0, 0.6, 0.0),
@@ -102,8 +109,24 @@ def asset_root(tmp_path_factory):
     return str(make_asset_root(tmp_path_factory.mktemp("assets")))
 
 
-def test_objects_rest_on_the_ground():
-    spec = one_object_spec("builtin:box/00")
+def settled_object_spec(asset_id: str = "builtin:box/00"):
+    """`one_object_spec`'s scene simulated: the object is dropped (none is thrown), tilted,
+    and settles on the ground before the first frame."""
+    spec = one_object_spec(asset_id)
+    settings = Settings(num_videos=1, video=VideoSettings(W, H, 2, 8),
+                        scene=SceneSettings(min_objects=1, max_objects=1),
+                        physics=PhysicsSettings(thrown_share=0.0, min_thrown=0),
+                        camera=CameraSettings(trajectories=("static",), shake_probability=0.0))
+    physical = plan_video(11, settings, 0, asset_pools(11, settings))
+    obj = dataclasses.replace(physical.objects[0], asset_id=asset_id, position=(0.0, 0.0, 0.0),
+                              scale=0.6, rotation_deg=(10.0, 30.0, 0.0), tint=(1.0, 1.0, 1.0))
+    assert obj.body is not None and not obj.body.thrown
+    return dataclasses.replace(spec, objects=(obj,), physics=physical.physics)
+
+
+@pytest.mark.parametrize("dynamics", ["kinematic", "physics"])
+def test_objects_rest_on_the_ground(dynamics):
+    spec = one_object_spec("builtin:box/00") if dynamics == "kinematic" else settled_object_spec()
     video = render_video(spec, options=RenderOptions(segmentation=True))
     rows, cols = np.nonzero(video.segmentation[0] == 2)
     z = video.depth[0][rows, cols].astype(np.float64)
