@@ -104,7 +104,7 @@ def _family(friction: Range, restitution: Range, density: Range):
 
 @dataclass(frozen=True)
 class PhysicsSettings(Record):
-    """`settings.physics.*`: the simulation of `scene.dynamics: physics` (PyBullet, pinned).
+    """`settings.physics.*`: the simulation of `scene.dynamics: physics` (MuJoCo, pinned).
 
     Every object first settles on the ground, or on another, in a phase the video does not
     show; `thrown_share` of them (at least `min_thrown`) are instead thrown or dropped into

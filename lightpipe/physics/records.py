@@ -47,7 +47,7 @@ class PhysicsMeta(Record):
     """The simulation of one video (`settings.scene.dynamics: physics`)."""
 
     convention: str
-    engine: str  # `pybullet 3.2.7`
+    engine: str  # `mujoco 3.17.0`
     step_hz: int
     substeps: int  # steps per frame
     settle_steps: int  # unseen settling steps before the first frame

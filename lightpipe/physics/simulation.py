@@ -36,6 +36,7 @@ SETTLE_DAMPING = 1.0  # 1/s: velocities decay as exp(-t) while settling (bodies 
 # lengths): a rolling object slows by about 1 m/s^2, as on a rough floor, and comes to rest.
 ROLLING = 0.1
 TORSIONAL = 0.05
+IMPRATIO = 100.0  # friction stiffer than the normal force: no creep on MuJoCo's soft contacts
 CONTACT_STEPS = 5  # the contacts' time constant, in steps (MuJoCo's least stable is 2)
 PARK_HEIGHT, PARK_SPACING = 1000.0, 10.0  # metres: where bodies wait before they appear
 GROUND_ID, FIRST_OBJECT_ID = 1, 2  # as in segmentation
@@ -179,8 +180,13 @@ class _World:
                                    dtype=np.int64).reshape(-1, 7)
 
     def _mjcf(self, pieces_of: list) -> str:
+        """The model: the ground plane, one free body per object (a mesh geom per convex
+        piece, the integrated mass and inertia) and an explicit contact pair for every two
+        surfaces that may touch, with the pair's friction (the larger, as MuJoCo's default
+        rule) and restitution (the product of the two, as Bullet and Kubric combine them)."""
         spec, physics = self.spec, self.physics
         assets, bodies = [], []
+        surfaces = [("ground", physics.ground_friction, 0.0, 0.0, physics.ground_restitution)]
         for k, (obj, pieces) in enumerate(zip(spec.objects, pieces_of)):
             volume, com, inertia = mass_properties(pieces, obj.scale)
             mass = obj.body.density * volume
@@ -189,25 +195,35 @@ class _World:
             geoms = []
             for j, piece in enumerate(pieces):
                 assets.append(f'<mesh name="m{k}_{j}" vertex="{_floats(piece * obj.scale)}"/>')
-                geoms.append(f'<geom name="g{k}_{j}" type="mesh" mesh="m{k}_{j}" '
-                             f'friction="{_floats([obj.body.friction, TORSIONAL * obj.scale, ROLLING * obj.scale])}" '
-                             f'solref="{_floats(contact_solref(0.0, physics.step_hz))}"/>')
+                geoms.append(f'<geom name="g{k}_{j}" type="mesh" mesh="m{k}_{j}"/>')
+                surfaces.append((f"g{k}_{j}", obj.body.friction, TORSIONAL * obj.scale,
+                                 ROLLING * obj.scale, obj.body.restitution))
             park = (0.0, PARK_HEIGHT + PARK_SPACING * k, 0.0)
             bodies.append(
                 f'<body name="b{k}" pos="{_floats(park)}"><freejoint/>'
                 f'<inertial pos="{_floats(com)}" mass="{mass!r}" fullinertia="'
                 f'{_floats([full[0, 0], full[1, 1], full[2, 2], full[0, 1], full[0, 2], full[1, 2]])}"'
                 f'/>{"".join(geoms)}</body>')
-        ground = (f'<geom name="ground" type="plane" size="0 0 1" zaxis="0 1 0" '
-                  f'friction="{_floats([physics.ground_friction, 0.0, 0.0])}" '
-                  f'solref="{_floats(contact_solref(physics.ground_restitution, physics.step_hz))}"/>')
+        pairs, self.pair_restitution = [], []
+        for i, (name_a, friction_a, spin_a, roll_a, e_a) in enumerate(surfaces):
+            for name_b, friction_b, spin_b, roll_b, e_b in surfaces[i + 1:]:
+                if name_a != "ground" and name_a.split("_")[0] == name_b.split("_")[0]:
+                    continue  # two pieces of one body
+                friction = max(friction_a, friction_b)
+                spin, roll = max(spin_a, spin_b), max(roll_a, roll_b)
+                pairs.append(f'<pair geom1="{name_a}" geom2="{name_b}" condim="6" '
+                             f'friction="{_floats([friction, friction, spin, roll, roll])}" '
+                             f'solref="{_floats(contact_solref(0.0, physics.step_hz))}"/>')
+                self.pair_restitution.append(e_a * e_b)
+        ground = '<geom name="ground" type="plane" size="0 0 1" zaxis="0 1 0"/>'
         return (f'<mujoco model="lightpipe"><compiler angle="radian"/>'
                 f'<option timestep="{1.0 / physics.step_hz!r}" '
                 f'gravity="0 {-physics.gravity!r} 0" integrator="implicitfast" '
-                f'cone="elliptic"/>'
-                f'<default><geom condim="6"/></default>'
+                f'impratio="{IMPRATIO!r}" cone="elliptic"/>'
+                f'<default><geom contype="0" conaffinity="0"/></default>'
                 f'<asset>{"".join(assets)}</asset>'
-                f'<worldbody>{ground}{"".join(bodies)}</worldbody></mujoco>')
+                f'<worldbody>{ground}{"".join(bodies)}</worldbody>'
+                f'<contact>{"".join(pairs)}</contact></mujoco>')
 
     def run(self) -> Trajectory:
         spec = self.spec
@@ -219,9 +235,8 @@ class _World:
         settle = self._settle(resting, thrown)
         for k in thrown:
             self._spawn_thrown(k)
-        for k, obj in enumerate(spec.objects):  # the video's bounce
-            for g in self.geoms[k]:
-                self.model.geom_solref[g] = contact_solref(obj.body.restitution, self.physics.step_hz)
+        for pair, restitution in enumerate(self.pair_restitution):  # the video's bounce
+            self.model.pair_solref[pair] = contact_solref(restitution, self.physics.step_hz)
         self.mj.mj_forward(self.model, self.data)
         return self._record(settle)
 

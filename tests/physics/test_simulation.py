@@ -162,10 +162,6 @@ def _involved(trajectory, k: int, frames: range) -> bool:
     return any(c.frame in frames and body in (c.a, c.b) for c in trajectory.contacts)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "settled bodies creep: MuJoCo's soft friction lets some settled bodies (whose settling "
-    "ended below REST_SPEED 3 mm/s and REST_SPIN 0.03 rad/s) keep sliding/rolling at 1-4 mm/s; "
-    "seed 7 videos 12, 13, 14 move a vertex 1.0-1.5 mm in the first 4 frames"))
 def test_settled_bodies_stay_put_in_the_first_frames(videos):
     worst, where, checked = 0.0, None, 0
     for video in videos:
