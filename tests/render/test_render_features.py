@@ -167,7 +167,13 @@ def test_background_image_shows_behind_everything(asset_root):
 
 
 def test_ambient_occlusion_darkens_the_ground_next_to_the_object_only():
+    # Occlusion dims the sky's light only: a bright sky and a weak sun make it plain to see.
     spec = one_object_spec()
+    spec = dataclasses.replace(
+        spec, environment=dataclasses.replace(spec.environment, intensity=1.25),
+        light=dataclasses.replace(spec.light, intensity=0.5),
+        ground=dataclasses.replace(spec.ground, material_id="builtin:tiles/00",
+                                   tint=(1.0, 1.0, 1.0)))
     plain = render_video(spec, options=RenderOptions(segmentation=True))
     occluded = render_video(spec, options=RenderOptions(ambient_occlusion=True, segmentation=True))
     ground = plain.segmentation[0] == 1
