@@ -34,6 +34,18 @@ CONFIGS = {
                                           "depth_normalization": "per_frame"},
                               "render": {"antialias": 3},
                               "camera": {"shake_probability": 1.0}}},
+    # Scripted motions, and motion blur (sub-frame instants) on both kinds of scene.
+    "kinematic": {"project": {"seed": 5, "name": "kinematic"},
+                  "settings": {"num_videos": 4,
+                               "video": {"width": 64, "height": 48, "num_frames": 6, "fps": 12},
+                               "scene": {"dynamics": "kinematic"},
+                               "camera": {"motion_blur": True}}},
+    "physics_blur": {"project": {"seed": 9, "name": "physics_blur"},
+                     "settings": {"num_videos": 3,
+                                  "video": {"width": 64, "height": 48, "num_frames": 6,
+                                            "fps": 12},
+                                  "outputs": ["color", "depth", "objects"],
+                                  "camera": {"motion_blur": True}}},
 }
 
 pytestmark = pytest.mark.e2e
