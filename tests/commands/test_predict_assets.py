@@ -32,8 +32,13 @@ def test_user_assets_and_extra_outputs_are_written(assets_run):
     dataset = json.loads((base / "out" / "dataset.json").read_text())
     user_files = dataset["config"]["assets"]["user_files"]
     assert "user:objects/ball.glb" in user_files and len(user_files) == 10
-    used = {o["asset_id"] for i in range(6) for o in json.loads(
-        next((base / "out").glob(f"*/{i:04d}.json")).read_text())["spec"]["objects"]}
+    specs = [json.loads(next((base / "out").glob(f"*/{i:04d}.json")).read_text())["spec"]
+             for i in range(6)]
+    used = {a for spec in specs for a in [spec["ground"]["material_id"],
+                                          spec["environment"]["image_id"],
+                                          spec["background"]["image_id"],
+                                          *(o["asset_id"] for o in spec["objects"]),
+                                          *(o["material_id"] for o in spec["objects"])]}
     assert any(a.startswith("user:") for a in used)
 
 
