@@ -76,6 +76,25 @@ class EncodingMeta(Record):
     keyframe_interval: int | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
+class _LazyField:
+    """A dataclass field's descriptor whose value may be a `_Deferred`, parsed on first read
+    (its default: None)."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.slot = f"_lazy_{name}"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return None
+        value = obj.__dict__.get(self.slot)
+        if isinstance(value, _Deferred):
+            value = obj.__dict__[self.slot] = value.parse()
+        return value
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass(frozen=True)
 class VideoMeta(Record):
     """Everything `NNNN.json` holds. Each output's record (`outputs`, by output name) sits at
@@ -95,8 +114,8 @@ class VideoMeta(Record):
     # format 3: which configuration and seed the video belongs to. None in formats 1 and 2.
     identity_sha256: str | None = field(default=None, metadata=OMIT_IF_NONE)
     # the simulation of a physics video (`settings.scene.dynamics: physics`): per-frame poses,
-    # velocities and contact events; the renderer drew these poses.
-    physics: PhysicsMeta | None = field(default=None, metadata=OMIT_IF_NONE)
+    # velocities and contact events; the renderer drew these poses. Parsed when first read.
+    physics: PhysicsMeta | None = field(default=_LazyField(), metadata=OMIT_IF_NONE)
     outputs: dict[str, Record] = field(default_factory=lambda: Records())
 
     def __post_init__(self) -> None:
@@ -145,17 +164,21 @@ class VideoMeta(Record):
 
     @classmethod
     def from_json(cls, text: str) -> VideoMeta:
-        """`from_dict(json.loads(text))`, but the registry's lazy records (`objects`) are cut
-        out of `write_json`'s layout unparsed and decoded only when asked for."""
+        """`from_dict(json.loads(text))`, but the registry's lazy records (`objects`) and the
+        simulation (`physics`) are cut out of `write_json`'s layout unparsed and decoded only
+        when asked for (a resume reads every video's JSON)."""
         lazy = {o.meta_path[0]: o for o in REGISTRY.values() if o.lazy_record}
-        raw = {}
+        raw, physics = {}, None
         if text.startswith("{\n") and text.endswith("}\n"):
             for key in lazy:
                 text, raw[key] = _cut_top_level(text, key)
+            text, physics = _cut_top_level(text, "physics")
         meta = cls.from_dict(json.loads(text))
         for key, value in raw.items():
             if value is not None:
                 meta.outputs[lazy[key].name] = _Deferred(lazy[key].record, value, key)
+        if physics is not None:
+            object.__setattr__(meta, "physics", _Deferred(PhysicsMeta, physics, "physics"))
         return meta
 
     @property

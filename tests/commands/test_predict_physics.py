@@ -73,3 +73,14 @@ def test_the_identity_names_the_engine_and_kinematic_scenes_have_none(physics_ru
     assert meta["spec"]["camera"] == simulated["camera"]
     assert [o["asset_id"] for o in meta["spec"]["objects"]] == \
         [o["asset_id"] for o in simulated["objects"]]
+
+
+def test_a_resume_scan_leaves_the_simulation_unparsed_until_read(physics_run):
+    """`VideoMeta.from_json` (what a resume reads for every video) cuts `physics` out unparsed;
+    reading it gives the same record as parsing the whole file."""
+    _, out = physics_run
+    text = (out / "train" / "0000.json").read_text()
+    lazy = VideoMeta.from_json(text)
+    assert type(lazy.__dict__["_lazy_physics"]).__name__ == "_Deferred"
+    eager = VideoMeta.from_dict(json.loads(text))
+    assert lazy.physics == eager.physics and lazy.to_dict() == json.loads(text)
