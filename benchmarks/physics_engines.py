@@ -8,8 +8,8 @@ Default (`--lightpipe`): Lightpipe's own planned videos 0..N-1 (`plan_video(42, 
 ...)`, default settings: 2-5 objects of bounding radius 0.4-0.9 m, densities 200-2900 kg/m^3,
 about a third thrown in from 0.7-1.6 m), each object's collision hull from its mesh, run in four
 configurations: PyBullet 3.2.7 at 240 Hz (Kubric's flags, hard contacts, native restitution) and
-at 960 Hz, MuJoCo at 240 Hz with the contact time constant 0.02 s, and MuJoCo at 960 Hz with 5
-steps (5.2 ms), which is Lightpipe's `lightpipe.physics.simulation.simulate` unchanged (the 240
+at 960 Hz, MuJoCo at 240 Hz with the contact time constant 0.02 s, and MuJoCo at 960 Hz with 3
+steps (3.1 ms), which is Lightpipe's `lightpipe.physics.simulation.simulate` unchanged (the 240
 Hz row is the same code with the step rate and the time constant replaced). The PyBullet runner
 follows the same protocol as `simulate` (see `lp_pybullet`): resting objects dropped 1 cm above
 the ground at their planned (x, z) and rotation and settled (damped, no bounce, until at rest or
@@ -429,7 +429,7 @@ LP_LABELS = {
     "pybullet-240": "pybullet 240 Hz (Kubric flags)",
     "pybullet-960": "pybullet 960 Hz (same flags)",
     "mujoco-240": "mujoco 240 Hz, timeconst 0.02 s",
-    "mujoco-960": "mujoco 960 Hz, timeconst 5 steps = 5.2 ms (Lightpipe's `simulate`)",
+    "mujoco-960": "mujoco 960 Hz, timeconst 3 steps = 3.1 ms (Lightpipe's `simulate`)",
 }
 MAX_SPEED, MAX_HEIGHT = 20.0, 10.0  # a run is unstable if any body exceeds either
 

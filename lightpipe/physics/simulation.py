@@ -37,7 +37,7 @@ SETTLE_DAMPING = 1.0  # 1/s: velocities decay as exp(-t) while settling (bodies 
 ROLLING = 0.1
 TORSIONAL = 0.05
 IMPRATIO = 100.0  # friction stiffer than the normal force: no creep on MuJoCo's soft contacts
-CONTACT_STEPS = 5  # the contacts' time constant, in steps (MuJoCo's least stable is 2)
+CONTACT_STEPS = 3  # the contacts' time constant, in steps (MuJoCo's least stable is 2)
 PARK_HEIGHT, PARK_SPACING = 1000.0, 10.0  # metres: where bodies wait before they appear
 GROUND_ID, FIRST_OBJECT_ID = 1, 2  # as in segmentation
 
