@@ -57,6 +57,8 @@ class Trajectory:
     contacts: tuple[ContactEvent, ...]
     settle_steps: int
     spawn_moves: int
+    thrown: tuple[bool, ...] = ()
+    settled: tuple[bool, ...] = ()  # came to rest in the settling phase (thrown: False)
 
     def poses_at(self, times: list[float]) -> np.ndarray:
         """(T,N,4,4) mesh -> world at `times` (seconds from the first frame): the stored step
@@ -107,9 +109,6 @@ class Trajectory:
                            step_hz=self.step_hz, substeps=self.substeps,
                            settle_steps=self.settle_steps, spawn_moves=self.spawn_moves,
                            bodies=bodies, contacts=self.contacts)
-
-    thrown: tuple[bool, ...] = ()
-    settled: tuple[bool, ...] = ()  # came to rest in the settling phase (thrown: False)
 
 
 def body_pose(position, quaternion, scale: float) -> np.ndarray:
