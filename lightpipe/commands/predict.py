@@ -4,6 +4,7 @@ the generation DataModule."""
 from __future__ import annotations
 
 import os
+import sys
 
 from lightpipe.commands.parsing import config_parser, parse_config
 from lightpipe.commands.preflight import check_trainer, probe_output_dir
@@ -76,3 +77,19 @@ def check_assets(project, settings) -> None:
             else:
                 problems.append(text)
     raise_problems(problems)
+    _report_clamped(catalog)
+
+
+def _report_clamped(catalog) -> None:
+    """One stderr line per HDR map whose compression-noise negatives were clamped to 0."""
+    from lightpipe.assets.catalog import USER_PREFIX, user_path
+    from lightpipe.assets.environments import NEGATIVE_TOLERANCE, clamped_values
+
+    for asset_id in catalog.environments:
+        if asset_id.startswith(USER_PREFIX):
+            path = str(user_path(catalog.root, asset_id))
+            count = clamped_values(path)
+            if count:
+                print(f"lightpipe: environment {path!r}: {count} small negative values "
+                      f"(compression noise, within {NEGATIVE_TOLERANCE:.0%} of the map's mean) "
+                      "clamped to 0", file=sys.stderr, flush=True)
