@@ -32,8 +32,14 @@ def load_environment_image(path: str) -> np.ndarray:
 
 
 def clamped_values(path: str) -> int:
-    """How many of the map's values were small negatives clamped to 0."""
-    return _read(path)[1]
+    """How many of the map's values were small negatives clamped to 0 (remembered from the
+    read, so asking after the image left the cache does not read the map again)."""
+    if path not in _CLAMPED:
+        _read(path)
+    return _CLAMPED[path]
+
+
+_CLAMPED: dict[str, int] = {}  # path -> clamped count, of every map read in this process
 
 
 @functools.lru_cache(maxsize=8)
@@ -76,4 +82,5 @@ def _read(path: str) -> tuple[np.ndarray, int]:
         clamped = int(negative.sum())
         image = np.maximum(image, np.float32(0.0))
     image.setflags(write=False)
+    _CLAMPED[path] = clamped
     return image, clamped

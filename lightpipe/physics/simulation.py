@@ -185,7 +185,8 @@ class _World:
         rule) and restitution (the product of the two, as Bullet and Kubric combine them)."""
         spec, physics = self.spec, self.physics
         assets, bodies = [], []
-        surfaces = [("ground", physics.ground_friction, 0.0, 0.0, physics.ground_restitution)]
+        # (geom name, body: -1 the ground, friction, spinning, rolling, restitution)
+        surfaces = [("ground", -1, physics.ground_friction, 0.0, 0.0, physics.ground_restitution)]
         for k, (obj, pieces) in enumerate(zip(spec.objects, pieces_of)):
             volume, com, inertia = mass_properties(pieces, obj.scale)
             mass = obj.body.density * volume
@@ -195,7 +196,7 @@ class _World:
             for j, piece in enumerate(pieces):
                 assets.append(f'<mesh name="m{k}_{j}" vertex="{_floats(piece * obj.scale)}"/>')
                 geoms.append(f'<geom name="g{k}_{j}" type="mesh" mesh="m{k}_{j}"/>')
-                surfaces.append((f"g{k}_{j}", obj.body.friction, TORSIONAL * obj.scale,
+                surfaces.append((f"g{k}_{j}", k, obj.body.friction, TORSIONAL * obj.scale,
                                  ROLLING * obj.scale, obj.body.restitution))
             park = (0.0, PARK_HEIGHT + PARK_SPACING * k, 0.0)
             bodies.append(
@@ -204,9 +205,9 @@ class _World:
                 f'{_floats([full[0, 0], full[1, 1], full[2, 2], full[0, 1], full[0, 2], full[1, 2]])}"'
                 f'/>{"".join(geoms)}</body>')
         pairs, self.pair_restitution = [], []
-        for i, (name_a, friction_a, spin_a, roll_a, e_a) in enumerate(surfaces):
-            for name_b, friction_b, spin_b, roll_b, e_b in surfaces[i + 1:]:
-                if name_a != "ground" and name_a.split("_")[0] == name_b.split("_")[0]:
+        for i, (name_a, body_a, friction_a, spin_a, roll_a, e_a) in enumerate(surfaces):
+            for name_b, body_b, friction_b, spin_b, roll_b, e_b in surfaces[i + 1:]:
+                if body_a == body_b:
                     continue  # two pieces of one body
                 friction = max(friction_a, friction_b)
                 spin, roll = max(spin_a, spin_b), max(roll_a, roll_b)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from lightpipe.assets.catalog import AssetError, catalog_for
+from lightpipe.assets.families import material_family
 from lightpipe.config.settings import (
     CameraSettings,
     LightingSettings,
@@ -237,8 +238,6 @@ def _plan_physics(rng: np.random.Generator, objects: tuple[ObjectSpec, ...], gro
     """Physical properties from each material's family, and which objects are thrown: those
     start the video in the air, aimed to land within `landing_radius` of the camera's target
     after `flight_time` (a drop when `launch_distance` is 0)."""
-    from lightpipe.assets.families import material_family
-
     cfg: PhysicsSettings = settings.physics
     thrown = [rng.random() < cfg.thrown_share for _ in objects]
     for k in range(len(objects)):  # the first objects make up `min_thrown`

@@ -58,6 +58,7 @@ def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np
     visible = visible_boxes(segmentation, len(spec.objects) + 2)
     intrinsics = np.asarray(intrinsics, dtype=np.float64)
     extrinsics = np.asarray(extrinsics, dtype=np.float64)
+    motion = None if spec.physics is None else simulated_motion(spec, asset_root)
     tracks = []
     for k, (obj, part) in enumerate(zip(spec.objects, parts[1:])):
         pose = poses[:, k + 1]
@@ -67,8 +68,7 @@ def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np
         amodal, clipped = amodal_boxes(kinematics.compose(extrinsics, pose), vertices,
                                        part.mesh.faces, intrinsics, spec.camera.near,
                                        width, height)
-        if spec.physics is not None:  # the engine's, at the frames
-            motion = simulated_motion(spec, asset_root)
+        if motion is not None:  # the engine's, at the frames
             linear, angular = motion.velocity[:, k], motion.angular_velocity[:, k]
         else:
             linear, angular = kinematics.object_velocities(obj, spec)
