@@ -1,10 +1,16 @@
-"""The asset catalogue: built-in ids plus the files under `settings.assets.root`, by stable id."""
+"""The asset catalogue: built-in ids plus the files under `settings.assets.root`, by stable id.
+
+Each user asset has a *main file* (what its id names: a mesh, an image, a map) and may read
+*companions* (an OBJ's .mtl and textures, a glTF's buffers, a texture set's other maps, an
+object folder's files). `Catalog.files` lists them all per id, relative to the root, main file
+first: the dataset identity hashes every one of them.
+"""
 
 from __future__ import annotations
 
 import copy
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS
@@ -35,12 +41,18 @@ class Catalog:
     backgrounds: tuple[str, ...]
     root: str | None = None
     environments: tuple[str, ...] = ()
+    # user asset id -> every file it reads, relative to the root, its main file first
+    files: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
 
     def fingerprint(self) -> dict:
         """Ids and content hashes of the user files: a dataset's identity depends on them.
         Hashed once per catalogue (so once per process, as the folder is scanned once): every
         check of the identity (preflight, the lock, the writer, plan) asks again."""
         return copy.deepcopy(self._fingerprint)
+
+    def asset_files(self, asset_id: str) -> tuple[str, ...]:
+        """Every file (relative to the root) the user asset `asset_id` reads, main file first."""
+        return self.files.get(asset_id) or (asset_id[len(USER_PREFIX):],)
 
     @functools.cached_property
     def _fingerprint(self) -> dict:
@@ -55,6 +67,19 @@ class Catalog:
                 "user_files": files}
 
 
+@dataclass
+class Scan:
+    """What scanning one kind's folder found: asset ids, their files, problems."""
+
+    ids: list[str] = field(default_factory=list)
+    files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, asset_id: str, files: tuple[str, ...]) -> None:
+        self.ids.append(asset_id)
+        self.files[asset_id] = files
+
+
 def build_catalog(root: str | None, builtin: bool) -> Catalog:
     """Scan `root/{objects,textures,backgrounds,environments}`; ids are `user:<relative path>`.
 
@@ -63,7 +88,7 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
     the built-in materials are used (also with `builtin: false`, which then only drops the
     built-in objects).
     """
-    user = {kind: [] for kind in KINDS}
+    scans = {kind: Scan() for kind in KINDS}
     problems = []
     if root is not None:
         base = Path(root)
@@ -71,22 +96,15 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
             raise AssetError(f"`settings.assets.root` is {root!r}, which is not a directory.\n"
                              "HINT: it holds objects/ and optionally textures/, backgrounds/, "
                              "environments/ (see docs/assets.md).")
-        for kind, suffixes in KINDS.items():
-            folder = base / kind
-            for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-                if not path.is_file() or path.name.startswith("."):
-                    continue
-                suffix = path.suffix.lower()
-                if suffix in suffixes:
-                    user[kind].append(USER_PREFIX + path.relative_to(base).as_posix())
-                elif kind != "objects" or suffix not in MESH_COMPANIONS:
-                    problems.append(
-                        f"unsupported asset file {str(path)!r} ({suffix or 'no suffix'}); allowed "
-                        f"in {kind}/: {', '.join(suffixes)}"
-                        + (" (plus .mtl/.bin/image companions)" if kind == "objects" else ""))
-        if not any(user.values()) and not problems:
+        scans = {"objects": scan_objects(base), "textures": scan_textures(base),
+                 "backgrounds": scan_images(base, "backgrounds"),
+                 "environments": scan_images(base, "environments")}
+        for scan in scans.values():
+            problems += scan.problems
+        if not any(scan.ids for scan in scans.values()) and not problems:
             problems.append(f"`settings.assets.root` {root!r} holds no assets; expected files "
                             "under objects/, textures/, backgrounds/ or environments/")
+    user = {kind: scan.ids for kind, scan in scans.items()}
     objects = (BUILTIN_OBJECT_IDS if builtin else ()) + tuple(user["objects"])
     materials = tuple(user["textures"]) if user["textures"] else BUILTIN_MATERIAL_IDS
     if builtin and user["textures"]:
@@ -96,8 +114,55 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
                         f"{str(Path(root or '.') / 'objects')!r} holds no meshes (add meshes, or "
                         "set --settings.assets.builtin true)")
     raise_problems(problems)
+    files = {asset_id: paths for scan in scans.values() for asset_id, paths in scan.files.items()}
     return Catalog(tuple(sorted(objects)), tuple(sorted(materials)),
-                   tuple(sorted(user["backgrounds"])), root, tuple(sorted(user["environments"])))
+                   tuple(sorted(user["backgrounds"])), root, tuple(sorted(user["environments"])),
+                   files)
+
+
+def _kind_files(base: Path, kind: str):
+    """The visible files under `base/kind`, sorted."""
+    folder = base / kind
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if path.is_file() and not path.name.startswith("."):
+            yield path
+
+
+def _unsupported(path: Path, kind: str) -> str:
+    suffix = path.suffix.lower()
+    return (f"unsupported asset file {str(path)!r} ({suffix or 'no suffix'}); allowed "
+            f"in {kind}/: {', '.join(KINDS[kind])}"
+            + (" (plus .mtl/.bin/image companions)" if kind == "objects" else ""))
+
+
+def scan_objects(base: Path) -> Scan:
+    """`objects/`: every mesh file is one asset; companions may sit beside it."""
+    scan = Scan()
+    for path in _kind_files(base, "objects"):
+        suffix = path.suffix.lower()
+        relative = path.relative_to(base).as_posix()
+        if suffix in MESH_SUFFIXES:
+            scan.add(USER_PREFIX + relative, (relative,))
+        elif suffix not in MESH_COMPANIONS:
+            scan.problems.append(_unsupported(path, "objects"))
+    return scan
+
+
+def scan_textures(base: Path) -> Scan:
+    """`textures/`: every image is one material (its base colour)."""
+    return scan_images(base, "textures")
+
+
+def scan_images(base: Path, kind: str) -> Scan:
+    """A folder where every file of the kind's suffixes is one asset."""
+    scan = Scan()
+    for path in _kind_files(base, kind):
+        relative = path.relative_to(base).as_posix()
+        if path.suffix.lower() in KINDS[kind]:
+            scan.add(USER_PREFIX + relative, (relative,))
+        else:
+            scan.problems.append(_unsupported(path, kind))
+    return scan
 
 
 def raise_problems(problems: list[str]) -> None:
