@@ -132,3 +132,63 @@ def sky_map(sun_row: int, height: int = 32) -> np.ndarray:
     image[height // 2:] = (0.3, 0.25, 0.2)
     image[sun_row, 20] = (400.0, 380.0, 330.0)
     return image
+
+
+# Texture sets (`write_texture_set`): uniform maps with known values. The surface's normal is
+# tilted towards +u and up the image; its OpenGL code is (173, 189, 230), DirectX's green 66.
+SET_COLOR = (180, 120, 60)
+SET_ROUGHNESS, SET_METAL, SET_AO = 51, 204, 128  # 8-bit codes: 0.2, 0.8, ~0.5
+SET_NORMAL = (0.36, 0.48, 0.8)
+
+
+def _normal_code(normal, directx: bool) -> tuple[int, int, int]:
+    x, y, z = (int(round((c + 1) * 127.5)) for c in normal)
+    return (x, 255 - y if directx else y, z)
+
+
+def write_texture_set(folder: Path, style: str = "polyhaven", size: int = 16, *,
+                      color=SET_COLOR, roughness: int = SET_ROUGHNESS, metal: int = SET_METAL,
+                      ao: int = SET_AO, normal=SET_NORMAL, normals: str = "both") -> Path:
+    """A PBR texture set as a library ships it, uniform maps of the given values (PNG):
+
+    - `polyhaven`: `<name>_diff_1k.png`, `_arm_1k.png` (R ao, G roughness, B metal),
+      `_nor_gl_1k.png`, `_nor_dx_1k.png`, `_disp_1k.png`, and a `.blend` and `.gltf` beside;
+    - `ambientcg`: `<Name>_1K-PNG_Color.png`, `_Roughness`, `_Metalness`, `_AmbientOcclusion`
+      (grey), `_NormalGL`, `_NormalDX`, `_Displacement` (16-bit grey), the preview
+      `<Name>_1K-PNG.png` (names no map) and `.mtlx`, `.usda` beside.
+
+    `normals` is "both", "gl", "dx" or "none" (which normal maps are written).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    name = folder.name
+
+    def save(file: str, value, mode: str = "RGB") -> None:
+        shape = (size, size, 3) if mode == "RGB" else (size, size)
+        dtype = np.uint16 if mode == "I;16" else np.uint8
+        Image.fromarray(np.full(shape, value, dtype)).save(folder / file)
+
+    if style == "polyhaven":
+        files = {"diff": color, "arm": (ao, roughness, metal), "nor_gl": _normal_code(normal, False),
+                 "nor_dx": _normal_code(normal, True)}
+        for map_kind, value in files.items():
+            if not map_kind.startswith("nor_") or normals in ("both", map_kind[-2:]):
+                save(f"{name}_{map_kind}_1k.png", value)
+        save(f"{name}_disp_1k.png", 128, "L")
+        (folder / f"{name}_1k.blend").write_bytes(b"BLENDER")
+        (folder / f"{name}_1k.gltf").write_text("{}")
+    elif style == "ambientcg":
+        stem = f"{name}_1K-PNG"
+        save(f"{stem}_Color.png", color)
+        save(f"{stem}_Roughness.png", roughness, "L")
+        save(f"{stem}_Metalness.png", metal, "L")
+        save(f"{stem}_AmbientOcclusion.png", ao, "L")
+        for convention in ("GL", "DX"):
+            if normals in ("both", convention.lower()):
+                save(f"{stem}_Normal{convention}.png", _normal_code(normal, convention == "DX"))
+        save(f"{stem}_Displacement.png", 30000, "I;16")
+        save(f"{stem}.png", (10, 10, 10))  # the preview: names no map
+        (folder / f"{stem}.mtlx").write_text("<materialx/>")
+        (folder / f"{stem}.usda").write_text("#usda 1.0")
+    else:
+        raise ValueError(f"unknown texture set style {style!r}")
+    return folder

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS
+from lightpipe.assets.texture_names import group_textures
 from lightpipe.atomic_io import sha256_file
 from lightpipe.config.settings import Settings
 from lightpipe.errors import LightpipeError
@@ -61,7 +62,9 @@ class Catalog:
             for asset_id in (*self.objects, *self.materials, *self.backgrounds,
                              *self.environments):
                 if asset_id.startswith(USER_PREFIX):
-                    files[asset_id] = sha256_file(user_path(self.root, asset_id))
+                    paths = self.asset_files(asset_id)  # a texture set: each of its maps
+                    hashes = {path: sha256_file(Path(self.root) / path) for path in paths}
+                    files[asset_id] = hashes[paths[0]] if len(paths) == 1 else hashes
         return {"builtin_objects": sum(not a.startswith(USER_PREFIX) for a in self.objects),
                 "builtin_materials": sum(not a.startswith(USER_PREFIX) for a in self.materials),
                 "user_files": files}
@@ -149,8 +152,21 @@ def scan_objects(base: Path) -> Scan:
 
 
 def scan_textures(base: Path) -> Scan:
-    """`textures/`: every image is one material (its base colour)."""
-    return scan_images(base, "textures")
+    """`textures/`: a folder of PBR maps (`*_diff_1k.jpg`, `*_rough_1k.jpg`, ...) is one
+    material, a texture set (`texture_names`); every other image is one material (its base
+    colour)."""
+    scan = Scan()
+    grouped = group_textures(base, list(_kind_files(base, "textures")))
+    for texture_set in grouped.sets:
+        scan.add(USER_PREFIX + texture_set.folder, texture_set.files)
+    for path in grouped.singles:
+        relative = path.relative_to(base).as_posix()
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            scan.add(USER_PREFIX + relative, (relative,))
+        else:
+            scan.problems.append(_unsupported(path, "textures"))
+    scan.problems += grouped.problems
+    return scan
 
 
 def scan_images(base: Path, kind: str) -> Scan:

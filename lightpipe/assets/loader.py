@@ -14,6 +14,7 @@ from lightpipe.assets.catalog import USER_PREFIX, AssetError, Catalog, raise_pro
 from lightpipe.assets.environments import load_environment_image
 from lightpipe.assets.materials import MaterialMaps, flat_maps, material_maps
 from lightpipe.assets.procedural import Mesh, object_mesh
+from lightpipe.assets.texture_sets import texture_set_maps
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,15 @@ def load_object(root: str | None, asset_id: str, texture_size: int) -> LoadedObj
 
 
 def load_material(root: str | None, material_id: str, size: int) -> MaterialMaps:
-    """Maps (size x size) of a built-in material or of a user image (its colour; roughness
-    `materials.DEFAULT_ROUGHNESS`, not metal, flat)."""
+    """Maps (size x size) of a built-in material, of a user texture set (a folder of maps:
+    `texture_sets`) or of a user image (its colour; roughness `materials.DEFAULT_ROUGHNESS`, not
+    metal, flat)."""
     if not material_id.startswith(USER_PREFIX):
         return material_maps(material_id, size)
-    return _image_maps(str(user_path(root, material_id)), size)
+    path = user_path(root, material_id)
+    if path.is_dir():
+        return texture_set_maps(str(path), size)
+    return _image_maps(str(path), size)
 
 
 @functools.lru_cache(maxsize=64)
@@ -82,8 +87,9 @@ def validate_catalog(catalog: Catalog, texture_size: int = 64) -> None:
         return
     problems = []
     checks = [(a, lambda a: load_object(catalog.root, a, texture_size)) for a in catalog.objects]
+    checks += [(a, lambda a: load_material(catalog.root, a, 8)) for a in catalog.materials]
     checks += [(a, lambda a: load_image(str(user_path(catalog.root, a)), (8, 8)))
-               for a in (*catalog.materials, *catalog.backgrounds)]
+               for a in catalog.backgrounds]
     checks += [(a, lambda a: load_environment_image(str(user_path(catalog.root, a))))
                for a in catalog.environments]
     for asset_id, check in checks:
