@@ -1,4 +1,5 @@
-"""Tiny asset files made by the tests themselves: OBJ+MTL+PNG, GLB, PLY, STL, backgrounds."""
+"""Tiny asset files made by the tests themselves: OBJ+MTL+PNG, GLB, PLY, STL, backgrounds, PBR
+texture sets."""
 
 from __future__ import annotations
 
@@ -168,8 +169,8 @@ def write_texture_set(folder: Path, style: str = "polyhaven", size: int = 16, *,
         Image.fromarray(np.full(shape, value, dtype)).save(folder / file)
 
     if style == "polyhaven":
-        files = {"diff": color, "arm": (ao, roughness, metal), "nor_gl": _normal_code(normal, False),
-                 "nor_dx": _normal_code(normal, True)}
+        files = {"diff": color, "arm": (ao, roughness, metal),
+                 "nor_gl": _normal_code(normal, False), "nor_dx": _normal_code(normal, True)}
         for map_kind, value in files.items():
             if not map_kind.startswith("nor_") or normals in ("both", map_kind[-2:]):
                 save(f"{name}_{map_kind}_1k.png", value)

@@ -184,7 +184,7 @@ def test_sixteen_bit_grey_maps_are_scaled_not_clipped(tmp_path):
 def test_the_family_comes_from_the_set_folders_name():
     assert material_family(POLYHAVEN) == "metal"
     assert material_family(AMBIENTCG) == "stone"
-    assert material_family("user:textures/oak_floor") == "plastic"
+    assert material_family("user:textures/wood_floor_02") == "wood"
 
 
 def test_every_map_is_part_of_the_identity(root, tmp_path):
