@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONFIG ?= configs/configv1.yaml
 ARGS ?=
 
-.PHONY: install run test test-fast bench bpy-venv bench-realism clean
+.PHONY: install run test test-fast bench bpy-venv bench-realism demo-assets clean
 
 $(BIN)/lightpipe: pyproject.toml setup.py ci/constraints.txt \
 		$(wildcard lightpipe/render/csrc/* lightpipe/dataset/csrc/*) lightpipe/render/look.py
@@ -37,6 +37,12 @@ bpy-venv:
 
 bench-realism: install bpy-venv
 	$(BIN)/python benchmarks/realism_vs_cycles.py $(ARGS)
+
+# Real openly licensed assets shipped inside installed packages (Blender's eight CC0 Poly Haven
+# HDRIs; pybullet_data's Panda arm meshes, Apache-2.0, when pybullet is installed), copied into
+# demo_assets/ (git-ignored, never committed); render them with configs/demo_assets.yaml.
+demo-assets: install bpy-venv
+	$(BIN)/python scripts/demo_assets.py --out demo_assets --bpy .venv-bpy/bin/python $(ARGS)
 
 clean:
 	rm -rf output output_tiny build *.egg-info
