@@ -3,6 +3,7 @@ declares: what the planner needs to keep a declared object's real size."""
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from lightpipe.assets.loader import load_object
@@ -20,9 +21,10 @@ class MeshExtent(NamedTuple):
     largest: float
 
 
+@functools.lru_cache(maxsize=65536)
 def object_extent(root: str | None, asset_id: str) -> MeshExtent:
     """The `MeshExtent` of user object `asset_id`: the one function that reads a mesh for its
-    size (through the loader, cached per process)."""
+    size (through the loader; remembered per process, as planning asks for every video)."""
     loaded = load_object(root, asset_id, EXTENT_TEXTURE_SIZE)
     return MeshExtent(loaded.radius, loaded.largest)
 
