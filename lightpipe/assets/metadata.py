@@ -116,9 +116,11 @@ def sidecar_problems(root: str | Path, object_ids) -> list[str]:
                  if not any(fnmatch.fnmatchcase(name, pattern) for name in names)]
     shown = str(Path(root) / SIDECAR)
     return [f"{shown!r}: {problem}" for problem in sidecar.problems] + [
-        f"{shown!r}: the pattern {pattern!r} matches no object (patterns are relative to the "
-        "root and match a mesh's path or its object folder, e.g. 'objects/mug' or "
-        "'objects/gso/*')" for pattern in unmatched]
+        f"{shown!r}: the pattern {pattern!r} matches no object ("
+        + (f"it is a folder: {pattern + '/*'!r} matches the objects in it"
+           if (Path(root) / pattern).is_dir() else
+           "patterns are relative to the root and match a mesh's path or its object folder, "
+           "e.g. 'objects/mug' or 'objects/gso/*'") + ")" for pattern in unmatched]
 
 
 def declared_up(vertices: np.ndarray, up: str) -> np.ndarray:

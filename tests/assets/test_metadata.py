@@ -222,6 +222,7 @@ objects/can: {up: z, mass: 1, density: 2}
 objects/toys/*: {unit: cm, restitution: 1.5, category: 3}
 objects/chair.glb: {size: metric}
 objects/toys: [1, 2]
+objects/toys/: {category: toy}
 """
 
 
@@ -231,7 +232,7 @@ def test_every_problem_of_a_sidecar_is_named_with_the_allowed_values(tmp_path):
         build_catalog(str(tmp_path), builtin=False)
     text = str(error.value)
     where = repr(str(tmp_path / "assets.yaml"))
-    assert "the assets have 9 problems" in text
+    assert "the assets have 10 problems" in text
     for problem in (
             "'objects/mug': `size` is -0.1; allowed: `metric` (as modelled) or a positive number "
             "(largest dimension, metres)",
@@ -244,7 +245,9 @@ def test_every_problem_of_a_sidecar_is_named_with_the_allowed_values(tmp_path):
             "'objects/toys/*': `category` is 3; allowed: a label (text)",
             "'objects/toys/*': `unit` is 'cm' without `size: metric`",
             "'objects/toys' is [1, 2]; allowed: a mapping of fields",
-            "the pattern 'objects/chair.glb' matches no object"):
+            "the pattern 'objects/chair.glb' matches no object (patterns are relative",
+            "the pattern 'objects/toys' matches no object (it is a folder: 'objects/toys/*' "
+            "matches the objects in it)"):
         assert f"{where}: {problem}" in text
 
 
