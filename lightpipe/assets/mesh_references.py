@@ -2,9 +2,11 @@
 texture maps those name (`map_*`, `bump`, `norm`, ...), a .gltf's buffers and images (relative
 URIs; `data:` URIs are inline). GLB, PLY and STL are one file each.
 
-Paths resolve as trimesh resolves them when it loads the mesh: an MTL's maps relative to the
-MTL's folder, else by their file name in the mesh's folder; glTF URIs relative to the .gltf
-(percent-decoded). A referenced file must exist and lie inside the assets root.
+Paths resolve as the loader (trimesh) finds them: an MTL relative to the OBJ; its maps relative
+to the MTL's folder (trimesh: the OBJ's, the same where the MTL sits beside it, as it usually
+does), else by their file name in the OBJ's folder; glTF URIs relative to the .gltf
+(percent-decoded). A referenced file must exist and lie inside the assets root. Every `mtllib`
+line counts (trimesh reads the first).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 # MTL statements that name a texture image (besides every `map_*`).
 MTL_MAP_KEYS = ("bump", "norm", "disp", "decal", "refl")
-# MTL map options and how many values follow them (numbers: up to that many).
+# MTL map options followed by one word (the others are followed by numbers: `-s 1 1 1`).
 _ON_OFF_OPTIONS = {"-blendu", "-blendv", "-cc", "-clamp"}
 _WORD_OPTIONS = {"-imfchan", "-type", "-texres"}
 
