@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS
-from lightpipe.atomic_io import sha256_file
 from lightpipe.assets.errors import AssetError
 from lightpipe.assets.metadata import SIDECAR, sidecar_problems
 from lightpipe.assets.object_folders import object_assets
+from lightpipe.atomic_io import sha256_file
 from lightpipe.config.settings import Settings
 
 USER_PREFIX = "user:"
