@@ -208,10 +208,11 @@ def test_a_metric_object_renders_at_its_size_with_its_texture(root):
 def test_the_fingerprint_covers_the_sidecar(tmp_path):
     library(tmp_path)
     first = build_catalog(str(tmp_path), builtin=False).fingerprint()
-    assert first["assets_yaml"]
-    (tmp_path / "assets.yaml").write_text(SIDECAR.replace("0.6", "0.7"))
+    assert first["assets_yaml"] and object_metadata(str(tmp_path), MUG).friction == 0.6
+    (tmp_path / "assets.yaml").write_text(SIDECAR.replace("0.6", "0.75"))
     assert build_catalog(str(tmp_path), builtin=False).fingerprint()["assets_yaml"] != \
         first["assets_yaml"]
+    assert object_metadata(str(tmp_path), MUG).friction == 0.75  # read again once changed
     (tmp_path / "assets.yaml").unlink()
     assert "assets_yaml" not in build_catalog(str(tmp_path), builtin=False).fingerprint()
 
