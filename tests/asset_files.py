@@ -193,3 +193,28 @@ def write_texture_set(folder: Path, style: str = "polyhaven", size: int = 16, *,
     else:
         raise ValueError(f"unknown texture set style {style!r}")
     return folder
+
+
+def write_gso_object(folder: Path, color=(20, 60, 230), half=(0.04, 0.03, 0.06),
+                     z_up: bool = True) -> Path:
+    """A Google Scanned Objects-style folder: `meshes/model.obj` + `model.mtl` whose map is
+    `../materials/textures/texture.png` (one `color`), plus `model.sdf`, `model.config`,
+    `metadata.pbtxt` and a thumbnail. The mesh is a box of half-sizes `half` in metres as
+    modelled (x, y, z; with `z_up` the last is its height, GSO's convention), UVs on the
+    texture's centre. Returns the mesh's path."""
+    for sub in ("meshes", "materials/textures", "thumbnails"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    write_image(folder / "materials" / "textures" / "texture.png", color, size=(8, 8))
+    (folder / "meshes" / "model.mtl").write_text(
+        "newmtl material_0\nKd 1 1 1\nmap_Kd ../materials/textures/texture.png\n")
+    extents = half if z_up else (half[0], half[2], half[1])
+    lines = ["mtllib model.mtl", "usemtl material_0"]
+    lines += [f"v {x * extents[0]} {y * extents[1]} {z * extents[2]}" for x, y, z in CUBE_V]
+    lines += ["vt 0.5 0.5"] + [f"f {a + 1}/1 {b + 1}/1 {c + 1}/1" for a, b, c in CUBE_F]
+    mesh = folder / "meshes" / "model.obj"
+    mesh.write_text("\n".join(lines) + "\n")
+    (folder / "model.sdf").write_text("<sdf version='1.6'><model name='x'/></sdf>\n")
+    (folder / "model.config").write_text("<model><name>x</name></model>\n")
+    (folder / "metadata.pbtxt").write_text("name: \"x\"\n")
+    write_image(folder / "thumbnails" / "0.jpg", (128, 128, 128), size=(4, 4))
+    return mesh

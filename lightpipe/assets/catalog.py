@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS
+from lightpipe.assets.errors import AssetError
+from lightpipe.assets.metadata import SIDECAR, sidecar_problems
+from lightpipe.assets.object_folders import object_assets
 from lightpipe.assets.texture_names import group_textures
 from lightpipe.atomic_io import sha256_file
 from lightpipe.config.settings import Settings
-from lightpipe.errors import LightpipeError
 
 USER_PREFIX = "user:"
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl")
@@ -27,10 +29,6 @@ MESH_COMPANIONS = (".mtl", ".bin", ".png", ".jpg", ".jpeg", ".txt", ".md", ".jso
 ENVIRONMENT_SUFFIXES = (".hdr", ".exr")
 KINDS = {"objects": MESH_SUFFIXES, "textures": IMAGE_SUFFIXES, "backgrounds": IMAGE_SUFFIXES,
          "environments": ENVIRONMENT_SUFFIXES}
-
-
-class AssetError(LightpipeError):
-    """An asset file is missing, unsupported or broken."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +63,13 @@ class Catalog:
                     paths = self.asset_files(asset_id)  # a texture set: each of its maps
                     hashes = {path: sha256_file(Path(self.root) / path) for path in paths}
                     files[asset_id] = hashes[paths[0]] if len(paths) == 1 else hashes
-        return {"builtin_objects": sum(not a.startswith(USER_PREFIX) for a in self.objects),
-                "builtin_materials": sum(not a.startswith(USER_PREFIX) for a in self.materials),
-                "user_files": files}
+        result = {"builtin_objects": sum(not a.startswith(USER_PREFIX) for a in self.objects),
+                  "builtin_materials": sum(not a.startswith(USER_PREFIX) for a in self.materials),
+                  "user_files": files}
+        sidecar = Path(self.root or ".") / SIDECAR
+        if self.root is not None and sidecar.is_file():  # the objects' metadata (`metadata`)
+            result["assets_yaml"] = sha256_file(sidecar)
+        return result
 
 
 @dataclass
@@ -104,6 +106,7 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
                  "environments": scan_images(base, "environments")}
         for scan in scans.values():
             problems += scan.problems
+        problems += sidecar_problems(base, scans["objects"].ids)
         if not any(scan.ids for scan in scans.values()) and not problems:
             problems.append(f"`settings.assets.root` {root!r} holds no assets; expected files "
                             "under objects/, textures/, backgrounds/ or environments/")
@@ -135,19 +138,23 @@ def _unsupported(path: Path, kind: str) -> str:
     suffix = path.suffix.lower()
     return (f"unsupported asset file {str(path)!r} ({suffix or 'no suffix'}); allowed "
             f"in {kind}/: {', '.join(KINDS[kind])}"
-            + (" (plus .mtl/.bin/image companions)" if kind == "objects" else ""))
+            + (" (plus .mtl/.bin/image companions, the files a mesh references, and any file "
+               "in an object folder: one with a meshes/ or models/ subfolder)"
+               if kind == "objects" else ""))
 
 
 def scan_objects(base: Path) -> Scan:
-    """`objects/`: every mesh file is one asset; companions may sit beside it."""
+    """`objects/`: an object folder (with a meshes/ or models/ subfolder: Google Scanned
+    Objects, ShapeNet) is one asset, named by its mesh, with every file in it; every other mesh
+    file is one asset with the files it references (`object_folders`). Companions may sit
+    beside loose meshes."""
     scan = Scan()
-    for path in _kind_files(base, "objects"):
-        suffix = path.suffix.lower()
-        relative = path.relative_to(base).as_posix()
-        if suffix in MESH_SUFFIXES:
-            scan.add(USER_PREFIX + relative, (relative,))
-        elif suffix not in MESH_COMPANIONS:
-            scan.problems.append(_unsupported(path, "objects"))
+    found = object_assets(base, list(_kind_files(base, "objects")), MESH_SUFFIXES)
+    for main, files in found.assets:
+        scan.add(USER_PREFIX + main, files)
+    scan.problems += found.problems
+    scan.problems += [_unsupported(path, "objects") for path in found.loose
+                      if path.suffix.lower() not in MESH_COMPANIONS]
     return scan
 
 

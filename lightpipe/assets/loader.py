@@ -13,6 +13,7 @@ from PIL import Image
 from lightpipe.assets.catalog import USER_PREFIX, AssetError, Catalog, raise_problems, user_path
 from lightpipe.assets.environments import load_environment_image
 from lightpipe.assets.materials import MaterialMaps, flat_maps, material_maps
+from lightpipe.assets.metadata import declared_up, object_metadata
 from lightpipe.assets.procedural import Mesh, object_mesh
 from lightpipe.assets.texture_sets import texture_set_maps
 
@@ -28,13 +29,19 @@ class LoadedObject:
     mesh: Mesh
     maps: MaterialMaps | None  # UVs index them (v = 0 is the top row)
     own_material: bool = False
+    # The file's bounding-sphere radius and largest bounding-box dimension, in its own units
+    # (what the mesh was divided by to make it unit-radius; `object_size`).
+    radius: float = 1.0
+    largest: float = 2.0
 
 
 def load_object(root: str | None, asset_id: str, texture_size: int) -> LoadedObject:
-    """Built-in or user object; user meshes are centred and scaled to a unit bounding sphere."""
+    """Built-in or user object; user meshes are turned so their declared up axis (`assets.yaml`)
+    is +Y, centred and scaled to a unit bounding sphere."""
     if not asset_id.startswith(USER_PREFIX):
         return LoadedObject(object_mesh(asset_id), None)
-    return _load_user_object(str(user_path(root, asset_id)), texture_size)
+    up = object_metadata(root, asset_id).up
+    return _load_user_object(str(user_path(root, asset_id)), texture_size, up)
 
 
 def load_material(root: str | None, material_id: str, size: int) -> MaterialMaps:
@@ -102,11 +109,15 @@ def validate_catalog(catalog: Catalog, texture_size: int = 64) -> None:
 
 
 @functools.lru_cache(maxsize=256)
-def _load_user_object(path: str, texture_size: int) -> LoadedObject:
+def _load_user_object(path: str, texture_size: int, up: str = "+y") -> LoadedObject:
     import trimesh  # imported lazily: only user assets need it
+    from trimesh.resolvers import FilePathResolver
 
     try:
-        mesh = trimesh.load(path, force="mesh", process=False)
+        # Companions may sit in sibling folders (GSO: ../materials/textures/texture.png); the
+        # catalogue has checked that every referenced file lies inside the assets root.
+        mesh = trimesh.load(path, force="mesh", process=False,
+                            resolver=FilePathResolver(path, allow_anywhere=True))
     except Exception as exc:
         raise AssetError(f"mesh {path!r} cannot be loaded: {_mesh_problem(path, exc)}.\n"
                          "HINT: allowed: OBJ, GLB/glTF, PLY, STL with at least one triangle.") from None
@@ -117,7 +128,9 @@ def _load_user_object(path: str, texture_size: int) -> LoadedObject:
     faces = np.asarray(mesh.faces, dtype=np.int64)
     if not np.isfinite(vertices).all():
         raise AssetError(f"mesh {path!r} has non-finite vertex coordinates.")
+    vertices = declared_up(vertices, up)
     centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2.0
+    largest = float((vertices.max(axis=0) - vertices.min(axis=0)).max())
     vertices = vertices - centre
     radius = float(np.sqrt((vertices**2).sum(axis=1)).max())
     if radius <= 0:
@@ -132,7 +145,7 @@ def _load_user_object(path: str, texture_size: int) -> LoadedObject:
                   normals=normals.astype(np.float32), uvs=uvs.astype(np.float32))
     for array in (result.vertices, result.faces, result.normals, result.uvs):
         array.setflags(write=False)
-    return LoadedObject(result, maps, own)
+    return LoadedObject(result, maps, own, radius, largest)
 
 
 def _mesh_problem(path: str, exc: Exception) -> str:

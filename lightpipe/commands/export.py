@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from lightpipe.assets.builtin_ids import asset_family
+from lightpipe.assets.categories import object_category
 from lightpipe.atomic_io import write_bytes
 from lightpipe.commands.parsing import config_parser, parse_config
 from lightpipe.commands.preflight import config_paths
@@ -89,9 +90,9 @@ def diffsynth_csv(root: Path, videos: list[VideoRecord]) -> str:
 
 
 def prompt_for(spec: VideoSpec) -> str:
-    """A generic caption from the spec: objects, ground, sky, environment or backdrop, camera
-    motion."""
-    families = Counter(asset_family(obj.asset_id) or "object" for obj in spec.objects)
+    """A generic caption from the spec: objects (by category: a built-in's shape, a user
+    object's label, else "object"), ground, sky, environment or backdrop, camera motion."""
+    families = Counter(_noun(obj) for obj in spec.objects)
     things = [_count(family, n) for family, n in families.items()]
     if not things:
         listed = "an empty scene"
@@ -154,9 +155,27 @@ def _camera_phrase(camera: CameraSpec) -> str:
     return f"{subject} holds still"
 
 
+def _noun(obj) -> str:
+    """What the caption calls an object: its category (`assets.categories`), words only
+    (`coffee_mug` -> `coffee mug`; a label without letters, e.g. a ShapeNet synset number,
+    -> "object")."""
+    label = object_category(obj) or ""
+    label = " ".join(label.replace("_", " ").replace("-", " ").split())
+    return label if any(c.isalpha() for c in label) else "object"
+
+
 def _count(family: str, n: int) -> str:
     if n == 1:
         singular = _SINGULAR.get(family, family)
         return f"an {singular}" if singular[0] in "aeiou" else f"a {singular}"
     number = _NUMBERS[n] if n < len(_NUMBERS) else str(n)
-    return f"{number} {_NOUNS.get(family, family + 's')}"
+    return f"{number} {_NOUNS.get(family, _plural(family))}"
+
+
+def _plural(noun: str) -> str:
+    """English plural of a label's last word: mug -> mugs, box -> boxes, cherry -> cherries."""
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    if len(noun) > 1 and noun.endswith("y") and noun[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"

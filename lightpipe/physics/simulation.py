@@ -189,9 +189,12 @@ class _World:
         surfaces = [("ground", -1, physics.ground_friction, 0.0, 0.0, physics.ground_restitution)]
         for k, (obj, pieces) in enumerate(zip(spec.objects, pieces_of)):
             volume, com, inertia = mass_properties(pieces, obj.scale)
-            mass = obj.body.density * volume
+            # A declared mass (`assets.yaml`) fixes the density of the collision shape.
+            density, mass = obj.body.density, obj.body.density * volume
+            if obj.body.mass is not None:
+                density, mass = obj.body.mass / volume, obj.body.mass
             self.masses.append(float(mass))
-            full = inertia * obj.body.density
+            full = inertia * density
             geoms = []
             for j, piece in enumerate(pieces):
                 assets.append(f'<mesh name="m{k}_{j}" vertex="{_floats(piece * obj.scale)}"/>')

@@ -17,6 +17,7 @@ from lightpipe.config.settings import (
     SceneSettings,
     Settings,
 )
+from lightpipe.planning.declared import declared_body, declared_objects
 from lightpipe.planning.specs import (
     BackgroundSpec,
     BodySpec,
@@ -97,7 +98,8 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
     # Motions come from their own stream, so the layout and the look below are the same
     # whether the scene is simulated or kinematic.
     motion_rng = np.random.default_rng(int(rng.integers(2**63)))
-    objects = _plan_motions(motion_rng, _plan_objects(rng, count, pool, scene), physical, scene)
+    objects = declared_objects(_plan_objects(rng, count, pool, scene), settings.assets.root)
+    objects = _plan_motions(motion_rng, objects, physical, scene)
     # The look: environment, materials, exposure and lens (drawn after the layout).
     environment = _plan_environment(rng, pool, settings)
     materials = settings.materials
@@ -235,7 +237,8 @@ def _plan_motions(rng: np.random.Generator, objects: tuple[ObjectSpec, ...], phy
 def _plan_physics(rng: np.random.Generator, objects: tuple[ObjectSpec, ...], ground: GroundSpec,
                   camera: CameraSpec, settings: Settings
                   ) -> tuple[tuple[ObjectSpec, ...], PhysicsSpec]:
-    """Physical properties from each material's family, and which objects are thrown: those
+    """Physical properties from each material's family (or as `assets.yaml` declares them:
+    drawn all the same, so the stream stays), and which objects are thrown: those
     start the video in the air, aimed to land within `landing_radius` of the camera's target
     after `flight_time` (a drop when `launch_distance` is 0)."""
     cfg: PhysicsSettings = settings.physics
@@ -257,9 +260,10 @@ def _plan_physics(rng: np.random.Generator, objects: tuple[ObjectSpec, ...], gro
             axis = axis / max(float(np.sqrt((axis ** 2).sum())), 1e-12)
             rate = _uniform(rng, *cfg.angular_speed)
             spin = tuple(float(rate * a) for a in axis)
-        bodies.append(BodySpec(family=family, density=density, friction=friction,
-                               restitution=restitution, thrown=throw, launch_position=launch,
-                               linear_velocity=velocity, angular_velocity=spin))
+        body = BodySpec(family=family, density=density, friction=friction,
+                        restitution=restitution, thrown=throw, launch_position=launch,
+                        linear_velocity=velocity, angular_velocity=spin)
+        bodies.append(declared_body(body, settings.assets.root, obj.asset_id))
     ground_family = material_family(ground.material_id)
     ground_props = getattr(cfg, ground_family)
     physics = PhysicsSpec(

@@ -48,6 +48,8 @@ class BodySpec(Record):
     launch_position: Vec3
     linear_velocity: Vec3
     angular_velocity: Vec3
+    # The body's total mass (kg) where `assets.yaml` declares it: `density` is then unused.
+    mass: float | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ class CameraSpec(Record):
 
 @dataclass(frozen=True)
 class ObjectSpec(Record):
-    """One object: asset, material, size, start pose and motion."""
+    """One object: asset, material, size (`scale`: its bounding-sphere radius in metres), start
+    pose and motion. `category` is the label its asset's `assets.yaml` declares (None: none
+    declared, the asset id's applies: `assets.categories.object_category`)."""
 
     asset_id: str
     material_id: str
@@ -111,6 +115,7 @@ class ObjectSpec(Record):
     roughness_scale: float  # times the material's roughness
     metal: float  # 1 = a metal object (the material's colour tints reflections), 0 = as mapped
     body: BodySpec | None = field(default=None, metadata=OMIT_IF_NONE)  # with physics
+    category: str | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True)

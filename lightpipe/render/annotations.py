@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lightpipe.assets.categories import asset_category
+from lightpipe.assets.categories import object_category
 from lightpipe.assets.loader import load_object
 from lightpipe.dataset.object_meta import OBJECTS_CONVENTION, ObjectsMeta, ObjectTrack
 from lightpipe.physics.rotations import quaternion
@@ -74,7 +74,7 @@ def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np
             linear, angular = kinematics.object_velocities(obj, spec)
         counts, boxes = visible[k + 2]
         tracks.append(ObjectTrack(
-            id=k + 2, asset_id=obj.asset_id, category=asset_category(obj.asset_id),
+            id=k + 2, asset_id=obj.asset_id, category=object_category(obj),
             scale=float(obj.scale), bounds=_tuples([low.tolist(), high.tolist()]),
             visible_pixels=tuple(counts), box_visible=tuple(boxes),
             box_amodal=tuple(amodal), box_amodal_clipped=tuple(clipped),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from lightpipe.assets.categories import object_category
 from lightpipe.dataset.outputs.base import Encoded, Output, OutputFile, channels_first
-from lightpipe.records import Record
+from lightpipe.records import OMIT_IF_NONE, Record
 
 # Segmentation ids 1, 2, ... cycle through these colours in `preview`; id 0 (nothing) is black.
 PALETTE = np.array([
@@ -20,20 +21,30 @@ PALETTE = np.array([
 
 @dataclass(frozen=True)
 class SegmentationMeta(Record):
-    """`NNNN_segmentation.mkv`: instance ids; `ids` names each (2 + k is spec.objects[k])."""
+    """`NNNN_segmentation.mkv`: instance ids; `ids` names each (2 + k is spec.objects[k]).
+
+    `categories` gives each object id's category label (those that have one,
+    `assets.categories`) where an object of the video has one declared in `assets.yaml`;
+    otherwise it is left out (each object's category is then its asset id's, as the `objects`
+    record lists it)."""
 
     file: str
     codec: str
     pix_fmt: str
     ids: dict[str, str]
     note: str
+    categories: dict[str, str] | None = field(default=None, metadata=OMIT_IF_NONE)
 
     @classmethod
     def of(cls, file: str, spec) -> SegmentationMeta:
         ids = {"0": "no surface (sky or backdrop)", "1": "ground"}
         ids.update({str(k + 2): obj.asset_id for k, obj in enumerate(spec.objects)})
+        categories = None
+        if any(obj.category is not None for obj in spec.objects):
+            labels = {str(k + 2): object_category(obj) for k, obj in enumerate(spec.objects)}
+            categories = {key: label for key, label in labels.items() if label is not None}
         return cls(file=file, codec="ffv1", pix_fmt="gray16le", ids=ids,
-                   note="id 2 + k is spec.objects[k]")
+                   note="id 2 + k is spec.objects[k]", categories=categories)
 
 
 @dataclass(frozen=True)
