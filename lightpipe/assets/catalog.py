@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, BUILTIN_OBJECT_IDS
-from lightpipe.atomic_io import sha256_file
 from lightpipe.config.settings import Settings
 from lightpipe.errors import LightpipeError
 
@@ -54,14 +53,42 @@ class Catalog:
         """Every file (relative to the root) the user asset `asset_id` reads, main file first."""
         return self.files.get(asset_id) or (asset_id[len(USER_PREFIX):],)
 
+    def file_hashes(self, asset_id: str) -> dict[str, str]:
+        """{relative path: sha256} of every file of the user asset `asset_id` (from the asset
+        cache: see `file_cache`)."""
+        return dict(self._hashes[asset_id])
+
+    @functools.cached_property
+    def _hashes(self) -> dict[str, dict[str, str]]:
+        from lightpipe.assets.file_cache import file_cache
+
+        out = {}
+        if self.root is not None:
+            cache = file_cache(self.root)
+            for asset_id in self._user_ids():
+                out[asset_id] = {}
+                for relative in self.asset_files(asset_id):
+                    try:
+                        out[asset_id][relative] = cache.sha256(relative)
+                    except FileNotFoundError:
+                        raise AssetError(f"asset file {str(Path(self.root) / relative)!r} of "
+                                         f"{asset_id} disappeared while it was being read.\n"
+                                         "HINT: do not change the assets root while a run "
+                                         "starts.") from None
+            cache.flush()
+        return out
+
+    def _user_ids(self) -> list[str]:
+        return [a for a in (*self.objects, *self.materials, *self.backgrounds,
+                            *self.environments) if a.startswith(USER_PREFIX)]
+
     @functools.cached_property
     def _fingerprint(self) -> dict:
-        files = {}
-        if self.root is not None:
-            for asset_id in (*self.objects, *self.materials, *self.backgrounds,
-                             *self.environments):
-                if asset_id.startswith(USER_PREFIX):
-                    files[asset_id] = sha256_file(user_path(self.root, asset_id))
+        # One hex per asset: a single file's own sha256 (so datasets of single-file assets keep
+        # their identity), else the sha256 over (relative path, sha256) of each file.
+        from lightpipe.assets.file_cache import combined_digest
+
+        files = {asset_id: combined_digest(hashes) for asset_id, hashes in self._hashes.items()}
         return {"builtin_objects": sum(not a.startswith(USER_PREFIX) for a in self.objects),
                 "builtin_materials": sum(not a.startswith(USER_PREFIX) for a in self.materials),
                 "user_files": files}
@@ -74,6 +101,7 @@ class Scan:
     ids: list[str] = field(default_factory=list)
     files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # not problems (`lightpipe assets check`)
 
     def add(self, asset_id: str, files: tuple[str, ...]) -> None:
         self.ids.append(asset_id)
@@ -96,9 +124,7 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
             raise AssetError(f"`settings.assets.root` is {root!r}, which is not a directory.\n"
                              "HINT: it holds objects/ and optionally textures/, backgrounds/, "
                              "environments/ (see docs/assets.md).")
-        scans = {"objects": scan_objects(base), "textures": scan_textures(base),
-                 "backgrounds": scan_images(base, "backgrounds"),
-                 "environments": scan_images(base, "environments")}
+        scans = scan_root(base)
         for scan in scans.values():
             problems += scan.problems
         if not any(scan.ids for scan in scans.values()) and not problems:
@@ -118,6 +144,13 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
     return Catalog(tuple(sorted(objects)), tuple(sorted(materials)),
                    tuple(sorted(user["backgrounds"])), root, tuple(sorted(user["environments"])),
                    files)
+
+
+def scan_root(base: Path) -> dict[str, Scan]:
+    """Every kind's folder under the assets root `base`, scanned (problems kept, not raised)."""
+    return {"objects": scan_objects(base), "textures": scan_textures(base),
+            "backgrounds": scan_images(base, "backgrounds"),
+            "environments": scan_images(base, "environments")}
 
 
 def _kind_files(base: Path, kind: str):
