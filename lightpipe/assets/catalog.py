@@ -75,6 +75,7 @@ class Catalog:
                                          f"{asset_id} disappeared while it was being read.\n"
                                          "HINT: do not change the assets root while a run "
                                          "starts.") from None
+            cache.keep_only({f for hashes in out.values() for f in hashes})
             cache.flush()
         return out
 

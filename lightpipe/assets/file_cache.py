@@ -71,6 +71,7 @@ class FileCache:
         self._files: dict[str, list] = {}  # relative path -> [size, mtime_ns, sha256]
         self._records: dict[str, dict] = {}  # key -> {kind, files, params, value}
         self._dirty = False
+        self._dropped: set[str] = set()  # files `keep_only` dropped: not merged back from disk
         self._warned = False
         self._files, self._records = self._read()
 
@@ -126,6 +127,16 @@ class FileCache:
             self._dirty = True
         return json.loads(json.dumps(value))
 
+    def keep_only(self, files: set[str]) -> None:
+        """Drop the entries of files not in `files` (every file the root's scan lists: a file
+        deleted or no longer an asset's); the next `flush` writes the cache without them."""
+        with self._lock:
+            gone = [rel for rel in self._files if rel not in files]
+            for rel in gone:
+                del self._files[rel]
+            self._dropped.update(gone)
+            self._dirty = self._dirty or bool(gone)
+
     # -- writing ---------------------------------------------------------------------------
 
     def flush(self) -> None:
@@ -135,7 +146,8 @@ class FileCache:
             if not self._dirty:
                 return
             disk_files, disk_records = self._read()
-            files = {**disk_files, **self._files}
+            files = {**{rel: e for rel, e in disk_files.items() if rel not in self._dropped},
+                     **self._files}
             records = {**disk_records, **self._records}
             now: dict[str, tuple[int, int] | None] = {}
 
