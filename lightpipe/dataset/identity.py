@@ -107,9 +107,9 @@ def asset_file_table(settings: Settings) -> dict:
 
 
 def asset_changes(info: dict, settings: Settings) -> list[str]:
-    """`asset file 'PATH' changed (user:ID)` (or added to, removed from the asset; a whole
-    asset new or gone) for every user asset whose files differ from the ones the dataset
-    `info` (its `dataset.json`) was made with."""
+    """`asset file 'PATH' of user:ID changed` (or `added`, `removed`; a whole asset `added` or
+    `gone`) for every user file that differs from the ones the dataset `info`
+    (its `dataset.json`) was made with; a file shared by several assets is named once."""
     config = info.get("config") if isinstance(info, dict) else None
     there = ((config or {}).get("assets") or {}).get("user_files")
     tables = info.get("asset_files") if isinstance(info, dict) else None
@@ -117,22 +117,27 @@ def asset_changes(info: dict, settings: Settings) -> list[str]:
     tables = tables if isinstance(tables, dict) else {}
     catalog = catalog_for(settings)
     now = catalog.fingerprint()["user_files"]
-    lines = []
+    changes: dict[tuple, list[str]] = {}  # (file, what happened) -> the assets it is of
     for asset_id in sorted(set(there) | set(now)):
         before, after = there.get(asset_id), now.get(asset_id)
         if before == after:
             continue
         if before is None or after is None:
-            lines.append(f"asset {asset_id} {'added' if before is None else 'gone'}")
+            changes[(None, f"asset {asset_id} {'added' if before is None else 'gone'}")] = []
             continue
         old = tables.get(asset_id)
         if not isinstance(old, dict):  # it had one file: its hash is the asset's
             old = {catalog.asset_files(asset_id)[0]: before}
         new = catalog.file_hashes(asset_id)
-        files = [f"asset file {rel!r} changed" for rel in new if rel in old and old[rel] != new[rel]]
-        files += [f"asset file {rel!r} added" for rel in new if rel not in old]
-        files += [f"asset file {rel!r} removed" for rel in old if rel not in new]
-        lines.append(f"{', '.join(files) or 'its files changed'} ({asset_id})")
+        found = [(rel, "changed") for rel in new if rel in old and old[rel] != new[rel]]
+        found += [(rel, "added") for rel in new if rel not in old]
+        found += [(rel, "removed") for rel in old if rel not in new]
+        for change in found or [(None, f"asset {asset_id}: its files reordered")]:
+            changes.setdefault(change, []).append(asset_id)
+    lines = []
+    for (rel, what), assets in changes.items():
+        named = ", ".join(assets[:3]) + (f" and {len(assets) - 3} more" if len(assets) > 3 else "")
+        lines.append(what if rel is None else f"asset file {rel!r} of {named} {what}")
     return lines
 
 

@@ -292,8 +292,39 @@ def test_a_resume_after_a_companion_edit_is_refused_naming_the_file(tmp_path, mo
     assert main(["predict", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "holds a dataset made with another configuration" in err
-    assert f"asset file 'objects/box/box.png' changed ({box})" in err
+    assert f"asset file 'objects/box/box.png' of {box} changed" in err
     assert "Traceback" not in err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dataset.json", "train",
                                                                      "val"]
+    catalog_module._cached_catalog.cache_clear()
+
+
+def test_a_refusal_names_changed_added_and_gone_assets(tmp_path):
+    from dataclasses import replace
+
+    from lightpipe.config.settings import AssetSettings, ProjectSettings, Settings, VideoSettings
+    from lightpipe.dataset.output_dir import check_output_dir, prepare_output_dir
+    from lightpipe.errors import OutputDirError
+
+    root = library(tmp_path / "lib")
+    settings = Settings(num_videos=2, output_dir=str(tmp_path / "out"),
+                        video=VideoSettings(64, 64, 2, 8), assets=AssetSettings(root=str(root)))
+    project = ProjectSettings(seed=3)
+    catalog_module._cached_catalog.cache_clear()
+    prepare_output_dir(project, settings)
+    dataset = json.loads((tmp_path / "out" / "dataset.json").read_text())
+    assert "asset_files" not in dataset  # single-file assets: dataset.json as before
+    check_output_dir(project, settings)  # the same: resumes
+    write_obj(root / "objects" / "ball0.obj", scale=9.0)
+    (root / "objects" / "ball1.obj").unlink()
+    write_obj(root / "objects" / "ball9.obj")
+    catalog_module._cached_catalog.cache_clear()
+    with pytest.raises(OutputDirError) as refused:
+        check_output_dir(project, settings)
+    message = str(refused.value)
+    assert "asset file 'objects/ball0.obj' of user:objects/ball0.obj changed" in message
+    assert "asset user:objects/ball1.obj gone" in message
+    assert "asset user:objects/ball9.obj added" in message
+    assert "assets.user_files" not in message
+    check_output_dir(project, replace(settings, overwrite=True))
     catalog_module._cached_catalog.cache_clear()
