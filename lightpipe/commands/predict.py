@@ -58,9 +58,8 @@ def check_assets(project, settings) -> None:
     """Every broken asset file, and a catalogue too small to split, in one message."""
     from lightpipe.assets.catalog import AssetError, catalog_for, raise_problems
     from lightpipe.assets.loader import validate_catalog
-    from lightpipe.planning.planner import asset_pools
-
     from lightpipe.assets.memory import set_asset_memory_mb
+    from lightpipe.planning.planner import asset_pools
 
     set_asset_memory_mb(settings.assets.mesh_cache_mb)
     catalog = catalog_for(settings)  # unsupported files: all of them, already together

@@ -122,7 +122,7 @@ def collision_problems(catalog: Catalog, load_mesh, params: dict | None = None) 
     for asset_id in catalog.objects:
         if asset_id.startswith(USER_PREFIX):
             found = cache.record("collision hull", catalog.asset_files(asset_id),
-                                 {"version": 1, **(params or {})},
+                                 {**_hull_versions(), **(params or {})},
                                  lambda: _hull_problem(catalog, asset_id, load_mesh))
             if found["problem"]:
                 problems.append(found["problem"])
@@ -130,11 +130,21 @@ def collision_problems(catalog: Catalog, load_mesh, params: dict | None = None) 
     return problems
 
 
+@functools.lru_cache(maxsize=1)
+def _hull_versions() -> dict:
+    """What a cached hull check depends on beyond the files: this check, the mesh reader and
+    qhull (SciPy)."""
+    return {"check": 1, "trimesh": metadata.version("trimesh"),
+            "scipy": metadata.version("scipy")}
+
+
 def _hull_problem(catalog: Catalog, asset_id: str, load_mesh) -> dict:
+    """{"problem": text or None} of one mesh (None also when it does not load: the
+    catalogue's own check names it)."""
     try:
         mesh = load_mesh(asset_id)
     except AssetError:
-        return {"problem": None}  # reported by the catalogue's own check
+        return {"problem": None}
     try:
         hull_vertices(np.asarray(mesh.vertices, dtype=np.float64),
                       str(user_path(catalog.root, asset_id)))
