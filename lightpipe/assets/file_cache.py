@@ -104,22 +104,22 @@ class FileCache:
 
     def record(self, kind: str, files: Iterable[str], params: dict,
                compute: Callable[[], dict]) -> dict:
-        """A JSON-able dict computed from the content of `files` (relative paths) with `params`
-        (JSON-able): the stored one while every file's (size, mtime_ns) and the params are the
-        ones it was computed with, else `compute()` (stored). Exceptions from `compute` pass
-        through and store nothing: catch the ones that are an answer (a broken file) inside it."""
+        """A JSON-able dict computed from the content of `files` (relative paths, the asset's
+        main file first) with `params` (JSON-able): the stored one while every file's
+        (size, mtime_ns) and the params are the ones it was computed with, else `compute()`,
+        stored in the slot of (`kind`, main file) (so use one `kind` per kind of fact).
+        Exceptions from `compute` pass through and store nothing: catch the ones that are an
+        answer (a broken file) inside it."""
         files = tuple(files)
         keys = [self.stat(f) for f in files]
-        name = hashlib.sha256(json.dumps([kind, files, params], sort_keys=True).encode()
-                              ).hexdigest()[:32]
+        name = f"{kind}\0{files[0]}"  # one slot per (kind, asset): no stale ones pile up
         current = [[f, *k] if k is not None else [f, None, None] for f, k in zip(files, keys)]
         with self._lock:
             found = self._records.get(name)
-            if found is not None and found["files"] == current and \
-                    not any(k is None or self._racy(k) for k in keys):
+            if found is not None and found["files"] == current and found["params"] == params \
+                    and not any(k is None or self._racy(k) for k in keys):
                 return json.loads(json.dumps(found["value"]))
-        value = compute()
-        value = json.loads(json.dumps(value))  # JSON-able, and a copy the caller may not change
+        value = json.loads(json.dumps(compute()))  # JSON-able; the caller's copy is its own
         with self._lock:
             self.computed += 1
             self._records[name] = {"kind": kind, "files": current, "params": params,
@@ -239,17 +239,18 @@ def _valid_records(records) -> bool:
         for rec in records.values())
 
 
-_CACHES: dict[str, FileCache] = {}
+_CACHES: dict[tuple, FileCache] = {}
 _CACHES_LOCK = threading.Lock()
 
 
 def file_cache(root: str | Path) -> FileCache:
     """The cache of asset root `root`, one per process (its file is read once)."""
-    absolute = os.path.abspath(root)
+    environ = os.environ
+    key = (root, environ.get("LIGHTPIPE_CACHE_DIR"), environ.get("XDG_CACHE_HOME"))
     with _CACHES_LOCK:
-        cache = _CACHES.get(absolute)
-        if cache is None or cache.path != cache_path(absolute):  # LIGHTPIPE_CACHE_DIR moved
-            cache = _CACHES[absolute] = FileCache(absolute)
+        cache = _CACHES.get(key)
+        if cache is None:
+            cache = _CACHES[key] = FileCache(root)
         return cache
 
 

@@ -104,12 +104,14 @@ def catalog_problems(catalog: Catalog, texture_size: int = 64) -> list[str]:
     if catalog.root is None:
         return []
     problems = []
-    for asset_id in (*catalog.objects, *catalog.materials, *catalog.backgrounds,
-                     *catalog.environments):
-        if asset_id.startswith(USER_PREFIX):
-            facts = asset_facts(catalog, asset_id, texture_size)
-            if "problem" in facts:
-                problems.append(facts["problem"])
+    for kind, ids in (("object", catalog.objects),
+                      ("image", (*catalog.materials, *catalog.backgrounds)),
+                      ("environment", catalog.environments)):
+        for asset_id in ids:
+            if asset_id.startswith(USER_PREFIX):
+                facts = _facts(catalog, asset_id, kind, texture_size)
+                if "problem" in facts:
+                    problems.append(facts["problem"])
     file_cache(catalog.root).flush()
     return problems
 
@@ -123,6 +125,10 @@ def asset_facts(catalog: Catalog, asset_id: str, texture_size: int = 64) -> dict
     when one changed. `texture_size` only sizes the load on a miss."""
     kind = ("object" if asset_id in catalog.objects else
             "environment" if asset_id in catalog.environments else "image")
+    return _facts(catalog, asset_id, kind, texture_size)
+
+
+def _facts(catalog: Catalog, asset_id: str, kind: str, texture_size: int) -> dict:
     params = {"checks": CHECKS_VERSION, **_library_versions(kind)}
     return file_cache(catalog.root).record(
         f"check {kind}", catalog.asset_files(asset_id), params,
