@@ -246,7 +246,8 @@ _CACHES_LOCK = threading.Lock()
 def file_cache(root: str | Path) -> FileCache:
     """The cache of asset root `root`, one per process (its file is read once)."""
     environ = os.environ
-    key = (root, environ.get("LIGHTPIPE_CACHE_DIR"), environ.get("XDG_CACHE_HOME"))
+    key = (os.path.abspath(root), environ.get("LIGHTPIPE_CACHE_DIR"),
+           environ.get("XDG_CACHE_HOME"))
     with _CACHES_LOCK:
         cache = _CACHES.get(key)
         if cache is None:
