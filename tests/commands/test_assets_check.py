@@ -14,17 +14,18 @@ from conftest import run_lightpipe
 from lightpipe.assets.catalog import build_catalog
 from lightpipe.assets.file_cache import cache_path, file_cache, forget_caches
 from lightpipe.assets.memory import ASSET_MEMORY
+from lightpipe.atomic_io import sha256_file
 from lightpipe.commands.dispatch import main
 from lightpipe.planning.planner import split_asset_ids
 
 
 def snapshot(root: Path) -> dict:
-    """Every path under `root` with its size and mtime_ns (files and folders)."""
+    """Every path under `root` (files and folders) with its size, mtime_ns and sha256."""
     out = {}
     for path in sorted(root.rglob("*")):
         info = path.stat()
-        out[path.relative_to(root).as_posix()] = (path.is_dir(), info.st_size,
-                                                  info.st_mtime_ns)
+        digest = None if path.is_dir() else sha256_file(path)
+        out[path.relative_to(root).as_posix()] = (info.st_size, info.st_mtime_ns, digest)
     return out
 
 
