@@ -18,14 +18,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asset_files import write_image, write_textured_obj
-from conftest import REPO, tiny_config
 from lightpipe.assets import catalog as catalog_module
 from lightpipe.assets.catalog import AssetError, Catalog, build_catalog
 from lightpipe.assets.file_cache import VERSION, cache_path, file_cache, forget_caches
 from lightpipe.assets.loader import asset_facts, load_object, object_radius, validate_catalog
 from lightpipe.assets.memory import ASSET_MEMORY, ByteLRU, nbytes, set_asset_memory_mb
 from lightpipe.atomic_io import sha256_file
+
+from asset_files import write_image, write_textured_obj
+from conftest import REPO, tiny_config
 
 
 def write_obj(path: Path, scale: float = 1.0, subdivisions: int = 1) -> Path:

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from asset_files import make_asset_root, write_image
-from conftest import run_lightpipe
 from lightpipe.assets.catalog import build_catalog
 from lightpipe.assets.file_cache import cache_path, file_cache, forget_caches
 from lightpipe.assets.memory import ASSET_MEMORY
 from lightpipe.atomic_io import sha256_file
 from lightpipe.commands.dispatch import main
 from lightpipe.planning.planner import split_asset_ids
+
+from asset_files import make_asset_root, write_image
+from conftest import run_lightpipe
 
 
 def snapshot(root: Path) -> dict:
