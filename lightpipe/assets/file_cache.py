@@ -111,6 +111,7 @@ class FileCache:
         Exceptions from `compute` pass through and store nothing: catch the ones that are an
         answer (a broken file) inside it."""
         files = tuple(files)
+        params = json.loads(json.dumps(params, sort_keys=True))  # as the file stores it
         keys = [self.stat(f) for f in files]
         name = f"{kind}\0{files[0]}"  # one slot per (kind, asset): no stale ones pile up
         current = [[f, *k] if k is not None else [f, None, None] for f, k in zip(files, keys)]
