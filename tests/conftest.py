@@ -88,6 +88,18 @@ def write_dataset(config: Path) -> Path:
     return Path(settings.output_dir)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_cache_dir(tmp_path_factory):
+    """The runs' caches (asset hashes and checks, collision shapes) in a folder of the session,
+    not the user's, unless LIGHTPIPE_CACHE_DIR is set: processes started here inherit it."""
+    if os.environ.get("LIGHTPIPE_CACHE_DIR"):
+        yield
+        return
+    os.environ["LIGHTPIPE_CACHE_DIR"] = str(tmp_path_factory.mktemp("lightpipe_cache"))
+    yield
+    os.environ.pop("LIGHTPIPE_CACHE_DIR", None)
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """The tiny config's dataset (10 videos, 64x64, 5 frames, seed 7), written in process.

@@ -18,7 +18,6 @@ from lightpipe.assets.errors import AssetError
 from lightpipe.assets.metadata import SIDECAR, sidecar_problems
 from lightpipe.assets.object_folders import object_assets
 from lightpipe.assets.texture_names import group_textures
-from lightpipe.atomic_io import sha256_file
 from lightpipe.config.settings import Settings
 
 USER_PREFIX = "user:"
@@ -53,22 +52,48 @@ class Catalog:
         """Every file (relative to the root) the user asset `asset_id` reads, main file first."""
         return self.files.get(asset_id) or (asset_id[len(USER_PREFIX):],)
 
+    def file_hashes(self, asset_id: str) -> dict[str, str]:
+        """{relative path: sha256} of every file of the user asset `asset_id` (from the asset
+        cache: see `file_cache`)."""
+        return dict(self._hashes[asset_id])
+
+    @functools.cached_property
+    def _hashes(self) -> dict[str, dict[str, str]]:
+        from lightpipe.assets.file_cache import file_cache
+
+        out = {}
+        if self.root is not None:
+            cache = file_cache(self.root)
+            for asset_id in self._user_ids():
+                out[asset_id] = {}
+                for relative in self.asset_files(asset_id):
+                    try:
+                        out[asset_id][relative] = cache.sha256(relative)
+                    except FileNotFoundError:
+                        raise AssetError(f"asset file {str(Path(self.root) / relative)!r} of "
+                                         f"{asset_id} disappeared while it was being read.\n"
+                                         "HINT: do not change the assets root while a run "
+                                         "starts.") from None
+            cache.keep_only({f for hashes in out.values() for f in hashes})
+            cache.flush()
+        return out
+
+    def _user_ids(self) -> list[str]:
+        return [a for a in (*self.objects, *self.materials, *self.backgrounds,
+                            *self.environments) if a.startswith(USER_PREFIX)]
+
     @functools.cached_property
     def _fingerprint(self) -> dict:
-        files = {}
-        if self.root is not None:
-            for asset_id in (*self.objects, *self.materials, *self.backgrounds,
-                             *self.environments):
-                if asset_id.startswith(USER_PREFIX):
-                    paths = self.asset_files(asset_id)  # a texture set: each of its maps
-                    hashes = {path: sha256_file(Path(self.root) / path) for path in paths}
-                    files[asset_id] = hashes[paths[0]] if len(paths) == 1 else hashes
+        # One hex per asset: a single file's own sha256 (so datasets of single-file assets keep
+        # their identity), else the sha256 over (relative path, sha256) of each file.
+        from lightpipe.assets.file_cache import combined_digest, file_cache
+
+        files = {asset_id: combined_digest(hashes) for asset_id, hashes in self._hashes.items()}
         result = {"builtin_objects": sum(not a.startswith(USER_PREFIX) for a in self.objects),
                   "builtin_materials": sum(not a.startswith(USER_PREFIX) for a in self.materials),
                   "user_files": files}
-        sidecar = Path(self.root or ".") / SIDECAR
-        if self.root is not None and sidecar.is_file():  # the objects' metadata (`metadata`)
-            result["assets_yaml"] = sha256_file(sidecar)
+        if self.root is not None and (Path(self.root) / SIDECAR).is_file():
+            result["assets_yaml"] = file_cache(self.root).sha256(SIDECAR)  # objects' metadata
         return result
 
 
@@ -79,6 +104,7 @@ class Scan:
     ids: list[str] = field(default_factory=list)
     files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # not problems (`lightpipe assets check`)
 
     def add(self, asset_id: str, files: tuple[str, ...]) -> None:
         self.ids.append(asset_id)
@@ -101,9 +127,7 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
             raise AssetError(f"`settings.assets.root` is {root!r}, which is not a directory.\n"
                              "HINT: it holds objects/ and optionally textures/, backgrounds/, "
                              "environments/ (see docs/assets.md).")
-        scans = {"objects": scan_objects(base), "textures": scan_textures(base),
-                 "backgrounds": scan_images(base, "backgrounds"),
-                 "environments": scan_images(base, "environments")}
+        scans = scan_root(base)
         for scan in scans.values():
             problems += scan.problems
         problems += sidecar_problems(base, scans["objects"].ids)
@@ -124,6 +148,13 @@ def build_catalog(root: str | None, builtin: bool) -> Catalog:
     return Catalog(tuple(sorted(objects)), tuple(sorted(materials)),
                    tuple(sorted(user["backgrounds"])), root, tuple(sorted(user["environments"])),
                    files)
+
+
+def scan_root(base: Path) -> dict[str, Scan]:
+    """Every kind's folder under the assets root `base`, scanned (problems kept, not raised)."""
+    return {"objects": scan_objects(base), "textures": scan_textures(base),
+            "backgrounds": scan_images(base, "backgrounds"),
+            "environments": scan_images(base, "environments")}
 
 
 def _kind_files(base: Path, kind: str):
@@ -173,6 +204,7 @@ def scan_textures(base: Path) -> Scan:
         else:
             scan.problems.append(_unsupported(path, "textures"))
     scan.problems += grouped.problems
+    scan.notes += grouped.notes
     return scan
 
 

@@ -3,7 +3,7 @@
 FFmpeg's own `hdr` and `exr` image decoders (through PyAV, already the project's video library)
 give linear float32 RGB; no further dependency, nothing downloaded. EXR files with half or float
 channels and the usual compressions (none, RLE, ZIP, PIZ, PXR24, B44, DWA) are read; an alpha
-channel is dropped. Images are cached per process and read-only.
+channel is dropped. Images are kept per process (`lightpipe.assets.memory`) and read-only.
 
 Lossy EXR compression leaves a few tiny negatives in real maps (Poly Haven's: down to -0.002
 against maxima of 50-35,000; in Blender's night map, -0.0017 against a mean of 0.116, 1.4% of
@@ -14,12 +14,12 @@ infinities and larger negatives are refused, with their count.
 
 from __future__ import annotations
 
-import functools
 import os
 
 import numpy as np
 
 from lightpipe.assets.catalog import ENVIRONMENT_SUFFIXES, AssetError
+from lightpipe.assets.memory import kept_in_memory
 
 NEGATIVE_TOLERANCE = 0.05  # of the map's mean value: smaller negatives are compression noise
 _HINT = ("HINT: use an equirectangular (2:1) Radiance .hdr or OpenEXR .exr with RGB channels, "
@@ -43,7 +43,7 @@ def clamped_values(path: str) -> int:
 _CLAMPED: dict[str, int] = {}  # path -> clamped count, of every map read in this process
 
 
-@functools.lru_cache(maxsize=8)
+@kept_in_memory  # with the meshes and images, bounded by settings.assets.mesh_cache_mb
 def _read(path: str) -> tuple[np.ndarray, int]:
     if os.path.splitext(path)[1].lower() not in ENVIRONMENT_SUFFIXES:
         raise AssetError(f"environment {path!r} is not a .hdr or .exr file.\n{_HINT}")

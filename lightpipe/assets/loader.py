@@ -6,16 +6,30 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from lightpipe.assets.catalog import USER_PREFIX, AssetError, Catalog, raise_problems, user_path
-from lightpipe.assets.environments import load_environment_image
+from lightpipe.assets.catalog import (
+    USER_PREFIX,
+    AssetError,
+    Catalog,
+    _cached_catalog,
+    raise_problems,
+    user_path,
+)
+from lightpipe.assets.environments import clamped_values, load_environment_image
+from lightpipe.assets.file_cache import file_cache
 from lightpipe.assets.materials import MaterialMaps, flat_maps, material_maps
 from lightpipe.assets.metadata import declared_up, object_metadata
+from lightpipe.assets.memory import kept_in_memory
 from lightpipe.assets.procedural import Mesh, object_mesh
 from lightpipe.assets.texture_sets import texture_set_maps
+
+# Bump when a check finds other problems or facts in the same file: cached outcomes of older
+# checks are then not used (see `asset_facts`).
+CHECKS_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,9 @@ class LoadedObject:
     # (what the mesh was divided by to make it unit-radius; `object_size`).
     radius: float = 1.0
     largest: float = 2.0
+    # The file's own mesh, before any change: triangles and vertices.
+    file_triangles: int = 0
+    file_vertices: int = 0
 
 
 def load_object(root: str | None, asset_id: str, texture_size: int) -> LoadedObject:
@@ -56,12 +73,12 @@ def load_material(root: str | None, material_id: str, size: int) -> MaterialMaps
     return _image_maps(str(path), size)
 
 
-@functools.lru_cache(maxsize=64)
+@kept_in_memory
 def _image_maps(path: str, size: int) -> MaterialMaps:
     return flat_maps(load_image(path, (size, size)))
 
 
-@functools.lru_cache(maxsize=64)
+@kept_in_memory
 def load_image(path: str, size: tuple[int, int]) -> np.ndarray:
     """RGB uint8 image resized to (width, height); cached per process; read-only."""
     try:
@@ -88,27 +105,90 @@ def load_backdrop(root: str | None, image_id: str, width: int, height: int) -> n
 
 
 def validate_catalog(catalog: Catalog, texture_size: int = 64) -> None:
-    """Load every user asset once, so broken files fail before any rendering: all of them, by
-    name, in one AssetError."""
+    """Every broken user asset file, by name, in one AssetError, before any rendering: each
+    asset is loaded once and its outcome cached (`asset_facts`), so a warm start loads none."""
+    raise_problems(catalog_problems(catalog, texture_size))
+
+
+def catalog_problems(catalog: Catalog, texture_size: int = 64) -> list[str]:
+    """One line per broken user asset (the cached outcome while its files are unchanged)."""
     if catalog.root is None:
-        return
+        return []
     problems = []
-    checks = [(a, lambda a: load_object(catalog.root, a, texture_size)) for a in catalog.objects]
-    checks += [(a, lambda a: load_material(catalog.root, a, 8)) for a in catalog.materials]
-    checks += [(a, lambda a: load_image(str(user_path(catalog.root, a)), (8, 8)))
-               for a in catalog.backgrounds]
-    checks += [(a, lambda a: load_environment_image(str(user_path(catalog.root, a))))
-               for a in catalog.environments]
-    for asset_id, check in checks:
-        if asset_id.startswith(USER_PREFIX):
-            try:
-                check(asset_id)
-            except AssetError as exc:
-                problems.append(str(exc).split("\nHINT:")[0].rstrip("."))
-    raise_problems(problems)
+    for kind, ids in (("object", catalog.objects),
+                      ("image", (*catalog.materials, *catalog.backgrounds)),
+                      ("environment", catalog.environments)):
+        for asset_id in ids:
+            if asset_id.startswith(USER_PREFIX):
+                facts = _facts(catalog, asset_id, kind, texture_size)
+                if "problem" in facts:
+                    problems.append(facts["problem"])
+    file_cache(catalog.root).flush()
+    return problems
 
 
-@functools.lru_cache(maxsize=256)
+def asset_facts(catalog: Catalog, asset_id: str, texture_size: int = 64) -> dict:
+    """What checking the user asset `asset_id` found: `{"problem": text}` when it is broken,
+    else its facts: an object's `triangles`, `vertices` and `radius` (bounding sphere about the
+    bounding box's centre, in the file's units); an image's `width` and `height`; an
+    environment map's `width`, `height` and `clamped` (small negatives clamped to 0). Kept in
+    the asset cache (lightpipe.assets.file_cache), keyed by every file of the asset: loaded only
+    when one changed. `texture_size` only sizes the load on a miss."""
+    kind = ("object" if asset_id in catalog.objects else
+            "environment" if asset_id in catalog.environments else "image")
+    return _facts(catalog, asset_id, kind, texture_size)
+
+
+def _facts(catalog: Catalog, asset_id: str, kind: str, texture_size: int) -> dict:
+    params = {"checks": CHECKS_VERSION, **_library_versions(kind)}
+    return file_cache(catalog.root).record(
+        f"check {kind}", catalog.asset_files(asset_id), params,
+        lambda: _checked(kind, catalog.root, asset_id, texture_size))
+
+
+def mesh_facts(root: str, asset_id: str) -> dict:
+    """The checked facts of the user mesh `asset_id` under `root` (`asset_facts`: triangles,
+    vertices, bounding-sphere `radius` and `largest` bounding-box dimension, in the file's
+    units), from the asset cache: the mesh is loaded only when its files changed since it was
+    last checked. AssetError for a broken mesh."""
+    facts = asset_facts(_cached_catalog(str(root), True), asset_id)
+    if "problem" in facts:
+        raise AssetError(f"{facts['problem']}.\nHINT: fix the file or move it out of the "
+                         "assets root.")
+    return facts
+
+
+def _checked(kind: str, root: str, asset_id: str, texture_size: int) -> dict:
+    path = str(user_path(root, asset_id))
+    try:
+        if kind == "object":
+            loaded = load_object(root, asset_id, texture_size)
+            return {"triangles": loaded.file_triangles, "vertices": loaded.file_vertices,
+                    "radius": loaded.radius, "largest": loaded.largest}
+        if kind == "environment":
+            image = load_environment_image(path)
+            return {"width": image.shape[1], "height": image.shape[0],
+                    "clamped": clamped_values(path)}
+        if Path(path).is_dir():  # a texture set: every map it reads
+            load_material(root, asset_id, 8)
+            return {"maps": len(_cached_catalog(str(root), True).asset_files(asset_id))}
+        load_image(path, (8, 8))
+        with Image.open(path) as image:
+            return {"width": image.size[0], "height": image.size[1]}
+    except AssetError as exc:
+        return {"problem": str(exc).split("\nHINT:")[0].rstrip(".")}
+
+
+@functools.lru_cache(maxsize=None)
+def _library_versions(kind: str) -> dict:
+    """The readers' versions: another release may read the same file otherwise."""
+    from importlib import metadata
+
+    name = {"object": "trimesh", "image": "pillow", "environment": "av"}[kind]
+    return {name: metadata.version(name)}
+
+
+@kept_in_memory
 def _load_user_object(path: str, texture_size: int, up: str = "+y") -> LoadedObject:
     import trimesh  # imported lazily: only user assets need it
     from trimesh.resolvers import FilePathResolver
@@ -137,6 +217,7 @@ def _load_user_object(path: str, texture_size: int, up: str = "+y") -> LoadedObj
         raise AssetError(f"mesh {path!r} has zero size.")
     vertices = vertices / radius
     normals = _vertex_normals(vertices, faces)
+    facts = {"file_triangles": len(faces), "file_vertices": len(vertices)}
     uvs, maps, own = _appearance(mesh, vertices, faces, texture_size)
     if maps is not None and uvs.shape[0] != vertices.shape[0]:  # per-face colour atlas
         vertices, normals, faces = vertices[faces].reshape(-1, 3), normals[faces].reshape(-1, 3), \
@@ -145,7 +226,7 @@ def _load_user_object(path: str, texture_size: int, up: str = "+y") -> LoadedObj
                   normals=normals.astype(np.float32), uvs=uvs.astype(np.float32))
     for array in (result.vertices, result.faces, result.normals, result.uvs):
         array.setflags(write=False)
-    return LoadedObject(result, maps, own, radius, largest)
+    return LoadedObject(result, maps, own, radius, largest, **facts)
 
 
 def _mesh_problem(path: str, exc: Exception) -> str:

@@ -6,11 +6,8 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
-from lightpipe.assets.loader import load_object
+from lightpipe.assets.loader import mesh_facts
 from lightpipe.assets.metadata import metric_radius, object_metadata
-
-EXTENT_TEXTURE_SIZE = 64  # the size validation loads meshes at: the same cached load
-
 
 class MeshExtent(NamedTuple):
     """A mesh file's bounding-sphere radius (about its bounding box's centre) and its largest
@@ -24,9 +21,10 @@ class MeshExtent(NamedTuple):
 @functools.lru_cache(maxsize=65536)
 def object_extent(root: str | None, asset_id: str) -> MeshExtent:
     """The `MeshExtent` of user object `asset_id`: the one function that reads a mesh for its
-    size (through the loader; remembered per process, as planning asks for every video)."""
-    loaded = load_object(root, asset_id, EXTENT_TEXTURE_SIZE)
-    return MeshExtent(loaded.radius, loaded.largest)
+    size (the checked facts, kept in the asset cache: a warm start reads no mesh; remembered
+    per process, as planning asks for every video)."""
+    facts = mesh_facts(root, asset_id)
+    return MeshExtent(float(facts["radius"]), float(facts["largest"]))
 
 
 def declared_radius(root: str | None, asset_id: str) -> float | None:

@@ -1,4 +1,5 @@
-"""`lightpipe` command line: predict, plan, verify, preview, fit, export; no tracebacks for user errors."""
+"""`lightpipe` command line: predict, plan, verify, preview, fit, export, assets; no tracebacks
+for user errors."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ commands:
   preview   write a PNG contact sheet of one video (--index N [--frames 4] [--out FILE])
   fit       train a model on a generated dataset (LightningCLI; see configs/train_example.yaml)
   export    write metadata CSVs for other trainers (--format diffsynth --root DATASET)
+  assets    check an asset library: counts, split, categories, problems (check --root DIR)
 
 Run `lightpipe <command> --help` for the options of a command.
 """
@@ -26,7 +28,8 @@ SIGPIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a writer whose rea
 
 # command -> (module, function); modules are imported on demand (predict pulls in Lightning).
 COMMANDS = {name: (f"lightpipe.commands.{name}", f"run_{name}")
-            for name in ("predict", "plan", "verify", "preview", "fit", "export")}
+            for name in ("predict", "plan", "verify", "preview", "fit", "export",
+                          "assets")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,15 +58,19 @@ def check_assets(project, settings) -> None:
     """Every broken asset file, and a catalogue too small to split, in one message."""
     from lightpipe.assets.catalog import AssetError, catalog_for, raise_problems
     from lightpipe.assets.loader import validate_catalog
+    from lightpipe.assets.memory import set_asset_memory_mb
     from lightpipe.planning.planner import asset_pools
 
+    set_asset_memory_mb(settings.assets.mesh_cache_mb)
     catalog = catalog_for(settings)  # unsupported files: all of them, already together
     problems = []
     if settings.scene.dynamics == "physics" and catalog.root is not None:
         from lightpipe.assets.loader import load_object
         from lightpipe.physics.shapes import collision_problems
 
-        problems += collision_problems(catalog, lambda a: load_object(catalog.root, a, 64).mesh)
+        # outcomes cached per mesh (the asset cache): a warm start loads no mesh
+        problems += collision_problems(catalog, lambda a: load_object(catalog.root, a, 64).mesh,
+                                       {"texture_size": 64})
     for check in (lambda: validate_catalog(catalog), lambda: asset_pools(project.seed, settings)):
         try:
             check()
@@ -81,14 +85,16 @@ def check_assets(project, settings) -> None:
 
 
 def _report_clamped(catalog) -> None:
-    """One stderr line per HDR map whose compression-noise negatives were clamped to 0."""
+    """One stderr line per HDR map whose compression-noise negatives were clamped to 0 (the
+    count found by its check, cached with it: no map is read here)."""
     from lightpipe.assets.catalog import USER_PREFIX, user_path
-    from lightpipe.assets.environments import NEGATIVE_TOLERANCE, clamped_values
+    from lightpipe.assets.environments import NEGATIVE_TOLERANCE
+    from lightpipe.assets.loader import asset_facts
 
     for asset_id in catalog.environments:
         if asset_id.startswith(USER_PREFIX):
             path = str(user_path(catalog.root, asset_id))
-            count = clamped_values(path)
+            count = asset_facts(catalog, asset_id).get("clamped", 0)
             if count:
                 print(f"lightpipe: environment {path!r}: {count} small negative values "
                       f"(compression noise, within {NEGATIVE_TOLERANCE:.0%} of the map's mean) "

@@ -51,6 +51,9 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
     _validate_ranges(settings)
     if scene.dynamics == "physics":
         _validate_physics(settings)
+    _require(settings.assets.mesh_cache_mb >= 1, "settings.assets.mesh_cache_mb",
+             settings.assets.mesh_cache_mb, "an integer number of megabytes >= 1",
+             "loaded meshes, maps and images kept per process; the least recently used go first")
     _require(render.motion_blur_samples >= 1, "settings.render.motion_blur_samples",
              render.motion_blur_samples, "an integer >= 1 (sub-frames per frame)")
     _require(render.frames_per_chunk >= 1, "settings.render.frames_per_chunk",

@@ -31,7 +31,7 @@ RENDERER_VERSION = 4
 # replaced in the identity by the ids and sha256 of the asset files.
 RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "lock_wait", "assets.root", "render.compile",
                      "render.native", "render.frames_per_chunk", "render.max_candidates",
-                     "encoder.max_pending_videos")
+                     "encoder.max_pending_videos", "assets.mesh_cache_mb")
 
 
 def dataset_identity(project: ProjectSettings, settings: Settings) -> dict:
@@ -91,12 +91,72 @@ def identity_differences(found: dict, expected: dict, prefix: str = "") -> list[
     return out
 
 
+ASSET_DIFFERENCE = "assets.user_files."
+
+
+def asset_file_table(settings: Settings) -> dict:
+    """{asset id: {relative path: sha256}} of every user asset with several files: stored in
+    `dataset.json` (beside the identity's one hex per asset), so a refused resume can name the
+    files that changed."""
+    catalog = catalog_for(settings)
+    table = {}
+    for asset_id in catalog.fingerprint()["user_files"]:
+        if len(catalog.asset_files(asset_id)) > 1:
+            table[asset_id] = catalog.file_hashes(asset_id)
+    return table
+
+
+def asset_changes(info: dict, settings: Settings) -> list[str]:
+    """`asset file 'PATH' of user:ID changed` (or `added`, `removed`; a whole asset `added` or
+    `gone`) for every user file that differs from the ones the dataset `info`
+    (its `dataset.json`) was made with; a file shared by several assets is named once."""
+    config = info.get("config") if isinstance(info, dict) else None
+    there = ((config or {}).get("assets") or {}).get("user_files")
+    tables = info.get("asset_files") if isinstance(info, dict) else None
+    there = there if isinstance(there, dict) else {}
+    tables = tables if isinstance(tables, dict) else {}
+    catalog = catalog_for(settings)
+    now = catalog.fingerprint()["user_files"]
+    changes: dict[tuple, list[str]] = {}  # (file, what happened) -> the assets it is of
+    for asset_id in sorted(set(there) | set(now)):
+        before, after = there.get(asset_id), now.get(asset_id)
+        if before == after:
+            continue
+        if before is None or after is None:
+            changes[(None, f"asset {asset_id} {'added' if before is None else 'gone'}")] = []
+            continue
+        old = tables.get(asset_id)
+        if not isinstance(old, dict):  # it had one file: its hash is the asset's
+            old = {catalog.asset_files(asset_id)[0]: before}
+        new = catalog.file_hashes(asset_id)
+        found = [(rel, "changed") for rel in new if rel in old and old[rel] != new[rel]]
+        found += [(rel, "added") for rel in new if rel not in old]
+        found += [(rel, "removed") for rel in old if rel not in new]
+        for change in found or [(None, f"asset {asset_id}: its files reordered")]:
+            changes.setdefault(change, []).append(asset_id)
+    yaml_before = ((config or {}).get("assets") or {}).get("assets_yaml")
+    yaml_after = catalog.fingerprint().get("assets_yaml")
+    if yaml_before != yaml_after:  # the objects' metadata (size, up, category, physics)
+        from lightpipe.assets.metadata import SIDECAR
+
+        state = "added" if yaml_before is None else "removed" if yaml_after is None else "changed"
+        changes[(SIDECAR, state)] = ["every object it describes"]
+    lines = []
+    for (rel, what), assets in changes.items():
+        named = ", ".join(assets[:3]) + (f" and {len(assets) - 3} more" if len(assets) > 3 else "")
+        lines.append(what if rel is None else f"asset file {rel!r} of {named} {what}")
+    return lines
+
+
 def dataset_description(project: ProjectSettings, settings: Settings) -> dict:
-    """The content of `dataset.json`: identical for identical identities, whatever the run."""
+    """The content of `dataset.json`: identical for identical identities, whatever the run.
+    `asset_files` (per-file hashes of assets with several files) only when there are some, so
+    datasets of single-file assets keep their `dataset.json`."""
     identity = dataset_identity(project, settings)
     layout = Layout.for_settings(settings)
     num_train = settings.num_train
-    return {
+    files = asset_file_table(settings)
+    return {**({"asset_files": files} if files else {}),
         "format_version": FORMAT_VERSION,
         "lightpipe_version": lightpipe.__version__,
         "name": project.name,

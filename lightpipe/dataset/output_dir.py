@@ -9,7 +9,12 @@ from pathlib import Path
 
 from lightpipe.atomic_io import is_stale_temp, write_json
 from lightpipe.config.settings import SPLITS, ProjectSettings, Settings, train_count
-from lightpipe.dataset.identity import dataset_description, dataset_identity
+from lightpipe.dataset.identity import (
+    ASSET_DIFFERENCE,
+    asset_changes,
+    dataset_description,
+    dataset_identity,
+)
 from lightpipe.dataset.index import DatasetOnDisk, Match, inspect_dataset, read_dataset_file
 from lightpipe.dataset.layout import DATASET_FILE, FAILURES_DIR, FORMAT_VERSION, Layout
 from lightpipe.dataset.writer_lock import LOCK_DIR
@@ -54,8 +59,12 @@ def check_output_dir(project: ProjectSettings, settings: Settings,
     if found.match is Match.OTHER and grown_from(found, project, settings) is not None:
         return  # the same dataset with more videos: the existing ones are kept
     if found.match is Match.OTHER:
+        differences = [d for d in found.differences if not d.startswith(ASSET_DIFFERENCE)]
+        differences += asset_changes(found.info, settings)  # the files, by name
+        if len(differences) > 6:
+            differences[6:] = [f"and {len(differences) - 6} more"]
         raise OutputDirError(
-            f"`settings.output_dir` {found.problem} ({'; '.join(found.differences[:6])}).\n"
+            f"`settings.output_dir` {found.problem} ({'; '.join(differences)}).\n"
             "Allowed: the same config and seed (the run resumes), or --settings.overwrite true, "
             "which deletes that dataset first.\n"
             "HINT: choose another --settings.output_dir to keep both.")

@@ -9,6 +9,7 @@ import traceback
 import torch
 from lightning.pytorch import LightningModule
 
+from lightpipe.assets.memory import set_asset_memory_mb
 from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.dataset.identity import run_layout
 from lightpipe.generation.data import GenerationDataModule
@@ -72,6 +73,7 @@ class VideoGenerator(LightningModule):
         cpus = os.environ.get("SLURM_CPUS_PER_TASK", "")
         if cpus.isdigit() and int(cpus) > 0:
             torch.set_num_threads(int(cpus))
+        set_asset_memory_mb(self.settings.assets.mesh_cache_mb)
         render = self.settings.render
         warn_if_native_missing(self.device, render.native, render.compile)
 

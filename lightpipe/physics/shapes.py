@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from importlib import metadata
 from pathlib import Path
 
@@ -61,10 +60,9 @@ def _pieces(key: str, vertices: np.ndarray, faces: np.ndarray, mode: str, source
 
 def cache_dir() -> Path:
     """Where decompositions are cached (see the module's docstring)."""
-    if os.environ.get("LIGHTPIPE_CACHE_DIR"):
-        return Path(os.environ["LIGHTPIPE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "lightpipe"
+    from lightpipe.assets.file_cache import user_cache_dir
+
+    return user_cache_dir()
 
 
 def decomposition(vertices: np.ndarray, faces: np.ndarray, key: str, source: str
@@ -111,23 +109,48 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return out
 
 
-def collision_problems(catalog: Catalog, load_mesh) -> list[str]:
+def collision_problems(catalog: Catalog, load_mesh, params: dict | None = None) -> list[str]:
     """One line per user mesh from which no collision shape can be built (its convex hull
-    spans no volume), named with its file; `load_mesh(asset_id)` gives the mesh."""
-    problems = []
+    spans no volume), named with its file; `load_mesh(asset_id)` gives the mesh, and `params`
+    (JSON-able) names what it depends on beyond the files. Each outcome is kept in the asset
+    cache (lightpipe.assets.file_cache): a mesh is loaded only when one of its files changed."""
+    if catalog.root is None:
+        return []
+    from lightpipe.assets.file_cache import file_cache
+
+    cache, problems = file_cache(catalog.root), []
     for asset_id in catalog.objects:
-        if not asset_id.startswith(USER_PREFIX):
-            continue
-        try:
-            mesh = load_mesh(asset_id)
-        except AssetError:
-            continue  # reported by the catalogue's own check
-        try:
-            hull_vertices(np.asarray(mesh.vertices, dtype=np.float64),
-                          str(user_path(catalog.root, asset_id)))
-        except CollisionShapeError as exc:
-            problems.append(str(exc).split("\nHINT:")[0].rstrip("."))
+        if asset_id.startswith(USER_PREFIX):
+            found = cache.record("collision hull", catalog.asset_files(asset_id),
+                                 {**_hull_versions(), **(params or {})},
+                                 lambda: _hull_problem(catalog, asset_id, load_mesh))
+            if found["problem"]:
+                problems.append(found["problem"])
+    cache.flush()
     return problems
+
+
+@functools.lru_cache(maxsize=1)
+def _hull_versions() -> dict:
+    """What a cached hull check depends on beyond the files: this check, the mesh reader and
+    qhull (SciPy)."""
+    return {"check": 1, "trimesh": metadata.version("trimesh"),
+            "scipy": metadata.version("scipy")}
+
+
+def _hull_problem(catalog: Catalog, asset_id: str, load_mesh) -> dict:
+    """{"problem": text or None} of one mesh (None also when it does not load: the
+    catalogue's own check names it)."""
+    try:
+        mesh = load_mesh(asset_id)
+    except AssetError:
+        return {"problem": None}
+    try:
+        hull_vertices(np.asarray(mesh.vertices, dtype=np.float64),
+                      str(user_path(catalog.root, asset_id)))
+    except CollisionShapeError as exc:
+        return {"problem": str(exc).split("\nHINT:")[0].rstrip(".")}
+    return {"problem": None}
 
 
 def hull_vertices(points: np.ndarray, source: str) -> np.ndarray:

@@ -72,6 +72,16 @@ def asset_pools(seed: int, settings: Settings) -> dict[str, AssetPool]:
             "val": AssetPool(val_obj, val_mat, val_bg, val_env)}
 
 
+def split_asset_ids(seed: int, ids: tuple[str, ...], train_ratio: float,
+                    optional: bool = False) -> tuple[tuple, tuple]:
+    """(train, val) ids of one kind by `asset_pools`' rule with disjoint assets; `optional`
+    kinds (backgrounds, environments) with a single id give it to train. AssetError when a
+    required kind has fewer than 2."""
+    if optional:
+        return _split_optional(seed, ids, 1.0 - train_ratio)
+    return _split_ids(seed, ids, 1.0 - train_ratio)
+
+
 def video_rng(seed: int, index: int) -> np.random.Generator:
     """The one RNG of video `index`: it depends on nothing but (master seed, index)."""
     return np.random.default_rng(np.random.SeedSequence([seed, index]))

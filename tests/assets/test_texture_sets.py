@@ -190,8 +190,9 @@ def test_the_family_comes_from_the_set_folders_name():
 def test_every_map_is_part_of_the_identity(root, tmp_path):
     copy = tmp_path / "root"
     shutil.copytree(root, copy)
-    before = build_catalog(str(copy), builtin=True).fingerprint()["user_files"]
-    assert set(before[POLYHAVEN]) == set(build_catalog(str(copy), True).asset_files(POLYHAVEN))
+    catalog = build_catalog(str(copy), builtin=True)
+    before = catalog.fingerprint()["user_files"]
+    assert set(catalog.file_hashes(POLYHAVEN)) == set(catalog.asset_files(POLYHAVEN))
     arm = copy / "textures" / "metal_plate_01" / "metal_plate_01_arm_1k.png"
     Image.fromarray(np.full((16, 16, 3), (SET_AO, 90, SET_METAL), np.uint8)).save(arm)
     after = build_catalog(str(copy), builtin=True).fingerprint()["user_files"]
@@ -330,9 +331,9 @@ def test_predict_renders_sets_and_records_every_map(tmp_path):
                          video={"num_frames": 3}, assets={"root": str(root), "builtin": False})
     run_lightpipe("predict", "--config", str(config))
     dataset = json.loads((tmp_path / "out" / "dataset.json").read_text())
-    user_files = dataset["config"]["assets"]["user_files"]
-    assert len(user_files["user:textures/metal_plate_01"]) == 3
-    assert len(user_files["user:textures/Bricks059"]) == 5
+    per_file = dataset["asset_files"]  # every map the set reads, with its sha256
+    assert len(per_file["user:textures/metal_plate_01"]) == 3
+    assert len(per_file["user:textures/Bricks059"]) == 5
     spec = json.loads(next((tmp_path / "out").glob("*/0000.json")).read_text())["spec"]
     assert spec["ground"]["material_id"] in ("user:textures/metal_plate_01",
                                              "user:textures/Bricks059")

@@ -42,6 +42,8 @@ BAD_VALUES = [
      r"`settings.render.antialias` is 5; allowed: 1 \(off\), 2, 3 or 4"),
     (("--settings.lock_wait", "-1"),
      r"`settings.lock_wait` is -1.0; allowed: a number of seconds >= 0"),
+    (("--settings.assets.mesh_cache_mb", "0"),
+     r"`settings.assets.mesh_cache_mb` is 0; allowed: an integer number of megabytes >= 1"),
 ]
 
 

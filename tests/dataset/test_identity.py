@@ -9,6 +9,7 @@ from importlib import metadata
 import pytest
 
 from lightpipe.config.settings import (
+    AssetSettings,
     EncoderSettings,
     ProjectSettings,
     RenderSettings,
@@ -60,6 +61,7 @@ def test_a_kinematic_identity_has_no_engine_and_no_physics_settings():
     {"output_dir": "elsewhere"}, {"overwrite": True}, {"lock_wait": 600.0},
     {"render": RenderSettings(compile=True, frames_per_chunk=1, max_candidates=70_000)},
     {"encoder": EncoderSettings(max_pending_videos=5)},
+    {"assets": AssetSettings(mesh_cache_mb=64)},
 ])
 def test_runtime_only_settings_do_not_change_the_identity(runtime):
     assert dataset_identity(PROJECT, replace(SETTINGS, **runtime)) == \
