@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ from lightpipe.assets.catalog import USER_PREFIX, AssetError, Catalog, raise_pro
 from lightpipe.assets.environments import load_environment_image
 from lightpipe.assets.materials import MaterialMaps, flat_maps, material_maps
 from lightpipe.assets.procedural import Mesh, object_mesh
+from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES, check_file_size, within_budget
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,14 @@ class LoadedObject:
     own_material: bool = False
 
 
-def load_object(root: str | None, asset_id: str, texture_size: int) -> LoadedObject:
-    """Built-in or user object; user meshes are centred and scaled to a unit bounding sphere."""
+def load_object(root: str | None, asset_id: str, texture_size: int,
+                max_triangles: int = DEFAULT_MAX_TRIANGLES) -> LoadedObject:
+    """Built-in or user object; user meshes are centred and scaled to a unit bounding sphere,
+    and simplified to at most `max_triangles` (`settings.assets.max_triangles`, 0: no budget)
+    when they have more (`simplify`)."""
     if not asset_id.startswith(USER_PREFIX):
         return LoadedObject(object_mesh(asset_id), None)
-    return _load_user_object(str(user_path(root, asset_id)), texture_size)
+    return _load_user_object(str(user_path(root, asset_id)), texture_size, max_triangles)
 
 
 def load_material(root: str | None, material_id: str, size: int) -> MaterialMaps:
@@ -75,13 +80,15 @@ def load_backdrop(root: str | None, image_id: str, width: int, height: int) -> n
     return big[top:top + height, left:left + width]
 
 
-def validate_catalog(catalog: Catalog, texture_size: int = 64) -> None:
-    """Load every user asset once, so broken files fail before any rendering: all of them, by
-    name, in one AssetError."""
+def validate_catalog(catalog: Catalog, texture_size: int = 64,
+                     max_triangles: int = DEFAULT_MAX_TRIANGLES) -> None:
+    """Load every user asset once (meshes within `max_triangles`), so broken files and meshes
+    too heavy fail before any rendering: all of them, by name, in one AssetError."""
     if catalog.root is None:
         return
     problems = []
-    checks = [(a, lambda a: load_object(catalog.root, a, texture_size)) for a in catalog.objects]
+    checks = [(a, lambda a: load_object(catalog.root, a, texture_size, max_triangles))
+              for a in catalog.objects]
     checks += [(a, lambda a: load_image(str(user_path(catalog.root, a)), (8, 8)))
                for a in (*catalog.materials, *catalog.backgrounds)]
     checks += [(a, lambda a: load_environment_image(str(user_path(catalog.root, a))))
@@ -96,9 +103,10 @@ def validate_catalog(catalog: Catalog, texture_size: int = 64) -> None:
 
 
 @functools.lru_cache(maxsize=256)
-def _load_user_object(path: str, texture_size: int) -> LoadedObject:
+def _load_user_object(path: str, texture_size: int, max_triangles: int) -> LoadedObject:
     import trimesh  # imported lazily: only user assets need it
 
+    check_file_size(path)
     try:
         mesh = trimesh.load(path, force="mesh", process=False)
     except Exception as exc:
@@ -117,8 +125,10 @@ def _load_user_object(path: str, texture_size: int) -> LoadedObject:
     if radius <= 0:
         raise AssetError(f"mesh {path!r} has zero size.")
     vertices = vertices / radius
+    vertices, faces, visual = within_budget(path, vertices, faces, max_triangles, mesh.visual)
     normals = _vertex_normals(vertices, faces)
-    uvs, maps, own = _appearance(mesh, vertices, faces, texture_size)
+    uvs, maps, own = _appearance(types.SimpleNamespace(visual=visual), vertices, faces,
+                                 texture_size)
     if maps is not None and uvs.shape[0] != vertices.shape[0]:  # per-face colour atlas
         vertices, normals, faces = vertices[faces].reshape(-1, 3), normals[faces].reshape(-1, 3), \
             np.arange(faces.size, dtype=np.int64).reshape(-1, 3)

@@ -66,8 +66,11 @@ def check_assets(project, settings) -> None:
         from lightpipe.assets.loader import load_object
         from lightpipe.physics.shapes import collision_problems
 
-        problems += collision_problems(catalog, lambda a: load_object(catalog.root, a, 64).mesh)
-    for check in (lambda: validate_catalog(catalog), lambda: asset_pools(project.seed, settings)):
+        budget = settings.assets.max_triangles
+        problems += collision_problems(catalog,
+                                       lambda a: load_object(catalog.root, a, 64, budget).mesh)
+    for check in (lambda: validate_catalog(catalog, max_triangles=settings.assets.max_triangles),
+                  lambda: asset_pools(project.seed, settings)):
         try:
             check()
         except AssetError as exc:

@@ -16,6 +16,7 @@ import numpy as np
 
 from lightpipe.assets.categories import asset_category
 from lightpipe.assets.loader import load_object
+from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES
 from lightpipe.dataset.object_meta import OBJECTS_CONVENTION, ObjectsMeta, ObjectTrack
 from lightpipe.physics.rotations import quaternion
 from lightpipe.planning.specs import VideoSpec
@@ -34,8 +35,8 @@ class _MeshPart:
 
 def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np.ndarray,
                        extrinsics: np.ndarray, asset_root: str | None = None,
-                       parts: list | None = None, poses: np.ndarray | None = None
-                       ) -> ObjectsMeta:
+                       parts: list | None = None, poses: np.ndarray | None = None,
+                       max_triangles: int = DEFAULT_MAX_TRIANGLES) -> ObjectsMeta:
     """The `ObjectsMeta` of a rendered video.
 
     segmentation: (F,H,W) integer ids (0 sky, 1 ground, 2 + k spec.objects[k]);
@@ -47,10 +48,11 @@ def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np
     segmentation = np.asarray(segmentation)
     frames, height, width = segmentation.shape
     if parts is None:
-        parts = [None] + [_MeshPart(load_object(asset_root, obj.asset_id, TEXTURE_SIZE).mesh)
+        parts = [None] + [_MeshPart(load_object(asset_root, obj.asset_id, TEXTURE_SIZE,
+                                                max_triangles).mesh)
                           for obj in spec.objects]
     if poses is None:
-        poses = part_poses(spec, parts, asset_root=asset_root)
+        poses = part_poses(spec, parts, asset_root=asset_root, max_triangles=max_triangles)
     if poses.shape[:2] != (frames, len(spec.objects) + 1) or extrinsics.shape[0] != frames:
         raise ValueError(f"{frames} segmentation frames, poses {poses.shape}, extrinsics "
                          f"{extrinsics.shape}: they must agree with the spec's "
@@ -58,7 +60,8 @@ def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np
     visible = visible_boxes(segmentation, len(spec.objects) + 2)
     intrinsics = np.asarray(intrinsics, dtype=np.float64)
     extrinsics = np.asarray(extrinsics, dtype=np.float64)
-    motion = None if spec.physics is None else simulated_motion(spec, asset_root)
+    motion = None if spec.physics is None else simulated_motion(spec, asset_root,
+                                                                 max_triangles)
     tracks = []
     for k, (obj, part) in enumerate(zip(spec.objects, parts[1:])):
         pose = poses[:, k + 1]

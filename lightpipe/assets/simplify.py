@@ -1,0 +1,198 @@
+"""Heavy user meshes within a triangle budget (`settings.assets.max_triangles`).
+
+A mesh with more triangles than the budget is simplified once, at load, by quadric edge
+collapse (`fast-simplification`, the decimator trimesh uses) to at most the budget. Each kept
+vertex takes its UV (and vertex colour) from one original vertex that it stands for: the vertex
+that survived its collapses, so a textured mesh keeps its texture in place; the loader then
+computes area-weighted normals of the simplified surface as it does for any mesh. Meshes at or
+below the budget are untouched (not a byte changes).
+
+The simplifier is single-threaded and deterministic: the same file and budget give the same
+arrays in every process. The result is cached on disk, keyed by the sha256 of the file's bytes,
+the budget and `SIMPLIFIER_VERSION`, under `$LIGHTPIPE_CACHE_DIR` (default
+`$XDG_CACHE_HOME/lightpipe`, else `~/.cache/lightpipe`) in `meshes/`; entries are written to a
+temporary file and renamed into place (safe for many tasks at once), and one that cannot be read
+back as a valid simplification is computed again and replaced, never trusted.
+
+Limits: a file over `MAX_FILE_BYTES` or with more than `MAX_SOURCE_TRIANGLES` triangles is
+refused before it is simplified (loading it would exhaust a task's memory), and so is a mesh the
+decimator cannot bring within `TOLERANCE` times the budget; both errors name the file, its size
+and the setting to change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lightpipe.assets.catalog import AssetError
+from lightpipe.config.settings import AssetSettings
+
+DEFAULT_MAX_TRIANGLES = AssetSettings.max_triangles
+SETTING = "settings.assets.max_triangles"
+# Bump whenever the simplification of the same file and budget could give other arrays.
+SIMPLIFIER_VERSION = 1
+MAX_FILE_BYTES = 1 << 30  # 1 GiB: tens of millions of triangles, several GB once loaded
+MAX_SOURCE_TRIANGLES = 20_000_000  # about 3 GB of peak memory to load and simplify
+TOLERANCE = 1.5  # a result up to this times the budget is kept; more is an error
+
+
+@dataclass(frozen=True)
+class Simplified:
+    """A simplified mesh: its vertices (unit-sphere frame, as the loader's), faces, and for each
+    vertex the original vertex whose UV and colour it carries."""
+
+    vertices: np.ndarray  # (V', 3) float64
+    faces: np.ndarray  # (T', 3) int64
+    source: np.ndarray  # (V',) int64 index into the original vertices
+
+
+def check_file_size(path: str) -> None:
+    """Refuse, before loading it, a mesh file too big to load within a task's memory."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return  # the loader names a missing or unreadable file
+    if size > MAX_FILE_BYTES:
+        raise AssetError(
+            f"mesh {path!r} is {size / 2**20:.0f} MiB, over the {MAX_FILE_BYTES >> 20} MiB "
+            "a mesh file may have: loading it would exhaust a task's memory.\n"
+            f"HINT: simplify it before use (for instance to {DEFAULT_MAX_TRIANGLES} triangles, "
+            f"the default of {SETTING}).")
+
+
+def within_budget(path: str, vertices: np.ndarray, faces: np.ndarray, max_triangles: int,
+                  visual) -> tuple[np.ndarray, np.ndarray, object]:
+    """The mesh's vertices, faces and visual (uv, colours, material) within `max_triangles`:
+    the same objects when it has no more triangles (or the budget is 0), else its cached or
+    computed simplification, with the visual's per-vertex and per-face data carried over."""
+    count = len(faces)
+    if max_triangles <= 0 or count <= max_triangles:
+        return vertices, faces, visual
+    if count > MAX_SOURCE_TRIANGLES:
+        raise AssetError(
+            f"mesh {path!r} has {count:,} triangles, more than the {MAX_SOURCE_TRIANGLES:,} "
+            f"Lightpipe simplifies at load ({SETTING} is {max_triangles:,}).\n"
+            f"HINT: simplify the file itself to at most {MAX_SOURCE_TRIANGLES:,} triangles.")
+    result = cached_simplification(path, vertices, faces, max_triangles)
+    if len(result.faces) > TOLERANCE * max_triangles:
+        raise AssetError(
+            f"mesh {path!r} has {count:,} triangles and stays at {len(result.faces):,} after "
+            f"simplification, over {SETTING} = {max_triangles:,} (x{TOLERANCE} allowed).\n"
+            f"HINT: raise {SETTING} to at least {len(result.faces):,}, or simplify the file.")
+    return result.vertices, result.faces, carried_visual(visual, result.source, faces)
+
+
+def simplify(vertices: np.ndarray, faces: np.ndarray, max_triangles: int) -> Simplified:
+    """Quadric decimation of (vertices, faces) to at most `max_triangles` (where the surface
+    allows), with each kept vertex's original: the vertex its collapses kept."""
+    import fast_simplification
+
+    points = np.ascontiguousarray(vertices, dtype=np.float64)
+    triangles = np.ascontiguousarray(faces, dtype=np.int32)
+    new_points, new_faces, collapses = fast_simplification.simplify(
+        points, triangles, target_count=max_triangles, return_collapses=True)
+    _, replayed, mapping = fast_simplification.replay_simplification(points, triangles, collapses)
+    if not np.array_equal(replayed, new_faces):  # the mapping must describe these faces
+        raise AssetError("quadric simplification gave an inconsistent replay.\n"
+                         f"HINT: set {SETTING} to 0 and simplify the mesh yourself.")
+    mapping = np.asarray(mapping, dtype=np.int64)
+    kept = np.ones(len(points), dtype=bool)
+    kept[np.asarray(collapses, dtype=np.int64)[:, 1]] = False  # collapsed into another vertex
+    source = np.full(len(new_points), -1, dtype=np.int64)
+    order = np.arange(len(points), dtype=np.int64)
+    first = np.unique(mapping[mapping >= 0], return_index=True)
+    source[first[0]] = order[mapping >= 0][first[1]]  # any original mapped to it...
+    survivors = order[kept & (mapping >= 0)]
+    source[mapping[survivors]] = survivors  # ...preferably the one that was kept
+    source[source < 0] = 0  # an unreferenced point: its attributes are never seen
+    return Simplified(np.asarray(new_points, dtype=np.float64),
+                      np.asarray(new_faces, dtype=np.int64), source)
+
+
+def carried_visual(visual, source: np.ndarray, faces: np.ndarray):
+    """A stand-in for a trimesh visual with the attributes the loader reads (`uv`, `material`,
+    `kind`, `vertex_colors`, `face_colors`) for the simplified mesh: per-vertex data of each
+    vertex's `source`; a face's colour is that of the first original face around the source of
+    its first corner."""
+    attributes = {"material": getattr(visual, "material", None),
+                  "kind": getattr(visual, "kind", None)}
+    uv = getattr(visual, "uv", None)
+    if uv is not None and len(uv) > int(source.max()):
+        attributes["uv"] = np.asarray(uv)[source]
+    if attributes["kind"] == "vertex":
+        attributes["vertex_colors"] = np.asarray(visual.vertex_colors)[source]
+    elif attributes["kind"] == "face":
+        colors = np.asarray(visual.face_colors)
+        first_face = np.full(int(faces.max()) + 1, len(faces), dtype=np.int64)
+        for k in range(3):
+            np.minimum.at(first_face, faces[:, k], np.arange(len(faces), dtype=np.int64))
+        attributes["face_colors"] = colors[np.minimum(first_face[source], len(faces) - 1)]
+    return types.SimpleNamespace(**attributes)
+
+
+def cached_simplification(path: str, vertices: np.ndarray, faces: np.ndarray,
+                          max_triangles: int) -> Simplified:
+    """`simplify`, read from the on-disk cache when a valid entry is there, else computed and
+    stored (see the module's docstring)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    key = f"{digest.hexdigest()}-{max_triangles}-v{SIMPLIFIER_VERSION}"
+    entry = cache_dir() / f"{key}.npz"
+    cached = _read_entry(entry, len(vertices), len(faces))
+    if cached is not None:
+        return cached
+    result = simplify(vertices, faces, max_triangles)
+    _write_entry(entry, result)
+    return result
+
+
+def cache_dir() -> Path:
+    """Where simplified meshes are cached (see the module's docstring)."""
+    if os.environ.get("LIGHTPIPE_CACHE_DIR"):
+        base = Path(os.environ["LIGHTPIPE_CACHE_DIR"])
+    else:
+        home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = Path(home) / "lightpipe"
+    return base / "meshes"
+
+
+def _read_entry(entry: Path, num_source: int, num_faces: int) -> Simplified | None:
+    """A cache entry's simplification, or None when it is missing or not a valid one."""
+    try:
+        with np.load(entry, allow_pickle=False) as data:
+            result = Simplified(data["vertices"], data["faces"], data["source"])
+    except Exception:  # missing, truncated, or not an npz: computed again
+        return None
+    v, f, s = result.vertices, result.faces, result.source
+    valid = (v.dtype == np.float64 and v.ndim == 2 and v.shape[1:] == (3,) and len(v) >= 3
+             and f.dtype == np.int64 and f.ndim == 2 and f.shape[1:] == (3,) and len(f) > 0
+             and s.dtype == np.int64 and s.shape == (len(v),)
+             and bool(np.isfinite(v).all()) and int(f.min()) >= 0 and int(f.max()) < len(v)
+             and int(s.min()) >= 0 and int(s.max()) < num_source
+             and len(f) <= num_faces)
+    return result if valid else None
+
+
+def _write_entry(entry: Path, result: Simplified) -> None:
+    """Store atomically: a temporary file in the same folder, renamed over the entry."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.savez(out, vertices=result.vertices, faces=result.faces, source=result.source)
+            os.replace(temporary, entry)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass  # a read-only cache: simplified again next time, the same arrays
