@@ -1,14 +1,15 @@
 """Heavy meshes: peak memory and time of `lightpipe predict` rendering one video with one mesh.
 
     python benchmarks/heavy_meshes.py [--triangles 100000 1000000 5000000] [--frames 9]
-                                      [--max-triangles N] [--repo DIR]
+                                      [--max-triangles N] [--repo DIR] [--warm]
 
 For each size, a textured bumpy torus of about that many triangles (GLB, UVs, a checker
 texture; written without building the mesh twice in memory) is the only object of a one-video
 dataset at 832x480 (`--frames` frames, other settings default, built-in materials and ground).
 `lightpipe predict` runs in a fresh subprocess with an empty mesh cache
 (`LIGHTPIPE_CACHE_DIR`), so the time includes loading and simplifying the mesh; the peak RSS is
-the largest of the processes it ran (`getrusage` of the children). `--max-triangles` sets
+the largest of the processes it ran (`getrusage` of the children); `--warm` adds a second run
+that finds the cache filled (the start of every later task). `--max-triangles` sets
 `settings.assets.max_triangles` (left out: the default budget; `--repo` points at another
 checkout, for instance of the code before the budget existed, which has no such setting).
 
@@ -78,9 +79,11 @@ def write_torus_glb(path: Path, triangles: int) -> int:
 
 
 def measure(triangles: int, frames: int = 9, max_triangles: int | None = None,
-            repo: Path = REPO, python: str = sys.executable) -> dict:
+            repo: Path = REPO, python: str = sys.executable, warm: bool = False) -> dict:
     """Render one 832x480 video of `frames` frames whose only object is a generated mesh of
-    about `triangles` triangles, in a fresh process: {triangles, rc, wall_s, peak_rss_bytes}."""
+    about `triangles` triangles, in a fresh process with an empty mesh cache:
+    {triangles, rc, wall_s, peak_rss_bytes, tail}; with `warm`, also `warm`: the same for a
+    second fresh process that finds the first one's cache (a fresh output directory)."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         count = write_torus_glb(tmp / "assets" / "objects" / "heavy.glb", triangles)
@@ -96,11 +99,14 @@ def measure(triangles: int, frames: int = 9, max_triangles: int | None = None,
                               "enable_progress_bar": False}}
         (tmp / "config.yaml").write_text(json.dumps(config))  # JSON is YAML
         env = {**os.environ, "PYTHONPATH": str(repo), "LIGHTPIPE_CACHE_DIR": str(tmp / "cache")}
-        cmd = [python, "-c", _CHILD, str(repo), python, "-m", "lightpipe.commands.dispatch", "predict",
-               "--config", str(tmp / "config.yaml")]
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-        return {"triangles": count, **result}
+        runs = []
+        for run in range(2 if warm else 1):
+            cmd = [python, "-c", _CHILD, str(repo), python, "-m", "lightpipe.commands.dispatch",
+                   "predict", "--config", str(tmp / "config.yaml"),
+                   "--settings.output_dir", str(tmp / f"out{run}")]
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        return {"triangles": count, **runs[0], **({"warm": runs[1]} if warm else {})}
 
 
 def main() -> int:
@@ -109,6 +115,8 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=9)
     parser.add_argument("--max-triangles", type=int, default=None)
     parser.add_argument("--repo", type=Path, default=REPO)
+    parser.add_argument("--warm", action="store_true",
+                        help="also time a second process that finds the mesh cache filled")
     args = parser.parse_args()
     budget = "default" if args.max_triangles is None else args.max_triangles
     print(f"one video 832x480 x {args.frames} frames, one mesh; max_triangles {budget}; "
@@ -116,13 +124,15 @@ def main() -> int:
     first = None
     for triangles in args.triangles:
         t0 = time.perf_counter()
-        r = measure(triangles, args.frames, args.max_triangles, args.repo)
+        r = measure(triangles, args.frames, args.max_triangles, args.repo, warm=args.warm)
         first = first or r["wall_s"]
-        status = "ok" if r["rc"] == 0 else f"FAILED rc {r['rc']}: {r['tail'][-400:]}"
-        print(f"{r['triangles']:>10,} triangles: peak RSS {r['peak_rss_bytes'] / 2**30:5.2f} GiB, "
-              f"predict {r['wall_s']:6.1f} s ({r['wall_s'] / first:4.2f}x the first size; "
-              f"{time.perf_counter() - t0:.0f} s with the mesh's writing) {status}",
-              flush=True)
+        for name, run in [("cold", r)] + ([("warm", r["warm"])] if args.warm else []):
+            status = "ok" if run["rc"] == 0 else f"FAILED rc {run['rc']}: {run['tail'][-400:]}"
+            print(f"{r['triangles']:>10,} triangles, {name}: peak RSS "
+                  f"{run['peak_rss_bytes'] / 2**30:5.2f} GiB, predict {run['wall_s']:6.1f} s "
+                  f"({run['wall_s'] / first:4.2f}x the first size's cold run) {status}",
+                  flush=True)
+        print(f"{'':>10}  ({time.perf_counter() - t0:.0f} s with the mesh's writing)", flush=True)
     return 0
 
 

@@ -86,45 +86,69 @@ def within_budget(path: str, vertices: np.ndarray, faces: np.ndarray, max_triang
             f"mesh {path!r} has {count:,} triangles and stays at {len(result.faces):,} after "
             f"simplification, over {SETTING} = {max_triangles:,} (x{TOLERANCE} allowed).\n"
             f"HINT: raise {SETTING} to at least {len(result.faces):,}, or simplify the file.")
-    return result.vertices, result.faces, carried_visual(visual, result.source, faces)
+    return (result.vertices, result.faces,
+            carried_visual(visual, result, faces, len(vertices)))
 
 
 def simplify(vertices: np.ndarray, faces: np.ndarray, max_triangles: int) -> Simplified:
     """Quadric decimation of (vertices, faces) to at most `max_triangles` (where the surface
-    allows), with each kept vertex's original: the vertex its collapses kept."""
+    allows), with each kept vertex's original: the vertex its collapses kept (`_survivors`)."""
     import fast_simplification
 
     points = np.ascontiguousarray(vertices, dtype=np.float64)
     triangles = np.ascontiguousarray(faces, dtype=np.int32)
     new_points, new_faces, collapses = fast_simplification.simplify(
         points, triangles, target_count=max_triangles, return_collapses=True)
-    _, replayed, mapping = fast_simplification.replay_simplification(points, triangles, collapses)
-    if not np.array_equal(replayed, new_faces):  # the mapping must describe these faces
-        raise AssetError("quadric simplification gave an inconsistent replay.\n"
-                         f"HINT: set {SETTING} to 0 and simplify the mesh yourself.")
-    mapping = np.asarray(mapping, dtype=np.int64)
-    kept = np.ones(len(points), dtype=bool)
-    kept[np.asarray(collapses, dtype=np.int64)[:, 1]] = False  # collapsed into another vertex
-    source = np.full(len(new_points), -1, dtype=np.int64)
-    order = np.arange(len(points), dtype=np.int64)
-    first = np.unique(mapping[mapping >= 0], return_index=True)
-    source[first[0]] = order[mapping >= 0][first[1]]  # any original mapped to it...
-    survivors = order[kept & (mapping >= 0)]
-    source[mapping[survivors]] = survivors  # ...preferably the one that was kept
-    source[source < 0] = 0  # an unreferenced point: its attributes are never seen
-    return Simplified(np.asarray(new_points, dtype=np.float64),
-                      np.asarray(new_faces, dtype=np.int64), source)
+    new_faces = np.asarray(new_faces, dtype=np.int64)
+    source = _survivors(len(points), triangles, collapses, len(new_points), new_faces)
+    if source is None:  # not the library's own bookkeeping: ask it to replay the collapses
+        _, replayed, mapping = fast_simplification.replay_simplification(
+            points, triangles, collapses)
+        if not np.array_equal(replayed, new_faces):
+            raise AssetError("quadric simplification gave an inconsistent replay.\n"
+                             f"HINT: set {SETTING} to 0 and simplify the mesh yourself.")
+        mapping = np.asarray(mapping, dtype=np.int64)
+        source = np.zeros(len(new_points), dtype=np.int64)
+        used = np.nonzero(mapping >= 0)[0]
+        source[mapping[used[::-1]]] = used[::-1]  # the lowest original index mapped to each
+    return Simplified(np.asarray(new_points, dtype=np.float64), new_faces, source)
 
 
-def carried_visual(visual, source: np.ndarray, faces: np.ndarray):
+def _survivors(num_points: int, triangles: np.ndarray, collapses, num_kept: int,
+               new_faces: np.ndarray) -> np.ndarray | None:
+    """The original index of each kept vertex, from the collapses alone (cheaper than the
+    library's replay, which holds a second copy of the mesh): collapse [i0, i1] merged i1 into
+    i0, so every vertex ends in the root of its chain; faces with two corners in one root are
+    gone, and the kept vertices are the roots still used, in index order. None unless that
+    gives exactly the library's faces."""
+    parent = np.arange(num_points, dtype=np.int64)
+    pairs = np.asarray(collapses, dtype=np.int64).reshape(-1, 2)
+    parent[pairs[:, 1]] = pairs[:, 0]
+    while True:  # pointer jumping: every vertex to its root in log(chain) steps
+        jumped = parent[parent]
+        if np.array_equal(jumped, parent):
+            break
+        parent = jumped
+    roots = parent[triangles]
+    alive = (roots[:, 0] != roots[:, 1]) & (roots[:, 1] != roots[:, 2]) \
+        & (roots[:, 0] != roots[:, 2])
+    roots = roots[alive]
+    kept = np.unique(roots)
+    if len(kept) != num_kept or not np.array_equal(np.searchsorted(kept, roots), new_faces):
+        return None
+    return kept
+
+
+def carried_visual(visual, result: Simplified, faces: np.ndarray, num_vertices: int):
     """A stand-in for a trimesh visual with the attributes the loader reads (`uv`, `material`,
-    `kind`, `vertex_colors`, `face_colors`) for the simplified mesh: per-vertex data of each
-    vertex's `source`; a face's colour is that of the first original face around the source of
-    its first corner."""
+    `kind`, `vertex_colors`, `face_colors`) for the simplified mesh `result` of `faces` (on
+    `num_vertices` vertices): per-vertex data of each vertex's source; a face's colour is that
+    of the first original face around the source of its first corner."""
+    source = result.source
     attributes = {"material": getattr(visual, "material", None),
                   "kind": getattr(visual, "kind", None)}
     uv = getattr(visual, "uv", None)
-    if uv is not None and len(uv) > int(source.max()):
+    if uv is not None and len(uv) == num_vertices:  # (else the loader ignores them too)
         attributes["uv"] = np.asarray(uv)[source]
     if attributes["kind"] == "vertex":
         attributes["vertex_colors"] = np.asarray(visual.vertex_colors)[source]
@@ -133,7 +157,8 @@ def carried_visual(visual, source: np.ndarray, faces: np.ndarray):
         first_face = np.full(int(faces.max()) + 1, len(faces), dtype=np.int64)
         for k in range(3):
             np.minimum.at(first_face, faces[:, k], np.arange(len(faces), dtype=np.int64))
-        attributes["face_colors"] = colors[np.minimum(first_face[source], len(faces) - 1)]
+        first = first_face[source[result.faces[:, 0]]]
+        attributes["face_colors"] = colors[np.minimum(first, len(faces) - 1)]
     return types.SimpleNamespace(**attributes)
 
 

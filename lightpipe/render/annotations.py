@@ -26,6 +26,7 @@ from lightpipe.render.shading import TEXTURE_SIZE
 
 # Corner c of a box is (x[c >> 2 & 1], y[c >> 1 & 1], z[c & 1]) with 0 = min, 1 = max.
 CORNER_BITS = np.array([[(c >> 2) & 1, (c >> 1) & 1, c & 1] for c in range(8)], dtype=bool)
+MAX_FRAME_POINTS = 1 << 20  # (frame, vertex) pairs `amodal_boxes` transforms at once
 
 
 @dataclass(frozen=True)
@@ -144,16 +145,32 @@ def amodal_boxes(model_view: np.ndarray, vertices: np.ndarray, faces: np.ndarray
 
     Vertices with z <= near are not projected; each face edge from one of them to a vertex in
     front contributes its point on the near plane instead, which makes the box exact for the
-    clipped mesh (the projection of a polygon in front of the camera spans its corners')."""
+    clipped mesh (the projection of a polygon in front of the camera spans its corners').
+    Frames are taken in blocks of at most `MAX_FRAME_POINTS` (frame, vertex) pairs, so memory
+    does not grow with frames x vertices (each frame's box is its own: the same values)."""
+    edges = []  # the mesh's edges, found once, when a frame first needs them
+    step = max(1, MAX_FRAME_POINTS // max(1, len(vertices)))
+    boxes, clipped = [], []
+    for start in range(0, model_view.shape[0], step):
+        block = _amodal_block(model_view[start:start + step], vertices, faces, edges,
+                              intrinsics, near, width, height)
+        boxes += block[0]
+        clipped += block[1]
+    return boxes, clipped
+
+
+def _amodal_block(model_view, vertices, faces, edges: list, intrinsics, near, width, height):
+    """`amodal_boxes` of a block of frames; `edges` holds `_edges(faces)` once computed."""
     x, y, z = (transform(model_view, vertices)[..., i] for i in range(3))
     front = z > near
     u, v = project(intrinsics, x, y, np.where(front, z, 1.0))
     lows = [np.where(front, u, np.inf).min(axis=1), np.where(front, v, np.inf).min(axis=1)]
     highs = [np.where(front, u, -np.inf).max(axis=1), np.where(front, v, -np.inf).max(axis=1)]
     cut = ~front.all(axis=1)
-    edges = _edges(np.asarray(faces)) if (cut & front.any(axis=1)).any() else None
+    if (cut & front.any(axis=1)).any() and not edges:
+        edges.append(_edges(np.asarray(faces)))
     for f in np.nonzero(cut & front.any(axis=1))[0]:
-        a, b = edges[:, 0], edges[:, 1]
+        a, b = edges[0][:, 0], edges[0][:, 1]
         cross = front[f][a] != front[f][b]
         a, b = a[cross], b[cross]
         t = (near - z[f][a]) / (z[f][b] - z[f][a])

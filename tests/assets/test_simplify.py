@@ -70,6 +70,31 @@ def test_heavy_mesh_is_simplified_keeping_shape_and_texture(root):
     assert np.array_equal(seen, np.where(expected == 0, red, green))
 
 
+@pytest.mark.parametrize("kind", ["vertex", "face"])
+def test_colours_stay_in_place(tmp_path, monkeypatch, kind):
+    """Vertex colours (GLB) and face colours (PLY): red where x > 0, blue elsewhere."""
+    import trimesh
+
+    monkeypatch.setenv("LIGHTPIPE_CACHE_DIR", str(tmp_path / "cache"))
+    sphere = trimesh.creation.icosphere(subdivisions=6)  # 81,920 triangles
+    red, blue = [230, 20, 20, 255], [20, 20, 230, 255]
+    if kind == "vertex":
+        sphere.visual.vertex_colors = np.where(sphere.vertices[:, :1] > 0, red, blue)
+    else:
+        sphere.visual.face_colors = np.where(sphere.triangles_center[:, :1] > 0, red, blue)
+    path = tmp_path / "objects" / ("ball.glb" if kind == "vertex" else "ball.ply")
+    path.parent.mkdir(parents=True)
+    sphere.export(path)
+    loaded = load_object(str(tmp_path), f"user:objects/{path.name}", 64, BUDGET)
+    mesh, atlas = loaded.mesh, loaded.maps.albedo
+    assert len(mesh.faces) <= BUDGET
+    centre = mesh.vertices[mesh.faces].mean(axis=1)[:, 0]
+    texel = np.clip((mesh.uvs[mesh.faces[:, 0]] * 64).astype(int), 0, 63)
+    colour = atlas[texel[:, 1], texel[:, 0]].astype(int)
+    assert (colour[centre > 0.25, 0] > colour[centre > 0.25, 2]).all()
+    assert (colour[centre < -0.25, 2] > colour[centre < -0.25, 0]).all()
+
+
 def test_light_meshes_are_untouched(root, tmp_path):
     unlimited = load_object(str(root), TORUS, 16, 0).mesh
     within = load_object(str(root), TORUS, 16, 2 * SIDE * SIDE).mesh
