@@ -8,7 +8,10 @@ computes area-weighted normals of the simplified surface as it does for any mesh
 below the budget are untouched (not a byte changes).
 
 The simplifier is single-threaded and deterministic: the same file and budget give the same
-arrays in every process. The result is cached on disk, keyed by the sha256 of the file's bytes,
+arrays in every process. It runs in a short-lived child process (`python -c`, numpy and
+`fast-simplification` only): the decimator keeps its working memory (about 300 bytes per source
+triangle) in globals until its process ends, which in the task itself would stay allocated
+while it renders. The result is cached on disk, keyed by the sha256 of the file's bytes,
 the budget and `SIMPLIFIER_VERSION`, under `$LIGHTPIPE_CACHE_DIR` (default
 `$XDG_CACHE_HOME/lightpipe`, else `~/.cache/lightpipe`) in `meshes/`; entries are written to a
 temporary file and renamed into place (safe for many tasks at once), and one that cannot be read
@@ -24,6 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import tempfile
 import types
 from dataclasses import dataclass
@@ -175,9 +180,43 @@ def cached_simplification(path: str, vertices: np.ndarray, faces: np.ndarray,
     cached = _read_entry(entry, len(vertices), len(faces))
     if cached is not None:
         return cached
-    result = simplify(vertices, faces, max_triangles)
+    result = simplify_in_child(path, vertices, faces, max_triangles)
     _write_entry(entry, result)
     return result
+
+
+def simplify_in_child(path: str, vertices: np.ndarray, faces: np.ndarray, max_triangles: int
+                      ) -> Simplified:
+    """`simplify` in a child process (see the module's docstring); `path` names the mesh in
+    errors."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    with tempfile.TemporaryDirectory(prefix="lightpipe-simplify-") as folder:
+        given, taken = Path(folder) / "mesh.npz", Path(folder) / "simplified.npz"
+        np.savez(given, vertices=np.ascontiguousarray(vertices, dtype=np.float64),
+                 faces=np.ascontiguousarray(faces, dtype=np.int32))
+        code = "from lightpipe.assets.simplify import _child_main; _child_main()"
+        done = subprocess.run([sys.executable, "-c", code, str(given), str(taken),
+                               str(max_triangles)], env=env, capture_output=True, text=True)
+        result = _read_entry(taken, len(vertices), len(faces)) if done.returncode == 0 else None
+    if result is None:
+        said = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise AssetError(f"mesh {path!r} ({len(faces):,} triangles) could not be simplified to "
+                         f"{SETTING} = {max_triangles:,}: {said}.\n"
+                         f"HINT: simplify the file itself, or set {SETTING} to 0 (no budget).")
+    return result
+
+
+def _child_main() -> None:
+    """The child of `simplify_in_child`: argv = the mesh .npz, the result .npz, the budget."""
+    given, taken, budget = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    with np.load(given, allow_pickle=False) as data:
+        vertices, faces = data["vertices"], data["faces"]
+    result = simplify(vertices, faces, budget)
+    del vertices, faces
+    with open(taken, "wb") as out:
+        np.savez(out, vertices=result.vertices, faces=result.faces, source=result.source)
 
 
 def cache_dir() -> Path:
