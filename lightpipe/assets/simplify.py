@@ -91,8 +91,16 @@ def within_budget(path: str, vertices: np.ndarray, faces: np.ndarray, max_triang
             f"mesh {path!r} has {count:,} triangles and stays at {len(result.faces):,} after "
             f"simplification, over {SETTING} = {max_triangles:,} (x{TOLERANCE} allowed).\n"
             f"HINT: raise {SETTING} to at least {len(result.faces):,}, or simplify the file.")
-    return (result.vertices, result.faces,
+    return (_unit_sphere(result.vertices), result.faces,
             carried_visual(visual, result, faces, len(vertices)))
+
+
+def _unit_sphere(vertices: np.ndarray) -> np.ndarray:
+    """Centred and scaled to a unit bounding sphere again, as the loader leaves every mesh:
+    the decimator places merged vertices at their quadric optimum, a little off the original
+    extent."""
+    centred = vertices - (vertices.min(axis=0) + vertices.max(axis=0)) / 2.0
+    return centred / float(np.sqrt((centred**2).sum(axis=1)).max())
 
 
 def simplify(vertices: np.ndarray, faces: np.ndarray, max_triangles: int) -> Simplified:

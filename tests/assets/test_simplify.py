@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asset_files import make_asset_root, write_textured_torus
 from lightpipe.assets import simplify
 from lightpipe.assets.catalog import AssetError, build_catalog
 from lightpipe.assets.loader import _load_user_object, load_object, validate_catalog
@@ -22,6 +21,8 @@ from lightpipe.config.settings import AssetSettings, ProjectSettings, Settings
 from lightpipe.config.validation import validate_settings
 from lightpipe.dataset.identity import dataset_identity
 from lightpipe.errors import ConfigError
+
+from asset_files import make_asset_root, write_textured_torus
 
 SIDE = 160  # 51,200 triangles
 BUDGET = 5_000
@@ -56,6 +57,8 @@ def test_heavy_mesh_is_simplified_keeping_shape_and_texture(root):
     np.testing.assert_allclose(mesh.vertices.min(0), full.vertices.min(0), atol=0.02)
     np.testing.assert_allclose(mesh.vertices.max(0), full.vertices.max(0), atol=0.02)
     np.testing.assert_allclose(np.linalg.norm(mesh.normals, axis=1), 1.0, atol=1e-5)
+    radius = np.sqrt((mesh.vertices.astype(np.float64) ** 2).sum(1)).max()
+    assert radius == pytest.approx(1.0, abs=1e-6)  # a unit bounding sphere, as every mesh
     # Each vertex's texture colour is the one of where it is: u follows the angle about y.
     v = mesh.vertices.astype(np.float64)
     u = (np.arctan2(v[:, 2], v[:, 0]) / (2 * np.pi)) % 1.0
@@ -135,11 +138,11 @@ def test_simplification_is_cached_and_a_damaged_entry_recomputed(root, tmp_path)
         stored = {key: data[key] for key in data.files}
     assert np.array_equal(stored["faces"], first.faces)
     # The next load reads the entry: a valid one edited by hand shows up in the mesh.
-    np.savez(entry, vertices=stored["vertices"] * 0.5, faces=stored["faces"],
+    np.savez(entry, vertices=stored["vertices"] * [-1.0, 1.0, 1.0], faces=stored["faces"],
              source=stored["source"])
     _load_user_object.cache_clear()
-    halved = load_object(str(root), TORUS, 16, BUDGET).mesh
-    np.testing.assert_allclose(halved.vertices, first.vertices * 0.5, atol=1e-6)
+    mirrored = load_object(str(root), TORUS, 16, BUDGET).mesh
+    np.testing.assert_allclose(mirrored.vertices, first.vertices * [-1, 1, 1], atol=1e-6)
     # A damaged entry (truncated, garbage, out-of-range indices) is computed again and replaced.
     damaged = {"truncated": entry.read_bytes()[:100], "garbage": b"not an npz"}
     for name, content in damaged.items():

@@ -9,7 +9,6 @@ import dataclasses
 import numpy as np
 import pytest
 
-from asset_files import write_textured_torus
 from lightpipe.assets.loader import _load_user_object
 from lightpipe.config.settings import (
     AssetSettings,
@@ -23,6 +22,8 @@ from lightpipe.planning.planner import asset_pools, plan_video
 from lightpipe.render import annotations, renderer
 from lightpipe.render.renderer import RenderOptions, chunk_frames, render_video
 from lightpipe.render.scene import GROUND_CELLS, build_scene
+
+from asset_files import write_textured_torus
 
 SIDE = 120  # 28,800 triangles
 
