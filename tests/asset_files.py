@@ -218,3 +218,30 @@ def write_gso_object(folder: Path, color=(20, 60, 230), half=(0.04, 0.03, 0.06),
     (folder / "metadata.pbtxt").write_text("name: \"x\"\n")
     write_image(folder / "thumbnails" / "0.jpg", (128, 128, 128), size=(4, 4))
     return mesh
+
+
+def write_textured_torus(path: Path, side: int) -> Path:
+    """A torus of 2 * side**2 triangles (a side x side grid, seam vertices duplicated) as a GLB,
+    UVs u = angle about the vertical / 2 pi, v = angle about the tube / 2 pi, and a texture red
+    for u < 0.5, green for u >= 0.5."""
+    import trimesh
+    from trimesh.visual import TextureVisuals
+    from trimesh.visual.material import SimpleMaterial
+
+    grid = np.linspace(0.0, 1.0, side + 1)
+    uu, vv = np.meshgrid(grid, grid)
+    a, b = uu * 2 * np.pi, vv * 2 * np.pi
+    vertices = np.stack([(1 + 0.4 * np.cos(b)) * np.cos(a), 0.4 * np.sin(b),
+                         (1 + 0.4 * np.cos(b)) * np.sin(a)], axis=-1).reshape(-1, 3)
+    idx = np.arange((side + 1) ** 2).reshape(side + 1, side + 1)
+    p, q, r, s = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
+    faces = np.concatenate([np.stack([p, r, q], -1).reshape(-1, 3),
+                            np.stack([q, r, s], -1).reshape(-1, 3)])
+    image = np.zeros((16, 16, 3), np.uint8)
+    image[:, :8], image[:, 8:] = RED, GREEN
+    mesh = trimesh.Trimesh(vertices, faces, process=False, visual=TextureVisuals(
+        uv=np.stack([uu.ravel(), vv.ravel()], axis=1),
+        material=SimpleMaterial(image=Image.fromarray(image))))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mesh.export(path)
+    return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from lightpipe.assets.materials import MaterialMaps, flat_maps, material_maps
 from lightpipe.assets.metadata import declared_up, object_metadata
 from lightpipe.assets.memory import kept_in_memory
 from lightpipe.assets.procedural import Mesh, object_mesh
+from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES, check_file_size, within_budget
 from lightpipe.assets.texture_sets import texture_set_maps
 
 # Bump when a check finds other problems or facts in the same file: cached outcomes of older
@@ -52,13 +54,16 @@ class LoadedObject:
     file_vertices: int = 0
 
 
-def load_object(root: str | None, asset_id: str, texture_size: int) -> LoadedObject:
+def load_object(root: str | None, asset_id: str, texture_size: int,
+                max_triangles: int = DEFAULT_MAX_TRIANGLES) -> LoadedObject:
     """Built-in or user object; user meshes are turned so their declared up axis (`assets.yaml`)
-    is +Y, centred and scaled to a unit bounding sphere."""
+    is +Y, centred and scaled to a unit bounding sphere, and simplified to at most
+    `max_triangles` (`settings.assets.max_triangles`, 0: no budget) when they have more
+    (`simplify`)."""
     if not asset_id.startswith(USER_PREFIX):
         return LoadedObject(object_mesh(asset_id), None)
     up = object_metadata(root, asset_id).up
-    return _load_user_object(str(user_path(root, asset_id)), texture_size, up)
+    return _load_user_object(str(user_path(root, asset_id)), texture_size, up, max_triangles)
 
 
 def load_material(root: str | None, material_id: str, size: int) -> MaterialMaps:
@@ -104,13 +109,16 @@ def load_backdrop(root: str | None, image_id: str, width: int, height: int) -> n
     return big[top:top + height, left:left + width]
 
 
-def validate_catalog(catalog: Catalog, texture_size: int = 64) -> None:
-    """Every broken user asset file, by name, in one AssetError, before any rendering: each
-    asset is loaded once and its outcome cached (`asset_facts`), so a warm start loads none."""
-    raise_problems(catalog_problems(catalog, texture_size))
+def validate_catalog(catalog: Catalog, texture_size: int = 64,
+                     max_triangles: int = DEFAULT_MAX_TRIANGLES) -> None:
+    """Every broken user asset file (and mesh too heavy for `max_triangles`), by name, in one
+    AssetError, before any rendering: each asset is loaded once and its outcome cached
+    (`asset_facts`), so a warm start loads none."""
+    raise_problems(catalog_problems(catalog, texture_size, max_triangles))
 
 
-def catalog_problems(catalog: Catalog, texture_size: int = 64) -> list[str]:
+def catalog_problems(catalog: Catalog, texture_size: int = 64,
+                     max_triangles: int = DEFAULT_MAX_TRIANGLES) -> list[str]:
     """One line per broken user asset (the cached outcome while its files are unchanged)."""
     if catalog.root is None:
         return []
@@ -120,49 +128,55 @@ def catalog_problems(catalog: Catalog, texture_size: int = 64) -> list[str]:
                       ("environment", catalog.environments)):
         for asset_id in ids:
             if asset_id.startswith(USER_PREFIX):
-                facts = _facts(catalog, asset_id, kind, texture_size)
+                facts = _facts(catalog, asset_id, kind, texture_size, max_triangles)
                 if "problem" in facts:
                     problems.append(facts["problem"])
     file_cache(catalog.root).flush()
     return problems
 
 
-def asset_facts(catalog: Catalog, asset_id: str, texture_size: int = 64) -> dict:
+def asset_facts(catalog: Catalog, asset_id: str, texture_size: int = 64,
+                max_triangles: int = DEFAULT_MAX_TRIANGLES) -> dict:
     """What checking the user asset `asset_id` found: `{"problem": text}` when it is broken,
     else its facts: an object's `triangles`, `vertices` and `radius` (bounding sphere about the
     bounding box's centre, in the file's units); an image's `width` and `height`; an
     environment map's `width`, `height` and `clamped` (small negatives clamped to 0). Kept in
     the asset cache (lightpipe.assets.file_cache), keyed by every file of the asset: loaded only
-    when one changed. `texture_size` only sizes the load on a miss."""
+    when one changed (or the budget `max_triangles` a mesh is checked against). `texture_size`
+    only sizes the load on a miss."""
     kind = ("object" if asset_id in catalog.objects else
             "environment" if asset_id in catalog.environments else "image")
-    return _facts(catalog, asset_id, kind, texture_size)
+    return _facts(catalog, asset_id, kind, texture_size, max_triangles)
 
 
-def _facts(catalog: Catalog, asset_id: str, kind: str, texture_size: int) -> dict:
+def _facts(catalog: Catalog, asset_id: str, kind: str, texture_size: int,
+           max_triangles: int) -> dict:
     params = {"checks": CHECKS_VERSION, **_library_versions(kind)}
+    if kind == "object":
+        params["max_triangles"] = max_triangles
     return file_cache(catalog.root).record(
         f"check {kind}", catalog.asset_files(asset_id), params,
-        lambda: _checked(kind, catalog.root, asset_id, texture_size))
+        lambda: _checked(kind, catalog.root, asset_id, texture_size, max_triangles))
 
 
-def mesh_facts(root: str, asset_id: str) -> dict:
+def mesh_facts(root: str, asset_id: str, max_triangles: int = DEFAULT_MAX_TRIANGLES) -> dict:
     """The checked facts of the user mesh `asset_id` under `root` (`asset_facts`: triangles,
     vertices, bounding-sphere `radius` and `largest` bounding-box dimension, in the file's
     units), from the asset cache: the mesh is loaded only when its files changed since it was
     last checked. AssetError for a broken mesh."""
-    facts = asset_facts(_cached_catalog(str(root), True), asset_id)
+    facts = asset_facts(_cached_catalog(str(root), True), asset_id, 64, max_triangles)
     if "problem" in facts:
         raise AssetError(f"{facts['problem']}.\nHINT: fix the file or move it out of the "
                          "assets root.")
     return facts
 
 
-def _checked(kind: str, root: str, asset_id: str, texture_size: int) -> dict:
+def _checked(kind: str, root: str, asset_id: str, texture_size: int,
+             max_triangles: int) -> dict:
     path = str(user_path(root, asset_id))
     try:
         if kind == "object":
-            loaded = load_object(root, asset_id, texture_size)
+            loaded = load_object(root, asset_id, texture_size, max_triangles)
             return {"triangles": loaded.file_triangles, "vertices": loaded.file_vertices,
                     "radius": loaded.radius, "largest": loaded.largest}
         if kind == "environment":
@@ -189,10 +203,12 @@ def _library_versions(kind: str) -> dict:
 
 
 @kept_in_memory
-def _load_user_object(path: str, texture_size: int, up: str = "+y") -> LoadedObject:
+def _load_user_object(path: str, texture_size: int, up: str, max_triangles: int
+                      ) -> LoadedObject:
     import trimesh  # imported lazily: only user assets need it
     from trimesh.resolvers import FilePathResolver
 
+    check_file_size(path)
     try:
         # Companions may sit in sibling folders (GSO: ../materials/textures/texture.png); the
         # catalogue has checked that every referenced file lies inside the assets root.
@@ -216,9 +232,11 @@ def _load_user_object(path: str, texture_size: int, up: str = "+y") -> LoadedObj
     if radius <= 0:
         raise AssetError(f"mesh {path!r} has zero size.")
     vertices = vertices / radius
-    normals = _vertex_normals(vertices, faces)
     facts = {"file_triangles": len(faces), "file_vertices": len(vertices)}
-    uvs, maps, own = _appearance(mesh, vertices, faces, texture_size)
+    vertices, faces, visual = within_budget(path, vertices, faces, max_triangles, mesh.visual)
+    normals = _vertex_normals(vertices, faces)
+    uvs, maps, own = _appearance(types.SimpleNamespace(visual=visual), vertices, faces,
+                                 texture_size)
     if maps is not None and uvs.shape[0] != vertices.shape[0]:  # per-face colour atlas
         vertices, normals, faces = vertices[faces].reshape(-1, 3), normals[faces].reshape(-1, 3), \
             np.arange(faces.size, dtype=np.int64).reshape(-1, 3)

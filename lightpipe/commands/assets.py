@@ -30,21 +30,36 @@ def run_assets(args: list[str]) -> int:
     check.add_argument("--seed", type=int, default=42, help="project.seed of the split")
     check.add_argument("--train-ratio", type=float, default=0.8,
                        help="settings.dataset_split.train_ratio of the split")
+    check.add_argument("--max-triangles", type=int, default=None,
+                       help="settings.assets.max_triangles meshes are checked against "
+                            "(default 200000)")
     namespace = parser.parse_args(args)
     if not 0 <= namespace.seed <= MAX_SEED:
         raise ConfigError("--seed", namespace.seed, f"an integer in [0, {MAX_SEED}]")
     if not 0.0 < namespace.train_ratio <= 1.0:
         raise ConfigError("--train-ratio", namespace.train_ratio, "a number in (0, 1]")
-    report, problems = check_library(namespace.root, namespace.seed, namespace.train_ratio)
+    from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES
+    from lightpipe.config.validation import MIN_TRIANGLES
+
+    budget = DEFAULT_MAX_TRIANGLES if namespace.max_triangles is None else namespace.max_triangles
+    if budget != 0 and budget < MIN_TRIANGLES:
+        raise ConfigError("--max-triangles", budget,
+                          f"0 (no budget) or a whole number of triangles >= {MIN_TRIANGLES}")
+    report, problems = check_library(namespace.root, namespace.seed, namespace.train_ratio,
+                                     budget)
     print(report)
     return 1 if problems else 0
 
 
-def check_library(root: str, seed: int, train_ratio: float) -> tuple[str, list[str]]:
-    """(the printed report, every problem) of the library `root`."""
+def check_library(root: str, seed: int, train_ratio: float,
+                  max_triangles: int | None = None) -> tuple[str, list[str]]:
+    """(the printed report, every problem) of the library `root`, its meshes checked against
+    the triangle budget `max_triangles` (None: the default)."""
     from lightpipe.assets.catalog import USER_PREFIX, AssetError, Catalog, scan_root
     from lightpipe.assets.categories import asset_category
     from lightpipe.assets.loader import catalog_problems, load_object
+    from lightpipe.assets.metadata import sidecar_problems
+    from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES
     from lightpipe.physics.shapes import collision_problems
     from lightpipe.planning.planner import split_asset_ids
 
@@ -60,11 +75,15 @@ def check_library(root: str, seed: int, train_ratio: float) -> tuple[str, list[s
     files = {a: paths for kind in KINDS for a, paths in scans[kind].files.items()}
     catalog = Catalog(ids["objects"], ids["textures"], ids["backgrounds"], str(base),
                       ids["environments"], files)
-    problems += catalog_problems(catalog)
-    # what `scene.dynamics: physics` (the default) adds: a solid for every mesh
+    budget = DEFAULT_MAX_TRIANGLES if max_triangles is None else max_triangles
+    problems += sidecar_problems(base, ids["objects"])
+    problems += catalog_problems(catalog, 64, budget)
+    # what `scene.dynamics: physics` (the default) adds: a solid for every mesh (the same
+    # cached outcomes as predict's)
     problems += [f"{p} (with settings.scene.dynamics physics, the default)"
-                 for p in collision_problems(catalog, lambda a: load_object(str(base), a, 64).mesh,
-                                             {"texture_size": 64})]
+                 for p in collision_problems(
+                     catalog, lambda a: load_object(str(base), a, 64, budget).mesh,
+                     {"texture_size": 64, "max_triangles": budget})]
     lines = [f"assets {str(base)!r} (split: --seed {seed} --train-ratio {train_ratio:g}, "
              "disjoint assets)"]
     for kind in KINDS:
@@ -83,7 +102,7 @@ def check_library(root: str, seed: int, train_ratio: float) -> tuple[str, list[s
             line += " (the built-in materials are used)"
         lines.append(line)
         if kind == "objects" and count:
-            categories = Counter(asset_category(a) or "(none)" for a in ids[kind])
+            categories = Counter(asset_category(a, str(base)) or "(none)" for a in ids[kind])
             lines.append("    categories: " + ", ".join(
                 f"{name} {n}" for name, n in sorted(categories.items(),
                                                       key=lambda item: (-item[1], item[0]))))

@@ -60,7 +60,8 @@ class GenerationCLI(LightningCLI):
         if config.get("return_predictions") is None:
             config.return_predictions = False  # frames go to disk; keeping them would exhaust memory
         project, settings = settings_from(config)
-        validate_catalog(catalog_for(settings))  # a broken asset file fails here, by name
+        # a broken asset file, or a mesh too heavy, fails here, by name
+        validate_catalog(catalog_for(settings), max_triangles=settings.assets.max_triangles)
         asset_pools(project.seed, settings)  # and so does a catalogue too small to split
         check_output_dir(project, settings)
 

@@ -69,9 +69,12 @@ def check_assets(project, settings) -> None:
         from lightpipe.physics.shapes import collision_problems
 
         # outcomes cached per mesh (the asset cache): a warm start loads no mesh
-        problems += collision_problems(catalog, lambda a: load_object(catalog.root, a, 64).mesh,
-                                       {"texture_size": 64})
-    for check in (lambda: validate_catalog(catalog), lambda: asset_pools(project.seed, settings)):
+        budget = settings.assets.max_triangles
+        problems += collision_problems(
+            catalog, lambda a: load_object(catalog.root, a, 64, budget).mesh,
+            {"texture_size": 64, "max_triangles": budget})
+    for check in (lambda: validate_catalog(catalog, max_triangles=settings.assets.max_triangles),
+                  lambda: asset_pools(project.seed, settings)):
         try:
             check()
         except AssetError as exc:

@@ -185,6 +185,9 @@ class AssetSettings(Record):
     builtin: bool = True
     background_image_probability: float = 0.3  # a flat backdrop photo instead of the sky
     environment_probability: float = 0.8  # an HDR map, when environments/ has some, else the sky
+    # Triangles per user mesh: a heavier mesh is simplified once at load (quadric decimation,
+    # cached on disk; `lightpipe.assets.simplify`); 0: no budget. Part of the identity.
+    max_triangles: int = 200_000
     # Loaded meshes, maps and images kept per process (least recently used go first); speed
     # and memory only.
     mesh_cache_mb: int = 1024

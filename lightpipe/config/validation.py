@@ -11,6 +11,7 @@ from lightpipe.errors import ConfigError
 
 MAX_SEED = 2**32 - 1
 MAX_SIDE = 8192
+MIN_TRIANGLES = 100  # a smaller budget would reduce meshes to a few facets
 
 
 def validate_settings(project: ProjectSettings, settings: Settings) -> None:
@@ -54,6 +55,11 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
     _require(settings.assets.mesh_cache_mb >= 1, "settings.assets.mesh_cache_mb",
              settings.assets.mesh_cache_mb, "an integer number of megabytes >= 1",
              "loaded meshes, maps and images kept per process; the least recently used go first")
+    budget = settings.assets.max_triangles
+    _require(isinstance(budget, int) and not isinstance(budget, bool)
+             and (budget == 0 or budget >= MIN_TRIANGLES), "settings.assets.max_triangles",
+             budget, f"0 (no budget) or a whole number of triangles >= {MIN_TRIANGLES}",
+             "heavier user meshes are simplified to it at load (default 200000)")
     _require(render.motion_blur_samples >= 1, "settings.render.motion_blur_samples",
              render.motion_blur_samples, "an integer >= 1 (sub-frames per frame)")
     _require(render.frames_per_chunk >= 1, "settings.render.frames_per_chunk",

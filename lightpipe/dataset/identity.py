@@ -48,6 +48,10 @@ def dataset_identity(project: ProjectSettings, settings: Settings) -> dict:
         # The default, and the only rule before it was a key: left out, so every dataset made
         # before keeps its identity (and resumes).
         del data["dataset_split"]["rule"]
+    if settings.assets.root is None:
+        # Only user meshes are simplified: without them the budget changes nothing (and every
+        # dataset of built-in assets made before it was a key keeps its identity).
+        del data["assets"]["max_triangles"]
     identity = {"project": {"seed": project.seed}, "settings": data,
                 "assets": catalog_for(settings).fingerprint(), "renderer": RENDERER_VERSION}
     if settings.scene.dynamics == "physics":  # the engine's version fixes the trajectories

@@ -126,12 +126,16 @@ def body_pose(position, quaternion, scale: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def simulate_video(spec: VideoSpec, asset_root: str | None, texture_size: int) -> Trajectory:
+def simulate_video(spec: VideoSpec, asset_root: str | None, texture_size: int,
+                   max_triangles: int | None = None) -> Trajectory:
     """The trajectory of `spec` (cached: the renderer, the annotations and the writer ask for
-    the same video's); meshes as `load_object(asset_root, id, texture_size)` gives them."""
+    the same video's); meshes as `load_object(asset_root, id, texture_size, max_triangles)`
+    gives them (None: the default budget)."""
     from lightpipe.assets.loader import load_object
 
-    meshes = [load_object(asset_root, obj.asset_id, texture_size).mesh for obj in spec.objects]
+    budget = {} if max_triangles is None else {"max_triangles": max_triangles}
+    meshes = [load_object(asset_root, obj.asset_id, texture_size, **budget).mesh
+              for obj in spec.objects]
     return simulate(spec, meshes)
 
 

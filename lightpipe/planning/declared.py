@@ -13,18 +13,19 @@ from lightpipe.planning.specs import BodySpec, ObjectSpec
 CLEARANCE_STEP = 0.05  # metres an overlapping object moves outwards per step
 
 
-def declared_objects(objects: tuple[ObjectSpec, ...], root: str | None
-                     ) -> tuple[ObjectSpec, ...]:
+def declared_objects(objects: tuple[ObjectSpec, ...], root: str | None,
+                     max_triangles: int) -> tuple[ObjectSpec, ...]:
     """`objects` with their assets' declared sizes and categories: an object with a `size`
     keeps its real size (its `scale`, drawn from `object_scale` as for every object, becomes
     its bounding-sphere radius in metres) and carries its declared `category`. Where a new size
     makes an object's ground circle overlap an earlier one's, it moves straight away from the
-    centre in CLEARANCE_STEP steps until it is clear (no random draw)."""
+    centre in CLEARANCE_STEP steps until it is clear (no random draw). `max_triangles` is the
+    budget meshes are checked against (`settings.assets.max_triangles`)."""
     if root is None:
         return objects
     out, resized = [], False
     for obj in objects:
-        radius = declared_radius(root, obj.asset_id)
+        radius = declared_radius(root, obj.asset_id, max_triangles)
         category = object_metadata(root, obj.asset_id).category
         if radius is not None and radius != obj.scale:
             obj, resized = replace(obj, scale=radius), True

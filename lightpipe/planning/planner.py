@@ -108,7 +108,8 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
     # Motions come from their own stream, so the layout and the look below are the same
     # whether the scene is simulated or kinematic.
     motion_rng = np.random.default_rng(int(rng.integers(2**63)))
-    objects = declared_objects(_plan_objects(rng, count, pool, scene), settings.assets.root)
+    objects = declared_objects(_plan_objects(rng, count, pool, scene), settings.assets.root,
+                               settings.assets.max_triangles)
     objects = _plan_motions(motion_rng, objects, physical, scene)
     # The look: environment, materials, exposure and lens (drawn after the layout).
     environment = _plan_environment(rng, pool, settings)

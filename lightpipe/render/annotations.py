@@ -16,6 +16,7 @@ import numpy as np
 
 from lightpipe.assets.categories import object_category
 from lightpipe.assets.loader import load_object
+from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES
 from lightpipe.dataset.object_meta import OBJECTS_CONVENTION, ObjectsMeta, ObjectTrack
 from lightpipe.physics.rotations import quaternion
 from lightpipe.planning.specs import VideoSpec
@@ -25,6 +26,7 @@ from lightpipe.render.shading import TEXTURE_SIZE
 
 # Corner c of a box is (x[c >> 2 & 1], y[c >> 1 & 1], z[c & 1]) with 0 = min, 1 = max.
 CORNER_BITS = np.array([[(c >> 2) & 1, (c >> 1) & 1, c & 1] for c in range(8)], dtype=bool)
+MAX_FRAME_POINTS = 1 << 20  # (frame, vertex) pairs `amodal_boxes` transforms at once
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,8 @@ class _MeshPart:
 
 def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np.ndarray,
                        extrinsics: np.ndarray, asset_root: str | None = None,
-                       parts: list | None = None, poses: np.ndarray | None = None
-                       ) -> ObjectsMeta:
+                       parts: list | None = None, poses: np.ndarray | None = None,
+                       max_triangles: int = DEFAULT_MAX_TRIANGLES) -> ObjectsMeta:
     """The `ObjectsMeta` of a rendered video.
 
     segmentation: (F,H,W) integer ids (0 sky, 1 ground, 2 + k spec.objects[k]);
@@ -47,10 +49,11 @@ def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np
     segmentation = np.asarray(segmentation)
     frames, height, width = segmentation.shape
     if parts is None:
-        parts = [None] + [_MeshPart(load_object(asset_root, obj.asset_id, TEXTURE_SIZE).mesh)
+        parts = [None] + [_MeshPart(load_object(asset_root, obj.asset_id, TEXTURE_SIZE,
+                                                max_triangles).mesh)
                           for obj in spec.objects]
     if poses is None:
-        poses = part_poses(spec, parts, asset_root=asset_root)
+        poses = part_poses(spec, parts, asset_root=asset_root, max_triangles=max_triangles)
     if poses.shape[:2] != (frames, len(spec.objects) + 1) or extrinsics.shape[0] != frames:
         raise ValueError(f"{frames} segmentation frames, poses {poses.shape}, extrinsics "
                          f"{extrinsics.shape}: they must agree with the spec's "
@@ -58,7 +61,8 @@ def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np
     visible = visible_boxes(segmentation, len(spec.objects) + 2)
     intrinsics = np.asarray(intrinsics, dtype=np.float64)
     extrinsics = np.asarray(extrinsics, dtype=np.float64)
-    motion = None if spec.physics is None else simulated_motion(spec, asset_root)
+    motion = None if spec.physics is None else simulated_motion(spec, asset_root,
+                                                                 max_triangles)
     tracks = []
     for k, (obj, part) in enumerate(zip(spec.objects, parts[1:])):
         pose = poses[:, k + 1]
@@ -141,16 +145,32 @@ def amodal_boxes(model_view: np.ndarray, vertices: np.ndarray, faces: np.ndarray
 
     Vertices with z <= near are not projected; each face edge from one of them to a vertex in
     front contributes its point on the near plane instead, which makes the box exact for the
-    clipped mesh (the projection of a polygon in front of the camera spans its corners')."""
+    clipped mesh (the projection of a polygon in front of the camera spans its corners').
+    Frames are taken in blocks of at most `MAX_FRAME_POINTS` (frame, vertex) pairs, so memory
+    does not grow with frames x vertices (each frame's box is its own: the same values)."""
+    edges = []  # the mesh's edges, found once, when a frame first needs them
+    step = max(1, MAX_FRAME_POINTS // max(1, len(vertices)))
+    boxes, clipped = [], []
+    for start in range(0, model_view.shape[0], step):
+        block = _amodal_block(model_view[start:start + step], vertices, faces, edges,
+                              intrinsics, near, width, height)
+        boxes += block[0]
+        clipped += block[1]
+    return boxes, clipped
+
+
+def _amodal_block(model_view, vertices, faces, edges: list, intrinsics, near, width, height):
+    """`amodal_boxes` of a block of frames; `edges` holds `_edges(faces)` once computed."""
     x, y, z = (transform(model_view, vertices)[..., i] for i in range(3))
     front = z > near
     u, v = project(intrinsics, x, y, np.where(front, z, 1.0))
     lows = [np.where(front, u, np.inf).min(axis=1), np.where(front, v, np.inf).min(axis=1)]
     highs = [np.where(front, u, -np.inf).max(axis=1), np.where(front, v, -np.inf).max(axis=1)]
     cut = ~front.all(axis=1)
-    edges = _edges(np.asarray(faces)) if (cut & front.any(axis=1)).any() else None
+    if (cut & front.any(axis=1)).any() and not edges:
+        edges.append(_edges(np.asarray(faces)))
     for f in np.nonzero(cut & front.any(axis=1))[0]:
-        a, b = edges[:, 0], edges[:, 1]
+        a, b = edges[0][:, 0], edges[0][:, 1]
         cross = front[f][a] != front[f][b]
         a, b = a[cross], b[cross]
         t = (near - z[f][a]) / (z[f][b] - z[f][a])

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from lightpipe.assets.loader import load_backdrop
+from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES
 from lightpipe.config.settings import Settings
 from lightpipe.dataset.object_meta import ObjectsMeta
 from lightpipe.dataset.outputs import selected
@@ -50,6 +51,17 @@ from lightpipe.render.surface import surface_frame
 from lightpipe.render.zbuffer import Intrinsics, take_columns
 
 _OCCLUSION_KERNEL = torch.tensor(KERNEL, dtype=torch.float32).reshape(-1)  # for `native`
+# (frame, face) pairs per chunk: each costs about 0.7 KB at the chunk's peak (camera-space
+# corners and normals, shading planes, silhouette planes, shadow casters, temporaries), so a
+# chunk of a heavy mesh holds fewer frames (down to one) and memory does not grow with
+# triangles x frames_per_chunk. Chunking never changes a byte.
+MAX_FACE_FRAMES = 1 << 20
+
+
+def chunk_frames(frames_per_chunk: int, num_faces: int) -> int:
+    """Frames per chunk for a scene of `num_faces` faces: `frames_per_chunk`, fewer when the
+    chunk would hold more than `MAX_FACE_FRAMES` (frame, face) pairs, at least 1."""
+    return max(1, min(frames_per_chunk, MAX_FACE_FRAMES // max(1, num_faces)))
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class RenderOptions:
     """What to render beyond color and depth, and how (all deterministic)."""
 
     asset_root: str | None = None
+    max_triangles: int = DEFAULT_MAX_TRIANGLES  # user meshes' budget (`assets.simplify`)
     shadows: bool = False
     ambient_occlusion: bool = False
     antialias: int = 1  # k: silhouette pixels are resolved from k x k samples
@@ -81,7 +94,8 @@ class RenderOptions:
         selected output's `renders` flags (the output registry)."""
         render = settings.render
         products = {flag for output in selected(settings.outputs) for flag in output.renders}
-        return cls(asset_root=settings.assets.root, shadows=render.shadows,
+        return cls(asset_root=settings.assets.root,
+                   max_triangles=settings.assets.max_triangles, shadows=render.shadows,
                    ambient_occlusion=render.ambient_occlusion,
                    antialias=render.antialias, compile=render.compile, native=render.native,
                    motion_blur_samples=render.motion_blur_samples,
@@ -139,12 +153,13 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     blur = options.motion_blur_samples if spec.camera.shutter > 0 else 1
     with torch.inference_mode():
         lighting = video_lighting(spec, options.asset_root)
-        scene = build_scene(spec, device, options.asset_root, lighting.sun_direction)
+        scene = build_scene(spec, device, options.asset_root, lighting.sun_direction,
+                            max_triangles=options.max_triangles)
         frames = _Pass(spec, scene, lighting, options, backend, frames_per_chunk, max_candidates,
                        device)
         sub_frames = frames if blur == 1 else _Pass(
             spec, build_scene(spec, device, options.asset_root, lighting.sun_direction,
-                              kinematics.shutter_times(spec, blur)),
+                              kinematics.shutter_times(spec, blur), options.max_triangles),
             lighting, options, backend, frames_per_chunk, max_candidates, device)
         lens = depth_of_field.Lens.create(spec, scene.intrinsics, device) \
             if spec.camera.f_number > 0 else None
@@ -178,7 +193,8 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     flow = flow or (None,) * 4
     ids = None if segmentation is None else segmentation.astype(np.uint16)
     objects = object_annotations(spec, ids, scene.intrinsics, scene.extrinsics,
-                                 options.asset_root) if options.objects else None
+                                 options.asset_root, max_triangles=options.max_triangles
+                                 ) if options.objects else None
     return RenderedVideo(color=color, depth=depth, intrinsics=scene.intrinsics,
                          extrinsics=scene.extrinsics,
                          segmentation=ids, normals=normals, objects=objects,
@@ -187,7 +203,8 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                          object_coordinates=coordinates, part_to_camera=scene.part_to_camera,
                          part_bounds=scene.part_bounds,
                          physics=None if spec.physics is None else
-                         simulated_motion(spec, options.asset_root).meta(spec.num_frames))
+                         simulated_motion(spec, options.asset_root,
+                                          options.max_triangles).meta(spec.num_frames))
 
 
 def _finish_colour(frame, radiance, outputs, video, lens, backend: Backend) -> None:
@@ -204,8 +221,8 @@ class _Pass:
     def __init__(self, spec, scene, lighting, options, backend: Backend, frames_per_chunk,
                  max_candidates, device) -> None:
         self.spec, self.scene, self.options, self.backend = spec, scene, options, backend
-        self.frames_per_chunk, self.max_candidates, self.device = (frames_per_chunk,
-                                                                   max_candidates, device)
+        self.frames_per_chunk = chunk_frames(frames_per_chunk, scene.faces.shape[0])
+        self.max_candidates, self.device = max_candidates, device
         k = scene.intrinsics
         self.intr = Intrinsics(fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]),
                                cy=float(k[1, 2]))

@@ -9,6 +9,7 @@ import torch
 
 from lightpipe.assets.loader import load_material, load_object
 from lightpipe.assets.materials import MaterialMaps
+from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES
 from lightpipe.physics.simulation import Trajectory, simulate_video
 from lightpipe.planning.specs import GroundSpec, VideoSpec
 from lightpipe.render import kinematics
@@ -51,8 +52,10 @@ class ScenePart:
     metal: float
 
 
-def scene_parts(spec: VideoSpec, asset_root: str | None = None) -> list[ScenePart]:
-    """The ground and the objects of `spec`, with their materials.
+def scene_parts(spec: VideoSpec, asset_root: str | None = None,
+                max_triangles: int = DEFAULT_MAX_TRIANGLES) -> list[ScenePart]:
+    """The ground and the objects of `spec`, with their materials (user meshes within
+    `max_triangles`, `settings.assets.max_triangles`).
 
     Objects with their own material (maps or colours) show it; the others use their planned
     material. An asset's own PBR material ignores the spec's roughness scale and metal override.
@@ -62,7 +65,7 @@ def scene_parts(spec: VideoSpec, asset_root: str | None = None) -> list[ScenePar
                        load_material(asset_root, ground.material_id, TEXTURE_SIZE), ground.tint,
                        ground.roughness_scale, 0.0)]
     for obj in spec.objects:
-        item = load_object(asset_root, obj.asset_id, TEXTURE_SIZE)
+        item = load_object(asset_root, obj.asset_id, TEXTURE_SIZE, max_triangles)
         own = item.maps is not None
         parts.append(ScenePart(
             item.mesh, f"own:{obj.asset_id}" if own else obj.material_id,
@@ -73,14 +76,15 @@ def scene_parts(spec: VideoSpec, asset_root: str | None = None) -> list[ScenePar
 
 
 def part_poses(spec: VideoSpec, parts: list[ScenePart], times: list[float] | None = None,
-               asset_root: str | None = None) -> np.ndarray:
+               asset_root: str | None = None, max_triangles: int = DEFAULT_MAX_TRIANGLES
+               ) -> np.ndarray:
     """(F, P, 4, 4) part -> world per frame (or per instant of `times`): simulated
     (`spec.physics`, from `simulated_motion`) or kinematic, each object resting its lowest point on
     the ground."""
     count = len(times) if times else spec.num_frames
     ground = np.repeat(np.eye(4)[None], count, axis=0)[:, None]
     if spec.physics is not None:
-        trajectory = simulated_motion(spec, asset_root)
+        trajectory = simulated_motion(spec, asset_root, max_triangles)
         objects = trajectory.poses_at(times) if times else trajectory.frame_poses(count)
         return np.concatenate([ground, objects.reshape(count, -1, 4, 4)], axis=1)
     poses = [ground[:, 0]] + [
@@ -90,18 +94,20 @@ def part_poses(spec: VideoSpec, parts: list[ScenePart], times: list[float] | Non
     return np.stack(poses, axis=1)
 
 
-def simulated_motion(spec: VideoSpec, asset_root: str | None = None) -> Trajectory:
+def simulated_motion(spec: VideoSpec, asset_root: str | None = None,
+                     max_triangles: int = DEFAULT_MAX_TRIANGLES) -> Trajectory:
     """The simulated motion of a physics video (cached per process: the renderer, the
     annotations and the writer share one run)."""
-    return simulate_video(spec, asset_root, TEXTURE_SIZE)
+    return simulate_video(spec, asset_root, TEXTURE_SIZE, max_triangles)
 
 
 def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | None = None,
                 sun_direction: tuple[float, float, float] = (0.0, 1.0, 0.0),
-                times: list[float] | None = None) -> Scene:
+                times: list[float] | None = None, max_triangles: int = DEFAULT_MAX_TRIANGLES
+                ) -> Scene:
     """Everything the renderer needs for `spec` (at its frames, or at the instants `times`);
     deterministic and independent of the device."""
-    parts = scene_parts(spec, asset_root)
+    parts = scene_parts(spec, asset_root, max_triangles)
     meshes = [part.mesh for part in parts]
     materials = sorted({part.material_key for part in parts})
     tables = {part.material_key: part.maps for part in parts}
@@ -119,7 +125,7 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
                                 * TEXTURE_SIZE**2], axis=1)  # texel index: exact in float32
 
     extrinsics = kinematics.camera_extrinsics(spec, times)
-    part_world = part_poses(spec, parts, times, asset_root)
+    part_world = part_poses(spec, parts, times, asset_root, max_triangles)
     part_to_camera = kinematics.compose(extrinsics[:, None], part_world)
     model_view = part_to_camera[:, :, :3]
     light = sun_direction
