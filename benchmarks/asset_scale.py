@@ -200,11 +200,31 @@ def time_check(library: Path, work: Path) -> dict:
     return row
 
 
+# `lightpipe predict` in a process that also samples its asset memory (the byte-bounded LRU of
+# loaded meshes, maps and images, `lightpipe.assets.memory`) every 20 ms and prints the peak.
+MEMORY_DRIVER = """
+import sys, threading, time
+from lightpipe.assets.memory import ASSET_MEMORY
+peak = [0]
+def watch():
+    while True:
+        peak[0] = max(peak[0], ASSET_MEMORY.current_bytes)
+        time.sleep(0.02)
+threading.Thread(target=watch, daemon=True).start()
+from lightpipe.commands.dispatch import main
+code = main(sys.argv[1:])
+peak[0] = max(peak[0], ASSET_MEMORY.current_bytes)
+print(f"ASSET_MEMORY {peak[0]} {ASSET_MEMORY.max_bytes} {ASSET_MEMORY.loads}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
 def mesh_memory(library: Path, work: Path, videos: int, cache_mb: int) -> None:
-    """`videos` tiny videos from `library` in one predict process: RSS as it goes."""
+    """`videos` tiny videos from `library` in one predict process: RSS as it goes, and the
+    peak of its asset memory against its bound."""
     work.mkdir(parents=True, exist_ok=True)
     out = work / "out"
-    command = [LIGHTPIPE, "predict", "--config", str(REPO / "configs" / "tiny.yaml"),
+    command = [sys.executable, "-c", MEMORY_DRIVER, "predict", "--config", str(REPO / "configs" / "tiny.yaml"),
                "--settings.num_videos", str(videos), "--settings.output_dir", str(out),
                "--settings.video.width", "64", "--settings.video.height", "64",
                "--settings.video.num_frames", "2", "--settings.assets.root", str(library),
@@ -237,6 +257,12 @@ def mesh_memory(library: Path, work: Path, videos: int, cache_mb: int) -> None:
     print(f"  {seconds:.1f} s ({videos / seconds:.2f} videos/s); peak RSS {peak / 2**20:.0f} MiB; "
           f"RSS over the first tenth of the videos up to {max(early, default=0) / 2**20:.0f} MiB, "
           f"over the last tenth up to {max(late, default=0) / 2**20:.0f} MiB")
+    memory = [line.split() for line in stderr.splitlines() if line.startswith("ASSET_MEMORY ")]
+    if memory:
+        held, bound, loads = (int(value) for value in memory[-1][1:4])
+        print(f"  asset memory (loaded meshes, maps, images): peak {held / 2**20:.1f} MiB of its "
+              f"{bound / 2**20:.0f} MiB bound ({'within' if held <= bound else 'OVER'}), "
+              f"{loads} loads")
 
 
 def run_heavy() -> None:

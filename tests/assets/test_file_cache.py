@@ -257,8 +257,7 @@ def test_the_memory_of_loaded_assets_stays_under_its_bound(tmp_path):
         set_asset_memory_mb(1024)
 
 
-def test_a_resume_after_a_companion_edit_is_refused_naming_the_file(tmp_path, monkeypatch,
-                                                                    capsys):
+def test_a_resume_after_a_companion_edit_is_refused_naming_the_file(tmp_path, capsys):
     from lightpipe.commands.dispatch import main
     from lightpipe.commands.parsing import config_parser, parse_config
     from lightpipe.dataset.output_dir import prepare_output_dir
@@ -267,19 +266,8 @@ def test_a_resume_after_a_companion_edit_is_refused_naming_the_file(tmp_path, mo
     write_textured_obj(root / "objects" / "box")
     write_obj(root / "objects" / "ball.obj")
     age(root)
-    if not any(f.endswith("box.png") for fs in build_catalog(str(root), True).files.values()
-               for f in fs):
-        # Until the catalogue lists an OBJ's .mtl and textures (another part of issue 22),
-        # a scan that lists them stands in: the identity and the refusal are under test.
-        scan = catalog_module.scan_objects
-
-        def with_companions(base):
-            found = scan(base)
-            box = "objects/box/box.obj"
-            found.files["user:" + box] = (box, "objects/box/box.mtl", "objects/box/box.png")
-            return found
-
-        monkeypatch.setattr(catalog_module, "scan_objects", with_companions)
+    files = build_catalog(str(root), True).files["user:objects/box/box.obj"]
+    assert files == ("objects/box/box.obj", "objects/box/box.mtl", "objects/box/box.png")
     catalog_module._cached_catalog.cache_clear()
     config = tiny_config(tmp_path / "c.yaml", tmp_path / "out", num_videos=2,
                          assets={"root": str(root)}, scene={"dynamics": "kinematic"})
