@@ -33,6 +33,8 @@ def run_assets(args: list[str]) -> int:
     check.add_argument("--max-triangles", type=int, default=None,
                        help="settings.assets.max_triangles meshes are checked against "
                             "(default 200000)")
+    check.add_argument("--print_config", action="store_true",
+                       help="print the resolved arguments and exit (as every command does)")
     namespace = parser.parse_args(args)
     if not 0 <= namespace.seed <= MAX_SEED:
         raise ConfigError("--seed", namespace.seed, f"an integer in [0, {MAX_SEED}]")
@@ -45,6 +47,10 @@ def run_assets(args: list[str]) -> int:
     if budget != 0 and budget < MIN_TRIANGLES:
         raise ConfigError("--max-triangles", budget,
                           f"0 (no budget) or a whole number of triangles >= {MIN_TRIANGLES}")
+    if namespace.print_config:
+        print(f"root: {namespace.root}\nseed: {namespace.seed}\n"
+              f"train_ratio: {namespace.train_ratio}\nmax_triangles: {budget}")
+        return 0
     report, problems = check_library(namespace.root, namespace.seed, namespace.train_ratio,
                                      budget)
     print(report)

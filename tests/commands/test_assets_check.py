@@ -122,6 +122,15 @@ def test_bad_arguments_are_refused(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["assets", "check", "--root", str(tmp_path / "empty")]) == 1
     assert "holds no assets" in capsys.readouterr().out
+    assert main(["assets", "check", "--root", str(tmp_path), "--max-triangles", "5"]) == 2
+    assert "`--max-triangles` is 5" in capsys.readouterr().err
+
+
+def test_print_config_shows_the_resolved_arguments_and_checks_nothing(tmp_path, capsys):
+    assert main(["assets", "check", "--root", str(tmp_path / "nope"), "--max-triangles", "0",
+                 "--print_config"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"root: {tmp_path / 'nope'}", "seed: 42", "train_ratio: 0.8", "max_triangles: 0"]
 
 
 def test_the_real_command_writes_nothing_into_the_library(tmp_path):
