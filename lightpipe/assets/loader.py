@@ -22,12 +22,12 @@ from lightpipe.assets.catalog import (
 )
 from lightpipe.assets.environments import clamped_values, load_environment_image
 from lightpipe.assets.file_cache import file_cache
-from lightpipe.assets.materials import MaterialMaps, flat_maps, material_maps
+from lightpipe.assets.materials import BUILTIN_TEXTURE_SIZE, MaterialMaps, flat_maps, material_maps
 from lightpipe.assets.metadata import declared_up, object_metadata
 from lightpipe.assets.memory import kept_in_memory
 from lightpipe.assets.procedural import Mesh, object_mesh
 from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES, check_file_size, within_budget
-from lightpipe.assets.texture_sets import texture_set_maps
+from lightpipe.assets.texture_sets import texture_set_maps, texture_set_side
 
 # Bump when a check finds other problems or facts in the same file: cached outcomes of older
 # checks are then not used (see `asset_facts`).
@@ -54,6 +54,9 @@ class LoadedObject:
     file_vertices: int = 0
 
 
+FACE_ATLAS_SIZE = 128  # texels per side of the palette of a mesh's face colours
+
+
 def load_object(root: str | None, asset_id: str, texture_size: int,
                 max_triangles: int = DEFAULT_MAX_TRIANGLES) -> LoadedObject:
     """Built-in or user object; user meshes are turned so their declared up axis (`assets.yaml`)
@@ -67,15 +70,34 @@ def load_object(root: str | None, asset_id: str, texture_size: int,
 
 
 def load_material(root: str | None, material_id: str, size: int) -> MaterialMaps:
-    """Maps (size x size) of a built-in material, of a user texture set (a folder of maps:
-    `texture_sets`) or of a user image (its colour; roughness `materials.DEFAULT_ROUGHNESS`, not
-    metal, flat)."""
+    """Maps of a built-in material (`materials.BUILTIN_TEXTURE_SIZE`), of a user texture set (a
+    folder of maps: `texture_sets`) or of a user image (its colour; roughness
+    `materials.DEFAULT_ROUGHNESS`, not metal, flat), square, at their own resolution rounded up
+    to a power of two and at most `size` (`settings.render.max_texture_size`)."""
     if not material_id.startswith(USER_PREFIX):
-        return material_maps(material_id, size)
+        return material_maps(material_id, texture_side(BUILTIN_TEXTURE_SIZE, size))
     path = user_path(root, material_id)
     if path.is_dir():
-        return texture_set_maps(str(path), size)
-    return _image_maps(str(path), size)
+        return texture_set_maps(str(path), texture_side(texture_set_side(str(path)), size))
+    return _image_maps(str(path), texture_side(_image_side(str(path)), size))
+
+
+def texture_side(own: int, max_size: int) -> int:
+    """The side of a square map for an image `own` texels across: the power of two at or above
+    it, at most `max_size`."""
+    side = 1
+    while side < own:
+        side *= 2
+    return max(1, min(side, max_size))
+
+
+def _image_side(path: str) -> int:
+    """The larger of an image's width and height (0 if unreadable: reading it names it)."""
+    try:
+        with Image.open(path) as image:
+            return max(image.size)
+    except Exception:  # Pillow raises many types for broken files
+        return 0
 
 
 @kept_in_memory
@@ -299,10 +321,10 @@ def _appearance(mesh, vertices: np.ndarray, faces: np.ndarray, size: int):
     image = _base_color_image(visual)
     if uv is not None and image is not None and len(uv) == len(vertices):
         flipped = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1)
-        return flipped, flat_maps(_resized(image, size)), False
+        return flipped, flat_maps(_resized(image, texture_side(max(image.size), size))), False
     colors = _face_colors(visual, faces)
     if colors is not None:
-        uvs, texture = _face_atlas(colors, size)
+        uvs, texture = _face_atlas(colors, min(size, FACE_ATLAS_SIZE))
         return uvs, flat_maps(texture), False
     # No UVs: a spherical projection, so the planned material still shows its pattern.
     direction = vertices / np.maximum(np.linalg.norm(vertices, axis=1, keepdims=True), 1e-12)
@@ -317,9 +339,13 @@ def _is_pbr(material) -> bool:
         for name in ("baseColorTexture", "metallicRoughnessTexture", "normalTexture"))
 
 
-def _pbr_maps(material, size: int) -> MaterialMaps:
+def _pbr_maps(material, max_size: int) -> MaterialMaps:
     """glTF metallic-roughness: colour = factor x texture (sRGB), roughness = factor x G,
-    metalness = factor x B, normal = the normal texture (+y up, OpenGL) or flat."""
+    metalness = factor x B, normal = the normal texture (+y up, OpenGL) or flat; all at the
+    largest texture's side (`texture_side`, at most `max_size`; 1 without textures)."""
+    own = [max(t.size) for t in (material.baseColorTexture, material.metallicRoughnessTexture,
+                                 material.normalTexture) if t is not None]
+    size = texture_side(max(own, default=1), max_size)
     factor = np.asarray(material.baseColorFactor if material.baseColorFactor is not None
                         else [255, 255, 255, 255], dtype=np.float64)
     factor = factor[:3] / (255.0 if factor.max() > 1.0 else 1.0)

@@ -18,6 +18,9 @@ import numpy as np
 from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, asset_rng, check_builtin_id
 
 _TAU = 2.0 * np.pi
+# Built-in materials are generated at this side (at most settings.render.max_texture_size): the
+# ground repeats every 3-10 m, so a texel is 6-20 mm; 1024 would cost 0.6 s per material.
+BUILTIN_TEXTURE_SIZE = 512
 DEFAULT_ROUGHNESS = 0.6  # user images: a matte-ish surface (scaled per object by the spec)
 
 

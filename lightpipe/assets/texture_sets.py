@@ -70,6 +70,19 @@ def texture_set_maps(folder: str, size: int) -> MaterialMaps:
     return _set_maps(folder, size)
 
 
+def texture_set_side(folder: str) -> int:
+    """The largest side (width or height) of the set's maps: its own resolution (0 when none
+    can be read; reading then names them)."""
+    sides = [0]
+    for relative in _folder_set(Path(folder)).maps.values():
+        try:
+            with Image.open(str(Path(folder) / Path(relative).name)) as image:
+                sides.append(max(image.size))
+        except Exception:  # named by `texture_set_maps`
+            pass
+    return max(sides)
+
+
 @functools.lru_cache(maxsize=64)
 def _set_maps(folder: str, size: int) -> MaterialMaps:
     texture_set = _folder_set(Path(folder))

@@ -22,7 +22,7 @@ from lightpipe.physics.rotations import quaternion
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.render import kinematics
 from lightpipe.render.scene import part_poses, simulated_motion
-from lightpipe.render.shading import TEXTURE_SIZE
+from lightpipe.render.textures import DEFAULT_MAX_TEXTURE_SIZE
 
 # Corner c of a box is (x[c >> 2 & 1], y[c >> 1 & 1], z[c & 1]) with 0 = min, 1 = max.
 CORNER_BITS = np.array([[(c >> 2) & 1, (c >> 1) & 1, c & 1] for c in range(8)], dtype=bool)
@@ -49,7 +49,7 @@ def object_annotations(spec: VideoSpec, segmentation: np.ndarray, intrinsics: np
     segmentation = np.asarray(segmentation)
     frames, height, width = segmentation.shape
     if parts is None:
-        parts = [None] + [_MeshPart(load_object(asset_root, obj.asset_id, TEXTURE_SIZE,
+        parts = [None] + [_MeshPart(load_object(asset_root, obj.asset_id, DEFAULT_MAX_TEXTURE_SIZE,
                                                 max_triangles).mesh)
                           for obj in spec.objects]
     if poses is None:

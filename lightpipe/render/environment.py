@@ -21,8 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lightpipe.assets.memory import kept_in_memory
 from lightpipe.render import exact_math
-from lightpipe.render.look import ENV_IRRADIANCE, ENV_ROTATION, ENV_TERMS
+from lightpipe.render.look import (
+    ENV_BACKDROP_SCALE,
+    ENV_CAPTURE,
+    ENV_IRRADIANCE,
+    ENV_ROTATION,
+    ENV_TERMS,
+)
+from lightpipe.render.textures import mip_level
 from lightpipe.render.zbuffer import take_columns
 
 FACES = 6
@@ -31,6 +39,14 @@ SKY_SIZE = 64  # the procedural sky is smooth: a coarser base level suffices
 MIN_LEVEL_SIZE = 2
 SH_SIZE = 16  # the cube level the irradiance harmonics are integrated over
 SUN_RATIO = 40.0  # a map's brightest light counts as a sun when this much above the mean
+# The backdrop (what the camera sees of a map, and the environment ground) has its own cube,
+# sized for the frame: level-0 face side 2 fx (a texel per pixel at the face's centre), no
+# finer than the map (its width / pi), a multiple of BACKDROP_STEP (so it halves into mip
+# levels) and at most MAX_BACKDROP_SIZE: 6 x 2048^2 x 3 half floats x 4/3 = 201 MiB at most,
+# 75 MiB + 25 MiB of mips for an 8k map behind an 832x480 frame (fx ~ 720: side 1440).
+BACKDROP_STEP = 32
+MAX_BACKDROP_SIZE = 2048
+HALF_MAX = 65504.0  # the largest half float: brighter texels (a sun's core) are clipped there
 # Ramamoorthi & Hanrahan's irradiance constants.
 _C1, _C2, _C3, _C4, _C5 = 0.429043, 0.511664, 0.743125, 0.886227, 0.247708
 
@@ -83,6 +99,41 @@ def from_equirect(image: np.ndarray, size: int = BASE_SIZE) -> Environment:
     return _finish(base, *sun)
 
 
+def backdrop_side(fx: float, map_width: int | None) -> int:
+    """The backdrop cube's level-0 face side for a frame of focal length `fx` pixels and a map
+    `map_width` texels wide (None: the procedural sky, whose own cube is the backdrop)."""
+    side = 2.0 * fx
+    if map_width is not None:
+        side = min(side, map_width / math.pi)
+    steps = max(1, math.ceil(side / BACKDROP_STEP))
+    return min(steps * BACKDROP_STEP, MAX_BACKDROP_SIZE)
+
+
+def half_levels(levels) -> tuple[np.ndarray, ...]:
+    """Cube levels (6, S, S, 3) as half floats, clipped to [0, HALF_MAX]."""
+    return tuple(np.clip(level, 0.0, HALF_MAX).astype(np.float16) for level in levels)
+
+
+@kept_in_memory  # bounded with the loaded assets (settings.assets.mesh_cache_mb)
+def backdrop_from_file(path: str, size: int) -> tuple[np.ndarray, ...]:
+    """The backdrop cube of a map at face side `size` (see `backdrop_side`): the map, first
+    box-filtered by halves while it is denser than twice the cube's centre (so the bilinear
+    resampling does not alias), resampled per face, then mip-mapped down to faces of side
+    BACKDROP_STEP / 2 or an odd side; half floats. The sun stays in it (the camera sees it)."""
+    from lightpipe.assets.environments import load_environment_image
+
+    image = np.asarray(load_environment_image(path), np.float64)
+    while image.shape[1] / (2 * math.pi) > size and image.shape[0] % 2 == 0 \
+            and image.shape[1] % 2 == 0:
+        image = ((image[0::2, 0::2] + image[0::2, 1::2]) + (image[1::2, 0::2] + image[1::2, 1::2])) \
+            * 0.25
+    base = np.concatenate([_resample_equirect(image, size, face) for face in range(FACES)])
+    levels = [base]
+    while levels[-1].shape[1] % 2 == 0 and levels[-1].shape[1] > BACKDROP_STEP // 2:
+        levels.append(_downsample(levels[-1]))
+    return half_levels(levels)
+
+
 @functools.lru_cache(maxsize=8)
 def environment_from_file(path: str) -> Environment:
     from lightpipe.assets.environments import load_environment_image
@@ -125,10 +176,12 @@ def _downsample(level: np.ndarray) -> np.ndarray:
     return ((a + b) + (c + d)) * 0.25
 
 
-def _resample_equirect(image: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear samples of the map at every cube texel direction (longitude wraps)."""
+def _resample_equirect(image: np.ndarray, size: int, face: int | None = None) -> np.ndarray:
+    """Bilinear samples of the map at every cube texel direction (longitude wraps), of every
+    face (6, S, S, 3) or of one (1, S, S, 3)."""
     height, width = image.shape[:2]
-    d = cube_directions(size).reshape(-1, 3)
+    d = cube_directions(size) if face is None else _face_directions(size, face)
+    d = d.reshape(-1, 3)
     longitude = exact_math.atan2(d[:, 0], d[:, 2])  # 0 at +Z
     latitude = exact_math.asin(d[:, 1])
     x = (longitude / (2 * math.pi) + 0.5) * width - 0.5
@@ -142,7 +195,18 @@ def _resample_equirect(image: np.ndarray, size: int) -> np.ndarray:
     j1 = np.minimum(j0 + 1, height - 1)
     top = image[j0, i0] * (1.0 - fx) + image[j0, i1] * fx
     bottom = image[j1, i0] * (1.0 - fx) + image[j1, i1] * fx
-    return (top * (1.0 - fy) + bottom * fy).reshape(FACES, size, size, 3)
+    return (top * (1.0 - fy) + bottom * fy).reshape(-1, size, size, 3)
+
+
+def _face_directions(size: int, face: int) -> np.ndarray:
+    """(1, S, S, 3) `cube_directions` of one face (memory: a face at a time)."""
+    centres = (np.arange(size, dtype=np.float64) + 0.5) / size * 2.0 - 1.0
+    t, s = np.meshgrid(centres, centres, indexing="ij")
+    one = np.ones_like(s)
+    d = [np.stack([one, -t, -s], -1), np.stack([-one, -t, s], -1),
+         np.stack([s, one, t], -1), np.stack([s, -one, -t], -1),
+         np.stack([s, -t, one], -1), np.stack([-s, -t, -one], -1)][face][None]
+    return d / np.sqrt((d * d).sum(-1, keepdims=True))
 
 
 def _extract_sun(base: np.ndarray):
@@ -295,28 +359,48 @@ def _sun_irradiance(sun: np.ndarray, turbidity: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class EnvironmentLookup:
-    """An environment on a device: every level's texels in one planar (3, N) table."""
+    """An environment on a device: every level's texels in one planar (3, N) table, and the
+    backdrop's cube (half floats, its own levels)."""
 
     texels: torch.Tensor  # (3, sum 6 S_k^2) float32
     sizes: torch.Tensor  # (levels,) float32 face size per level
     offsets: torch.Tensor  # (levels,) float32 first texel of each level
     levels: int
+    backdrop_texels: torch.Tensor  # (3, sum 6 B_k^2) float16
+    backdrop_sizes: torch.Tensor  # (backdrop levels,) int64 face side per level
+    backdrop_offsets: torch.Tensor  # (backdrop levels,) int64 first texel of each level
+
+    @property
+    def backdrop_levels(self) -> int:
+        return self.backdrop_sizes.shape[0]
 
     @classmethod
-    def create(cls, environment: Environment, device) -> EnvironmentLookup:
+    def create(cls, environment: Environment, device, backdrop=None) -> EnvironmentLookup:
+        """`backdrop`: the backdrop cube's half-float levels (`backdrop_from_file`); None: the
+        environment's own levels (the procedural sky)."""
         flat = [lv.reshape(-1, 3) for lv in environment.levels]
         offsets = np.cumsum([0] + [f.shape[0] for f in flat[:-1]])
         texels = torch.from_numpy(np.concatenate(flat).T.astype(np.float32)).to(device)
         sizes = [float(lv.shape[1]) for lv in environment.levels]
         starts = [float(o) for o in offsets]
+        backdrop = half_levels(environment.levels) if backdrop is None else backdrop
+        bd_flat = [lv.reshape(-1, 3) for lv in backdrop]
+        bd_offsets = np.cumsum([0] + [f.shape[0] for f in bd_flat[:-1]])
+        bd_texels = torch.from_numpy(np.ascontiguousarray(np.concatenate(bd_flat).T))
         return cls(texels.contiguous(), torch.tensor(sizes, device=device),
-                   torch.tensor(starts, device=device), len(sizes))
+                   torch.tensor(starts, device=device), len(sizes), bd_texels.to(device),
+                   torch.tensor([lv.shape[1] for lv in backdrop], dtype=torch.int64,
+                                device=device),
+                   torch.tensor(bd_offsets.tolist(), dtype=torch.int64, device=device))
 
 
-def frame_parameters(environment: Environment, camera_to_env: np.ndarray, device) -> torch.Tensor:
+def frame_parameters(environment: Environment, camera_to_env: np.ndarray, device,
+                     capture=(0.0, 0.0, 0.0), backdrop_scale: float = 0.0) -> torch.Tensor:
     """(ENV_SIZE,) float32 of one frame (layout in `look`): the camera -> environment rotation
     (3x3, row-major), then the irradiance quadratic forms of the three channels in camera space
-    (ENV_TERMS each: xx, yy, zz, xy, xz, yz, x, y, z, 1, with the off-diagonal ones doubled)."""
+    (ENV_TERMS each: xx, yy, zz, xy, xz, yz, x, y, z, 1, with the off-diagonal ones doubled),
+    the environment ground's capture point in camera space and the backdrop's footprint scale
+    (its level-0 face side / (2 fx))."""
     q = np.eye(4)
     q[:3, :3] = camera_to_env
     m = irradiance_matrices(environment.sh)  # in environment axes
@@ -328,7 +412,9 @@ def frame_parameters(environment: Environment, camera_to_env: np.ndarray, device
                                for a in range(4))
     terms = [cam[:, 0, 0], cam[:, 1, 1], cam[:, 2, 2], 2 * cam[:, 0, 1], 2 * cam[:, 0, 2],
              2 * cam[:, 1, 2], 2 * cam[:, 0, 3], 2 * cam[:, 1, 3], 2 * cam[:, 2, 3], cam[:, 3, 3]]
-    values = [*camera_to_env.reshape(-1).tolist(), *np.stack(terms, 1).reshape(-1).tolist()]
+    values = [*camera_to_env.reshape(-1).tolist(), *np.stack(terms, 1).reshape(-1).tolist(),
+              *[float(c) for c in capture], float(backdrop_scale)]
+    assert len(values) == ENV_BACKDROP_SCALE + 1 and ENV_CAPTURE == len(values) - 4
     return torch.tensor(values, dtype=torch.float32, device=device)
 
 
@@ -361,6 +447,52 @@ def radiance(lookup: EnvironmentLookup, params: torch.Tensor, dx, dy, dz, lod) -
     else:  # 0-d tensors, not Python floats: a compiled kernel must not turn them into doubles
         size, offset = lookup.sizes[lod], lookup.offsets[lod]
     return _bilinear(lookup, size, offset, face, s, t)
+
+
+def backdrop_radiance(lookup: EnvironmentLookup, params: torch.Tensor, dx, dy, dz, distance
+                      ) -> list[torch.Tensor]:
+    """Radiance [r, g, b] of the backdrop cube along camera-space directions (dx, dy, dz; any
+    length), trilinear over the pixel's footprint: a pixel of a ray r = (rx, ry, 1) spans about
+    1 / (fx |r|) radians, a cube texel 2 m^2 / side radians where m = |e_major| / |e| (e the
+    direction in the environment's axes), so rho = side / (2 fx) x |e| / e_major^2 texels for
+    the camera's own rays (`distance` 1) and `distance` times that for the environment ground
+    (the planar depth of the ground point: its pixel spans depth |r| / (fx |r|) metres, seen
+    from |d| away)."""
+    r = [params[ENV_ROTATION + k] for k in range(9)]
+    ex = (r[0] * dx + r[1] * dy) + r[2] * dz
+    ey = (r[3] * dx + r[4] * dy) + r[5] * dz
+    ez = (r[6] * dx + r[7] * dy) + r[8] * dz
+    face, s, t = _face_coordinates(ex, ey, ez)
+    major = torch.maximum(torch.maximum(ex.abs(), ey.abs()), ez.abs()).clamp(min=1e-30)
+    e2 = ((ex * ex + ey * ey) + ez * ez).clamp(min=1e-30)
+    rho = params[ENV_BACKDROP_SCALE] * distance * (e2 * torch.rsqrt(e2)) / (major * major)
+    level0, level1, fraction = mip_level(rho, torch.full_like(face, lookup.backdrop_levels - 1,
+                                                              dtype=torch.int64))
+    near = _backdrop_bilinear(lookup, level0, face, s, t)
+    far = _backdrop_bilinear(lookup, level1, face, s, t)
+    return [a + (b - a) * fraction for a, b in zip(near, far)]
+
+
+def _backdrop_bilinear(lookup: EnvironmentLookup, level, face, s, t) -> list[torch.Tensor]:
+    """Bilinear within the face at one backdrop level per pixel (int64 indices: the cube may
+    hold more than 2^24 texels)."""
+    side = lookup.backdrop_sizes.index_select(0, level)
+    offset = lookup.backdrop_offsets.index_select(0, level)
+    size = side.float()
+    last = size - 1.0
+    x = torch.minimum(((s + 1.0) * 0.5 * size - 0.5).clamp(min=0.0), last)
+    y = torch.minimum(((t + 1.0) * 0.5 * size - 0.5).clamp(min=0.0), last)
+    x0, y0 = torch.floor(x), torch.floor(y)
+    fx, fy = x - x0, y - y0
+    x1, y1 = torch.minimum(x0 + 1.0, last), torch.minimum(y0 + 1.0, last)
+    base = offset + face.long() * (side * side)
+    row0, row1 = base + y0.long() * side, base + y1.long() * side
+    index = torch.stack([row0 + x0.long(), row0 + x1.long(), row1 + x0.long(),
+                         row1 + x1.long()])
+    q = take_columns(lookup.backdrop_texels, index.reshape(-1)).float().view(3, 4, -1)
+    top = q[:, 0] + (q[:, 1] - q[:, 0]) * fx
+    bottom = q[:, 2] + (q[:, 3] - q[:, 2]) * fx
+    return list((top + (bottom - top) * fy).unbind(0))
 
 
 def _face_coordinates(x, y, z):

@@ -31,6 +31,7 @@ class VideoLighting:
     sun_radius_deg: float
     ambient_scale: float  # times the environment's light
     exposure: float
+    map_path: str | None = None  # the HDR map's file, None for the procedural sky
 
     def camera_to_env(self, extrinsics: np.ndarray) -> np.ndarray:
         """(3, 3) camera -> environment rotation of a world -> camera pose (4x4): R_env^T R^T."""
@@ -41,8 +42,10 @@ class VideoLighting:
 
 def video_lighting(spec: VideoSpec, asset_root: str | None) -> VideoLighting:
     environment_spec, light = spec.environment, spec.light
+    map_path = None
     if environment_spec.image_id:
-        environment = environment_from_file(str(user_path(asset_root, environment_spec.image_id)))
+        map_path = str(user_path(asset_root, environment_spec.image_id))
+        environment = environment_from_file(map_path)
         angle = math.radians(environment_spec.rotation_deg)
         c, s = math.cos(angle), math.sin(angle)
         env_to_world = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
@@ -63,4 +66,4 @@ def video_lighting(spec: VideoSpec, asset_root: str | None) -> VideoLighting:
         + luminance(sun) * max(sun_direction[1], 0.0)
     exposure = camera_response.exposure_for(horizontal, spec.camera.exposure_bias_ev)
     return VideoLighting(environment, env_to_world, sun_direction, sun, radius,
-                         environment_spec.intensity, exposure)
+                         environment_spec.intensity, exposure, map_path)

@@ -18,31 +18,43 @@ the operation in both languages (the literal scan in tests/render/test_look.py l
 from __future__ import annotations
 
 # ---- LAYOUT: compiled into the kernels (`c_header`) ----
-TEXTURE_SIZE = 128  # texels per side of every material (a power of two)
-# Material table channels: linear albedo rgb, roughness, metalness, tangent-space normal xyz.
+# Material texels (`textures`): 8 bytes each, sRGB base colour rgb, roughness, metalness and the
+# tangent-space normal xyz (code / 127.5 - 1), in mip chains of up to MAX_MIP_LEVELS levels
+# (8192 texels per side at most). Per material a row of MIP_ROW int64: its level-0 side, its
+# last level, then the first texel of each level.
 CHANNELS = 8
+MAX_MIP_LEVELS = 14
+MIP_SIZE, MIP_LAST, MIP_OFFSETS = 0, 1, 2
+MIP_ROW = MIP_OFFSETS + MAX_MIP_LEVELS
 EXP_TABLE_SIZE = 64  # entries of `shading.environment_brdf_table` over NoV in [0, 1]
 AO_SAMPLES = 6  # hemisphere samples of the ambient occlusion (`occlusion.KERNEL`)
-# `face_info` rows (per face, from the scene): tint rgb, roughness scale, metal override, first
-# texel; `surface_planes` ends with them.
-FACE_TINT, FACE_ROUGHNESS_SCALE, FACE_METAL_OVERRIDE, FACE_FIRST_TEXEL = 0, 3, 4, 5
-FACE_INFO_ROWS = 6
+# `face_info` rows (per face, from the scene): tint rgb, roughness scale, metal override, material
+# (its row of the mip table), projected (1: the environment ground, 0: a material surface);
+# `surface_planes` ends with them.
+FACE_TINT, FACE_ROUGHNESS_SCALE, FACE_METAL_OVERRIDE, FACE_MATERIAL, FACE_PROJECTED = 0, 3, 4, 5, 6
+FACE_INFO_ROWS = 7
 # Rows of `surface_planes`; a vector X takes 3 rows (x, y, z).
 DET, DEPTH, NORMAL, TEXEL_S, TEXEL_T, TANGENT, BITANGENT = 0, 3, 4, 13, 16, 19, 22
 FACE_INFO = 25  # first `face_info` row
 TINT = FACE_INFO + FACE_TINT
 ROUGHNESS_SCALE = FACE_INFO + FACE_ROUGHNESS_SCALE
 METAL_OVERRIDE = FACE_INFO + FACE_METAL_OVERRIDE
-FIRST_TEXEL = FACE_INFO + FACE_FIRST_TEXEL
+MATERIAL = FACE_INFO + FACE_MATERIAL
+PROJECTED = FACE_INFO + FACE_PROJECTED
 NUM_PLANES = FACE_INFO + FACE_INFO_ROWS
-# Entries of the per-frame light vector (`shading.frame_light`).
-SUN_DIR, SUN_RGB, AMBIENT_SCALE, LOD_SCALE = 0, 3, 6, 7
-LIGHT_SIZE = 8
+# Entries of the per-frame light vector (`shading.frame_light`): the sun, the environment's
+# scale, the mip level of roughness 1, and 1/fx, 1/fy (ray units per pixel: texture footprints).
+SUN_DIR, SUN_RGB, AMBIENT_SCALE, LOD_SCALE, INV_FX, INV_FY = 0, 3, 6, 7, 8, 9
+LIGHT_SIZE = 10
 # Entries of the per-frame environment vector (`environment.frame_parameters`): the camera ->
 # environment rotation (3x3, row-major) from ENV_ROTATION, then per channel ENV_TERMS terms of
-# the irradiance's quadratic form from ENV_IRRADIANCE.
+# the irradiance's quadratic form from ENV_IRRADIANCE, the environment ground's projection
+# centre (camera space) from ENV_CAPTURE, and the backdrop's footprint scale (its level-0 face
+# side / (2 fx): cube texels per pixel along the face's axis).
 ENV_ROTATION, ENV_IRRADIANCE, ENV_TERMS = 0, 9, 10
-ENV_SIZE = ENV_IRRADIANCE + 3 * ENV_TERMS
+ENV_CAPTURE = ENV_IRRADIANCE + 3 * ENV_TERMS
+ENV_BACKDROP_SCALE = ENV_CAPTURE + 3
+ENV_SIZE = ENV_BACKDROP_SCALE + 1
 # Entries of a frame's shadow lookup parameters (`shadows.ShadowCaster.lookup`): the camera ->
 # light transform (3x4, row-major) from SHADOW_TO_LIGHT, the light camera's fx, fy, cx, cy from
 # SHADOW_INTRINSICS, the map's side in texels and the depth offset of its moments.
@@ -53,12 +65,15 @@ SHADOW_PARAMS = 18
 OCC_INTRINSICS, OCC_WIDTH, OCC_HEIGHT = 0, 4, 5
 OCC_PARAMS = 6
 
-LAYOUT = ("TEXTURE_SIZE", "CHANNELS", "EXP_TABLE_SIZE", "AO_SAMPLES", "FACE_TINT",
-          "FACE_ROUGHNESS_SCALE", "FACE_METAL_OVERRIDE", "FACE_FIRST_TEXEL", "FACE_INFO_ROWS",
+LAYOUT = ("CHANNELS", "MAX_MIP_LEVELS", "MIP_SIZE", "MIP_LAST", "MIP_OFFSETS", "MIP_ROW",
+          "EXP_TABLE_SIZE", "AO_SAMPLES", "FACE_TINT",
+          "FACE_ROUGHNESS_SCALE", "FACE_METAL_OVERRIDE", "FACE_MATERIAL", "FACE_PROJECTED",
+          "FACE_INFO_ROWS",
           "DET", "DEPTH", "NORMAL", "TEXEL_S", "TEXEL_T", "TANGENT", "BITANGENT", "FACE_INFO",
-          "TINT", "ROUGHNESS_SCALE", "METAL_OVERRIDE", "FIRST_TEXEL", "NUM_PLANES", "SUN_DIR",
-          "SUN_RGB", "AMBIENT_SCALE", "LOD_SCALE", "LIGHT_SIZE", "ENV_ROTATION",
-          "ENV_IRRADIANCE", "ENV_TERMS", "ENV_SIZE", "SHADOW_TO_LIGHT", "SHADOW_INTRINSICS",
+          "TINT", "ROUGHNESS_SCALE", "METAL_OVERRIDE", "MATERIAL", "PROJECTED", "NUM_PLANES",
+          "SUN_DIR", "SUN_RGB", "AMBIENT_SCALE", "LOD_SCALE", "INV_FX", "INV_FY", "LIGHT_SIZE",
+          "ENV_ROTATION", "ENV_IRRADIANCE", "ENV_TERMS", "ENV_CAPTURE", "ENV_BACKDROP_SCALE",
+          "ENV_SIZE", "SHADOW_TO_LIGHT", "SHADOW_INTRINSICS",
           "SHADOW_MAP_SIZE", "SHADOW_DEPTH_OFFSET", "SHADOW_PARAMS", "OCC_INTRINSICS",
           "OCC_WIDTH", "OCC_HEIGHT", "OCC_PARAMS")
 

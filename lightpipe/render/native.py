@@ -29,9 +29,11 @@ class _Shading(ctypes.Structure):
     values (`look.kernel_values`, passed in; each rounded once to float32).
     tests/render/test_look.py checks it against the C struct (`lp_shading_layout`)."""
 
-    _fields_ = [("planes", _p), ("texels", _p), ("light", _p), ("env_texels", _p),
+    _fields_ = [("planes", _p), ("texels", _p), ("texel_count", _i64), ("mips", _p),
+                ("material_count", _i64), ("srgb", _p), ("light", _p), ("env_texels", _p),
                 ("env_count", _i64), ("env_sizes", _p), ("env_offsets", _p),
-                ("env_levels", _i64), ("env", _p), ("brdf", _p), ("shadow", _p),
+                ("env_levels", _i64), ("bd_texels", _p), ("bd_count", _i64), ("bd_sizes", _p),
+                ("bd_offsets", _p), ("bd_levels", _i64), ("projected", _i64), ("env", _p), ("brdf", _p), ("shadow", _p),
                 ("shadow_count", _i64), ("shadow_params", _p), ("occ_depth", _p),
                 ("occ_count", _i64), ("occ_params", _p), ("occ_kernel", _p), ("backdrop", _p),
                 ("face_part", _p), ("min_roughness", _f32), ("dielectric_f0", _f32),
@@ -65,19 +67,23 @@ _LIB = Functions(_SIGNATURES)
 class FrameKernels:
     """One frame's shading inputs as a `Shading` struct; the tensors stay referenced."""
 
-    def __init__(self, planes, texels, light, lookup, env, brdf, shadow, occlusion, backdrop,
-                 face_part, occlusion_kernel, look_values: dict) -> None:
+    def __init__(self, planes, textures, light, lookup, env, brdf, shadow, occlusion, backdrop,
+                 face_part, occlusion_kernel, look_values: dict, projected: bool = False
+                 ) -> None:
         """`look_values`: the look's values by struct field (`look.kernel_values()`, read by
-        the caller for this frame: the table as it is now)."""
+        the caller for this frame: the table as it is now). `textures`: `textures.Textures`;
+        `projected`: the scene has an environment ground."""
         moments, shadow_params = shadow if shadow is not None else (None, None)
         occ_depth, occ_params = occlusion if occlusion is not None else (None, None)
-        self._keep = (planes, texels, light, lookup.texels, lookup.sizes, lookup.offsets, env,
-                      brdf, moments, shadow_params, occ_depth, occ_params, backdrop, face_part,
-                      occlusion_kernel)
+        self._keep = (planes, textures, light, lookup, env, brdf, moments, shadow_params,
+                      occ_depth, occ_params, backdrop, face_part, occlusion_kernel)
         self.struct = _Shading(
-            _ptr(planes), _ptr(texels), _ptr(light), _ptr(lookup.texels),
+            _ptr(planes), _ptr(textures.texels), textures.texels.shape[0], _ptr(textures.mips),
+            textures.mips.shape[0], _ptr(textures.srgb), _ptr(light), _ptr(lookup.texels),
             lookup.texels.shape[1], _ptr(lookup.sizes), _ptr(lookup.offsets), lookup.levels,
-            _ptr(env), _ptr(brdf), _ptr(moments),
+            _ptr(lookup.backdrop_texels), lookup.backdrop_texels.shape[1],
+            _ptr(lookup.backdrop_sizes), _ptr(lookup.backdrop_offsets), lookup.backdrop_levels,
+            int(projected), _ptr(env), _ptr(brdf), _ptr(moments),
             0 if moments is None else moments.shape[-1], _ptr(shadow_params), _ptr(occ_depth),
             0 if occ_depth is None else occ_depth.numel(), _ptr(occ_params),
             _ptr(occlusion_kernel), _ptr(backdrop), _ptr(face_part))

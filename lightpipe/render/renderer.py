@@ -36,9 +36,8 @@ from lightpipe.render.antialias import SilhouetteAntialiasing
 from lightpipe.render.backend import Backend
 from lightpipe.render.lighting import VideoLighting, video_lighting
 from lightpipe.render.occlusion import KERNEL, occlusion_parameters
-from lightpipe.render.scene import Scene, build_scene, simulated_motion
+from lightpipe.render.scene import Scene, build_scene, has_projected_ground, simulated_motion
 from lightpipe.render.shading import (
-    TEXTURE_SIZE,
     environment_brdf_table,
     frame_light,
     pixel_rays,
@@ -48,6 +47,7 @@ from lightpipe.render.shading import (
 )
 from lightpipe.render.shadows import ShadowCaster
 from lightpipe.render.surface import surface_frame
+from lightpipe.render.textures import DEFAULT_MAX_TEXTURE_SIZE, Textures
 from lightpipe.render.zbuffer import Intrinsics, take_columns
 
 _OCCLUSION_KERNEL = torch.tensor(KERNEL, dtype=torch.float32).reshape(-1)  # for `native`
@@ -70,6 +70,8 @@ class RenderOptions:
 
     asset_root: str | None = None
     max_triangles: int = DEFAULT_MAX_TRIANGLES  # user meshes' budget (`assets.simplify`)
+    # texels per side of the largest mip level (settings.render.max_texture_size)
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE
     shadows: bool = False
     ambient_occlusion: bool = False
     antialias: int = 1  # k: silhouette pixels are resolved from k x k samples
@@ -95,7 +97,8 @@ class RenderOptions:
         render = settings.render
         products = {flag for output in selected(settings.outputs) for flag in output.renders}
         return cls(asset_root=settings.assets.root,
-                   max_triangles=settings.assets.max_triangles, shadows=render.shadows,
+                   max_triangles=settings.assets.max_triangles,
+                   max_texture_size=render.max_texture_size, shadows=render.shadows,
                    ambient_occlusion=render.ambient_occlusion,
                    antialias=render.antialias, compile=render.compile, native=render.native,
                    motion_blur_samples=render.motion_blur_samples,
@@ -154,12 +157,14 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
     with torch.inference_mode():
         lighting = video_lighting(spec, options.asset_root)
         scene = build_scene(spec, device, options.asset_root, lighting.sun_direction,
-                            max_triangles=options.max_triangles)
+                            max_triangles=options.max_triangles,
+                            max_texture_size=options.max_texture_size)
         frames = _Pass(spec, scene, lighting, options, backend, frames_per_chunk, max_candidates,
                        device)
         sub_frames = frames if blur == 1 else _Pass(
             spec, build_scene(spec, device, options.asset_root, lighting.sun_direction,
-                              kinematics.shutter_times(spec, blur), options.max_triangles),
+                              kinematics.shutter_times(spec, blur), options.max_triangles,
+                              options.max_texture_size),
             lighting, options, backend, frames_per_chunk, max_candidates, device)
         lens = depth_of_field.Lens.create(spec, scene.intrinsics, device) \
             if spec.camera.f_number > 0 else None
@@ -228,7 +233,7 @@ class _Pass:
                                cy=float(k[1, 2]))
         self.rays = pixel_rays(self.intr, spec.width, spec.height, device)
         self.video = _VideoShading.create(spec, scene, lighting, options.asset_root, device,
-                                          backend)
+                                          backend, self.intr)
         self.occlusion = occlusion_parameters(self.intr, spec.width, spec.height, device) \
             if options.ambient_occlusion else None
         self.shadow = ShadowCaster.create(spec, scene, device, lighting.sun_direction,
@@ -248,7 +253,7 @@ class _Pass:
             keys = backend.fill_zbuffer(tris, self.intr, spec.width, spec.height,
                                         spec.camera.near, self.max_candidates)
             planes = backend.torch(surface_planes)(tris, vertex_normals, scene.face_uv,
-                                                   scene.face_info, TEXTURE_SIZE,
+                                                   scene.face_info, scene.face_texture_size,
                                                    backend.transposed)
             maps = self.shadow.maps(tris, start, stop, spec.camera.near, self.max_candidates,
                                     backend) if self.shadow and colour else None
@@ -317,35 +322,51 @@ class _VideoShading:
     spec: VideoSpec
     scene: Scene
     lighting: VideoLighting
-    texels: torch.Tensor
+    textures: Textures
     lookup: env_light.EnvironmentLookup
     brdf: torch.Tensor
     response: tuple[torch.Tensor, torch.Tensor]
     backdrop: torch.Tensor | None
     backend: Backend
+    intr: Intrinsics
+    backdrop_scale: float  # the backdrop cube's level-0 side / (2 fx)
+    projected: bool  # the ground shows the environment map (`scene.has_projected_ground`)
 
     @classmethod
     def create(cls, spec: VideoSpec, scene: Scene, lighting: VideoLighting, asset_root,
-               device, backend: Backend) -> _VideoShading:
-        texels = scene.texels.t().contiguous() if backend.transposed else scene.texels
-        lookup = env_light.EnvironmentLookup.create(lighting.environment, device)
+               device, backend: Backend, intr: Intrinsics) -> _VideoShading:
+        cube = None
+        if lighting.map_path is not None:
+            from lightpipe.assets.environments import load_environment_image
+
+            width = load_environment_image(lighting.map_path).shape[1]
+            cube = env_light.backdrop_from_file(lighting.map_path,
+                                                env_light.backdrop_side(intr.fx, width))
+        lookup = env_light.EnvironmentLookup.create(lighting.environment, device, cube)
         response = camera_response.response_table(lighting.exposure, device)
         backdrop = None
         if spec.background.image_id:  # shown as it is: the radiance whose code is the pixel's
             image = load_backdrop(asset_root, spec.background.image_id, spec.width, spec.height)
             codes = torch.from_numpy(np.array(image)).to(device).view(-1, 3).t().long()
             backdrop = _code_radiance(response).index_select(0, codes.reshape(-1)).view(3, -1)
-        return cls(spec, scene, lighting, texels, lookup, environment_brdf_table(device),
-                   response, backdrop, backend)
+        side = float(lookup.backdrop_sizes[0])
+        return cls(spec, scene, lighting, scene.textures, lookup, environment_brdf_table(device),
+                   response, backdrop, backend, intr, side / (2.0 * intr.fx),
+                   has_projected_ground(spec))
 
     def frame(self, frame: int, planes: torch.Tensor, shadow, occlusion) -> _FrameShading:
         device = planes.device
+        extrinsics = self.scene.extrinsics[frame]
+        capture = (0.0, 0.0, 0.0)
+        if self.projected:  # the capture point (0, h, 0) in camera space
+            h = self.spec.ground.capture_height
+            capture = tuple(float(extrinsics[i, 1] * h + extrinsics[i, 3]) for i in range(3))
         env = env_light.frame_parameters(
-            self.lighting.environment, self.lighting.camera_to_env(self.scene.extrinsics[frame]),
-            device)
+            self.lighting.environment, self.lighting.camera_to_env(extrinsics), device, capture,
+            self.backdrop_scale)
         light = frame_light([float(x) for x in self.scene.light_dir[frame]],
                             self.lighting.sun_irradiance, self.lighting.ambient_scale,
-                            self.lookup.levels, device)
+                            self.lookup.levels, self.intr, device)
         return _FrameShading(planes, self, light, env, shadow, occlusion)
 
 
@@ -366,24 +387,26 @@ class _FrameShading:
     def native(self) -> native.FrameKernels:
         """The frame's inputs for the native kernels."""
         v = self.video
-        return native.FrameKernels(self.planes, v.texels, self.light, v.lookup, self.env, v.brdf,
-                                   self.shadow, self.occlusion, v.backdrop, v.scene.face_part,
-                                   _OCCLUSION_KERNEL, look.kernel_values())
+        return native.FrameKernels(self.planes, v.textures, self.light, v.lookup, self.env,
+                                   v.brdf, self.shadow, self.occlusion, v.backdrop,
+                                   v.scene.face_part, _OCCLUSION_KERNEL, look.kernel_values(),
+                                   v.projected)
 
     def faces(self, face, rays, want_normals: bool = False):
         """`shading.shade_faces` of these pixels."""
         v = self.video
-        return v.backend.torch(shade_faces)(self.planes, face, rays, v.texels, self.light,
+        return v.backend.torch(shade_faces)(self.planes, face, rays, v.textures, self.light,
                                             v.lookup, self.env, v.brdf, self.shadow,
-                                            self.occlusion, want_normals, v.backend.transposed)
+                                            self.occlusion, want_normals, v.backend.transposed,
+                                            v.projected)
 
     def covered(self, keys, pixel, rays, want_normals: bool = False):
         """`shading.shade_covered` of these covered pixels of the frame's z-buffer `keys`."""
         v = self.video
-        return v.backend.torch(shade_covered)(keys, pixel, self.planes, rays, v.texels,
+        return v.backend.torch(shade_covered)(keys, pixel, self.planes, rays, v.textures,
                                               self.light, v.lookup, self.env, v.brdf,
                                               self.shadow, self.occlusion, want_normals,
-                                              v.backend.transposed)
+                                              v.backend.transposed, v.projected)
 
     def backdrop(self, pixel, rays) -> torch.Tensor:
         """(3, N) radiance behind the scene at these pixels: the backdrop image, or the
@@ -405,7 +428,8 @@ class _FrameShading:
 
 
 def _environment_backdrop(lookup, env, ray) -> torch.Tensor:
-    return torch.stack(env_light.radiance(lookup, env, ray[0], ray[1], torch.ones_like(ray[0]), 0))
+    return torch.stack(env_light.backdrop_radiance(lookup, env, ray[0], ray[1],
+                                                   torch.ones_like(ray[0]), 1.0))
 
 
 def _code_radiance(response: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:

@@ -9,12 +9,12 @@ import torch
 
 from lightpipe.assets.loader import load_material, load_object
 from lightpipe.assets.materials import MaterialMaps
+from lightpipe.assets.memory import kept_in_memory
 from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES
 from lightpipe.physics.simulation import Trajectory, simulate_video
 from lightpipe.planning.specs import GroundSpec, VideoSpec
 from lightpipe.render import kinematics
-from lightpipe.render.camera_response import SRGB_TO_LINEAR
-from lightpipe.render.shading import TEXTURE_SIZE, bilinear_texels
+from lightpipe.render.textures import DEFAULT_MAX_TEXTURE_SIZE, Textures, mip_chain
 
 GROUND_CELLS = 24
 
@@ -29,8 +29,10 @@ class Scene:
     faces: torch.Tensor  # (T,3) int64
     face_part: torch.Tensor  # (T,) int64
     face_uv: torch.Tensor  # (T,3,2) float32 texture coordinates of each face's vertices
-    face_info: torch.Tensor  # (6,T) float32: tint rgb, roughness scale, metal override, texel
-    texels: torch.Tensor  # (32, M*S*S) float32 bilinear quads of the material maps
+    face_info: torch.Tensor  # (7,T) float32: tint rgb, roughness scale, metal override,
+    # material, projected (look.FACE_*)
+    face_texture_size: torch.Tensor  # (T,) float32 level-0 side of each face's texture
+    textures: Textures  # every material's mip chain
     model_view: torch.Tensor  # (F,P,3,4) float32: part space -> camera space per frame
     light_dir: np.ndarray  # (F,3) float32, camera space, towards the sun
     extrinsics: np.ndarray  # (F,4,4) float64 world -> camera
@@ -53,26 +55,45 @@ class ScenePart:
 
 
 def scene_parts(spec: VideoSpec, asset_root: str | None = None,
-                max_triangles: int = DEFAULT_MAX_TRIANGLES) -> list[ScenePart]:
+                max_triangles: int = DEFAULT_MAX_TRIANGLES,
+                max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> list[ScenePart]:
     """The ground and the objects of `spec`, with their materials (user meshes within
-    `max_triangles`, `settings.assets.max_triangles`).
+    `max_triangles`, `settings.assets.max_triangles`; textures at their own resolution up to
+    `max_texture_size`, `settings.render.max_texture_size`).
 
     Objects with their own material (maps or colours) show it; the others use their planned
     material. An asset's own PBR material ignores the spec's roughness scale and metal override.
     """
     ground = spec.ground
     parts = [ScenePart(_ground_mesh(ground), ground.material_id,
-                       load_material(asset_root, ground.material_id, TEXTURE_SIZE), ground.tint,
-                       ground.roughness_scale, 0.0)]
+                       load_material(asset_root, ground.material_id, max_texture_size),
+                       ground.tint, ground.roughness_scale, 0.0)]
     for obj in spec.objects:
-        item = load_object(asset_root, obj.asset_id, TEXTURE_SIZE, max_triangles)
+        item = load_object(asset_root, obj.asset_id, max_texture_size, max_triangles)
         own = item.maps is not None
         parts.append(ScenePart(
             item.mesh, f"own:{obj.asset_id}" if own else obj.material_id,
-            item.maps if own else load_material(asset_root, obj.material_id, TEXTURE_SIZE),
+            item.maps if own else load_material(asset_root, obj.material_id, max_texture_size),
             obj.tint, 1.0 if item.own_material else obj.roughness_scale,
             0.0 if item.own_material else obj.metal))
     return parts
+
+
+def has_projected_ground(spec: VideoSpec) -> bool:
+    """Whether the video's ground shows the environment map (`GroundSpec.capture_height`)."""
+    return getattr(spec.ground, "capture_height", None) is not None
+
+
+@kept_in_memory  # bounded with the loaded assets (settings.assets.mesh_cache_mb)
+def material_chain(asset_root: str | None, material_key: str, max_texture_size: int,
+                   max_triangles: int) -> np.ndarray:
+    """The uint8 mip chain (`textures.mip_chain`) of a planned material or of an object's own
+    maps (`own:<asset id>`), built once per process."""
+    if material_key.startswith("own:"):
+        maps = load_object(asset_root, material_key[4:], max_texture_size, max_triangles).maps
+    else:
+        maps = load_material(asset_root, material_key, max_texture_size)
+    return mip_chain(maps)
 
 
 def part_poses(spec: VideoSpec, parts: list[ScenePart], times: list[float] | None = None,
@@ -98,20 +119,23 @@ def simulated_motion(spec: VideoSpec, asset_root: str | None = None,
                      max_triangles: int = DEFAULT_MAX_TRIANGLES) -> Trajectory:
     """The simulated motion of a physics video (cached per process: the renderer, the
     annotations and the writer share one run)."""
-    return simulate_video(spec, asset_root, TEXTURE_SIZE, max_triangles)
+    return simulate_video(spec, asset_root, DEFAULT_MAX_TEXTURE_SIZE, max_triangles)
 
 
 def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | None = None,
                 sun_direction: tuple[float, float, float] = (0.0, 1.0, 0.0),
-                times: list[float] | None = None, max_triangles: int = DEFAULT_MAX_TRIANGLES
-                ) -> Scene:
+                times: list[float] | None = None, max_triangles: int = DEFAULT_MAX_TRIANGLES,
+                max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE) -> Scene:
     """Everything the renderer needs for `spec` (at its frames, or at the instants `times`);
     deterministic and independent of the device."""
-    parts = scene_parts(spec, asset_root, max_triangles)
+    parts = scene_parts(spec, asset_root, max_triangles, max_texture_size)
     meshes = [part.mesh for part in parts]
     materials = sorted({part.material_key for part in parts})
-    tables = {part.material_key: part.maps for part in parts}
     part_material = [materials.index(part.material_key) for part in parts]
+    chains = [material_chain(asset_root, m, max_texture_size, max_triangles) for m in materials]
+    textures = Textures.create(chains, device)
+    material_side = textures.mips[:, 0].cpu().numpy().astype(np.float32)
+    projected = [1.0 if p == 0 and has_projected_ground(spec) else 0.0 for p in range(len(parts))]
 
     offsets = np.cumsum([0] + [m.vertices.shape[0] for m in meshes])
     faces = np.concatenate([m.faces + off for m, off in zip(meshes, offsets[:-1])])
@@ -121,8 +145,8 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
     part_info = np.concatenate([np.asarray([part.tint for part in parts], dtype=np.float32),
                                 np.asarray([(part.roughness_scale, part.metal) for part in parts],
                                            dtype=np.float32),
-                                np.asarray(part_material, dtype=np.float32)[:, None]
-                                * TEXTURE_SIZE**2], axis=1)  # texel index: exact in float32
+                                np.asarray(part_material, dtype=np.float32)[:, None],
+                                np.asarray(projected, dtype=np.float32)[:, None]], axis=1)
 
     extrinsics = kinematics.camera_extrinsics(spec, times)
     part_world = part_poses(spec, parts, times, asset_root, max_triangles)
@@ -135,7 +159,6 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
     def tensor(array, dtype=torch.float32):
         return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
 
-    material_tables = np.stack([tables[m].table(SRGB_TO_LINEAR) for m in materials])
     return Scene(
         vertices=tensor(np.concatenate([m.vertices for m in meshes])),
         normals=tensor(np.concatenate([m.normals for m in meshes])),
@@ -144,7 +167,8 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
         face_part=tensor(face_part, torch.int64),
         face_uv=tensor(uvs[faces]),
         face_info=tensor(part_info[face_part].T),
-        texels=bilinear_texels(tensor(material_tables)),
+        face_texture_size=tensor(material_side[np.asarray(part_material)][face_part]),
+        textures=textures,
         model_view=tensor(model_view),
         light_dir=light_cam.astype(np.float32),
         extrinsics=extrinsics,

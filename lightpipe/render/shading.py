@@ -40,12 +40,15 @@ from lightpipe.render.look import (  # noqa: F401 - the layout, also importable 
     DET,
     EXP_TABLE_SIZE,
     FACE_INFO_ROWS,
-    FIRST_TEXEL,
+    INV_FX,
+    INV_FY,
     LIGHT_SIZE,
     LOD_SCALE,
+    MATERIAL,
     METAL_OVERRIDE,
     NORMAL,
     NUM_PLANES,
+    PROJECTED,
     ROUGHNESS_SCALE,
     SHADOW_DEPTH_OFFSET,
     SHADOW_INTRINSICS,
@@ -56,9 +59,9 @@ from lightpipe.render.look import (  # noqa: F401 - the layout, also importable 
     TANGENT,
     TEXEL_S,
     TEXEL_T,
-    TEXTURE_SIZE,
     TINT,
 )
+from lightpipe.render import textures as texture_maps
 from lightpipe.render.occlusion import ambient_occlusion
 from lightpipe.render.zbuffer import FACE_MASK, Intrinsics, entries, take_columns
 
@@ -66,11 +69,14 @@ from lightpipe.render.zbuffer import FACE_MASK, Intrinsics, entries, take_column
 # that both kernel paths follow the one table.
 
 
-def frame_light(direction, sun_rgb, ambient_scale: float, levels: int, device) -> torch.Tensor:
+def frame_light(direction, sun_rgb, ambient_scale: float, levels: int, intr, device
+                ) -> torch.Tensor:
     """(LIGHT_SIZE,) float32: direction towards the sun (camera space), its irradiance (rgb),
-    the environment's scale and the mip level of roughness 1 (levels - 1). A tensor rather than
-    Python floats, so a compiled kernel is traced once, not once per frame."""
-    values = [*direction, *sun_rgb, ambient_scale, float(levels - 1)]
+    the environment's scale, the mip level of roughness 1 (levels - 1) and 1/fx, 1/fy of the
+    camera `intr` (texture footprints). A tensor rather than Python floats, so a compiled kernel
+    is traced once, not once per frame."""
+    values = [*direction, *sun_rgb, ambient_scale, float(levels - 1), 1.0 / intr.fx,
+              1.0 / intr.fy]
     return torch.tensor(values, dtype=torch.float32, device=device)
 
 
@@ -93,16 +99,17 @@ def pixel_rays(intr: Intrinsics, width: int, height: int, device) -> torch.Tenso
 
 
 def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
-                   face_info: torch.Tensor, tex_size: int, transposed: bool = False
+                   face_info: torch.Tensor, tex_size: torch.Tensor, transposed: bool = False
                    ) -> torch.Tensor:
     """(Fc, NUM_PLANES, T) per (frame, face): n', c, Mx, My, Mz, Us, Ut, tangent, bitangent,
-    tint rgb, roughness scale, metal override, first texel; transposed (Fc, T, NUM_PLANES) when
-    `transposed`.
+    tint rgb, roughness scale, metal override, material, projected; transposed
+    (Fc, T, NUM_PLANES) when `transposed`.
 
     Args:
         tris, normals: camera-space vertex positions / normals (Fc, T, 3 vertices, 3).
         uvs: texture coordinates (T, 3 vertices, 2), v down the image.
         face_info: (FACE_INFO_ROWS, T) per face, see `FACE_INFO_ROWS`.
+        tex_size: (T,) float32 level-0 side of each face's texture (texel coordinates).
     The tangent follows +u and the bitangent -v (up the image, the +y of the normal maps),
     both unit length, constant over the face.
     """
@@ -119,19 +126,22 @@ def surface_planes(tris: torch.Tensor, normals: torch.Tensor, uvs: torch.Tensor,
     return torch.stack([p.expand(n[0].shape) for p in planes], dim=2 if transposed else 1)
 
 
-def shade_covered(keys, pixel, table, rays, texels, light, lookup, frame_env, brdf, shadow=None,
-                  occlusion=None, want_normals: bool = False, transposed: bool = False):
+def shade_covered(keys, pixel, table, rays, textures, light, lookup, frame_env, brdf,
+                  shadow=None, occlusion=None, want_normals: bool = False,
+                  transposed: bool = False, projected: bool = False):
     """`shade_faces` of the covered pixels `pixel` (flat) of one frame's z-buffer `keys`.
 
     Returns the pixels' faces, then what `shade_faces` returns.
     """
     face = keys.index_select(0, pixel) & FACE_MASK
-    return (face, *shade_faces(table, face, take_columns(rays, pixel), texels, light, lookup,
-                               frame_env, brdf, shadow, occlusion, want_normals, transposed))
+    return (face, *shade_faces(table, face, take_columns(rays, pixel), textures, light, lookup,
+                               frame_env, brdf, shadow, occlusion, want_normals, transposed,
+                               projected))
 
 
-def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shadow=None,
-                occlusion=None, want_normals: bool = False, transposed: bool = False):
+def shade_faces(table, face, rays, textures, light, lookup, frame_env, brdf, shadow=None,
+                occlusion=None, want_normals: bool = False, transposed: bool = False,
+                projected: bool = False):
     """Linear radiance (3, N), planar depth (N,) and unit normals (3, N) or None, of N pixels.
 
     Args:
@@ -139,7 +149,7 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
             when `transposed` (one contiguous gather per pixel: what a compiled kernel wants).
         face: (N,) the face seen at each pixel.
         rays: (3, N) from `pixel_rays`.
-        texels: (4 * CHANNELS, M*S*S) from `bilinear_texels`, or its transpose when `transposed`.
+        textures: the scene's `textures.Textures`.
         light: (LIGHT_SIZE,) from `frame_light`.
         lookup, frame_env: the `environment.EnvironmentLookup` and its `frame_parameters`.
         brdf: `environment_brdf_table`.
@@ -156,8 +166,7 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
 
     inv_det, depth = surface_depth(p, rx, ry)
     g = geometric_normal(p, rx, ry)
-    m = material(texels, p, ray_dot(p, TEXEL_S, rx, ry) * inv_det,
-                 ray_dot(p, TEXEL_T, rx, ry) * inv_det, g, transposed)
+    m = material(textures, p, light, rx, ry, inv_det, g)
 
     # Eye vector v = -ray / |ray|.
     v = (-rx * inv_len, -ry * inv_len, -inv_len)
@@ -167,14 +176,19 @@ def shade_faces(table, face, rays, texels, light, lookup, frame_env, brdf, shado
     reflected, irradiance = environment(lookup, frame_env, light, n, v, n_v, m.roughness)
     terms = sun(light, n, g, v, n_v, m.roughness)
     lit = terms.lit
+    visible = None
     if shadow is not None:
-        lit = lit * sun_visibility(shadow[0], shadow[1], rx, ry, depth)
+        visible = sun_visibility(shadow[0], shadow[1], rx, ry, depth)
+        lit = lit * visible
     ao = 1.0 if occlusion is None else ambient_occlusion(
         occlusion[0], occlusion[1], rx * depth, ry * depth, depth, *g)
 
     ambient_weight = ao * light[AMBIENT_SCALE]
     radiance = [combine(m.f0[c], m.base[c], reflected[c], irradiance[c], light[SUN_RGB + c],
                         m.metal, env, terms, lit, ambient_weight) for c in range(3)]
+    if projected:
+        ground = projected_ground(lookup, frame_env, light, g, rx, ry, depth, visible, ao)
+        radiance = [torch.where(p[PROJECTED] > 0.0, ground[c], radiance[c]) for c in range(3)]
     normals = torch.stack(g) if want_normals else None
     return torch.stack(radiance), depth, normals
 
@@ -216,12 +230,14 @@ class Material(NamedTuple):
     normal: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # unit, normal-mapped
 
 
-def material(texels, p, x, y, g, transposed: bool = False) -> Material:
-    """The material at texel coordinates (x, y) of faces whose `surface_planes` rows are `p`:
-    the bilinear, wrapping sample of their texture (`bilinear_texels`, transposed when `transposed`)
-    with the face's tint, roughness scale and metal override, and the normal map applied in the
-    face's tangent frame around the geometric normal g (towards the eye)."""
-    m = _sample(texels, TEXTURE_SIZE, x, y, p[FIRST_TEXEL], transposed)
+def material(textures, p, light, rx, ry, inv_det, g) -> Material:
+    """The material seen along rays (rx, ry, 1) on faces whose `surface_planes` rows are `p`
+    (1/det `inv_det`): the trilinear, wrapping sample of their texture over the pixel's
+    footprint (`texture_footprint`, `textures.sample`) with the face's tint, roughness scale and
+    metal override, and the normal map applied in the face's tangent frame around the
+    geometric normal g (towards the eye)."""
+    x, y, ax, ay = texture_footprint(p, light, rx, ry, inv_det)
+    m = texture_maps.sample(textures, p[MATERIAL], x, y, ax, ay)
     gx, gy, gz = g
     tx, ty, tz = m[5], m[6], m[7]
     sx = (p[TANGENT] * tx + p[BITANGENT] * ty) + gx * tz
@@ -234,6 +250,42 @@ def material(texels, p, x, y, g, transposed: bool = False) -> Material:
     dielectric = look.DIELECTRIC_F0
     f0 = [(b - dielectric) * metal + dielectric for b in base]
     return Material(base, f0, roughness, metal, (sx * inv_s, sy * inv_s, sz * inv_s))
+
+
+def texture_footprint(p, light, rx, ry, inv_det):
+    """Level-0 texel coordinates (x, y) along rays (rx, ry, 1), and the squared lengths of their
+    steps per pixel along the screen's x and y: the coordinate is X.r / D.r, so its derivative
+    along rx is (X_x - coordinate D_x) / D.r, times 1/fx per pixel (and likewise along y)."""
+    x = ray_dot(p, TEXEL_S, rx, ry) * inv_det
+    y = ray_dot(p, TEXEL_T, rx, ry) * inv_det
+    sx = (p[TEXEL_S] - x * p[DET]) * inv_det * light[INV_FX]
+    tx = (p[TEXEL_T] - y * p[DET]) * inv_det * light[INV_FX]
+    sy = (p[TEXEL_S + 1] - x * p[DET + 1]) * inv_det * light[INV_FY]
+    ty = (p[TEXEL_T + 1] - y * p[DET + 1]) * inv_det * light[INV_FY]
+    return x, y, sx * sx + tx * tx, sy * sy + ty * ty
+
+
+def projected_ground(lookup, frame_env, light, g, rx, ry, depth, visible, ao):
+    """Radiance [r, g, b] of environment-ground pixels (Kubric's dome): the environment map
+    along the direction from the capture point C (`frame_env[ENV_CAPTURE:]`, camera space) to
+    the ground point P = depth (rx, ry, 1), times the light it keeps: per channel
+    (E ao + S v) / (E + S) with E the environment's irradiance at the ground's normal g, S the
+    sun's (n.l x its colour), v the sun's visibility (None: 1) and ao the occlusion (a float or
+    (N,)). The map already holds the unoccluded ground's light; shadows and occlusion darken it."""
+    capture = [frame_env[look.ENV_CAPTURE + k] for k in range(3)]
+    dx, dy, dz = rx * depth - capture[0], ry * depth - capture[1], depth - capture[2]
+    seen = env_light.backdrop_radiance(lookup, frame_env, dx, dy, dz, depth)
+    irradiance = env_light.irradiance(frame_env, *g)
+    lx, ly, lz = light[SUN_DIR], light[SUN_DIR + 1], light[SUN_DIR + 2]
+    n_l = ((g[0] * lx + g[1] * ly) + g[2] * lz).clamp(min=0.0)
+    out = []
+    for c in range(3):
+        sky = irradiance[c] * light[AMBIENT_SCALE]
+        sun_c = n_l * light[SUN_RGB + c]
+        kept = (sky * ao + (sun_c if visible is None else sun_c * visible)) \
+            / (sky + sun_c).clamp(min=1e-20)
+        out.append(seen[c] * kept)
+    return out
 
 
 def split_sum(brdf: torch.Tensor, roughness: torch.Tensor, n_v: torch.Tensor):
@@ -366,18 +418,6 @@ def sun_visibility(moments: torch.Tensor, params: torch.Tensor, rx: torch.Tensor
     return torch.where((gap <= 0) | ~inside, 1.0, trimmed)
 
 
-def bilinear_texels(maps: torch.Tensor) -> torch.Tensor:
-    """(4 C, M*S*S) per texel (x, y) of (M, S, S, C) maps: c00, c01 - c00, c10 - c00,
-    c11 - c10 - c01 + c00 (C channels each), with c01 the texel to the right and c10 the one
-    below, wrapping around."""
-    c00 = maps
-    c01 = torch.roll(maps, -1, dims=2)
-    c10 = torch.roll(maps, -1, dims=1)
-    c11 = torch.roll(c10, -1, dims=2)
-    quad = torch.cat([c00, c01 - c00, c10 - c00, (c11 - c10) - (c01 - c00)], dim=3)
-    return quad.reshape(-1, quad.shape[-1]).t().contiguous()
-
-
 def ray_planes(tris: torch.Tensor):
     """Moller-Trumbore with the ray as the only per-pixel input: for r = (rx, ry, 1),
     det = r.n', u = r.a / det, v = r.b / det, depth = c / det (lists of components)."""
@@ -409,20 +449,6 @@ def _tangent_frame(tris: torch.Tensor, uvs: torch.Tensor) -> list[torch.Tensor]:
 def _combine(s0, s1, s2, n, a, b):
     """Components of s0 n' + s1 a + s2 b."""
     return [(s0 * n[k] + s1 * a[k]) + s2 * b[k] for k in range(3)]
-
-
-def _sample(texels, size: int, x, y, first_texel, transposed: bool = False) -> list[torch.Tensor]:
-    """Bilinear, wrapping lookup of every channel at texel coordinates (x, y) (texel centres at
-    integers) of `bilinear_texels` of `size` (a power of two), or of its transpose when
-    `transposed`."""
-    x, y = x.clamp(-1e6, 1e6), y.clamp(-1e6, 1e6)
-    x0, y0 = torch.floor(x), torch.floor(y)
-    fx, fy = x - x0, y - y0
-    mask = size - 1  # the size is a power of two: & wraps negative coordinates too
-    index = ((x0.long() & mask) + (y0.long() & mask) * size) + first_texel.long()
-    q = entries(texels, index, transposed)
-    c = len(q) // 4
-    return [(q[i] + q[c + i] * fx) + (q[2 * c + i] + q[3 * c + i] * fx) * fy for i in range(c)]
 
 
 def _table(table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ from lightpipe.render import kinematics
 from lightpipe.render.annotations import object_annotations, visible_boxes
 from lightpipe.render.renderer import RenderOptions, render_video
 from lightpipe.render.scene import part_poses, scene_parts, simulated_motion
-from lightpipe.render.shading import TEXTURE_SIZE
+from lightpipe.render.textures import DEFAULT_MAX_TEXTURE_SIZE
 
 from asset_files import make_asset_root
 
@@ -230,7 +230,7 @@ def test_an_object_cut_by_the_near_plane_gets_the_exact_clipped_box(offset):
     K, extrinsics = kinematics.intrinsics(spec), kinematics.camera_extrinsics(spec)
     segmentation = np.zeros((spec.num_frames, spec.height, spec.width), np.uint16)
     track = object_annotations(spec, segmentation, K, extrinsics).objects[0]
-    mesh = load_object(None, "builtin:sphere/00", TEXTURE_SIZE).mesh
+    mesh = load_object(None, "builtin:sphere/00", DEFAULT_MAX_TEXTURE_SIZE).mesh
     pose = part_poses(spec, [None, scene_parts(spec)[1]])[0, 1]
     v = np.asarray(mesh.vertices, np.float64)
     cam = (extrinsics[0] @ pose @ np.concatenate([v, np.ones((len(v), 1))], 1).T).T[:, :3]

@@ -89,12 +89,13 @@ def test_an_edited_look_table_makes_the_build_stale(tmp_path, monkeypatch):
     before = native_library.source_hash()
     edited = tmp_path / "look.py"
     shutil.copy(native_library.LOOK_TABLE, edited)
-    edited.write_text(edited.read_text().replace("TEXTURE_SIZE = 128", "TEXTURE_SIZE = 256"))
+    edited.write_text(edited.read_text().replace("MAX_MIP_LEVELS = 14", "MAX_MIP_LEVELS = 15"))
     monkeypatch.setattr(native_library, "LOOK_TABLE", edited)
     assert native_library.source_hash() != before
 
 
 _CTYPES = {"const float *": ctypes.c_void_p, "const int64_t *": ctypes.c_void_p,
+           "const uint8_t *": ctypes.c_void_p, "const uint16_t *": ctypes.c_void_p,
            "int64_t": ctypes.c_int64, "float": ctypes.c_float, "Float2": ctypes.c_float * 2,
            "Float4": ctypes.c_float * 4}
 

@@ -16,7 +16,7 @@ from lightpipe.render.lighting import video_lighting
 from lightpipe.render.occlusion import frame_inverse_depth, occlusion_parameters
 from lightpipe.render.renderer import RenderOptions, camera_space, render_video
 from lightpipe.render.scene import build_scene
-from lightpipe.render.shading import TEXTURE_SIZE, surface_planes
+from lightpipe.render.shading import surface_planes
 from lightpipe.render.shadows import ShadowCaster
 from lightpipe.render.zbuffer import Intrinsics
 
@@ -71,11 +71,13 @@ def frame(specs, assets):
     intr = Intrinsics(fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]), cy=float(k[1, 2]))
     tris, normals = camera_space(scene, 0, 1, NATIVE)
     keys = EAGER.fill_zbuffer(tris, intr, spec.width, spec.height, spec.camera.near, 1 << 20)
-    planes = surface_planes(tris, normals, scene.face_uv, scene.face_info, TEXTURE_SIZE, True)
+    planes = surface_planes(tris, normals, scene.face_uv, scene.face_info,
+                            scene.face_texture_size, True)
     caster = ShadowCaster.create(spec, scene, "cpu", lighting.sun_direction,
                                  lighting.sun_radius_deg)
     maps = caster.maps(tris, 0, 1, spec.camera.near, 1 << 20, EAGER)
-    video = renderer._VideoShading.create(spec, scene, lighting, str(assets), "cpu", NATIVE)
+    video = renderer._VideoShading.create(spec, scene, lighting, str(assets), "cpu", NATIVE,
+                                          intr)
     occlusion = (frame_inverse_depth(keys[0].view(-1)),
                  occlusion_parameters(intr, spec.width, spec.height, "cpu"))
     return video.frame(0, planes[0], caster.lookup(maps[0], 0), occlusion), keys[0].view(-1), spec

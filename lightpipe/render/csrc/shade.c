@@ -48,13 +48,23 @@ typedef float Float4[4];
  * `lp_shading_layout` can describe it to the test of native.py's ctypes twin. */
 #define SHADING_FIELDS(F)                                                                      \
     F(const float *, planes)        /* (T, NUM_PLANES) `surface_planes` of the frame */         \
-    F(const float *, texels)        /* (M*S*S, 4*CHANNELS) `bilinear_texels`, transposed */     \
+    F(const uint8_t *, texels)      /* (N, CHANNELS) `textures.Textures.texels` */              \
+    F(int64_t, texel_count)         /* N */                                                     \
+    F(const int64_t *, mips)        /* (M, MIP_ROW) `Textures.mips` */                          \
+    F(int64_t, material_count)      /* M */                                                     \
+    F(const float *, srgb)          /* (256,) `Textures.srgb` */                                \
     F(const float *, light)         /* (LIGHT_SIZE,) `frame_light` */                           \
     F(const float *, env_texels)    /* (3, N) `EnvironmentLookup.texels` */                     \
     F(int64_t, env_count)           /* N */                                                     \
     F(const float *, env_sizes)     /* (levels,) */                                             \
     F(const float *, env_offsets)   /* (levels,) */                                             \
     F(int64_t, env_levels)                                                                     \
+    F(const uint16_t *, bd_texels)  /* (3, B) half floats `EnvironmentLookup.backdrop_texels` */ \
+    F(int64_t, bd_count)            /* B */                                                     \
+    F(const int64_t *, bd_sizes)    /* (backdrop levels,) */                                    \
+    F(const int64_t *, bd_offsets)  /* (backdrop levels,) */                                    \
+    F(int64_t, bd_levels)                                                                      \
+    F(int64_t, projected)           /* 1: the scene has an environment ground */                \
     F(const float *, env)           /* (ENV_SIZE,) `environment.frame_parameters` */            \
     F(const float *, brdf)          /* (2, EXP_TABLE_SIZE) `environment_brdf_table` */          \
     F(const float *, shadow)        /* (2, S*S) moments, or NULL */                             \
@@ -109,7 +119,66 @@ INLINE int32_t checked(int32_t index, int32_t count, float *bad) {
     *bad = *bad + (float)(1 - inside);
     return index & -inside; /* a mask, not a select: GCC would turn that into a pointer select */
 }
+INLINE int64_t checked64(int64_t index, int64_t count, float *bad) {
+    int64_t inside = (uint64_t)index < (uint64_t)count;
+    *bad = *bad + (float)(1 - inside);
+    return index & -inside;
+}
 INLINE float rsqrt(float x) { return 1.0f / sqrtf(x); }
+/* A float converted from a float in [-2^62, 2^62] (else 0, and the index it feeds is checked). */
+INLINE int64_t to_int64(float x) { return fabsf(x) <= 4.6e18f ? (int64_t)x : 0; }
+
+/* The float value of a half float (exact; no infinities or NaNs occur: the tables clip). */
+INLINE float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+    uint32_t bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+    float normal;
+    memcpy(&normal, &bits, sizeof normal);
+    float subnormal = (float)mantissa * 5.9604644775390625e-8f; /* 2^-24 */
+    return exponent ? normal : (sign ? -subnormal : subnormal);
+}
+
+/* `textures.mip_level`: the level pair and blend of a footprint of rho level-0 texels in a chain
+ * whose last level is `last`. */
+typedef struct { int64_t level, next; float fraction; } MipLevel;
+INLINE MipLevel mip_level(float rho, int64_t last) {
+    int64_t level = 0;
+#pragma GCC unroll 16
+    for (int i = 0; i < MAX_MIP_LEVELS - 1; i++) {
+        int step = (rho >= 2.0f) & (level < last);
+        rho = step ? rho * 0.5f : rho;
+        level = level + step;
+    }
+    MipLevel out = {level, level + 1 < last ? level + 1 : last, clamp2(rho - 1.0f, 0.0f, 1.0f)};
+    return out;
+}
+
+/* `environment._backdrop_bilinear`: one level of the backdrop cube (half floats). */
+INLINE Vec3 backdrop_bilinear(const Shading s, int64_t level, float face, float sc, float tc,
+                              float *bad) {
+    int64_t side = s.bd_sizes[level], offset = s.bd_offsets[level];
+    float size = (float)side;
+    float last = size - 1.0f;
+    float x = minimum(clamp_min(((sc + 1.0f) * 0.5f) * size - 0.5f, 0.0f), last);
+    float y = minimum(clamp_min(((tc + 1.0f) * 0.5f) * size - 0.5f, 0.0f), last);
+    float x0 = floorf(x), y0 = floorf(y);
+    float fx = x - x0, fy = y - y0;
+    float x1 = minimum(x0 + 1.0f, last), y1 = minimum(y0 + 1.0f, last);
+    int64_t base = offset + to_int64(face) * (side * side);
+    int64_t row0 = base + to_int64(y0) * side, row1 = base + to_int64(y1) * side;
+    int64_t n = s.bd_count;
+    int64_t i00 = checked64(row0 + to_int64(x0), n, bad), i01 = checked64(row0 + to_int64(x1), n, bad);
+    int64_t i10 = checked64(row1 + to_int64(x0), n, bad), i11 = checked64(row1 + to_int64(x1), n, bad);
+    const uint16_t *t = s.bd_texels;
+#define CHANNEL(c) ({                                                                   \
+        float q0 = half_to_float(t[(c) * n + i00]), q1 = half_to_float(t[(c) * n + i01]); \
+        float q2 = half_to_float(t[(c) * n + i10]), q3 = half_to_float(t[(c) * n + i11]); \
+        float top = q0 + (q1 - q0) * fx, bottom = q2 + (q3 - q2) * fx;                   \
+        top + (bottom - top) * fy; })
+    Vec3 out = {CHANNEL(0), CHANNEL(1), CHANNEL(2)};
+#undef CHANNEL
+    return out;
+}
 
 /* `environment._bilinear`: one level (face size, first texel) of the cube map. */
 INLINE Vec3 env_bilinear(const Shading s, float size, float offset, float face, float sc,
@@ -160,6 +229,33 @@ INLINE Vec3 env_radiance(const Shading s, float dx, float dy, float dz, int leve
     return env_bilinear(s, s.env_sizes[index], s.env_offsets[index], face, sc / ma, tc / ma, bad);
 }
 
+/* `environment.backdrop_radiance` along camera-space (dx, dy, dz), the footprint scaled by
+ * `distance` (1 for the camera's rays, the depth for the environment ground). */
+INLINE Vec3 backdrop_radiance(const Shading s, float dx, float dy, float dz, float distance,
+                              float *bad) {
+    const float *r = s.env + ENV_ROTATION;
+    float ex = (r[0] * dx + r[1] * dy) + r[2] * dz;
+    float ey = (r[3] * dx + r[4] * dy) + r[5] * dz;
+    float ez = (r[6] * dx + r[7] * dy) + r[8] * dz;
+    float ax = fabsf(ex), ay = fabsf(ey), az = fabsf(ez);
+    int major_x = (ax >= ay) & (ax >= az);
+    int major_y = !major_x & (ay >= az);
+    float ma = clamp_min(major_x ? ax : (major_y ? ay : az), (float)1e-30);
+    float face = major_x ? (ex >= 0 ? 0.0f : 1.0f)
+                         : (major_y ? (ey >= 0 ? 2.0f : 3.0f) : (ez >= 0 ? 4.0f : 5.0f));
+    float sc = major_x ? (ex >= 0 ? -ez : ez) : (major_y ? ex : (ez >= 0 ? ex : -ex));
+    float tc = major_x ? -ey : (major_y ? (ey >= 0 ? ez : -ez) : -ey);
+    float major = clamp_min(maximum(maximum(ax, ay), az), (float)1e-30);
+    float e2 = clamp_min((ex * ex + ey * ey) + ez * ez, (float)1e-30);
+    float rho = ((s.env[ENV_BACKDROP_SCALE] * distance) * (e2 * rsqrt(e2))) / (major * major);
+    MipLevel m = mip_level(rho, s.bd_levels - 1);
+    Vec3 near = backdrop_bilinear(s, m.level, face, sc / ma, tc / ma, bad);
+    Vec3 far = backdrop_bilinear(s, m.next, face, sc / ma, tc / ma, bad);
+    Vec3 out = {near.x + (far.x - near.x) * m.fraction, near.y + (far.y - near.y) * m.fraction,
+                near.z + (far.z - near.z) * m.fraction};
+    return out;
+}
+
 /* `environment.irradiance` at a unit camera-space normal. */
 INLINE Vec3 env_irradiance(const Shading s, float nx, float ny, float nz) {
 #define CHANNEL(c) ({                                                                   \
@@ -178,31 +274,76 @@ INLINE Vec3 env_irradiance(const Shading s, float nx, float ny, float nz) {
 
 typedef struct { Vec3 base, f0, normal; float roughness, metal; } Material;
 
-/* `shading.material`: the bilinear, wrapping texture sample at texel coordinates (x, y) of the
- * face at `row` of the planes -> base colour, specular colour F0, roughness, metalness and the
- * normal-mapped unit normal around the geometric normal g. */
-INLINE Material material(const Shading s, int32_t row, float x, float y, Vec3 g) {
+/* One decoded texel: the 8 channels of `textures._decode`. */
+typedef struct { float c[CHANNELS]; } Texel;
+
+/* `textures._bilinear`: the bilinear, wrapping sample of every channel at one level. */
+INLINE Texel texture_bilinear(const Shading s, const int64_t *row, int64_t level, float x,
+                              float y, float *bad) {
+    int64_t size0 = row[MIP_SIZE], size = size0 >> level;
+    float scale = (float)size / (float)size0;
+    int64_t offset = row[MIP_OFFSETS + level];
+    float lx = (x + 0.5f) * scale - 0.5f, ly = (y + 0.5f) * scale - 0.5f;
+    float x0 = floorf(lx), y0 = floorf(ly);
+    float fx = lx - x0, fy = ly - y0;
+    int64_t mask = size - 1;
+    int64_t ix = to_int64(x0) & mask, iy = to_int64(y0) & mask;
+    int64_t ix1 = (ix + 1) & mask, iy1 = (iy + 1) & mask;
+    int64_t row0 = offset + iy * size, row1 = offset + iy1 * size;
+    int64_t n = s.texel_count;
+    const uint8_t *q00 = s.texels + CHANNELS * checked64(row0 + ix, n, bad);
+    const uint8_t *q01 = s.texels + CHANNELS * checked64(row0 + ix1, n, bad);
+    const uint8_t *q10 = s.texels + CHANNELS * checked64(row1 + ix, n, bad);
+    const uint8_t *q11 = s.texels + CHANNELS * checked64(row1 + ix1, n, bad);
+    Texel out;
+#pragma GCC unroll 8
+    for (int c = 0; c < CHANNELS; c++) {
+        float v[4];
+        const uint8_t *q[4] = {q00, q01, q10, q11};
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++)
+            v[k] = c < 3 ? s.srgb[q[k][c]]
+                 : (c < 5 ? (float)q[k][c] / 255.0f : (float)q[k][c] / 127.5f - 1.0f);
+        float top = v[0] + (v[1] - v[0]) * fx, bottom = v[2] + (v[3] - v[2]) * fx;
+        out.c[c] = top + (bottom - top) * fy;
+    }
+    return out;
+}
+
+/* `shading.material`: the trilinear, wrapping texture sample over the pixel's footprint
+ * (`shading.texture_footprint`, `textures.sample`) of the face at `row` of the planes along the
+ * ray (rx, ry, 1) -> base colour, specular colour F0, roughness, metalness and the normal-mapped
+ * unit normal around the geometric normal g. */
+INLINE Material material(const Shading s, int32_t row, float rx, float ry, float inv_det, Vec3 g,
+                         float *bad) {
     const float *planes = s.planes;
 #define P(i) planes[row + (i)]
+#define DOT(i) ((rx * P(i) + ry * P((i) + 1)) + P((i) + 2))
+    float x = DOT(TEXEL_S) * inv_det, y = DOT(TEXEL_T) * inv_det;
+#undef DOT
+    float sx = ((P(TEXEL_S) - x * P(DET)) * inv_det) * s.light[INV_FX];
+    float tx = ((P(TEXEL_T) - y * P(DET)) * inv_det) * s.light[INV_FX];
+    float sy = ((P(TEXEL_S + 1) - x * P(DET + 1)) * inv_det) * s.light[INV_FY];
+    float ty = ((P(TEXEL_T + 1) - y * P(DET + 1)) * inv_det) * s.light[INV_FY];
+    float rho2 = clamp_min(maximum(sx * sx + tx * tx, sy * sy + ty * ty), (float)1e-30);
+    float rho = rho2 * rsqrt(rho2);
+    const int64_t *mip = s.mips + MIP_ROW * checked64(to_int64(P(MATERIAL)), s.material_count, bad);
+    MipLevel level = mip_level(rho, mip[MIP_LAST]);
     x = clamp2(x, -1e6f, 1e6f);
     y = clamp2(y, -1e6f, 1e6f);
-    float x0 = floorf(x), y0 = floorf(y);
-    float fx = x - x0, fy = y - y0;
-    const int32_t mask = TEXTURE_SIZE - 1;
-    int32_t texel = ((((int32_t)x0 & mask) + ((int32_t)y0 & mask) * TEXTURE_SIZE)
-                     + (int32_t)P(FIRST_TEXEL)) * (4 * CHANNELS);
-    const float *q = s.texels;
-#define MAP(i) ((q[texel + (i)] + q[texel + CHANNELS + (i)] * fx)                        \
-                + (q[texel + 2 * CHANNELS + (i)] + q[texel + 3 * CHANNELS + (i)] * fx) * fy)
-    float albedo_r = MAP(0), albedo_g = MAP(1), albedo_b = MAP(2), map_roughness = MAP(3);
-    float map_metal = MAP(4), tx = MAP(5), ty = MAP(6), tz = MAP(7);
-#undef MAP
-    float sx = (P(TANGENT) * tx + P(BITANGENT) * ty) + g.x * tz;
-    float sy = (P(TANGENT + 1) * tx + P(BITANGENT + 1) * ty) + g.y * tz;
-    float sz = (P(TANGENT + 2) * tx + P(BITANGENT + 2) * ty) + g.z * tz;
-    float inv_s = rsqrt(clamp_min((sx * sx + sy * sy) + sz * sz, (float)1e-20));
+    Texel near = texture_bilinear(s, mip, level.level, x, y, bad);
+    Texel far = texture_bilinear(s, mip, level.next, x, y, bad);
+    float t[CHANNELS];
+#pragma GCC unroll 8
+    for (int c = 0; c < CHANNELS; c++) t[c] = near.c[c] + (far.c[c] - near.c[c]) * level.fraction;
+    float albedo_r = t[0], albedo_g = t[1], albedo_b = t[2], map_roughness = t[3];
+    float map_metal = t[4], tnx = t[5], tny = t[6], tnz = t[7];
+    float mx = (P(TANGENT) * tnx + P(BITANGENT) * tny) + g.x * tnz;
+    float my = (P(TANGENT + 1) * tnx + P(BITANGENT + 1) * tny) + g.y * tnz;
+    float mz = (P(TANGENT + 2) * tnx + P(BITANGENT + 2) * tny) + g.z * tnz;
+    float inv_s = rsqrt(clamp_min((mx * mx + my * my) + mz * mz, (float)1e-20));
     Material m;
-    m.normal = (Vec3){sx * inv_s, sy * inv_s, sz * inv_s};
+    m.normal = (Vec3){mx * inv_s, my * inv_s, mz * inv_s};
     m.roughness = clamp2(map_roughness * P(ROUGHNESS_SCALE), s.min_roughness, 1.0f);
     m.metal = P(METAL_OVERRIDE) + (-P(METAL_OVERRIDE) + 1.0f) * clamp2(map_metal, 0.0f, 1.0f);
     m.base = (Vec3){clamp_min(albedo_r, 0.0f) * P(TINT), clamp_min(albedo_g, 0.0f) * P(TINT + 1),
@@ -381,6 +522,26 @@ INLINE float combine(float f0, float base, float reflected, float irradiance, fl
     return ambient + direct * (lit * sun_rgb);
 }
 
+/* `shading.projected_ground`: the environment ground's radiance at camera-space point
+ * depth (rx, ry, 1) with geometric normal g: the map seen from the capture point, times the
+ * light it keeps under the sun's visibility and the occlusion. */
+INLINE Vec3 projected_ground(const Shading s, Vec3 g, float rx, float ry, float depth,
+                             float visible, float ao, float *bad) {
+    const float *capture = s.env + ENV_CAPTURE;
+    Vec3 seen = backdrop_radiance(s, rx * depth - capture[0], ry * depth - capture[1],
+                                  depth - capture[2], depth, bad);
+    Vec3 irradiance = env_irradiance(s, g.x, g.y, g.z);
+    float lx = s.light[SUN_DIR], ly = s.light[SUN_DIR + 1], lz = s.light[SUN_DIR + 2];
+    float n_l = clamp_min((g.x * lx + g.y * ly) + g.z * lz, 0.0f);
+#define CHANNEL(c, xyz) ({                                                              \
+        float sky = irradiance.xyz * s.light[AMBIENT_SCALE];                            \
+        float sun_c = n_l * s.light[SUN_RGB + (c)];                                     \
+        seen.xyz * ((sky * ao + sun_c * visible) / clamp_min(sky + sun_c, (float)1e-20)); })
+    Vec3 out = {CHANNEL(0, x), CHANNEL(1, y), CHANNEL(2, z)};
+#undef CHANNEL
+    return out;
+}
+
 /* `shading.shade_faces` of one pixel: radiance, depth and geometric normal. */
 INLINE Shaded shade_one(const Shading s, int64_t face, float rx, float ry, float inv_len,
                         const int has_shadow, const int has_occlusion) {
@@ -398,7 +559,7 @@ INLINE Shaded shade_one(const Shading s, int64_t face, float rx, float ry, float
     float n_ray = (rx * nx + ry * ny) + nz;
     float facing = -copysignf(rsqrt((nx * nx + ny * ny) + nz * nz), n_ray);
     Vec3 g = {nx * facing, ny * facing, nz * facing};
-    Material m = material(s, row, DOT(TEXEL_S) * inv_det, DOT(TEXEL_T) * inv_det, g);
+    Material m = material(s, row, rx, ry, inv_det, g, &bad);
 #undef DOT
 
     /* Eye vector v = -ray / |ray|. */
@@ -409,8 +570,11 @@ INLINE Shaded shade_one(const Shading s, int64_t face, float rx, float ry, float
     Environment e = environment(s, n, v, n_v, m.roughness, &bad);
     Sun terms = sun(s, n, g, v, n_v, m.roughness);
     float lit = terms.lit;
-    if (has_shadow)
-        lit = lit * sun_visibility(s, rx, ry, depth, &bad);
+    float visible = 1.0f;
+    if (has_shadow) {
+        visible = sun_visibility(s, rx, ry, depth, &bad);
+        lit = lit * visible;
+    }
     float ao = has_occlusion
         ? ambient_occlusion(s, rx * depth, ry * depth, depth, g.x, g.y, g.z, &bad) : 1.0f;
 
@@ -420,6 +584,13 @@ INLINE Shaded shade_one(const Shading s, int64_t face, float rx, float ry, float
                                 ambient_weight)
     Shaded out = {CHANNEL(0, x), CHANNEL(1, y), CHANNEL(2, z), depth, g.x, g.y, g.z, bad};
 #undef CHANNEL
+    if (s.projected && planes[row + PROJECTED] > 0.0f) {
+        Vec3 ground = projected_ground(s, g, rx, ry, depth, visible, ao, &bad);
+        out.r = ground.x;
+        out.g = ground.y;
+        out.b = ground.z;
+        out.bad = bad;
+    }
     return out;
 }
 
@@ -472,7 +643,7 @@ INLINE void backdrop_list(const Shading s, const float *rx, const float *ry,
     for (int64_t j = 0; j < n; j++) {
         int32_t i = list[j];
         float bad = 0.0f;
-        Vec3 v = env_radiance(s, rx[i], ry[i], 1.0f, 0, 0.0f, &bad);
+        Vec3 v = backdrop_radiance(s, rx[i], ry[i], 1.0f, 1.0f, &bad);
         out[0][j] = v.x;
         out[1][j] = v.y;
         out[2][j] = v.z;

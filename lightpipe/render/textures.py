@@ -1,0 +1,175 @@
+"""Material textures at their own resolution: uint8 mip chains, sampled trilinearly with the
+footprint of the pixel.
+
+Build (numpy, float64, once per material and process, kept in the asset memory's byte bound):
+level 0 is the material's maps as 8-bit codes (sRGB base colour, roughness, metalness, the
+tangent-space normal as code / 127.5 - 1); each next level is the 2x2 box average of the one
+before, in linear light for the colour (as a GPU averages an sRGB texture), renormalized for the
+normal, rounded to the nearest code, down to 1x1. A texel is 8 bytes; a 2048 map's chain takes
+2048^2 x 8 x 4/3 = 43 MiB.
+
+Sample (per pixel, elementwise, the same bits in the eager reference, the compiled path and the
+native kernels): the texel coordinates' derivatives along the screen come exactly from the
+face's planes (the coordinate is X.r / D.r for the ray r = (rx, ry, 1), so d/drx =
+(X_x - coordinate D_x) / D.r); the footprint rho is the longer of the two screen axes' texel
+steps; the level is log2(rho) (its integer part by exact halvings, the fraction linear in the
+mantissa, as hardware does), clamped to the chain; each of the two levels is bilinear and
+wraps; the two are blended (trilinear filtering). Anisotropic filtering was measured against
+this: see benchmarks/texture_sharpness.py and docs/look.md.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from lightpipe.assets.materials import MaterialMaps
+from lightpipe.render.camera_response import SRGB_TO_LINEAR
+from lightpipe.render.look import MAX_MIP_LEVELS, MIP_LAST, MIP_OFFSETS, MIP_ROW, MIP_SIZE
+
+TEXEL_BYTES = 8
+DEFAULT_MAX_TEXTURE_SIZE = 2048  # settings.render.max_texture_size
+# Midpoints between consecutive linear values of the sRGB codes: a linear value rounds to the
+# code whose interval holds it.
+_SRGB_MIDPOINTS = (SRGB_TO_LINEAR[1:] + SRGB_TO_LINEAR[:-1]) * 0.5
+
+
+class Textures(NamedTuple):
+    """Every material of a scene on a device."""
+
+    texels: torch.Tensor  # (N, TEXEL_BYTES) uint8: every level of every material
+    mips: torch.Tensor  # (M, MIP_ROW) int64: level-0 side, last level, first texel per level
+    srgb: torch.Tensor  # (256,) float32 linear value of each sRGB code
+
+    @classmethod
+    def create(cls, chains: list[np.ndarray], device) -> Textures:
+        """From `mip_chain`s (one per material, in material order)."""
+        rows, offset = [], 0
+        for chain in chains:
+            size = _level0_side(chain.shape[0])
+            row = np.zeros(MIP_ROW, np.int64)
+            row[MIP_SIZE] = size
+            levels = size.bit_length()
+            row[MIP_LAST] = levels - 1
+            start = offset
+            for level in range(levels):
+                row[MIP_OFFSETS + level] = start
+                start += (size >> level) ** 2
+            rows.append(row)
+            offset += chain.shape[0]
+        texels = torch.from_numpy(np.ascontiguousarray(np.concatenate(chains)))
+        return cls(texels.to(device), torch.from_numpy(np.stack(rows)).to(device),
+                   torch.tensor(SRGB_TO_LINEAR, dtype=torch.float32, device=device))
+
+
+def mip_chain(maps: MaterialMaps) -> np.ndarray:
+    """(sum of S_k^2, TEXEL_BYTES) uint8: every level of `maps` (square, a power of two),
+    row-major, level 0 first."""
+    size = maps.albedo.shape[0]
+    if maps.albedo.shape[:2] != (size, size) or size & (size - 1):
+        raise ValueError(f"a mip chain needs square power-of-two maps, got {maps.albedo.shape}")
+    albedo = SRGB_TO_LINEAR[maps.albedo.astype(np.intp)]
+    roughness = np.clip(maps.roughness.astype(np.float64), 0.0, 1.0)
+    metal = np.clip(maps.metallic.astype(np.float64), 0.0, 1.0)
+    normal = maps.normal.astype(np.float64)
+    levels = [_codes(albedo, roughness, metal, normal, maps.albedo)]
+    while albedo.shape[0] > 1:
+        albedo, roughness, metal, normal = (_box(a) for a in (albedo, roughness, metal, normal))
+        length = np.sqrt((normal * normal).sum(-1, keepdims=True))
+        normal = np.where(length > 1e-12, normal / np.maximum(length, 1e-12), [0.0, 0.0, 1.0])
+        levels.append(_codes(albedo, roughness, metal, normal))
+    return np.concatenate([level.reshape(-1, TEXEL_BYTES) for level in levels])
+
+
+def _codes(albedo, roughness, metal, normal, srgb=None) -> np.ndarray:
+    if srgb is None:
+        srgb = np.searchsorted(_SRGB_MIDPOINTS, albedo, side="right").astype(np.uint8)
+    out = np.empty((*albedo.shape[:2], TEXEL_BYTES), np.uint8)
+    out[..., :3] = srgb
+    out[..., 3] = np.rint(roughness * 255.0)
+    out[..., 4] = np.rint(metal * 255.0)
+    out[..., 5:] = np.rint(np.clip(normal * 0.5 + 0.5, 0.0, 1.0) * 255.0)
+    return out
+
+
+def _box(a: np.ndarray) -> np.ndarray:
+    return ((a[0::2, 0::2] + a[0::2, 1::2]) + (a[1::2, 0::2] + a[1::2, 1::2])) * 0.25
+
+
+def _level0_side(count: int) -> int:
+    """The level-0 side of a chain of `count` texels."""
+    size, total = 1, 1
+    while total < count:
+        size *= 2
+        total = sum((size >> k) ** 2 for k in range(size.bit_length()))
+    if total != count:
+        raise ValueError(f"{count} texels are not a square power-of-two mip chain")
+    return size
+
+
+# --- sampling (the eager reference; csrc/shade.c `material_sample` is its twin) --------------
+
+
+def footprint(ax: torch.Tensor, ay: torch.Tensor) -> torch.Tensor:
+    """rho, the footprint in level-0 texels of a pixel whose screen axes step
+    ax = |d(s,t)/dx|^2 and ay = |d(s,t)/dy|^2 texels squared: sqrt(max(ax, ay))."""
+    rho2 = torch.maximum(ax, ay).clamp(min=1e-30)
+    return rho2 * torch.rsqrt(rho2)
+
+
+def mip_level(rho: torch.Tensor, last: torch.Tensor):
+    """(level, next level, fraction) of a footprint of `rho` level-0 texels in a chain whose last
+    level is `last` (int64): level = floor(log2 rho) by exact halvings (never above `last`),
+    the fraction rho / 2^level - 1 (linear in the mantissa, as hardware does), in [0, 1]."""
+    level = torch.zeros_like(last)
+    for _ in range(MAX_MIP_LEVELS - 1):
+        step = (rho >= 2.0) & (level < last)
+        rho = torch.where(step, rho * 0.5, rho)
+        level = level + step.long()
+    return level, torch.minimum(level + 1, last), (rho - 1.0).clamp(0.0, 1.0)
+
+
+def sample(textures: Textures, material: torch.Tensor, x, y, ax, ay) -> list[torch.Tensor]:
+    """The 8 channels (linear base colour rgb, roughness, metalness, normal xyz) at level-0 texel
+    coordinates (x, y) (texel centres at integers) of `material` (float row of the mip table),
+    filtered over the footprint (ax, ay) (see `footprint`, `mip_level`)."""
+    rows = textures.mips.index_select(0, material.long())
+    size0, last = rows[:, MIP_SIZE], rows[:, MIP_LAST]
+    x, y = x.clamp(-1e6, 1e6), y.clamp(-1e6, 1e6)
+    level0, level1, fraction = mip_level(footprint(ax, ay), last)
+    near = _bilinear(textures, rows, size0, level0, x, y)
+    far = _bilinear(textures, rows, size0, level1, x, y)
+    return [a + (b - a) * fraction for a, b in zip(near, far)]
+
+
+def _bilinear(textures: Textures, rows, size0, level, x, y) -> list[torch.Tensor]:
+    """Bilinear, wrapping sample of every channel at one level per pixel."""
+    size = size0 >> level
+    scale = size.float() / size0.float()  # 2^-level: exact
+    offset = torch.gather(rows, 1, (level + MIP_OFFSETS).view(-1, 1)).view(-1)
+    lx, ly = (x + 0.5) * scale - 0.5, (y + 0.5) * scale - 0.5
+    x0, y0 = torch.floor(lx), torch.floor(ly)
+    fx, fy = lx - x0, ly - y0
+    mask = size - 1  # a power of two: & wraps negative coordinates too
+    ix, iy = x0.long() & mask, y0.long() & mask
+    ix1, iy1 = (ix + 1) & mask, (iy + 1) & mask
+    row0, row1 = offset + iy * size, offset + iy1 * size
+    index = torch.stack([row0 + ix, row0 + ix1, row1 + ix, row1 + ix1]).view(-1)
+    q = _decode(textures, textures.texels.index_select(0, index)).view(TEXEL_BYTES, 4, -1)
+    out = []
+    for c in range(TEXEL_BYTES):
+        top = q[c, 0] + (q[c, 1] - q[c, 0]) * fx
+        bottom = q[c, 2] + (q[c, 3] - q[c, 2]) * fx
+        out.append(top + (bottom - top) * fy)
+    return out
+
+
+def _decode(textures: Textures, q: torch.Tensor) -> torch.Tensor:
+    """(TEXEL_BYTES, n) float32 channel values of n texels' codes (n, TEXEL_BYTES)."""
+    codes = q.t().long()
+    colour = textures.srgb.index_select(0, codes[:3].reshape(-1)).view(3, -1)
+    scalars = codes[3:5].float() / 255.0
+    normal = codes[5:].float() / 127.5 - 1.0
+    return torch.cat([colour, scalars, normal])
