@@ -91,13 +91,17 @@ def diffsynth_csv(root: Path, videos: list[VideoRecord]) -> str:
 
 def prompt_for(spec: VideoSpec) -> str:
     """A generic caption from the spec: objects (by category: a built-in's shape, a user
-    object's label, else "object"), ground, sky, environment or backdrop, camera motion."""
+    object's label, else "object"), ground, sky, environment or backdrop, camera motion; on
+    the environment ground, the captured place stands for ground and backdrop."""
     families = Counter(_noun(obj) for obj in spec.objects)
     things = [_count(family, n) for family, n in families.items()]
     if not things:
         listed = "an empty scene"
     else:
         listed = things[0] if len(things) == 1 else ", ".join(things[:-1]) + " and " + things[-1]
+    if spec.ground.capture_height is not None:  # the map's own ground (`scene.ground`)
+        return (f"A synthetic 3D render of {listed} standing in a captured environment; "
+                f"{_camera_phrase(spec.camera)}.")
     family = asset_family(spec.ground.material_id).replace("_", " ")
     ground = f"a {family}-textured ground" if family else "a textured ground"
     if spec.background.image_id:

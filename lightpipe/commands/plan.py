@@ -44,8 +44,10 @@ def run_plan(args: list[str]) -> int:
                 print(json.dumps(spec.to_dict(), sort_keys=True))
             else:
                 objects = ", ".join(f"{o.asset_id} ({o.material_id})" for o in spec.objects)
-                print(f"{layout.stem(index)} {spec.split:5s} ground {spec.ground.material_id}; "
-                      f"objects {objects}")
+                height = spec.ground.capture_height
+                dome = "" if height is None else f" (environment ground from {height:.2f} m)"
+                print(f"{layout.stem(index)} {spec.split:5s} ground {spec.ground.material_id}"
+                      f"{dome}; objects {objects}")
     return 1 if refused else 0
 
 

@@ -64,6 +64,7 @@ TrajectoryName = Literal["orbit", "dolly", "pan", "crane", "static"]
 MotionName = Literal["static", "linear", "orbit", "bounce"]
 Dynamics = Literal["physics", "kinematic"]
 CollisionShape = Literal["hull", "decomposition"]
+GroundKind = Literal["material", "environment"]
 OutputName = str  # a name from the output registry (`lightpipe.dataset.outputs`)
 
 
@@ -72,7 +73,12 @@ class SceneSettings(Record):
     """`settings.scene.*`: what the planner samples objects from (ranges are [low, high]).
 
     `dynamics`: `physics` (objects settle on the ground, some are thrown in; simulated, see
-    `settings.physics`) or `kinematic` (scripted `motions`, for camera-only datasets)."""
+    `settings.physics`) or `kinematic` (scripted `motions`, for camera-only datasets).
+
+    `ground`: `material` (a textured ground) or `environment`: then a video lit by an HDR map
+    (not the procedural sky) and shown in front of it (no backdrop image) stands, with
+    `environment_ground_probability`, on the map's lower hemisphere projected onto the ground
+    from a camera `capture_height` metres up (Kubric's HDRI dome), else on a material."""
 
     dynamics: Dynamics = "physics"
     min_objects: int = 2
@@ -84,6 +90,9 @@ class SceneSettings(Record):
     spin_deg_s: Range = (-60.0, 60.0)  # about the vertical axis (kinematic)
     bounce_height: Range = (0.2, 0.8)  # kinematic hops, in free fall
     ground_uv_scale: Range = (0.1, 0.35)  # texture repeats per metre
+    ground: GroundKind = "material"
+    environment_ground_probability: float = 1.0  # with ground: environment, per map video
+    capture_height: Range = (1.4, 1.8)  # metres: where the map was photographed from
 
 
 @dataclass(frozen=True)
@@ -195,7 +204,8 @@ class AssetSettings(Record):
 
 @dataclass(frozen=True)
 class RenderSettings(Record):
-    """`settings.render.*`: `shadows` and `antialias` change the pixels; the rest is speed/memory."""
+    """`settings.render.*`: `shadows`, `ambient_occlusion`, `antialias`, `motion_blur_samples`
+    and `max_texture_size` change the pixels; the rest is speed/memory."""
 
     shadows: bool = True  # soft shadows of the sun (a filtered shadow map)
     ambient_occlusion: bool = True  # screen-space occlusion of the sky light
@@ -205,6 +215,9 @@ class RenderSettings(Record):
     native: bool = True  # the C kernels built at install, on CPU: fastest, same bytes
     frames_per_chunk: int = 4
     max_candidates: int = 4_000_000
+    # Texels per side of a texture's largest mip level (a larger map is reduced to it): a
+    # power of two in [64, 8192]. Changes the pixels (part of the identity).
+    max_texture_size: int = 2048
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from lightpipe.errors import ConfigError
 MAX_SEED = 2**32 - 1
 MAX_SIDE = 8192
 MIN_TRIANGLES = 100  # a smaller budget would reduce meshes to a few facets
+TEXTURE_SIZES = tuple(2**k for k in range(6, 14))  # 64 ... 8192 texels per side
 
 
 def validate_settings(project: ProjectSettings, settings: Settings) -> None:
@@ -66,6 +67,12 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
              render.frames_per_chunk, "an integer >= 1")
     _require(render.max_candidates >= 65_536, "settings.render.max_candidates",
              render.max_candidates, "an integer >= 65536")
+    size = render.max_texture_size
+    _require(isinstance(size, int) and not isinstance(size, bool) and size in TEXTURE_SIZES,
+             "settings.render.max_texture_size", size,
+             f"a power of two in [{TEXTURE_SIZES[0]}, {TEXTURE_SIZES[-1]}] "
+             f"({', '.join(map(str, TEXTURE_SIZES))})",
+             "texels per side of a texture's largest mip level; larger maps are reduced to it")
     _require(not render.compile or cxx_compiler() is not None, "settings.render.compile",
              render.compile, "false on a machine without a C++ compiler (torch.compile builds "
              "C++ kernels: install g++ or set CXX)")
@@ -118,8 +125,9 @@ def _validate_outputs(settings: Settings) -> None:
 def _validate_ranges(settings: Settings) -> None:
     """Every `(low, high)` range: two numbers, low <= high; positives where negatives make no sense."""
     positive = {"object_scale", "object_speed", "fov_y_deg", "distance", "height", "intensity",
-                "bounce_height", "ground_uv_scale", "sun_radius_deg", "environment_intensity",
-                "roughness_scale", "ground_roughness_scale", "shutter", "f_number"}
+                "bounce_height", "ground_uv_scale", "capture_height", "sun_radius_deg",
+                "environment_intensity", "roughness_scale", "ground_roughness_scale", "shutter",
+                "f_number"}
     for section in ("scene", "camera", "lighting", "materials"):
         group = getattr(settings, section)
         for f in dataclasses.fields(group):
@@ -139,7 +147,8 @@ def _validate_ranges(settings: Settings) -> None:
     for key, probability in (
             ("assets.background_image_probability", settings.assets.background_image_probability),
             ("assets.environment_probability", settings.assets.environment_probability),
-            ("materials.metallic_probability", settings.materials.metallic_probability)):
+            ("materials.metallic_probability", settings.materials.metallic_probability),
+            ("scene.environment_ground_probability", scene.environment_ground_probability)):
         _require(0.0 <= probability <= 1.0, f"settings.{key}", probability,
                  "a probability in [0, 1]")
     _require(1.7 <= lighting.turbidity[0] and lighting.turbidity[1] <= 10.0,
@@ -156,6 +165,9 @@ def _validate_ranges(settings: Settings) -> None:
              lighting.color_jitter, "a number in [0, 1]")
     _require(len(camera.trajectories) > 0, "settings.camera.trajectories", [],
              "a non-empty list of orbit, dolly, pan, crane, static")
+    _require(scene.ground in ("material", "environment"), "settings.scene.ground", scene.ground,
+             "material or environment",
+             "environment: videos lit by an HDR map stand on its lower hemisphere")
     _require(len(scene.motions) > 0, "settings.scene.motions", [],
              "a non-empty list of static, linear, orbit, bounce")
     _require(0 < lighting.elevation_deg[0] and lighting.elevation_deg[1] <= 90,

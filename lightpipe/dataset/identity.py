@@ -52,6 +52,11 @@ def dataset_identity(project: ProjectSettings, settings: Settings) -> dict:
         # Only user meshes are simplified: without them the budget changes nothing (and every
         # dataset of built-in assets made before it was a key keeps its identity).
         del data["assets"]["max_triangles"]
+    if settings.scene.ground == "material":
+        # The only ground before it was a key; with it the environment ground's probability and
+        # capture heights change nothing: all three left out, as `physics` is when kinematic.
+        for key in ("ground", "environment_ground_probability", "capture_height"):
+            del data["scene"][key]
     identity = {"project": {"seed": project.seed}, "settings": data,
                 "assets": catalog_for(settings).fingerprint(), "renderer": RENDERER_VERSION}
     if settings.scene.dynamics == "physics":  # the engine's version fixes the trajectories

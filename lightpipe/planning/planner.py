@@ -120,6 +120,8 @@ def plan_video(seed: int, settings: Settings, index: int, pools: dict[str, Asset
     ground = GroundSpec(material_id=ground_material, half_size=40.0, uv_scale=ground_uv_scale,
                         tint=ground_tint,
                         roughness_scale=_uniform(rng, *materials.ground_roughness_scale))
+    ground = replace(ground, capture_height=_plan_capture_height(
+        video_seed, environment, background, settings.scene))
     camera = _plan_lens(rng, camera, settings.camera)
     video = settings.video
     physics = None
@@ -195,6 +197,24 @@ def _plan_environment(rng: np.random.Generator, pool: AssetPool,
     return EnvironmentSpec(image_id=image, rotation_deg=_uniform(rng, 0.0, 360.0),
                            turbidity=_uniform(rng, *settings.lighting.turbidity),
                            intensity=_uniform(rng, *settings.lighting.environment_intensity))
+
+
+GROUND_STREAM = 0xD0E  # names the environment ground's stream (any constant would do)
+
+
+def _plan_capture_height(video_seed: int, environment: EnvironmentSpec,
+                         background: BackgroundSpec, scene: SceneSettings) -> float | None:
+    """The environment ground's capture height, or None for the material ground. Only with
+    `ground: environment`, for a video lit by an HDR map and shown in front of it (no backdrop
+    image), with `environment_ground_probability`. Drawn from a stream of its own, seeded by
+    the video seed: every other draw of the video is the same whichever ground it gets, and
+    both draws are made whatever the settings, so the height never depends on them."""
+    rng = np.random.default_rng(np.random.SeedSequence([video_seed, GROUND_STREAM]))
+    chosen = rng.random() < scene.environment_ground_probability
+    height = _uniform(rng, *scene.capture_height)
+    eligible = (scene.ground == "environment" and bool(environment.image_id)
+                and not background.image_id)
+    return height if eligible and chosen else None
 
 
 def _plan_objects(rng: np.random.Generator, count: int, pool: AssetPool,

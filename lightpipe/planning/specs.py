@@ -150,13 +150,18 @@ class BackgroundSpec(Record):
 
 @dataclass(frozen=True)
 class GroundSpec(Record):
-    """A textured ground plane at y=0."""
+    """The ground plane at y=0: textured with `material_id`, or, when `capture_height` is set,
+    showing the environment map's lower hemisphere projected from a point that many metres
+    above the origin (Kubric's HDRI dome: objects stand in the photographed place). The
+    material still gives the physics its friction and restitution."""
 
     material_id: str
     half_size: float
     uv_scale: float
     tint: Vec3
     roughness_scale: float
+    # Metres: the height the map was photographed from (None: the material ground).
+    capture_height: float | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,9 @@ def test_prompt_names_a_backdrop_image_and_a_single_object():
     assert prompt_for(hdr) == ("A synthetic 3D render of a twisted shape on a painted "
                                "metal-textured ground lit by a captured environment; the camera "
                                "orbits the scene.")
+    dome = replace(hdr, ground=replace(hdr.ground, capture_height=1.6))
+    assert prompt_for(dome) == ("A synthetic 3D render of a twisted shape standing in a captured "
+                                "environment; the camera orbits the scene.")
 
 
 @pytest.mark.parametrize("video,expected", [

@@ -33,6 +33,21 @@ def test_show_assets_lists_each_video(capsys):
     assert all("builtin:" in line for line in lines)
 
 
+def test_show_assets_names_the_environment_ground(capsys, tmp_path):
+    from asset_files import sky_map, write_environment
+
+    write_environment(tmp_path / "environments" / "noon.hdr", sky_map(sun_row=8))
+    out = plan(capsys, "--tasks", "1", "--settings.num_videos", "4", "--show-assets",
+               "--settings.dataset_split.ensure_disjoint_assets", "false",
+               "--settings.assets.root", str(tmp_path),
+               "--settings.assets.environment_probability", "1.0",
+               "--settings.scene.ground", "environment")
+    lines = [line for line in out.splitlines() if line[:4].isdigit()]
+    assert len(lines) == 4 and all("(environment ground from 1." in line for line in lines)
+    assert "environment ground" not in plan(capsys, "--tasks", "1", "--show-assets",
+                                            "--settings.num_videos", "4")
+
+
 def test_plan_over_pending_videos_of_an_existing_output(capsys, tiny_dataset, tmp_path):
     config, out = tiny_dataset
     copy = tmp_path / "out"

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from lightpipe.commands.parsing import config_parser, parse_config
-from lightpipe.config.settings import ProjectSettings, RenderSettings, Settings
+from lightpipe.config.settings import ProjectSettings, RenderSettings, SceneSettings, Settings
 from lightpipe.config.validation import validate_settings
 from lightpipe.errors import ConfigError, LightpipeError
 
@@ -44,6 +44,20 @@ BAD_VALUES = [
      r"`settings.lock_wait` is -1.0; allowed: a number of seconds >= 0"),
     (("--settings.assets.mesh_cache_mb", "0"),
      r"`settings.assets.mesh_cache_mb` is 0; allowed: an integer number of megabytes >= 1"),
+    *((("--settings.render.max_texture_size", size),
+       rf"`settings.render.max_texture_size` is {size}; allowed: a power of two in \[64, 8192\] "
+       r"\(64, 128, 256, 512, 1024, 2048, 4096, 8192\).\nHINT: texels per side")
+      for size in ("1000", "0", "16384", "32")),
+    (("--settings.scene.environment_ground_probability", "1.5"),
+     r"`settings.scene.environment_ground_probability` is 1.5; allowed: a probability in "
+     r"\[0, 1\]"),
+    (("--settings.scene.environment_ground_probability", "-0.1"),
+     r"`settings.scene.environment_ground_probability` is -0.1; allowed: a probability"),
+    (("--settings.scene.capture_height", "[0, 1]"),
+     r"`settings.scene.capture_height` is \[0.0, 1.0\]; allowed: \[low, high\] with "
+     r"0 < low <= high"),
+    (("--settings.scene.capture_height", "[1.8, 1.4]"),
+     r"`settings.scene.capture_height` is \[1.8, 1.4\]; allowed: \[low, high\] with low <= high"),
 ]
 
 
@@ -81,3 +95,33 @@ def test_compile_without_a_cxx_compiler_is_refused(tmp_path, monkeypatch):
             "`settings.render.compile` is True; allowed: false on a machine without a C++ "
             "compiler")):
         validate_settings(ProjectSettings(), Settings(render=RenderSettings(compile=True)))
+
+
+@pytest.mark.parametrize("size", [64, 128, 1024, 2048, 8192])
+def test_every_power_of_two_texture_size_in_bounds_is_valid(size):
+    validate_settings(ProjectSettings(), Settings(render=RenderSettings(max_texture_size=size)))
+
+
+@pytest.mark.parametrize("size", [2048.0, True, 3 * 1024])
+def test_texture_sizes_that_are_not_whole_powers_of_two_are_refused(size):
+    with pytest.raises(ConfigError, match=re.escape(
+            f"`settings.render.max_texture_size` is {size}; allowed: a power of two in "
+            "[64, 8192]")):
+        validate_settings(ProjectSettings(),
+                          Settings(render=RenderSettings(max_texture_size=size)))
+
+
+def test_an_unknown_ground_kind_is_refused_by_the_parser(tmp_path):
+    config = tiny_config(tmp_path / "c.yaml", tmp_path / "out")
+    with pytest.raises(LightpipeError, match=re.escape(
+            "`settings.scene.ground` is 'dome'; allowed: one of material, environment.")):
+        parse_config(config_parser("test", "test"),
+                     ["--config", str(config), "--settings.scene.ground", "dome"])
+
+
+def test_the_ground_kind_is_checked_outside_the_parser_too():
+    """Settings built in Python (the API) meet the same check as the command line's."""
+    validate_settings(ProjectSettings(), Settings(scene=SceneSettings(ground="environment")))
+    with pytest.raises(ConfigError, match=re.escape(
+            "`settings.scene.ground` is 'dome'; allowed: material or environment")):
+        validate_settings(ProjectSettings(), Settings(scene=SceneSettings(ground="dome")))

@@ -13,6 +13,7 @@ from lightpipe.config.settings import (
     EncoderSettings,
     ProjectSettings,
     RenderSettings,
+    SceneSettings,
     Settings,
     VideoSettings,
 )
@@ -81,10 +82,37 @@ def test_runtime_only_keys_are_absent_from_the_identity():
 @pytest.mark.parametrize("change", [
     {"num_videos": 5}, {"encoder": EncoderSettings(crf=20)},
     {"render": RenderSettings(antialias=3)}, {"outputs": ("color", "depth", "normals")},
+    {"render": RenderSettings(max_texture_size=1024)},
 ])
 def test_byte_relevant_settings_change_the_identity(change):
     assert dataset_identity(PROJECT, replace(SETTINGS, **change)) != \
         dataset_identity(PROJECT, SETTINGS)
+
+
+def test_texture_size_is_in_the_identity():
+    assert dataset_identity(PROJECT, SETTINGS)["settings"]["render"]["max_texture_size"] == 2048
+
+
+def test_the_environment_ground_keys_are_in_the_identity_only_with_that_ground():
+    """With the material ground (the default) they change nothing, so they are left out and
+    changing them keeps the dataset; with `ground: environment` each one changes it."""
+    material = dataset_identity(PROJECT, SETTINGS)
+    scene = material["settings"]["scene"]
+    assert not {"ground", "environment_ground_probability", "capture_height"} & set(scene)
+    assert dataset_identity(PROJECT, replace(SETTINGS, scene=SceneSettings(
+        environment_ground_probability=0.5, capture_height=(1.0, 2.0)))) == material
+
+    def identity(**scene):
+        return dataset_identity(PROJECT, replace(SETTINGS, scene=SceneSettings(
+            ground="environment", **scene)))
+
+    dome = identity()
+    assert dome != material
+    assert dome["settings"]["scene"]["ground"] == "environment"
+    assert dome["settings"]["scene"]["environment_ground_probability"] == 1.0
+    assert dome["settings"]["scene"]["capture_height"] == [1.4, 1.8]
+    assert identity(environment_ground_probability=0.5) != dome
+    assert identity(capture_height=(1.0, 2.0)) != dome
 
 
 def test_inspect_tells_absent_unreadable_other_and_same(tmp_path):
