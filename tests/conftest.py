@@ -143,7 +143,8 @@ RENDER_OUTPUTS = ("color", "depth", "segmentation", "normals", "flow_forward", "
 
 def feature_specs(assets: Path, count: int = 6) -> list:
     """Videos using every renderer feature: sky and HDR environments, backdrop photos, PBR and
-    built-in materials, and (video 3) motion blur and depth of field; 96x64, 5 frames."""
+    built-in materials, (video 3) motion blur and depth of field, and an environment ground
+    (the first map-lit video without a backdrop photo); 96x64, 5 frames."""
     import dataclasses
 
     from lightpipe.config.settings import AssetSettings, SceneSettings, Settings, VideoSettings
@@ -158,6 +159,10 @@ def feature_specs(assets: Path, count: int = 6) -> list:
     specs[3] = dataclasses.replace(specs[3], camera=dataclasses.replace(
         specs[3].camera, shutter=0.5, f_number=1.0))
     assert {bool(s.environment.image_id) for s in specs} == {True, False}
+    dome = next(i for i, s in enumerate(specs)
+                if s.environment.image_id and not s.background.image_id)
+    specs[dome] = dataclasses.replace(specs[dome], ground=dataclasses.replace(
+        specs[dome].ground, capture_height=1.5))
     return specs
 
 

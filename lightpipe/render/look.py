@@ -19,7 +19,7 @@ from __future__ import annotations
 
 # ---- LAYOUT: compiled into the kernels (`c_header`) ----
 # Material texels (`textures`): 8 bytes each, sRGB base colour rgb, roughness, metalness and the
-# tangent-space normal xyz (code / 127.5 - 1), in mip chains of up to MAX_MIP_LEVELS levels
+# tangent-space normal xyz ((code - 128) / 127), in mip chains of up to MAX_MIP_LEVELS levels
 # (8192 texels per side at most). Per material a row of MIP_ROW int64: its level-0 side, its
 # last level, then the first texel of each level.
 CHANNELS = 8

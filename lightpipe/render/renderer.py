@@ -83,7 +83,6 @@ class RenderOptions:
     flow: bool = False  # forward and backward optical flow with their flags (`motion`)
     object_coordinates: bool = False  # object pixels' normalized mesh-frame points (`motion`)
     objects: bool = False  # per-object annotations (`annotations`): boxes, poses, velocities
-    max_texture_size: int = 2048  # texels per side of the largest mip level (settings.render.max_texture_size)
 
     @property
     def ids(self) -> bool:
@@ -103,7 +102,6 @@ class RenderOptions:
                    ambient_occlusion=render.ambient_occlusion,
                    antialias=render.antialias, compile=render.compile, native=render.native,
                    motion_blur_samples=render.motion_blur_samples,
-                   max_texture_size=render.max_texture_size,
                    **{flag: True for flag in sorted(products)})
 
 

@@ -81,7 +81,7 @@ def scene_parts(spec: VideoSpec, asset_root: str | None = None,
 
 def has_projected_ground(spec: VideoSpec) -> bool:
     """Whether the video's ground shows the environment map (`GroundSpec.capture_height`)."""
-    return getattr(spec.ground, "capture_height", None) is not None
+    return spec.ground.capture_height is not None
 
 
 @kept_in_memory  # bounded with the loaded assets (settings.assets.mesh_cache_mb)

@@ -3,7 +3,7 @@ footprint of the pixel.
 
 Build (numpy, float64, once per material and process, kept in the asset memory's byte bound):
 level 0 is the material's maps as 8-bit codes (sRGB base colour, roughness, metalness, the
-tangent-space normal as code / 127.5 - 1); each next level is the 2x2 box average of the one
+tangent-space normal as (code - 128) / 127, so a flat normal is exact); each next level is the 2x2 box average of the one
 before, in linear light for the colour (as a GPU averages an sRGB texture), renormalized for the
 normal, rounded to the nearest code, down to 1x1. A texel is 8 bytes; a 2048 map's chain takes
 2048^2 x 8 x 4/3 = 43 MiB.
@@ -90,7 +90,7 @@ def _codes(albedo, roughness, metal, normal, srgb=None) -> np.ndarray:
     out[..., :3] = srgb
     out[..., 3] = np.rint(roughness * 255.0)
     out[..., 4] = np.rint(metal * 255.0)
-    out[..., 5:] = np.rint(np.clip(normal * 0.5 + 0.5, 0.0, 1.0) * 255.0)
+    out[..., 5:] = np.rint(np.clip(normal, -1.0, 1.0) * 127.0 + 128.0)  # flat: 128 128 255
     return out
 
 
@@ -171,5 +171,5 @@ def _decode(textures: Textures, q: torch.Tensor) -> torch.Tensor:
     codes = q.t().long()
     colour = textures.srgb.index_select(0, codes[:3].reshape(-1)).view(3, -1)
     scalars = codes[3:5].float() / 255.0
-    normal = codes[5:].float() / 127.5 - 1.0
+    normal = (codes[5:].float() - 128.0) / 127.0
     return torch.cat([colour, scalars, normal])

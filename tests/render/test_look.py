@@ -35,6 +35,8 @@ ALLOWED_LITERALS = {
     # numerical guards (a finite division, a non-zero length, an int32-safe coordinate)
     1e-30, 1e-20, 1e-12, 1e-6, 1e-4, 1e-3, 1e6,
     255.0, 65535.0,  # the uint8 / uint16 code ranges of dataset.depth_codes
+    127.0, 128.0,  # a texel's normal codes: (code - 128) / 127 (`textures`)
+    4.6e18, 2.0 ** -24,  # an int64-safe coordinate; a half float's subnormal step
 }
 _FLOAT = re.compile(r"(?<![\w.])((?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)"
                     r"[fF]?(?![\w.])")

@@ -9,8 +9,8 @@ from lightpipe.config.settings import Settings, VideoSettings
 from lightpipe.planning.planner import asset_pools, plan_video
 from lightpipe.render import backend, native, rasterizer
 from lightpipe.render.renderer import RenderOptions, camera_space, render_video
-from lightpipe.render.scene import TEXTURE_SIZE, build_scene
-from lightpipe.render.shading import _sample, bilinear_texels, pixel_rays
+from lightpipe.render.scene import build_scene
+from lightpipe.render.shading import pixel_rays
 from lightpipe.render.zbuffer import Intrinsics
 
 
@@ -84,33 +84,6 @@ def test_camera_space_matches_a_float64_reference(spec):
     cam_n = np.einsum("fvij,vj->fvi", m[..., :3], n)
     np.testing.assert_allclose(tris.numpy(), cam_v[:, faces], atol=1e-4)
     np.testing.assert_allclose(normals.numpy(), cam_n[:, faces], atol=1e-5)
-
-
-@pytest.mark.parametrize("size", [8, TEXTURE_SIZE])  # TEXTURE_SIZE: what the renderer samples
-def test_bilinear_texels_sample_like_a_wrapping_bilinear_filter(size):
-    """`_sample` wraps with a bit mask: right only for a power-of-two size, such as the
-    renderer's, over several periods either side of the texture."""
-    rng = np.random.default_rng(0)
-    tex = rng.uniform(size=(2, size, size, 3))
-    texels = bilinear_texels(torch.tensor(tex, dtype=torch.float32))
-    x = rng.uniform(-2.5 * size, 2.5 * size, 500).astype(np.float32)  # the reference sees
-    y = rng.uniform(-2.5 * size, 2.5 * size, 500).astype(np.float32)  # what `_sample` sees
-    material = rng.integers(0, 2, 500)
-    args = (torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32),
-            torch.tensor(material * size * size, dtype=torch.float32))
-    got = torch.stack(_sample(texels, size, *args)).numpy()
-    transposed = torch.stack(_sample(texels.t().contiguous(), size, *args,
-                                     transposed=True)).numpy()
-    assert np.array_equal(got, transposed)  # both table layouts: the same bits
-    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
-    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
-
-    def texel(dx, dy):
-        return tex[material, (y0 + dy) % size, (x0 + dx) % size]
-
-    top = texel(0, 0) * (1 - fx) + texel(1, 0) * fx
-    bottom = texel(0, 1) * (1 - fx) + texel(1, 1) * fx
-    np.testing.assert_allclose(got.T, top * (1 - fy) + bottom * fy, atol=1e-5)
 
 
 def test_ground_depth_matches_the_ray_plane_intersection(spec):

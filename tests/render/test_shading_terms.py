@@ -11,6 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from lightpipe.assets.materials import MaterialMaps, flat_maps
+from lightpipe.render.camera_response import SRGB_TO_LINEAR
+from lightpipe.render.textures import Textures, mip_chain
+from lightpipe.render.zbuffer import Intrinsics
+
 from lightpipe import native_library
 from lightpipe.render import environment, look, native, shading
 from lightpipe.render.occlusion import ambient_occlusion
@@ -127,24 +132,31 @@ def test_split_sum_of_a_smooth_head_on_surface_reflects_about_f0():
 def test_material_of_a_constant_texture():
     """A flat, untinted-but-for-the-face texture: base = albedo x tint, F0 blends 0.04 and the
     base by metalness, roughness scaled and clamped, the normal map's +z keeps the normal."""
-    texture = torch.zeros(1, look.TEXTURE_SIZE, look.TEXTURE_SIZE, look.CHANNELS)
-    texture[..., :3] = torch.tensor([0.2, 0.4, 0.8])
-    texture[..., 3], texture[..., 4] = 0.5, 0.25  # roughness, metalness
-    texture[..., 7] = 1.0  # tangent-space normal (0, 0, 1)
-    texels = shading.bilinear_texels(texture)
+    codes = [int(np.argmin(np.abs(SRGB_TO_LINEAR - v))) for v in (0.2, 0.4, 0.8)]
+    albedo = np.broadcast_to(np.array(codes, np.uint8), (4, 4, 3)).copy()
+    flat = flat_maps(albedo)
+    maps = MaterialMaps(flat.albedo, np.full((4, 4), 0.5, np.float32),
+                        np.full((4, 4), 0.25, np.float32), flat.normal)
+    textures = Textures.create([mip_chain(maps)], "cpu")
+    base = [float(SRGB_TO_LINEAR[c]) for c in codes]
     p = [torch.zeros(2) for _ in range(look.NUM_PLANES)]
     p[look.TANGENT], p[look.BITANGENT + 1] = torch.ones(2), torch.ones(2)
     for c, tint in enumerate((1.0, 0.5, 2.0)):
         p[look.TINT + c] = torch.full((2,), tint)
     p[look.ROUGHNESS_SCALE], p[look.METAL_OVERRIDE] = _f32(1.0, 0.01), _f32(0.0, 1.0)
+    p[look.DET + 2] = torch.ones(2)  # det = 1 at every ray; texel coordinates (3.3, 7.5) ...
+    p[look.TEXEL_S + 2], p[look.TEXEL_T + 2] = _f32(3.3, 100.0), _f32(7.5, -20.0)
     g = (torch.zeros(2), torch.zeros(2), -torch.ones(2))
-    m = shading.material(texels, p, _f32(3.3, 100.0), _f32(7.5, -20.0), g)
-    assert torch.allclose(torch.stack(m.base), _f32(0.2, 0.2, 1.6).view(3, 1).expand(3, 2))
-    assert torch.allclose(m.roughness, _f32(0.5, look.MIN_ROUGHNESS))
-    assert torch.allclose(m.metal, _f32(0.25, 1.0))
+    light = shading.frame_light((0.0, 1.0, 0.0), (1.0, 1.0, 1.0), 1.0, 4,
+                                Intrinsics(100.0, 100.0, 0.0, 0.0), "cpu")
+    m = shading.material(textures, p, light, torch.zeros(2), torch.zeros(2), torch.ones(2), g)
+    expected = torch.tensor([base[0], base[1] * 0.5, base[2] * 2.0]).view(3, 1).expand(3, 2)
+    assert torch.allclose(torch.stack(m.base), expected)
+    assert torch.allclose(m.roughness, _f32(128 / 255, look.MIN_ROUGHNESS))
+    assert torch.allclose(m.metal, _f32(64 / 255, 1.0))
     f0 = torch.stack(m.f0)
     assert torch.allclose(f0[:, 1], torch.stack(m.base)[:, 1])  # a metal: F0 = base colour
-    assert torch.allclose(f0[0, 0], torch.tensor(0.04 + (0.2 - 0.04) * 0.25))
+    assert torch.allclose(f0[0, 0], torch.tensor(0.04 + (base[0] - 0.04) * (64 / 255)))
     assert torch.allclose(torch.stack(m.normal), torch.stack(g))
 
 

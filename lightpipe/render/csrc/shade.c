@@ -303,7 +303,7 @@ INLINE Texel texture_bilinear(const Shading s, const int64_t *row, int64_t level
 #pragma GCC unroll 4
         for (int k = 0; k < 4; k++)
             v[k] = c < 3 ? s.srgb[q[k][c]]
-                 : (c < 5 ? (float)q[k][c] / 255.0f : (float)q[k][c] / 127.5f - 1.0f);
+                 : (c < 5 ? (float)q[k][c] / 255.0f : ((float)q[k][c] - 128.0f) / 127.0f);
         float top = v[0] + (v[1] - v[0]) * fx, bottom = v[2] + (v[3] - v[2]) * fx;
         out.c[c] = top + (bottom - top) * fy;
     }
