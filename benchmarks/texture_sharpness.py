@@ -55,7 +55,7 @@ Luma is BT.601 (0.299 R' + 0.587 G' + 0.114 B') of the 8-bit sRGB codes.
    against today", is stated here as half of today's value.
 
 Prints one table: each metric, its goal, today's value (`TODAY`: this script on commit 94f7b10,
-RENDERER_VERSION 4) and the value measured now, plus the seconds each part took. `--save DIR`
+RENDERER_VERSION 4), the value measured now and their ratio, plus the seconds each part took. `--save DIR`
 writes the rendered frames as PNGs.
 """
 
@@ -96,13 +96,13 @@ SUPERSAMPLE = 4  # the temporal check's filtered floor: a 4x4 supersampled rende
 TODAY = {
     "near": 0.0,  # the 4-px squares averaged to grey by the 128x128 copy
     "far": 0.0,  # grey too: no moire because no pattern
-    "star_1": 0.523,
-    "star_2": 0.033,
-    "star_10": 0.004,
-    "temporal": 34.464,
-    "temporal_far": 68.832,
-    "temporal_ss": 13.175,
-    "temporal_ss_far": 17.123,
+    "star_1": 0.523124,
+    "star_2": 0.0329032,
+    "star_10": 0.00373197,
+    "temporal": 34.4639,
+    "temporal_far": 68.8318,
+    "temporal_ss": 13.1746,
+    "temporal_ss_far": 17.1235,
 }
 
 
@@ -130,12 +130,12 @@ def main() -> None:
             seconds[name] = time.perf_counter() - started
     print(f"\nRENDERER_VERSION {RENDERER_VERSION}, torch threads {args.threads}"
           f"; today = commit 94f7b10 (RENDERER_VERSION 4)")
-    print("| metric | goal | today | now |")
-    print("|---|---|---|---|")
+    print("| metric | goal | today | now | now / today |")
+    print("|---|---|---|---|---|")
     for key, label, goal, value in rows:
-        today = TODAY.get(key)
-        print(f"| {label} | {goal} | {'-' if today is None else f'{today:.3f}'} | "
-              f"{value:.3f} |")
+        today = TODAY[key]
+        ratio = f"{value / today:.2f}x" if today > 1e-6 else "-"
+        print(f"| {label} | {goal} | {_figure(today)} | {_figure(value)} | {ratio} |")
     print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
           + f", total {sum(seconds.values()):.1f}")
 
@@ -290,6 +290,10 @@ def ray_distance(depth: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
     rx = (np.arange(width) + 0.5 - intrinsics[0, 2]) / intrinsics[0, 0]
     ry = (np.arange(height) + 0.5 - intrinsics[1, 2]) / intrinsics[1, 1]
     return depth * np.sqrt(rx[None, :] ** 2 + ry[:, None] ** 2 + 1.0)
+
+
+def _figure(value: float) -> str:
+    return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
