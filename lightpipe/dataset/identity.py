@@ -26,7 +26,11 @@ from lightpipe.planning.planner import asset_pools
 # 4: simulated scenes (`scene.dynamics: physics`, the default); kinematic objects stand
 #    upright on their lowest point, turn about the vertical only and hop in free fall; the
 #    shadow map covers the objects where they are.
-RENDERER_VERSION = 4
+# 5: textures at their own resolution (`settings.render.max_texture_size`), uint8 mip chains
+#    sampled trilinearly over each pixel's footprint; built-in materials at 512 texels; HDR
+#    backdrops from a cube sized for the frame (half floats, mip-mapped); the environment
+#    ground (`settings.scene.ground`).
+RENDERER_VERSION = 5
 # Settings that change speed or where files go, never the bytes of a video. `assets.root` is
 # replaced in the identity by the ids and sha256 of the asset files.
 RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "lock_wait", "assets.root", "render.compile",
