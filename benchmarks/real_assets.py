@@ -116,8 +116,8 @@ def _tiles(size: int, rng):
     face = _bevel(u * 4 - cu, v * 4 - cv, 0.02, 0.03)
     shade = 0.85 + 0.3 * rng.random((4, 4))
     hue = rng.random((4, 4))
-    tile = np.stack([0.62 + 0.08 * hue, 0.66 + 0 * hue, 0.70 - 0.1 * hue], -1)[cv, cu] * shade[cv, cu][
-        ..., None]
+    tile = np.stack([0.62 + 0.08 * hue, np.full_like(hue, 0.66), 0.70 - 0.1 * hue], -1)
+    tile = tile[cv, cu] * shade[cv, cu][..., None]
     fine = _noise(rng, size, 2.0)[..., None]
     tile = tile * (1.0 + 0.03 * fine)
     grout = np.array([0.35, 0.34, 0.32]) * (1.0 + 0.15 * fine)

@@ -66,7 +66,8 @@ HDR_NAMES = ("clear_day", "overcast", "sunset")
 GLB_NAMES = ("crate", "vase", "pot")
 # The real-asset scenes as RENDERER_VERSION 4 (commit 94f7b10) renders them, against Cycles at
 # 128 spp, 832x480: HDRI -> (PSNR dB, SSIM). Printed as "today" beside each new measurement.
-TODAY = {}
+TODAY = {"courtyard": (19.52, 0.683), "city": (26.79, 0.847), "forest": (19.74, 0.765),
+         "sunset": (25.55, 0.832)}
 CAMERA_HEIGHT = 1.3  # metres: the real-asset scenes' camera at most this high
 
 
@@ -158,10 +159,11 @@ def real_asset_group(args) -> None:
         reference, reference_s = cycles(args, directory, args.samples)
         theirs = tone_map(reference, exposure)
         psnr, ssim = metrics(ours, theirs)
+        by_region = region_psnr(ours, theirs, segmentation(spec, options))
         side_by_side(ours, theirs, OUT / f"realism_real_{index:02d}.png")
         name = f"{scene[0]}, {scene[1]} ground"
-        rows.append((index, name, psnr, ssim, ours_ms, reference_s * 1000, TODAY.get(scene[0])))
         was = TODAY.get(scene[0])
+        rows.append((index, name, psnr, ssim, by_region, ours_ms, reference_s * 1000, was))
         today = f"  (today {was[0]:5.2f} dB, {was[1]:.3f})" if was else ""
         print(f"real {index}: {name:24s} PSNR {psnr:5.2f} dB  SSIM {ssim:.3f}{today}  "
               f"ours {ours_ms:6.1f} ms/frame  Cycles {args.samples} spp "
@@ -169,18 +171,22 @@ def real_asset_group(args) -> None:
     psnr, ssim = np.mean([r[2] for r in rows]), np.mean([r[3] for r in rows])
     print(f"\nreal assets: {args.real_width}x{args.real_height}, {args.threads} threads, Cycles "
           f"CPU {args.samples} spp (denoised) as the reference; today: RENDERER_VERSION 4")
-    print("| scene | HDRI, ground | PSNR dB | SSIM | today PSNR dB | today SSIM | ours ms/frame "
+    print("| scene | HDRI, ground | PSNR dB | SSIM | today PSNR dB | today SSIM | PSNR dB of "
+          "backdrop / ground / objects (share of the error) | ours ms/frame "
           f"| Cycles {args.samples} spp ms |")
-    print("|---|---|---|---|---|---|---|---|")
-    for index, name, p, s, ours_ms, ref, was in rows:
+    print("|---|---|---|---|---|---|---|---|---|")
+    for index, name, p, s, by_region, ours_ms, ref, was in rows:
         was_p, was_s = (f"{was[0]:.2f}", f"{was[1]:.3f}") if was else ("-", "-")
-        print(f"| {index} | {name} | {p:.2f} | {s:.3f} | {was_p} | {was_s} | {ours_ms:.1f} | "
-              f"{ref:.0f} |")
-    known = [r[6] for r in rows if r[6]]
-    was_p, was_s = ((f"{np.mean([w[0] for w in known]):.2f}", f"{np.mean([w[1] for w in known]):.3f}")
-                    if len(known) == len(rows) else ("-", "-"))
-    print(f"| mean | | {psnr:.2f} | {ssim:.3f} | {was_p} | {was_s} | "
-          f"{np.mean([r[4] for r in rows]):.1f} | {np.mean([r[5] for r in rows]):.0f} |")
+        regions = " / ".join(f"{value:.1f} ({share:.0%})" for value, share in by_region)
+        print(f"| {index} | {name} | {p:.2f} | {s:.3f} | {was_p} | {was_s} | {regions} | "
+              f"{ours_ms:.1f} | {ref:.0f} |")
+    known = [r[7] for r in rows if r[7]]
+    was_p, was_s = ("-", "-")
+    if len(known) == len(rows):
+        was_p = f"{np.mean([w[0] for w in known]):.2f}"
+        was_s = f"{np.mean([w[1] for w in known]):.3f}"
+    print(f"| mean | | {psnr:.2f} | {ssim:.3f} | {was_p} | {was_s} | | "
+          f"{np.mean([r[5] for r in rows]):.1f} | {np.mean([r[6] for r in rows]):.0f} |")
 
 
 def real_spec(spec, scene, root: Path):
@@ -211,6 +217,27 @@ def real_spec(spec, scene, root: Path):
                                     turbidity=spec.environment.turbidity, intensity=1.0),
         background=replace(spec.background, image_id=""),
         light=replace(spec.light, intensity=1.0, color=(1.0, 1.0, 1.0)), ground=ground)
+
+
+def segmentation(spec, options) -> np.ndarray:
+    """(H, W) ids of frame 0: 0 backdrop, 1 ground, 2 + k object k."""
+    return render_video(spec, options=replace(options, segmentation=True)).segmentation[0]
+
+
+def region_psnr(ours: np.ndarray, theirs: np.ndarray, ids: np.ndarray
+                ) -> list[tuple[float, float]]:
+    """(PSNR dB, share of the frame's squared error) of the backdrop, the ground, the objects
+    (NaN, 0 for a region not in the frame)."""
+    error = ((ours.astype(np.float64) - theirs.astype(np.float64)) ** 2).mean(-1)
+    total = max(float(error.sum()), 1e-12)
+    result = []
+    for mask in (ids == 0, ids == 1, ids >= 2):
+        if not mask.any():
+            result.append((float("nan"), 0.0))
+            continue
+        mse = max(float(error[mask].mean()), 1e-12)
+        result.append((10.0 * math.log10(255.0 ** 2 / mse), float(error[mask].sum()) / total))
+    return result
 
 
 def originals(spec, root: Path) -> dict:
@@ -258,7 +285,7 @@ def export(spec, asset_root: str, directory: Path, originals: dict | None = None
     directory.mkdir(parents=True, exist_ok=True)
     lighting = video_lighting(spec, asset_root)
     parts = scene_parts(spec, asset_root)
-    poses = part_poses(spec, parts)[0]
+    poses = part_poses(spec, parts, asset_root=asset_root)[0]
     from lightpipe.render import kinematics
 
     extrinsics = kinematics.camera_extrinsics(spec)[0]
