@@ -30,7 +30,6 @@ SCENES = (("courtyard", "tiles", 0.5, ("planks", "bricks")),
           ("forest", "planks", 0.4, ("bricks", "tiles")),
           ("sunset", "tiles", 0.35, ("bricks", "planks")))
 SET_SIZES = {"tiles": 2048, "bricks": 1024, "planks": 2048}  # texels per side
-_SUFFIX = {2048: "2k", 1024: "1k"}
 _DATAFILES = "import bpy; print(bpy.utils.system_resource('DATAFILES'))"
 
 
@@ -62,21 +61,26 @@ def blender_world_folder(bpy_python: str) -> Path:
 
 def set_files(root: Path, name: str) -> dict[str, Path]:
     """{'albedo', 'roughness', 'normal'} -> the set's PNG, or {} if it is not all there."""
-    folder, suffix = root / "textures" / name, _SUFFIX[SET_SIZES[name]]
-    files = {"albedo": folder / f"{name}_diff_{suffix}.png",
-             "roughness": folder / f"{name}_rough_{suffix}.png",
-             "normal": folder / f"{name}_nor_gl_{suffix}.png"}
+    files = map_files(root / "textures" / name, name, SET_SIZES[name])
     return files if all(p.exists() for p in files.values()) else {}
 
 
+def map_files(folder: Path, name: str, size: int) -> dict[str, Path]:
+    """The set's file names: `<name>_diff_2k.png` ... (no resolution word below 1k)."""
+    suffix = f"_{size // 1024}k" if size >= 1024 else ""
+    return {"albedo": folder / f"{name}_diff{suffix}.png",
+            "roughness": folder / f"{name}_rough{suffix}.png",
+            "normal": folder / f"{name}_nor_gl{suffix}.png"}
+
+
 def write_set(folder: Path, name: str, size: int) -> None:
+    """Generate the set `name` ("tiles", "bricks", "planks") at (size, size) into `folder`."""
     color, roughness, height, strength = _PATTERNS[name](size, np.random.default_rng(23))
     folder.mkdir(parents=True, exist_ok=True)
-    suffix = _SUFFIX[size]
-    Image.fromarray(_code(color)).save(folder / f"{name}_diff_{suffix}.png")
-    Image.fromarray(_code(roughness)).save(folder / f"{name}_rough_{suffix}.png")
-    Image.fromarray(_code((normal_map(height, strength) + 1.0) * 0.5)).save(
-        folder / f"{name}_nor_gl_{suffix}.png")
+    files = map_files(folder, name, size)
+    Image.fromarray(_code(color)).save(files["albedo"])
+    Image.fromarray(_code(roughness)).save(files["roughness"])
+    Image.fromarray(_code((normal_map(height, strength) + 1.0) * 0.5)).save(files["normal"])
 
 
 def normal_map(height: np.ndarray, strength: float) -> np.ndarray:

@@ -22,11 +22,11 @@ through Lightpipe's camera response (the same exposure), so the comparison is of
 of tone curves. Prints PSNR and SSIM per scene and their mean, our ms/frame (the fastest of 3
 runs of 8 frames) and Cycles' time; the real-asset table also shows the PSNR of the backdrop,
 the ground and the objects with their shares of the error, and the figures of RENDERER_VERSION 4
-("today", `TODAY`). Cycles
-renders are kept in benchmarks/out/<scene>/ under a hash of everything they read (the scene,
-its files, `cycles_scene.py`, samples, threads) and reused while it matches (`--fresh`: render
-again); a reused render reports the time measured when it was made. Writes
-benchmarks/out/realism_NN.png and realism_real_NN.png (ours | Cycles | difference x4).
+("today", `TODAY`). Cycles renders are kept in benchmarks/out/<scene>/ under a hash of
+everything they read (the scene, its files, `cycles_scene.py`, samples, threads) and reused
+while it matches (`--fresh`: render again); a reused render reports the time measured when it
+was made. Writes benchmarks/out/realism_NN.png and realism_real_NN.png (ours | Cycles |
+difference x4).
 """
 
 from __future__ import annotations
