@@ -4,8 +4,9 @@
 
 Reads SCENE_DIR/scene.json (written by realism_vs_cycles.py): world-space meshes with per-corner
 normals and UVs, each part's maps (linear base colour, roughness, metalness, tangent-space
-normals, as float EXR), the camera, the environment (an equirectangular EXR in Lightpipe's
-convention, looked up by its own node graph so no projection convention is assumed) and the sun.
+normals, as float EXR; or a texture set's own PNGs by absolute path, those listed in "srgb"
+read as sRGB colour), the camera, the environment (an equirectangular EXR in Lightpipe's
+world axes, looked up by its own node graph so no projection convention is assumed) and the sun.
 Writes the linear radiance as a float EXR and prints {"seconds": ...} (render only).
 Lightpipe's world is Y-up, Blender's Z-up: (x, y, z) -> (x, -z, y).
 """
@@ -81,9 +82,9 @@ def _camera(scene, description) -> None:
     scene.camera = camera
 
 
-def _image(path: Path):
+def _image(path: Path, color: bool = False):
     image = bpy.data.images.load(str(path))
-    image.colorspace_settings.name = "Non-Color"
+    image.colorspace_settings.name = "sRGB" if color else "Non-Color"
     return image
 
 
@@ -188,7 +189,7 @@ def _material(scene_dir: Path, index: int, part):
 
     def texture(name):
         node = nodes.new("ShaderNodeTexImage")
-        node.image = _image(scene_dir / part[name])
+        node.image = _image(scene_dir / part[name], name in part.get("srgb", ()))
         node.interpolation, node.extension = "Linear", "REPEAT"
         links.new(coordinates.outputs["UV"], node.inputs["Vector"])
         return node
