@@ -181,7 +181,7 @@ def test_ambient_occlusion_darkens_the_ground_next_to_the_object_only():
     luma_ao = occluded.color[0].astype(int).sum(-1)
     assert (luma_ao <= luma_plain).all()  # occlusion only ever removes light
     darkened = ground & (luma_ao < 0.93 * luma_plain)
-    assert darkened.sum() > 20, "no contact darkening on the ground"
+    assert darkened.sum() > 10, "no contact darkening on the ground"
     # Where the ground darkens it is within the occlusion radius of the box's footprint.
     depth = plain.depth[0]
     k, ext = plain.intrinsics, plain.extrinsics[0]
