@@ -10,12 +10,12 @@ trigonometry), so their bits are the same on every CPU.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from lightpipe.assets.builtin_ids import BUILTIN_MATERIAL_IDS, asset_rng, check_builtin_id
+from lightpipe.assets.memory import kept_in_memory
 
 _TAU = 2.0 * np.pi
 # Built-in materials are generated at this side (at most settings.render.max_texture_size): the
@@ -51,7 +51,7 @@ def flat_maps(albedo: np.ndarray, roughness: float = DEFAULT_ROUGHNESS,
                                 np.full(size, metallic, np.float32), normal))
 
 
-@functools.lru_cache(maxsize=None)
+@kept_in_memory  # bounded with the loaded assets (settings.assets.mesh_cache_mb)
 def material_maps(material_id: str, size: int = 128) -> MaterialMaps:
     """The built-in material `material_id` at (size, size) (cached, read-only)."""
     family = check_builtin_id(material_id, BUILTIN_MATERIAL_IDS, "material")

@@ -21,7 +21,6 @@ scaled to 8 bits (rounded) first; Pillow would otherwise clip them.
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal, getcontext
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from PIL import Image
 
 from lightpipe.assets.catalog import AssetError
 from lightpipe.assets.materials import DEFAULT_ROUGHNESS, MaterialMaps, flat_maps
+from lightpipe.assets.memory import kept_in_memory
 from lightpipe.assets.texture_names import (
     AO,
     ARM,
@@ -83,7 +83,7 @@ def texture_set_side(folder: str) -> int:
     return max(sides)
 
 
-@functools.lru_cache(maxsize=64)
+@kept_in_memory  # bounded with the loaded assets (settings.assets.mesh_cache_mb)
 def _set_maps(folder: str, size: int) -> MaterialMaps:
     texture_set = _folder_set(Path(folder))
     images, problems = {}, []

@@ -1,5 +1,6 @@
 """User assets and every output through the real CLI: same bytes for 1 vs 2 threads and 1 vs 3
-processes; a broken asset file is named before anything renders."""
+processes (with HDR maps, texture sets at their own resolution and the environment ground); a
+broken asset file is named before anything renders."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def assets_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("assets_run")
     root = make_asset_root(base / "assets")
     config = tiny_config(base / "c.yaml", base / "out", num_videos=6,
-                         assets={"root": str(root), "builtin": True},
+                         assets={"root": str(root), "builtin": True,
+                                 "environment_probability": 0.7},
+                         scene={"ground": "environment", "environment_ground_probability": 0.7},
                          outputs=["color", "depth", "segmentation", "normals"])
     run_lightpipe("predict", "--config", str(config))
     return config, base, tree_hashes(base / "out")
@@ -40,6 +43,8 @@ def test_user_assets_and_extra_outputs_are_written(assets_run):
                                           *(o["asset_id"] for o in spec["objects"]),
                                           *(o["material_id"] for o in spec["objects"])]}
     assert any(a.startswith("user:") for a in used)
+    domes = [spec["ground"].get("capture_height") for spec in specs]
+    assert any(domes) and not all(domes)  # some videos stand on their map's ground
 
 
 @pytest.mark.parametrize("variant", ["threads1", "processes3"])
