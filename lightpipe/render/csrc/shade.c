@@ -250,6 +250,7 @@ INLINE Vec3 backdrop_radiance(const Shading s, float dx, float dy, float dz, flo
     float rho = ((s.env[ENV_BACKDROP_SCALE] * distance) * (e2 * rsqrt(e2))) / (major * major);
     MipLevel m = mip_level(rho, s.bd_levels - 1);
     Vec3 near = backdrop_bilinear(s, m.level, face, sc / ma, tc / ma, bad);
+    if (m.fraction == 0.0f || m.next == m.level) return near; /* as in `material` */
     Vec3 far = backdrop_bilinear(s, m.next, face, sc / ma, tc / ma, bad);
     Vec3 out = {near.x + (far.x - near.x) * m.fraction, near.y + (far.y - near.y) * m.fraction,
                 near.z + (far.z - near.z) * m.fraction};
@@ -332,10 +333,18 @@ INLINE Material material(const Shading s, int32_t row, float rx, float ry, float
     x = clamp2(x, -1e6f, 1e6f);
     y = clamp2(y, -1e6f, 1e6f);
     Texel near = texture_bilinear(s, mip, level.level, x, y, bad);
-    Texel far = texture_bilinear(s, mip, level.next, x, y, bad);
     float t[CHANNELS];
 #pragma GCC unroll 8
-    for (int c = 0; c < CHANNELS; c++) t[c] = near.c[c] + (far.c[c] - near.c[c]) * level.fraction;
+    for (int c = 0; c < CHANNELS; c++) t[c] = near.c[c];
+    /* The reference blends near + (far - near) fraction: with fraction 0 or far = near (the
+     * last level) that is near itself (near is never -0), so the far level is read only when
+     * it counts. */
+    if (level.fraction != 0.0f && level.next != level.level) {
+        Texel far = texture_bilinear(s, mip, level.next, x, y, bad);
+#pragma GCC unroll 8
+        for (int c = 0; c < CHANNELS; c++)
+            t[c] = near.c[c] + (far.c[c] - near.c[c]) * level.fraction;
+    }
     float albedo_r = t[0], albedo_g = t[1], albedo_b = t[2], map_roughness = t[3];
     float map_metal = t[4], tnx = t[5], tny = t[6], tnz = t[7];
     float mx = (P(TANGENT) * tnx + P(BITANGENT) * tny) + g.x * tnz;
