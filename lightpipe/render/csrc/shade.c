@@ -205,10 +205,12 @@ INLINE Vec3 env_bilinear(const Shading s, float size, float offset, float face, 
     return out;
 }
 
-/* `environment.radiance` along camera-space (dx, dy, dz): at level `level`, or (level < 0) at
- * the level nearest `lod`. */
-INLINE Vec3 env_radiance(const Shading s, float dx, float dy, float dz, int level, float lod,
-                         float *bad) {
+typedef struct { float ex, ey, ez, major, face, sc, tc; } CubeDirection;
+
+/* `environment._face_coordinates` of camera-space (dx, dy, dz) turned into the environment's
+ * axes: the direction there, its largest |component| (at least 1e-30), the cube face and the
+ * unscaled in-face coordinates. */
+INLINE CubeDirection cube_direction(const Shading s, float dx, float dy, float dz) {
     const float *r = s.env + ENV_ROTATION;
     float ex = (r[0] * dx + r[1] * dy) + r[2] * dz;
     float ey = (r[3] * dx + r[4] * dy) + r[5] * dz;
@@ -221,37 +223,37 @@ INLINE Vec3 env_radiance(const Shading s, float dx, float dy, float dz, int leve
                          : (major_y ? (ey >= 0 ? 2.0f : 3.0f) : (ez >= 0 ? 4.0f : 5.0f));
     float sc = major_x ? (ex >= 0 ? -ez : ez) : (major_y ? ex : (ez >= 0 ? ex : -ex));
     float tc = major_x ? -ey : (major_y ? (ey >= 0 ? ez : -ez) : -ey);
+    CubeDirection out = {ex, ey, ez, ma, face, sc, tc};
+    return out;
+}
+
+/* `environment.radiance` along camera-space (dx, dy, dz): at level `level`, or (level < 0) at
+ * the level nearest `lod`. */
+INLINE Vec3 env_radiance(const Shading s, float dx, float dy, float dz, int level, float lod,
+                         float *bad) {
+    CubeDirection d = cube_direction(s, dx, dy, dz);
     int32_t index = level;
     if (level < 0)
         index = checked(
             (int32_t)floorf(clamp2(lod, 0.0f, (float)((double)s.env_levels - 1.0)) + 0.5f),
             (int32_t)s.env_levels, bad);
-    return env_bilinear(s, s.env_sizes[index], s.env_offsets[index], face, sc / ma, tc / ma, bad);
+    return env_bilinear(s, s.env_sizes[index], s.env_offsets[index], d.face, d.sc / d.major,
+                        d.tc / d.major, bad);
 }
 
 /* `environment.backdrop_radiance` along camera-space (dx, dy, dz), the footprint scaled by
  * `distance` (1 for the camera's rays, the depth for the environment ground). */
 INLINE Vec3 backdrop_radiance(const Shading s, float dx, float dy, float dz, float distance,
                               float *bad) {
-    const float *r = s.env + ENV_ROTATION;
-    float ex = (r[0] * dx + r[1] * dy) + r[2] * dz;
-    float ey = (r[3] * dx + r[4] * dy) + r[5] * dz;
-    float ez = (r[6] * dx + r[7] * dy) + r[8] * dz;
-    float ax = fabsf(ex), ay = fabsf(ey), az = fabsf(ez);
-    int major_x = (ax >= ay) & (ax >= az);
-    int major_y = !major_x & (ay >= az);
-    float ma = clamp_min(major_x ? ax : (major_y ? ay : az), (float)1e-30);
-    float face = major_x ? (ex >= 0 ? 0.0f : 1.0f)
-                         : (major_y ? (ey >= 0 ? 2.0f : 3.0f) : (ez >= 0 ? 4.0f : 5.0f));
-    float sc = major_x ? (ex >= 0 ? -ez : ez) : (major_y ? ex : (ez >= 0 ? ex : -ex));
-    float tc = major_x ? -ey : (major_y ? (ey >= 0 ? ez : -ez) : -ey);
-    float major = clamp_min(maximum(maximum(ax, ay), az), (float)1e-30);
-    float e2 = clamp_min((ex * ex + ey * ey) + ez * ez, (float)1e-30);
-    float rho = ((s.env[ENV_BACKDROP_SCALE] * distance) * (e2 * rsqrt(e2))) / (major * major);
+    CubeDirection d = cube_direction(s, dx, dy, dz);
+    /* the eager code's max(|ex|, |ey|, |ez|) clamped is d.major: the same value */
+    float e2 = clamp_min((d.ex * d.ex + d.ey * d.ey) + d.ez * d.ez, (float)1e-30);
+    float rho = ((s.env[ENV_BACKDROP_SCALE] * distance) * (e2 * rsqrt(e2))) / (d.major * d.major);
     MipLevel m = mip_level(rho, s.bd_levels - 1);
-    Vec3 near = backdrop_bilinear(s, m.level, face, sc / ma, tc / ma, bad);
+    float face = d.face, sc = d.sc / d.major, tc = d.tc / d.major;
+    Vec3 near = backdrop_bilinear(s, m.level, face, sc, tc, bad);
     if (m.fraction == 0.0f || m.next == m.level) return near; /* as in `material` */
-    Vec3 far = backdrop_bilinear(s, m.next, face, sc / ma, tc / ma, bad);
+    Vec3 far = backdrop_bilinear(s, m.next, face, sc, tc, bad);
     Vec3 out = {near.x + (far.x - near.x) * m.fraction, near.y + (far.y - near.y) * m.fraction,
                 near.z + (far.z - near.z) * m.fraction};
     return out;
