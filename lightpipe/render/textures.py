@@ -4,8 +4,11 @@ footprint of the pixel.
 Build (numpy, float64, once per material and process, kept in the asset memory's byte bound):
 level 0 is the material's maps as 8-bit codes (sRGB base colour, roughness, metalness, the
 tangent-space normal as (code - 128) / 127, so a flat normal is exact); each next level is the 2x2 box average of the one
-before, in linear light for the colour (as a GPU averages an sRGB texture), renormalized for the
-normal, rounded to the nearest code, down to 1x1. A texel is 8 bytes; a 2048 map's chain takes
+before, in linear light for the colour (as a GPU averages an sRGB texture), rounded to the
+nearest code, down to 1x1. A level's normal is the mean of the level-0 normals under its texel,
+renormalized; the mean's shortening (the normals' spread) widens the texel's roughness
+(`toksvig`: specular anti-aliasing, so a minified normal map keeps its sheen, not its
+sparkle: a path tracer's pixel averages the highlights of every normal under it). A texel is 8 bytes; a 2048 map's chain takes
 2048^2 x 8 x 4/3 = 43 MiB.
 
 Sample (per pixel, elementwise, the same bits in the eager reference, the compiled path and the
@@ -31,6 +34,9 @@ from lightpipe.render.look import MAX_MIP_LEVELS, MIP_LAST, MIP_OFFSETS, MIP_ROW
 
 TEXEL_BYTES = 8
 DEFAULT_MAX_TEXTURE_SIZE = 2048  # settings.render.max_texture_size
+# The most variance a level's normal spread adds to alpha^2 (Kaplanyan et al. 2016): a texel over
+# a ridge or a joint gets rough, not white.
+TOKSVIG_MAX_VARIANCE = 0.18
 # Midpoints between consecutive linear values of the sRGB codes: a linear value rounds to the
 # code whose interval holds it.
 _SRGB_MIDPOINTS = (SRGB_TO_LINEAR[1:] + SRGB_TO_LINEAR[:-1]) * 0.5
@@ -75,12 +81,24 @@ def mip_chain(maps: MaterialMaps) -> np.ndarray:
     metal = np.clip(maps.metallic.astype(np.float64), 0.0, 1.0)
     normal = maps.normal.astype(np.float64)
     levels = [_codes(albedo, roughness, metal, normal, maps.albedo)]
+    mean = normal  # the mean of the level-0 normals over each texel of the level
     while albedo.shape[0] > 1:
-        albedo, roughness, metal, normal = (_box(a) for a in (albedo, roughness, metal, normal))
-        length = np.sqrt((normal * normal).sum(-1, keepdims=True))
-        normal = np.where(length > 1e-12, normal / np.maximum(length, 1e-12), [0.0, 0.0, 1.0])
-        levels.append(_codes(albedo, roughness, metal, normal))
+        albedo, roughness, metal, mean = (_box(a) for a in (albedo, roughness, metal, mean))
+        length = np.sqrt((mean * mean).sum(-1, keepdims=True))
+        normal = np.where(length > 1e-12, mean / np.maximum(length, 1e-12), [0.0, 0.0, 1.0])
+        levels.append(_codes(albedo, toksvig(roughness, length[..., 0]), metal, normal))
     return np.concatenate([level.reshape(-1, TEXEL_BYTES) for level in levels])
+
+
+def toksvig(roughness: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Perceptual roughness of a texel that averages normals whose mean has length `length`
+    (specular anti-aliasing, Toksvig 2005 as Kaplanyan et al. 2016 clamp it): the mean's
+    shortening measures the normals' spread, sigma^2 = (1 - |n|) / |n|, which widens the GGX
+    lobe: alpha'^2 = alpha^2 + min(2 sigma^2, TOKSVIG_MAX_VARIANCE), alpha = roughness^2."""
+    length = np.clip(length, 1e-6, 1.0)
+    variance = (1.0 - length) / length
+    alpha = roughness * roughness
+    return np.sqrt(np.sqrt(alpha * alpha + np.minimum(2.0 * variance, TOKSVIG_MAX_VARIANCE)))
 
 
 def _codes(albedo, roughness, metal, normal, srgb=None) -> np.ndarray:
