@@ -3,13 +3,13 @@ footprint of the pixel.
 
 Build (numpy, float64, once per material and process, kept in the asset memory's byte bound):
 level 0 is the material's maps as 8-bit codes (sRGB base colour, roughness, metalness, the
-tangent-space normal as (code - 128) / 127, so a flat normal is exact); each next level is the 2x2 box average of the one
-before, in linear light for the colour (as a GPU averages an sRGB texture), rounded to the
-nearest code, down to 1x1. A level's normal is the mean of the level-0 normals under its texel,
-renormalized; the mean's shortening (the normals' spread) widens the texel's roughness
-(`toksvig`: specular anti-aliasing, so a minified normal map keeps its sheen, not its
-sparkle: a path tracer's pixel averages the highlights of every normal under it). A texel is 8 bytes; a 2048 map's chain takes
-2048^2 x 8 x 4/3 = 43 MiB.
+tangent-space normal as (code - 128) / 127, so a flat normal is exact); each next level is the
+2x2 box average of the one before, in linear light for the colour (as a GPU averages an sRGB
+texture), rounded to the nearest code, down to 1x1. A level's normal is the mean of the level-0
+normals under its texel, renormalized; the mean's shortening (the normals' spread) widens the
+texel's roughness (`toksvig`: specular anti-aliasing, so a minified normal map keeps its sheen,
+not its sparkle: a path tracer's pixel averages the highlights of every normal under it). A
+texel is 8 bytes; a 2048 map's chain takes 2048^2 x 8 x 4/3 = 43 MiB.
 
 Sample (per pixel, elementwise, the same bits in the eager reference, the compiled path and the
 native kernels): the texel coordinates' derivatives along the screen come exactly from the
@@ -33,6 +33,7 @@ from lightpipe.render.camera_response import SRGB_TO_LINEAR
 from lightpipe.render.look import MAX_MIP_LEVELS, MIP_LAST, MIP_OFFSETS, MIP_ROW, MIP_SIZE
 
 TEXEL_BYTES = 8
+_INVERSE_POWERS = tuple(2.0 ** -k for k in range(MAX_MIP_LEVELS))  # exact in float32
 DEFAULT_MAX_TEXTURE_SIZE = 2048  # settings.render.max_texture_size
 # The most variance a level's normal spread adds to alpha^2 (Kaplanyan et al. 2016): a texel over
 # a ridge or a joint gets rough, not white.
@@ -139,14 +140,18 @@ def footprint(ax: torch.Tensor, ay: torch.Tensor) -> torch.Tensor:
 
 def mip_level(rho: torch.Tensor, last: torch.Tensor):
     """(level, next level, fraction) of a footprint of `rho` level-0 texels in a chain whose last
-    level is `last` (int64): level = floor(log2 rho) by exact halvings (never above `last`),
-    the fraction rho / 2^level - 1 (linear in the mantissa, as hardware does), in [0, 1]."""
+    level is `last` (int64): level = floor(log2 rho), the count of the powers of two 2, 4, ...
+    that rho reaches, at most `last`; the fraction rho / 2^level - 1 (linear in the mantissa,
+    as hardware does), in [0, 1]. (Comparisons and a table of exact powers: no log, and a
+    graph Inductor compiles in seconds, where a loop of halvings took minutes; csrc/shade.c
+    halves, which gives the same values: each halving is exact.)"""
     level = torch.zeros_like(last)
-    for _ in range(MAX_MIP_LEVELS - 1):
-        step = (rho >= 2.0) & (level < last)
-        rho = torch.where(step, rho * 0.5, rho)
-        level = level + step.long()
-    return level, torch.minimum(level + 1, last), (rho - 1.0).clamp(0.0, 1.0)
+    for k in range(1, MAX_MIP_LEVELS):
+        level = level + (rho >= float(2 ** k)).long()
+    level = torch.minimum(level, last)
+    powers = torch.tensor(_INVERSE_POWERS, dtype=torch.float32, device=rho.device)
+    scaled = rho * powers.index_select(0, level)
+    return level, torch.minimum(level + 1, last), (scaled - 1.0).clamp(0.0, 1.0)
 
 
 def sample(textures: Textures, material: torch.Tensor, x, y, ax, ay) -> list[torch.Tensor]:

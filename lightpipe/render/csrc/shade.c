@@ -139,7 +139,9 @@ INLINE float half_to_float(uint16_t h) {
 }
 
 /* `textures.mip_level`: the level pair and blend of a footprint of rho level-0 texels in a chain
- * whose last level is `last`. */
+ * whose last level is `last`. The reference counts the powers of two rho reaches and scales it
+ * by a table of 2^-level; halving while rho >= 2 gives the same level and the same scaled rho
+ * (each halving is exact). */
 typedef struct { int64_t level, next; float fraction; } MipLevel;
 INLINE MipLevel mip_level(float rho, int64_t last) {
     int64_t level = 0;
