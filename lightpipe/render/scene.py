@@ -7,13 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lightpipe.assets.loader import load_material, load_object
-from lightpipe.assets.materials import MaterialMaps
+from lightpipe.assets.catalog import USER_PREFIX
+from lightpipe.assets.loader import load_material, load_object, texture_side
+from lightpipe.assets.materials import BUILTIN_TEXTURE_SIZE, MaterialMaps
 from lightpipe.assets.memory import kept_in_memory
 from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES
 from lightpipe.physics.simulation import Trajectory, simulate_video
 from lightpipe.planning.specs import GroundSpec, VideoSpec
 from lightpipe.render import kinematics
+from lightpipe.render.texture_cache import builtin_chain
 from lightpipe.render.textures import DEFAULT_MAX_TEXTURE_SIZE, Textures, mip_chain
 
 GROUND_CELLS = 24
@@ -91,6 +93,8 @@ def material_chain(asset_root: str | None, material_key: str, max_texture_size: 
     maps (`own:<asset id>`), built once per process."""
     if material_key.startswith("own:"):
         maps = load_object(asset_root, material_key[4:], max_texture_size, max_triangles).maps
+    elif not material_key.startswith(USER_PREFIX):  # built-in: cached on disk too
+        return builtin_chain(material_key, texture_side(BUILTIN_TEXTURE_SIZE, max_texture_size))
     else:
         maps = load_material(asset_root, material_key, max_texture_size)
     return mip_chain(maps)

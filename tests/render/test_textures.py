@@ -267,3 +267,23 @@ def test_native_samplers_match_eager_bits_at_random_footprints():
     sky = torch.stack(env_light.backdrop_radiance(lookup, env, rx, ry, torch.ones_like(rx), 1.0))
     assert torch.equal(sky.view(torch.int32),
                        kernels.shade_samples(missing, rx, ry, None, 1).view(torch.int32))
+
+
+def test_builtin_chains_are_cached_on_disk_and_an_altered_entry_is_made_again(tmp_path,
+                                                                              monkeypatch):
+    from lightpipe.assets.materials import material_maps
+    from lightpipe.render import texture_cache
+
+    monkeypatch.setenv("LIGHTPIPE_CACHE_DIR", str(tmp_path))
+    expected = mip_chain(material_maps("builtin:bricks/01", 64))
+    made = texture_cache.builtin_chain("builtin:bricks/01", 64)
+    entries = list((tmp_path / "textures").glob("*.npz"))
+    assert np.array_equal(made, expected) and len(entries) == 1
+    assert np.array_equal(texture_cache.builtin_chain("builtin:bricks/01", 64), expected)
+    with np.load(entries[0]) as data:  # a flipped texel under the old checksum: not trusted
+        chain, digest = data["chain"].copy(), str(data["sha256"])
+    chain[5, 0] ^= 0xFF
+    np.savez(entries[0], chain=chain, sha256=digest)
+    assert np.array_equal(texture_cache.builtin_chain("builtin:bricks/01", 64), expected)
+    entries[0].write_bytes(b"truncated")
+    assert np.array_equal(texture_cache.builtin_chain("builtin:bricks/01", 64), expected)
