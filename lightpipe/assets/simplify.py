@@ -255,16 +255,23 @@ def _read_entry(entry: Path, num_source: int, num_faces: int) -> Simplified | No
 
 
 def _write_entry(entry: Path, result: Simplified) -> None:
-    """Store atomically: a temporary file in the same folder, renamed over the entry."""
+    save_npz_atomically(entry, vertices=result.vertices, faces=result.faces,
+                        source=result.source)
+
+
+def save_npz_atomically(entry: Path, **arrays) -> None:
+    """Store `arrays` as the .npz `entry` atomically (a temporary file in the same folder,
+    renamed over it); a cache that cannot be written (read-only) is left as it is: the entry
+    is computed again next time, the same arrays. For the on-disk caches (meshes, textures)."""
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as out:
-                np.savez(out, vertices=result.vertices, faces=result.faces, source=result.source)
+                np.savez(out, **arrays)
             os.replace(temporary, entry)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
     except OSError:
-        pass  # a read-only cache: simplified again next time, the same arrays
+        pass

@@ -71,16 +71,7 @@ def luminance(rgb) -> float:
 
 def cube_directions(size: int) -> np.ndarray:
     """(6, S, S, 3) unit directions of texel centres (row-major, row 0 at t = -1)."""
-    centres = (np.arange(size, dtype=np.float64) + 0.5) / size * 2.0 - 1.0
-    t, s = np.meshgrid(centres, centres, indexing="ij")
-    one = np.ones_like(s)
-    faces = [  # inverse of `_face_coordinates`
-        np.stack([one, -t, -s], -1), np.stack([-one, -t, s], -1),
-        np.stack([s, one, t], -1), np.stack([s, -one, -t], -1),
-        np.stack([s, -t, one], -1), np.stack([-s, -t, -one], -1),
-    ]
-    d = np.stack(faces)
-    return d / np.sqrt((d * d).sum(-1, keepdims=True))
+    return np.concatenate([_face_directions(size, face) for face in range(FACES)])
 
 
 def texel_solid_angles(size: int) -> np.ndarray:
@@ -199,7 +190,8 @@ def _resample_equirect(image: np.ndarray, size: int, face: int | None = None) ->
 
 
 def _face_directions(size: int, face: int) -> np.ndarray:
-    """(1, S, S, 3) `cube_directions` of one face (memory: a face at a time)."""
+    """(1, S, S, 3) unit directions of one face's texel centres (the inverse of
+    `_face_coordinates`): `cube_directions`, and the backdrop's resampling a face at a time."""
     centres = (np.arange(size, dtype=np.float64) + 0.5) / size * 2.0 - 1.0
     t, s = np.meshgrid(centres, centres, indexing="ij")
     one = np.ones_like(s)

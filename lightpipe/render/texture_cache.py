@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from lightpipe.assets import materials
 from lightpipe.assets.simplify import cache_dir as _mesh_cache_dir
+from lightpipe.assets.simplify import save_npz_atomically
 from lightpipe.render import textures
 
 
@@ -62,15 +61,4 @@ def _read(entry: Path) -> np.ndarray | None:
 
 
 def _write(entry: Path, chain: np.ndarray) -> None:
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                np.savez(out, chain=chain, sha256=hashlib.sha256(chain.tobytes()).hexdigest())
-            os.replace(temporary, entry)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError:
-        pass  # a read-only cache: made again next time, the same bytes
+    save_npz_atomically(entry, chain=chain, sha256=hashlib.sha256(chain.tobytes()).hexdigest())

@@ -155,17 +155,29 @@ INLINE MipLevel mip_level(float rho, int64_t last) {
     return out;
 }
 
-/* `environment._backdrop_bilinear`: one level of the backdrop cube (half floats). */
-INLINE Vec3 backdrop_bilinear(const Shading s, int64_t level, float face, float sc, float tc,
-                              float *bad) {
-    int64_t side = s.bd_sizes[level], offset = s.bd_offsets[level];
-    float size = (float)side;
+typedef struct { float x0, y0, x1, y1, fx, fy; } CubeTexels;
+
+/* The bilinear footprint of in-face coordinates (sc, tc) in [-1, 1] on a face `size` texels
+ * wide, clamped at the face's edges: its texel columns and rows and their weights (the common
+ * start of `environment._bilinear` and `_backdrop_bilinear`). */
+INLINE CubeTexels cube_texels(float size, float sc, float tc) {
     float last = size - 1.0f;
     float x = minimum(clamp_min(((sc + 1.0f) * 0.5f) * size - 0.5f, 0.0f), last);
     float y = minimum(clamp_min(((tc + 1.0f) * 0.5f) * size - 0.5f, 0.0f), last);
     float x0 = floorf(x), y0 = floorf(y);
     float fx = x - x0, fy = y - y0;
     float x1 = minimum(x0 + 1.0f, last), y1 = minimum(y0 + 1.0f, last);
+    CubeTexels out = {x0, y0, x1, y1, fx, fy};
+    return out;
+}
+
+/* `environment._backdrop_bilinear`: one level of the backdrop cube (half floats). */
+INLINE Vec3 backdrop_bilinear(const Shading s, int64_t level, float face, float sc, float tc,
+                              float *bad) {
+    int64_t side = s.bd_sizes[level], offset = s.bd_offsets[level];
+    float size = (float)side;
+    CubeTexels c = cube_texels(size, sc, tc);
+    float x0 = c.x0, y0 = c.y0, x1 = c.x1, y1 = c.y1, fx = c.fx, fy = c.fy;
     int64_t base = offset + to_int64(face) * (side * side);
     int64_t row0 = base + to_int64(y0) * side, row1 = base + to_int64(y1) * side;
     int64_t n = s.bd_count;
@@ -185,12 +197,8 @@ INLINE Vec3 backdrop_bilinear(const Shading s, int64_t level, float face, float 
 /* `environment._bilinear`: one level (face size, first texel) of the cube map. */
 INLINE Vec3 env_bilinear(const Shading s, float size, float offset, float face, float sc,
                          float tc, float *bad) {
-    float last = size - 1.0f;
-    float x = minimum(clamp_min(((sc + 1.0f) * 0.5f) * size - 0.5f, 0.0f), last);
-    float y = minimum(clamp_min(((tc + 1.0f) * 0.5f) * size - 0.5f, 0.0f), last);
-    float x0 = floorf(x), y0 = floorf(y);
-    float fx = x - x0, fy = y - y0;
-    float x1 = minimum(x0 + 1.0f, last), y1 = minimum(y0 + 1.0f, last);
+    CubeTexels c = cube_texels(size, sc, tc);
+    float x0 = c.x0, y0 = c.y0, x1 = c.x1, y1 = c.y1, fx = c.fx, fy = c.fy;
     float base = offset + face * (size * size);
     float row0 = base + y0 * size, row1 = base + y1 * size;
     int32_t n = (int32_t)s.env_count;
