@@ -158,20 +158,21 @@ def sample(textures: Textures, material: torch.Tensor, x, y, ax, ay) -> list[tor
     """The 8 channels (linear base colour rgb, roughness, metalness, normal xyz) at level-0 texel
     coordinates (x, y) (texel centres at integers) of `material` (float row of the mip table),
     filtered over the footprint (ax, ay) (see `footprint`, `mip_level`)."""
-    rows = textures.mips.index_select(0, material.long())
-    size0, last = rows[:, MIP_SIZE], rows[:, MIP_LAST]
+    table = textures.mips.view(-1)  # only the entries a pixel needs, not its whole row
+    row = material.long() * MIP_ROW
+    size0, last = table.index_select(0, row + MIP_SIZE), table.index_select(0, row + MIP_LAST)
     x, y = x.clamp(-1e6, 1e6), y.clamp(-1e6, 1e6)
     level0, level1, fraction = mip_level(footprint(ax, ay), last)
-    near = _bilinear(textures, rows, size0, level0, x, y)
-    far = _bilinear(textures, rows, size0, level1, x, y)
+    near = _bilinear(textures, row, size0, level0, x, y)
+    far = _bilinear(textures, row, size0, level1, x, y)
     return [a + (b - a) * fraction for a, b in zip(near, far)]
 
 
-def _bilinear(textures: Textures, rows, size0, level, x, y) -> list[torch.Tensor]:
+def _bilinear(textures: Textures, row, size0, level, x, y) -> list[torch.Tensor]:
     """Bilinear, wrapping sample of every channel at one level per pixel."""
     size = size0 >> level
     scale = size.float() / size0.float()  # 2^-level: exact
-    offset = torch.gather(rows, 1, (level + MIP_OFFSETS).view(-1, 1)).view(-1)
+    offset = textures.mips.view(-1).index_select(0, row + MIP_OFFSETS + level)
     lx, ly = (x + 0.5) * scale - 0.5, (y + 0.5) * scale - 0.5
     x0, y0 = torch.floor(lx), torch.floor(ly)
     fx, fy = lx - x0, ly - y0
