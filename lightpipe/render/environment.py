@@ -358,7 +358,7 @@ class EnvironmentLookup:
     sizes: torch.Tensor  # (levels,) float32 face size per level
     offsets: torch.Tensor  # (levels,) float32 first texel of each level
     levels: int
-    backdrop_texels: torch.Tensor  # (3, sum 6 B_k^2) float16
+    backdrop_texels: torch.Tensor  # (sum 6 B_k^2, 3) float16: a texel's channels together
     backdrop_sizes: torch.Tensor  # (backdrop levels,) int64 face side per level
     backdrop_offsets: torch.Tensor  # (backdrop levels,) int64 first texel of each level
 
@@ -378,7 +378,7 @@ class EnvironmentLookup:
         backdrop = half_levels(environment.levels) if backdrop is None else backdrop
         bd_flat = [lv.reshape(-1, 3) for lv in backdrop]
         bd_offsets = np.cumsum([0] + [f.shape[0] for f in bd_flat[:-1]])
-        bd_texels = torch.from_numpy(np.ascontiguousarray(np.concatenate(bd_flat).T))
+        bd_texels = torch.from_numpy(np.ascontiguousarray(np.concatenate(bd_flat)))
         return cls(texels.contiguous(), torch.tensor(sizes, device=device),
                    torch.tensor(starts, device=device), len(sizes), bd_texels.to(device),
                    torch.tensor([lv.shape[1] for lv in backdrop], dtype=torch.int64,
@@ -481,7 +481,7 @@ def _backdrop_bilinear(lookup: EnvironmentLookup, level, face, s, t) -> list[tor
     row0, row1 = base + y0.long() * side, base + y1.long() * side
     index = torch.stack([row0 + x0.long(), row0 + x1.long(), row1 + x0.long(),
                          row1 + x1.long()])
-    q = take_columns(lookup.backdrop_texels, index.reshape(-1)).float().view(3, 4, -1)
+    q = lookup.backdrop_texels.index_select(0, index.reshape(-1)).float().t().reshape(3, 4, -1)
     top = q[:, 0] + (q[:, 1] - q[:, 0]) * fx
     bottom = q[:, 2] + (q[:, 3] - q[:, 2]) * fx
     return list((top + (bottom - top) * fy).unbind(0))

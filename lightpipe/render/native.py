@@ -81,7 +81,7 @@ class FrameKernels:
             _ptr(planes), _ptr(textures.texels), textures.texels.shape[0], _ptr(textures.mips),
             textures.mips.shape[0], _ptr(textures.srgb), _ptr(light), _ptr(lookup.texels),
             lookup.texels.shape[1], _ptr(lookup.sizes), _ptr(lookup.offsets), lookup.levels,
-            _ptr(lookup.backdrop_texels), lookup.backdrop_texels.shape[1],
+            _ptr(lookup.backdrop_texels), lookup.backdrop_texels.shape[0],
             _ptr(lookup.backdrop_sizes), _ptr(lookup.backdrop_offsets), lookup.backdrop_levels,
             int(projected), _ptr(env), _ptr(brdf), _ptr(moments),
             0 if moments is None else moments.shape[-1], _ptr(shadow_params), _ptr(occ_depth),

@@ -50,10 +50,20 @@ class ScenePart:
 
     mesh: object  # procedural.Mesh or the ground grid: vertices, faces, normals, uvs
     material_key: str  # parts with the same key share one material table
-    maps: MaterialMaps
     tint: tuple[float, float, float]
     roughness_scale: float
     metal: float
+    own_maps: MaterialMaps | None = None  # an object's own material
+    asset_root: str | None = None
+    max_texture_size: int = DEFAULT_MAX_TEXTURE_SIZE
+
+    @property
+    def maps(self) -> MaterialMaps:
+        """The part's material maps, loaded when asked: the renderer reads the mip chain
+        (`material_chain`, cached on disk for built-ins), never the maps."""
+        if self.own_maps is not None:
+            return self.own_maps
+        return load_material(self.asset_root, self.material_key, self.max_texture_size)
 
 
 def scene_parts(spec: VideoSpec, asset_root: str | None = None,
@@ -67,17 +77,15 @@ def scene_parts(spec: VideoSpec, asset_root: str | None = None,
     material. An asset's own PBR material ignores the spec's roughness scale and metal override.
     """
     ground = spec.ground
-    parts = [ScenePart(_ground_mesh(ground), ground.material_id,
-                       load_material(asset_root, ground.material_id, max_texture_size),
-                       ground.tint, ground.roughness_scale, 0.0)]
+    parts = [ScenePart(_ground_mesh(ground), ground.material_id, ground.tint,
+                       ground.roughness_scale, 0.0, None, asset_root, max_texture_size)]
     for obj in spec.objects:
         item = load_object(asset_root, obj.asset_id, max_texture_size, max_triangles)
         own = item.maps is not None
         parts.append(ScenePart(
-            item.mesh, f"own:{obj.asset_id}" if own else obj.material_id,
-            item.maps if own else load_material(asset_root, obj.material_id, max_texture_size),
-            obj.tint, 1.0 if item.own_material else obj.roughness_scale,
-            0.0 if item.own_material else obj.metal))
+            item.mesh, f"own:{obj.asset_id}" if own else obj.material_id, obj.tint,
+            1.0 if item.own_material else obj.roughness_scale,
+            0.0 if item.own_material else obj.metal, item.maps, asset_root, max_texture_size))
     return parts
 
 

@@ -33,7 +33,7 @@ ALLOWED_LITERALS = {
     0.5,  # pixel and texel centres; [-1, 1] -> [0, 1] of cube-face coordinates
     0.125, 0.25,  # Smith-Schlick's k = (r + 1)^2 / 8 and Cook-Torrance's 1 / (4 n.l n.v)
     # numerical guards (a finite division, a non-zero length, an int32-safe coordinate)
-    1e-30, 1e-20, 1e-12, 1e-6, 1e-4, 1e-3, 1e6,
+    1e-30, 1e-20, 1e-12, 1e-6, 1e-4, 1e-3, 1e6, 2e9,
     255.0, 65535.0,  # the uint8 / uint16 code ranges of dataset.depth_codes
     127.0, 128.0,  # a texel's normal codes: (code - 128) / 127 (`textures`)
     4.6e18, 2.0 ** -24,  # an int64-safe coordinate; a half float's subnormal step

@@ -227,8 +227,12 @@ def test_native_samplers_match_eager_bits_at_random_footprints():
     from lightpipe.render.renderer import _OCCLUSION_KERNEL
 
     rng = np.random.default_rng(3)
+    # the last chain holds every code in every channel (each texel's 8 bytes random), so the
+    # kernels' decode of roughness, metalness and normals is checked for all 256 codes
+    every_code = np.stack([rng.permutation(256) for _ in range(TEXEL_BYTES)], 1)
     chains = [mip_chain(_checker(64, 3)), mip_chain(flat_maps(rng.integers(
-        0, 256, (16, 16, 3), dtype=np.uint8))), mip_chain(_checker(1, 1))]
+        0, 256, (16, 16, 3), dtype=np.uint8))), mip_chain(_checker(1, 1)),
+        np.concatenate([every_code, every_code[:85]]).astype(np.uint8)]  # 16^2 + 8^2 + ... + 1
     textures = Textures.create(chains, "cpu")
     environment, cube = _map_environment()
     lookup = env_light.EnvironmentLookup.create(environment, "cpu", cube)
@@ -243,7 +247,7 @@ def test_native_samplers_match_eager_bits_at_random_footprints():
     info = torch.zeros(look.FACE_INFO_ROWS, t)
     info[:3] = 1.0
     info[look.FACE_ROUGHNESS_SCALE] = 1.0
-    info[look.FACE_MATERIAL] = torch.tensor(rng.integers(0, 3, t), dtype=torch.float32)
+    info[look.FACE_MATERIAL] = torch.tensor(rng.integers(0, len(chains), t), dtype=torch.float32)
     info[look.FACE_PROJECTED] = torch.tensor(rng.integers(0, 2, t), dtype=torch.float32)
     sides = textures.mips[:, look.MIP_SIZE].float().index_select(
         0, info[look.FACE_MATERIAL].long())
@@ -267,6 +271,16 @@ def test_native_samplers_match_eager_bits_at_random_footprints():
     sky = torch.stack(env_light.backdrop_radiance(lookup, env, rx, ry, torch.ones_like(rx), 1.0))
     assert torch.equal(sky.view(torch.int32),
                        kernels.shade_samples(missing, rx, ry, None, 1).view(torch.int32))
+
+
+def test_the_kernels_code_decode_is_the_reference_division_for_every_code():
+    """shade.c decodes roughness, metalness (c / 255) and normals ((c - 128) / 127) as a double
+    product with the reciprocal, rounded once: the float32 division's bits for all 256 codes."""
+    codes = np.arange(256)
+    for offset, divisor in ((0, 255.0), (128, 127.0)):
+        reference = (torch.arange(256).float() - float(offset)) / divisor  # as textures._decode
+        product = ((codes - offset).astype(np.float64) * (1.0 / divisor)).astype(np.float32)
+        assert np.array_equal(reference.numpy().view(np.uint32), product.view(np.uint32))
 
 
 def test_builtin_chains_are_cached_on_disk_and_an_altered_entry_is_made_again(tmp_path,

@@ -10,7 +10,9 @@
  *  - a Python scalar of the reference is the float32 nearest its double: an inexact constant is
  *    written `(float)1e-4` (one rounding from the double, as PyTorch casts it), and `0.25 / x`
  *    is `(1 / x) * 0.25`, as `Tensor.__rtruediv__` computes it.
- * Indices the reference computes in int64 fit in int32 here (all are < 2**31).
+ * Indices the reference computes in int64 fit in int32 here (all are < 2**31), but a texel's:
+ * a scene's mip chains may hold more than 2^31 texels. No lane converts between int64 and
+ * float (AVX2 has no such instruction, and one such conversion keeps the loop scalar).
  *
  * The look (lightpipe/render/look.py) is never written here: its values arrive as float32 in
  * `Shading` (computed in double as the reference computes them, then rounded once, by
@@ -59,7 +61,7 @@ typedef float Float4[4];
     F(const float *, env_sizes)     /* (levels,) */                                             \
     F(const float *, env_offsets)   /* (levels,) */                                             \
     F(int64_t, env_levels)                                                                     \
-    F(const uint16_t *, bd_texels)  /* (3, B) half floats `EnvironmentLookup.backdrop_texels` */ \
+    F(const uint16_t *, bd_texels)  /* (B, 3) half floats `EnvironmentLookup.backdrop_texels` */ \
     F(int64_t, bd_count)            /* B */                                                     \
     F(const int64_t *, bd_sizes)    /* (backdrop levels,) */                                    \
     F(const int64_t *, bd_offsets)  /* (backdrop levels,) */                                    \
@@ -121,12 +123,13 @@ INLINE int32_t checked(int32_t index, int32_t count, float *bad) {
 }
 INLINE int64_t checked64(int64_t index, int64_t count, float *bad) {
     int64_t inside = (uint64_t)index < (uint64_t)count;
-    *bad = *bad + (float)(1 - inside);
+    *bad = *bad + (float)(int32_t)(1 - inside); /* an int32 conversion: AVX2 has no int64 one */
     return index & -inside;
 }
 INLINE float rsqrt(float x) { return 1.0f / sqrtf(x); }
-/* A float converted from a float in [-2^62, 2^62] (else 0, and the index it feeds is checked). */
-INLINE int64_t to_int64(float x) { return fabsf(x) <= 4.6e18f ? (int64_t)x : 0; }
+/* A float converted from a float in [-2e9, 2e9] (else, NaN included, 0 -- as the reference's
+ * NaN.long() & mask for a wrapped texel -- and the index it feeds is checked). */
+INLINE int32_t to_int32(float x) { return fabsf(x) <= 2e9f ? (int32_t)x : 0; }
 
 /* The float value of a half float (exact; no infinities or NaNs occur: the tables clip). */
 INLINE float half_to_float(uint16_t h) {
@@ -139,19 +142,20 @@ INLINE float half_to_float(uint16_t h) {
 }
 
 /* `textures.mip_level`: the level pair and blend of a footprint of rho level-0 texels in a chain
- * whose last level is `last`. The reference counts the powers of two rho reaches and scales it
- * by a table of 2^-level; halving while rho >= 2 gives the same level and the same scaled rho
- * (each halving is exact). */
-typedef struct { int64_t level, next; float fraction; } MipLevel;
-INLINE MipLevel mip_level(float rho, int64_t last) {
-    int64_t level = 0;
+ * whose last level is `last`: the count of the powers of two 2, 4, ... that rho reaches, at most
+ * `last`, and rho scaled by 2^-level (exact: an exponent) less 1, in [0, 1]. Branch-free, in
+ * int32 lanes. */
+typedef struct { int32_t level, next; float fraction; } MipLevel;
+INLINE MipLevel mip_level(float rho, int32_t last) {
+    int32_t level = 0;
 #pragma GCC unroll 16
-    for (int i = 0; i < MAX_MIP_LEVELS - 1; i++) {
-        int step = (rho >= 2.0f) & (level < last);
-        rho = step ? rho * 0.5f : rho;
-        level = level + step;
-    }
-    MipLevel out = {level, level + 1 < last ? level + 1 : last, clamp2(rho - 1.0f, 0.0f, 1.0f)};
+    for (int k = 1; k < MAX_MIP_LEVELS; k++) level = level + (rho >= (float)(1 << k));
+    level = level < last ? level : last;
+    float inverse;
+    uint32_t bits = (uint32_t)(127 - level) << 23; /* 2^-level */
+    memcpy(&inverse, &bits, sizeof inverse);
+    MipLevel out = {level, level + 1 < last ? level + 1 : last,
+                    clamp2(rho * inverse - 1.0f, 0.0f, 1.0f)};
     return out;
 }
 
@@ -171,23 +175,36 @@ INLINE CubeTexels cube_texels(float size, float sc, float tc) {
     return out;
 }
 
-/* `environment._backdrop_bilinear`: one level of the backdrop cube (half floats). */
-INLINE Vec3 backdrop_bilinear(const Shading s, int64_t level, float face, float sc, float tc,
+/* `environment._backdrop_bilinear`: one level of the backdrop cube (half floats, rgb per texel).
+ * Indices fit int32: the cube holds at most 6 x 2048^2 x 4/3 texels (MAX_BACKDROP_SIZE). A
+ * texel's three halves load as two 32-bit words (bytes 0-3: r, g; bytes 2-5: g, b), a gather
+ * each, never past the texel. */
+INLINE Vec3 backdrop_bilinear(const Shading s, int32_t level, float face, float sc, float tc,
                               float *bad) {
-    int64_t side = s.bd_sizes[level], offset = s.bd_offsets[level];
+    int32_t side = (int32_t)s.bd_sizes[level], offset = (int32_t)s.bd_offsets[level];
     float size = (float)side;
     CubeTexels c = cube_texels(size, sc, tc);
     float x0 = c.x0, y0 = c.y0, x1 = c.x1, y1 = c.y1, fx = c.fx, fy = c.fy;
-    int64_t base = offset + to_int64(face) * (side * side);
-    int64_t row0 = base + to_int64(y0) * side, row1 = base + to_int64(y1) * side;
-    int64_t n = s.bd_count;
-    int64_t i00 = checked64(row0 + to_int64(x0), n, bad), i01 = checked64(row0 + to_int64(x1), n, bad);
-    int64_t i10 = checked64(row1 + to_int64(x0), n, bad), i11 = checked64(row1 + to_int64(x1), n, bad);
-    const uint16_t *t = s.bd_texels;
+    /* face in 0..5 and x0 .. y1 in [0, side) */
+    int32_t base = offset + to_int32(face) * (side * side);
+    int32_t row0 = base + to_int32(y0) * side, row1 = base + to_int32(y1) * side;
+    int32_t n = (int32_t)s.bd_count;
+    int32_t index[4] = {checked(row0 + to_int32(x0), n, bad), checked(row0 + to_int32(x1), n, bad),
+                        checked(row1 + to_int32(x0), n, bad), checked(row1 + to_int32(x1), n, bad)};
+    const uint8_t *t = (const uint8_t *)s.bd_texels;
+    float q[3][4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        uint32_t rg, gb;
+        memcpy(&rg, t + 6 * index[k], 4);
+        memcpy(&gb, t + 6 * index[k] + 2, 4);
+        q[0][k] = half_to_float((uint16_t)(rg & 0xffffu));
+        q[1][k] = half_to_float((uint16_t)(rg >> 16));
+        q[2][k] = half_to_float((uint16_t)(gb >> 16));
+    }
 #define CHANNEL(c) ({                                                                   \
-        float q0 = half_to_float(t[(c) * n + i00]), q1 = half_to_float(t[(c) * n + i01]); \
-        float q2 = half_to_float(t[(c) * n + i10]), q3 = half_to_float(t[(c) * n + i11]); \
-        float top = q0 + (q1 - q0) * fx, bottom = q2 + (q3 - q2) * fx;                   \
+        float top = q[c][0] + (q[c][1] - q[c][0]) * fx;                                 \
+        float bottom = q[c][2] + (q[c][3] - q[c][2]) * fx;                              \
         top + (bottom - top) * fy; })
     Vec3 out = {CHANNEL(0), CHANNEL(1), CHANNEL(2)};
 #undef CHANNEL
@@ -259,10 +276,9 @@ INLINE Vec3 backdrop_radiance(const Shading s, float dx, float dy, float dz, flo
     /* the eager code's max(|ex|, |ey|, |ez|) clamped is d.major: the same value */
     float e2 = clamp_min((d.ex * d.ex + d.ey * d.ey) + d.ez * d.ez, (float)1e-30);
     float rho = ((s.env[ENV_BACKDROP_SCALE] * distance) * (e2 * rsqrt(e2))) / (d.major * d.major);
-    MipLevel m = mip_level(rho, s.bd_levels - 1);
+    MipLevel m = mip_level(rho, (int32_t)s.bd_levels - 1);
     float face = d.face, sc = d.sc / d.major, tc = d.tc / d.major;
     Vec3 near = backdrop_bilinear(s, m.level, face, sc, tc, bad);
-    if (m.fraction == 0.0f || m.next == m.level) return near; /* as in `material` */
     Vec3 far = backdrop_bilinear(s, m.next, face, sc, tc, bad);
     Vec3 out = {near.x + (far.x - near.x) * m.fraction, near.y + (far.y - near.y) * m.fraction,
                 near.z + (far.z - near.z) * m.fraction};
@@ -290,34 +306,49 @@ typedef struct { Vec3 base, f0, normal; float roughness, metal; } Material;
 /* One decoded texel: the 8 channels of `textures._decode`. */
 typedef struct { float c[CHANNELS]; } Texel;
 
-/* `textures._bilinear`: the bilinear, wrapping sample of every channel at one level. */
-INLINE Texel texture_bilinear(const Shading s, const int64_t *row, int64_t level, float x,
-                              float y, float *bad) {
-    int64_t size0 = row[MIP_SIZE], size = size0 >> level;
+/* `textures._decode` of a code c in 0..255: the float32 division c / 255 and (c - 128) / 127,
+ * computed as the double product by the reciprocal rounded once to float, which gives the same
+ * bits for every code (tests/render/test_textures.py checks all 256) and costs a multiply where a
+ * vector division costs ten. */
+INLINE float unit_code(int32_t c) { return (float)((double)c * (1.0 / 255.0)); }
+INLINE float normal_code(int32_t c) { return (float)((double)(c - 128) * (1.0 / 127.0)); }
+
+/* `textures._bilinear`: the bilinear, wrapping sample of every channel at one level (side
+ * `size` = 2^-level of `size0`, first texel `offset`). A texel's 8 bytes load as two 32-bit
+ * words (a gather each), decoded as `textures._decode`: sRGB colour by table, roughness and
+ * metalness / 255, the normal (code - 128) / 127. */
+INLINE Texel texture_bilinear(const Shading s, int64_t offset, int32_t size, int32_t size0,
+                              float x, float y, float *bad) {
     float scale = (float)size / (float)size0;
-    int64_t offset = row[MIP_OFFSETS + level];
     float lx = (x + 0.5f) * scale - 0.5f, ly = (y + 0.5f) * scale - 0.5f;
     float x0 = floorf(lx), y0 = floorf(ly);
     float fx = lx - x0, fy = ly - y0;
-    int64_t mask = size - 1;
-    int64_t ix = to_int64(x0) & mask, iy = to_int64(y0) & mask;
-    int64_t ix1 = (ix + 1) & mask, iy1 = (iy + 1) & mask;
-    int64_t row0 = offset + iy * size, row1 = offset + iy1 * size;
+    int32_t mask = size - 1;
+    int32_t ix = to_int32(x0) & mask, iy = to_int32(y0) & mask; /* |x0|, |y0| <= 1e6 + 1 */
+    int32_t ix1 = (ix + 1) & mask, iy1 = (iy + 1) & mask;
+    int32_t row0 = iy * size, row1 = iy1 * size; /* < 2^26: a side is at most 8192 */
     int64_t n = s.texel_count;
-    const uint8_t *q00 = s.texels + CHANNELS * checked64(row0 + ix, n, bad);
-    const uint8_t *q01 = s.texels + CHANNELS * checked64(row0 + ix1, n, bad);
-    const uint8_t *q10 = s.texels + CHANNELS * checked64(row1 + ix, n, bad);
-    const uint8_t *q11 = s.texels + CHANNELS * checked64(row1 + ix1, n, bad);
+    int64_t index[4] = {checked64(offset + (row0 + ix), n, bad), checked64(offset + (row0 + ix1), n, bad),
+                        checked64(offset + (row1 + ix), n, bad), checked64(offset + (row1 + ix1), n, bad)};
+    float v[CHANNELS][4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        uint32_t lo, hi;
+        memcpy(&lo, s.texels + CHANNELS * index[k], 4);
+        memcpy(&hi, s.texels + CHANNELS * index[k] + 4, 4);
+        v[0][k] = s.srgb[lo & 0xffu];
+        v[1][k] = s.srgb[(lo >> 8) & 0xffu];
+        v[2][k] = s.srgb[(lo >> 16) & 0xffu];
+        v[3][k] = unit_code((int32_t)(lo >> 24));
+        v[4][k] = unit_code((int32_t)(hi & 0xffu));
+        v[5][k] = normal_code((int32_t)((hi >> 8) & 0xffu));
+        v[6][k] = normal_code((int32_t)((hi >> 16) & 0xffu));
+        v[7][k] = normal_code((int32_t)(hi >> 24));
+    }
     Texel out;
 #pragma GCC unroll 8
     for (int c = 0; c < CHANNELS; c++) {
-        float v[4];
-        const uint8_t *q[4] = {q00, q01, q10, q11};
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++)
-            v[k] = c < 3 ? s.srgb[q[k][c]]
-                 : (c < 5 ? (float)q[k][c] / 255.0f : ((float)q[k][c] - 128.0f) / 127.0f);
-        float top = v[0] + (v[1] - v[0]) * fx, bottom = v[2] + (v[3] - v[2]) * fx;
+        float top = v[c][0] + (v[c][1] - v[c][0]) * fx, bottom = v[c][2] + (v[c][3] - v[c][2]) * fx;
         out.c[c] = top + (bottom - top) * fy;
     }
     return out;
@@ -340,23 +371,19 @@ INLINE Material material(const Shading s, int32_t row, float rx, float ry, float
     float ty = ((P(TEXEL_T + 1) - y * P(DET + 1)) * inv_det) * s.light[INV_FY];
     float rho2 = clamp_min(maximum(sx * sx + tx * tx, sy * sy + ty * ty), (float)1e-30);
     float rho = rho2 * rsqrt(rho2);
-    const int64_t *mip = s.mips + MIP_ROW * checked64(to_int64(P(MATERIAL)), s.material_count, bad);
-    MipLevel level = mip_level(rho, mip[MIP_LAST]);
+    int32_t row_start = MIP_ROW * checked(to_int32(P(MATERIAL)), (int32_t)s.material_count, bad);
+    int32_t size0 = (int32_t)s.mips[row_start + MIP_SIZE];
+    MipLevel level = mip_level(rho, (int32_t)s.mips[row_start + MIP_LAST]);
     x = clamp2(x, -1e6f, 1e6f);
     y = clamp2(y, -1e6f, 1e6f);
-    Texel near = texture_bilinear(s, mip, level.level, x, y, bad);
+    Texel near = texture_bilinear(s, s.mips[row_start + MIP_OFFSETS + level.level],
+                                  size0 >> level.level, size0, x, y, bad);
+    Texel far = texture_bilinear(s, s.mips[row_start + MIP_OFFSETS + level.next],
+                                 size0 >> level.next, size0, x, y, bad);
     float t[CHANNELS];
 #pragma GCC unroll 8
-    for (int c = 0; c < CHANNELS; c++) t[c] = near.c[c];
-    /* The reference blends near + (far - near) fraction: with fraction 0 or far = near (the
-     * last level) that is near itself (near is never -0), so the far level is read only when
-     * it counts. */
-    if (level.fraction != 0.0f && level.next != level.level) {
-        Texel far = texture_bilinear(s, mip, level.next, x, y, bad);
-#pragma GCC unroll 8
-        for (int c = 0; c < CHANNELS; c++)
-            t[c] = near.c[c] + (far.c[c] - near.c[c]) * level.fraction;
-    }
+    for (int c = 0; c < CHANNELS; c++)
+        t[c] = near.c[c] + (far.c[c] - near.c[c]) * level.fraction;
     float albedo_r = t[0], albedo_g = t[1], albedo_b = t[2], map_roughness = t[3];
     float map_metal = t[4], tnx = t[5], tny = t[6], tnz = t[7];
     float mx = (P(TANGENT) * tnx + P(BITANGENT) * tny) + g.x * tnz;
@@ -565,7 +592,7 @@ INLINE Vec3 projected_ground(const Shading s, Vec3 g, float rx, float ry, float 
 
 /* `shading.shade_faces` of one pixel: radiance, depth and geometric normal. */
 INLINE Shaded shade_one(const Shading s, int64_t face, float rx, float ry, float inv_len,
-                        const int has_shadow, const int has_occlusion) {
+                        const int has_shadow, const int has_occlusion, const int has_projected) {
     float bad = 0.0f;
     const float *planes = s.planes;
     int32_t row = (int32_t)face * NUM_PLANES;
@@ -605,12 +632,13 @@ INLINE Shaded shade_one(const Shading s, int64_t face, float rx, float ry, float
                                 ambient_weight)
     Shaded out = {CHANNEL(0, x), CHANNEL(1, y), CHANNEL(2, z), depth, g.x, g.y, g.z, bad};
 #undef CHANNEL
-    if (s.projected && planes[row + PROJECTED] > 0.0f) {
+    if (has_projected) { /* a constant: computed for every pixel, kept where the face is */
         Vec3 ground = projected_ground(s, g, rx, ry, depth, visible, ao, &bad);
-        out.r = ground.x;
-        out.g = ground.y;
-        out.b = ground.z;
-        out.bad = bad;
+        int keep = planes[row + PROJECTED] > 0.0f;
+        out.r = keep ? ground.x : out.r;
+        out.g = keep ? ground.y : out.g;
+        out.b = keep ? ground.z : out.b;
+        out.bad = keep ? bad : out.bad;
     }
     return out;
 }
@@ -621,13 +649,14 @@ INLINE Shaded shade_one(const Shading s, int64_t face, float rx, float ry, float
 INLINE void shade_list(const Shading s, const int64_t *keys, const float *rx, const float *ry,
                        const float *inv_len, const int32_t *list, int64_t n,
                        float (*restrict out)[BLOCK], const int has_shadow,
-                       const int has_occlusion, const int has_len) {
+                       const int has_occlusion, const int has_len, const int has_projected) {
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) {
         int32_t i = list[j];
         float x = rx[i], y = ry[i];
         float len = has_len ? inv_len[i] : rsqrt((x * x + y * y) + 1.0f);
-        Shaded v = shade_one(s, keys[i] & FACE_MASK, x, y, len, has_shadow, has_occlusion);
+        Shaded v = shade_one(s, keys[i] & FACE_MASK, x, y, len, has_shadow, has_occlusion,
+                             has_projected);
         out[0][j] = v.r;
         out[1][j] = v.g;
         out[2][j] = v.b;
@@ -642,17 +671,25 @@ INLINE void shade_list(const Shading s, const int64_t *keys, const float *rx, co
 INLINE void shade_list_any(const Shading s, const int64_t *keys, const float *rx,
                            const float *ry, const float *inv_len, const int32_t *list, int64_t n,
                            float (*restrict out)[BLOCK]) {
-#define LIST(shadow, occlusion, len) \
-    shade_list(s, keys, rx, ry, inv_len, list, n, out, shadow, occlusion, len)
-    switch ((s.shadow ? 4 : 0) | (s.occ_depth ? 2 : 0) | (inv_len ? 1 : 0)) {
-        case 0: LIST(0, 0, 0); break;
-        case 1: LIST(0, 0, 1); break;
-        case 2: LIST(0, 1, 0); break;
-        case 3: LIST(0, 1, 1); break;
-        case 4: LIST(1, 0, 0); break;
-        case 5: LIST(1, 0, 1); break;
-        case 6: LIST(1, 1, 0); break;
-        default: LIST(1, 1, 1); break;
+#define LIST(shadow, occlusion, len, projected) \
+    shade_list(s, keys, rx, ry, inv_len, list, n, out, shadow, occlusion, len, projected)
+    switch ((s.projected ? 8 : 0) | (s.shadow ? 4 : 0) | (s.occ_depth ? 2 : 0) | (inv_len ? 1 : 0)) {
+        case 0: LIST(0, 0, 0, 0); break;
+        case 1: LIST(0, 0, 1, 0); break;
+        case 2: LIST(0, 1, 0, 0); break;
+        case 3: LIST(0, 1, 1, 0); break;
+        case 4: LIST(1, 0, 0, 0); break;
+        case 5: LIST(1, 0, 1, 0); break;
+        case 6: LIST(1, 1, 0, 0); break;
+        case 7: LIST(1, 1, 1, 0); break;
+        case 8: LIST(0, 0, 0, 1); break;
+        case 9: LIST(0, 0, 1, 1); break;
+        case 10: LIST(0, 1, 0, 1); break;
+        case 11: LIST(0, 1, 1, 1); break;
+        case 12: LIST(1, 0, 0, 1); break;
+        case 13: LIST(1, 0, 1, 1); break;
+        case 14: LIST(1, 1, 0, 1); break;
+        default: LIST(1, 1, 1, 1); break;
     }
 #undef LIST
 }
