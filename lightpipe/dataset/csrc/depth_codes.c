@@ -9,15 +9,37 @@
 
 /* `depth_codes._valid_range` of depths [start, stop): out = (min, max) of the positive values,
  * (+inf, -inf) when there are none. */
+enum { RANGE_LANES = 16 }; /* independent running minima and maxima: the loop vectorizes */
 void LP(lp_depth_range)(const float *depth, int64_t start, int64_t stop, float *out) {
-    float low = INFINITY, high = -INFINITY;
-    for (int64_t i = start; i < stop; i++) {
-        float z = depth[i];
-        low = z > 0 && z < low ? z : low;
-        high = z > 0 && z > high ? z : high;
+    /* The min and max of a set do not depend on the order it is visited in (NaN and
+     * non-positive values are skipped, so no signed zero or NaN reaches them): lanes, then
+     * the lanes together, give the sequential loop's values. */
+    float low[RANGE_LANES], high[RANGE_LANES];
+    for (int j = 0; j < RANGE_LANES; j++) {
+        low[j] = INFINITY;
+        high[j] = -INFINITY;
     }
-    out[0] = low;
-    out[1] = high;
+    int64_t i = start;
+    for (; i + RANGE_LANES <= stop; i += RANGE_LANES) {
+#pragma omp simd
+        for (int j = 0; j < RANGE_LANES; j++) {
+            float z = depth[i + j];
+            low[j] = z > 0 && z < low[j] ? z : low[j];
+            high[j] = z > 0 && z > high[j] ? z : high[j];
+        }
+    }
+    for (; i < stop; i++) {
+        float z = depth[i];
+        low[0] = z > 0 && z < low[0] ? z : low[0];
+        high[0] = z > 0 && z > high[0] ? z : high[0];
+    }
+    float lowest = INFINITY, highest = -INFINITY;
+    for (int j = 0; j < RANGE_LANES; j++) {
+        lowest = low[j] < lowest ? low[j] : lowest;
+        highest = high[j] > highest ? high[j] : highest;
+    }
+    out[0] = lowest;
+    out[1] = highest;
 }
 
 /* `depth_codes.quantize_metric` of depths [start, stop) (float64 math, as numpy's). */
