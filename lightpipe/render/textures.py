@@ -144,7 +144,7 @@ def mip_level(rho: torch.Tensor, last: torch.Tensor):
     that rho reaches, at most `last`; the fraction rho / 2^level - 1 (linear in the mantissa,
     as hardware does), in [0, 1]. (Comparisons and a table of exact powers: no log, and a
     graph Inductor compiles in seconds, where a loop of halvings took minutes; csrc/shade.c
-    halves, which gives the same values: each halving is exact.)"""
+    counts the same comparisons and makes 2^-level from its exponent.)"""
     level = torch.zeros_like(last)
     for k in range(1, MAX_MIP_LEVELS):
         level = level + (rho >= float(2 ** k)).long()
