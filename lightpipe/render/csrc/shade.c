@@ -643,20 +643,18 @@ INLINE Shaded shade_one(const Shading s, int64_t face, float rx, float ry, float
     return out;
 }
 
-/* Shading of the pixels `list[0..n)` (rays rx, ry, 1; `inv_len` = 1/|ray|, or computed) into
- * the contiguous `out` (8, BLOCK): radiance rgb, depth, normal, bad. Branch-free (the flags
- * are constants after inlining) with contiguous stores, so `omp simd` vectorizes it. */
+/* Shading of the pixels `list[0..n)` (rays rx, ry, 1; `inv_len` = 1/|ray|) into the contiguous
+ * `out` (8, BLOCK): radiance rgb, depth, normal, bad. Branch-free (the flags are constants after
+ * inlining) with contiguous stores, so `omp simd` vectorizes it. */
 INLINE void shade_list(const Shading s, const int64_t *keys, const float *rx, const float *ry,
                        const float *inv_len, const int32_t *list, int64_t n,
                        float (*restrict out)[BLOCK], const int has_shadow,
-                       const int has_occlusion, const int has_len, const int has_projected) {
+                       const int has_occlusion, const int has_projected) {
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) {
         int32_t i = list[j];
-        float x = rx[i], y = ry[i];
-        float len = has_len ? inv_len[i] : rsqrt((x * x + y * y) + 1.0f);
-        Shaded v = shade_one(s, keys[i] & FACE_MASK, x, y, len, has_shadow, has_occlusion,
-                             has_projected);
+        Shaded v = shade_one(s, keys[i] & FACE_MASK, rx[i], ry[i], inv_len[i], has_shadow,
+                             has_occlusion, has_projected);
         out[0][j] = v.r;
         out[1][j] = v.g;
         out[2][j] = v.b;
@@ -671,25 +669,17 @@ INLINE void shade_list(const Shading s, const int64_t *keys, const float *rx, co
 INLINE void shade_list_any(const Shading s, const int64_t *keys, const float *rx,
                            const float *ry, const float *inv_len, const int32_t *list, int64_t n,
                            float (*restrict out)[BLOCK]) {
-#define LIST(shadow, occlusion, len, projected) \
-    shade_list(s, keys, rx, ry, inv_len, list, n, out, shadow, occlusion, len, projected)
-    switch ((s.projected ? 8 : 0) | (s.shadow ? 4 : 0) | (s.occ_depth ? 2 : 0) | (inv_len ? 1 : 0)) {
-        case 0: LIST(0, 0, 0, 0); break;
-        case 1: LIST(0, 0, 1, 0); break;
-        case 2: LIST(0, 1, 0, 0); break;
-        case 3: LIST(0, 1, 1, 0); break;
-        case 4: LIST(1, 0, 0, 0); break;
-        case 5: LIST(1, 0, 1, 0); break;
-        case 6: LIST(1, 1, 0, 0); break;
-        case 7: LIST(1, 1, 1, 0); break;
-        case 8: LIST(0, 0, 0, 1); break;
-        case 9: LIST(0, 0, 1, 1); break;
-        case 10: LIST(0, 1, 0, 1); break;
-        case 11: LIST(0, 1, 1, 1); break;
-        case 12: LIST(1, 0, 0, 1); break;
-        case 13: LIST(1, 0, 1, 1); break;
-        case 14: LIST(1, 1, 0, 1); break;
-        default: LIST(1, 1, 1, 1); break;
+#define LIST(shadow, occlusion, projected) \
+    shade_list(s, keys, rx, ry, inv_len, list, n, out, shadow, occlusion, projected)
+    switch ((s.projected ? 4 : 0) | (s.shadow ? 2 : 0) | (s.occ_depth ? 1 : 0)) {
+        case 0: LIST(0, 0, 0); break;
+        case 1: LIST(0, 1, 0); break;
+        case 2: LIST(1, 0, 0); break;
+        case 3: LIST(1, 1, 0); break;
+        case 4: LIST(0, 0, 1); break;
+        case 5: LIST(0, 1, 1); break;
+        case 6: LIST(1, 0, 1); break;
+        default: LIST(1, 1, 1); break;
     }
 #undef LIST
 }
@@ -772,16 +762,20 @@ int64_t LP(lp_shade_samples)(const Shading *shading, const int64_t *keys, const 
     float out[8][BLOCK];
     int64_t bad = 0;
     for (int64_t block = part * BLOCK; block < n; block += parts * BLOCK) {
-        int64_t end = block + BLOCK < n ? block + BLOCK : n, a, b;
-        split_keys(keys, block, end, covered, &a, empty, &b);
-        shade_list_any(s, keys, rx, ry, NULL, covered, a, out);
+        int64_t count = (block + BLOCK < n ? block + BLOCK : n) - block, a, b;
+        const int64_t *k = keys + block; /* the block's own: indices from 0 */
+        const float *x = rx + block, *y = ry + block;
+        float lens[BLOCK]; /* 1 / |(x, y, 1)|, as `shade_frame`'s rays carry it */
+        for (int64_t i = 0; i < count; i++) lens[i] = rsqrt((x[i] * x[i] + y[i] * y[i]) + 1.0f);
+        split_keys(k, 0, count, covered, &a, empty, &b);
+        shade_list_any(s, k, x, y, lens, covered, a, out);
         for (int64_t j = 0; j < a; j++) {
-            for (int c = 0; c < 3; c++) radiance[c * n + covered[j]] = out[c][j];
+            for (int c = 0; c < 3; c++) radiance[c * n + block + covered[j]] = out[c][j];
             bad += out[7][j] != 0.0f;
         }
-        if (!s.backdrop) backdrop_list(s, rx, ry, empty, b, out);
+        if (!s.backdrop) backdrop_list(s, x, y, empty, b, out);
         for (int64_t j = 0; j < b; j++) {
-            int32_t i = empty[j];
+            int64_t i = block + empty[j];
             for (int c = 0; c < 3; c++)
                 radiance[c * n + i] = s.backdrop ? s.backdrop[c * backdrop_hw + backdrop_pixel[i]]
                                                  : out[c][j];
