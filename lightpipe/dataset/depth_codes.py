@@ -19,19 +19,47 @@ def quantize_metric(depth: np.ndarray, fast=None) -> tuple[np.ndarray, dict]:
     code = 1 + round((z - near) / (far - near) * 65534); decoding error <= (far-near)/65534/2.
     Works frame by frame: small temporaries, same bits.
     """
-    near_far = (fast.valid_range if fast else _valid_range)(depth)
-    if near_far is None:
-        return np.zeros(depth.shape, np.uint16), {"near": 0.0, "far": 0.0}
-    near, far = near_far
-    scale = LEVELS / (far - near) if far > near else 0.0
+    ranges = metric_range(depth, fast)
     codes = np.empty(depth.shape, np.uint16)
     for frame, out in zip(depth, codes):
-        if fast:
-            fast.quantize(frame, near, scale, out)
-            continue
-        value = np.floor((frame.astype(np.float64) - near) * scale + 0.5) + 1.0
-        out[...] = np.where(frame > 0, np.clip(value, 1, LEVELS + 1), NO_SURFACE)
-    return codes, {"near": near, "far": far}
+        quantize_metric_frame(frame, ranges, fast, out)
+    return codes, ranges
+
+
+def metric_range(depth: np.ndarray, fast=None) -> dict:
+    """{"near", "far"}: the range `quantize_metric` codes `depth` (F,H,W) over (0 and 0: no
+    surface in any frame)."""
+    near_far = (fast.valid_range if fast else _valid_range)(depth)
+    if near_far is None:
+        return {"near": 0.0, "far": 0.0}
+    return {"near": near_far[0], "far": near_far[1]}
+
+
+def quantize_metric_frame(frame: np.ndarray, ranges: dict, fast=None,
+                          out: np.ndarray | None = None) -> np.ndarray:
+    """One frame (H,W) of `quantize_metric` over `ranges` (`metric_range` of its video), into
+    `out` (uint16 (H,W)) or a new array."""
+    out = np.empty(frame.shape, np.uint16) if out is None else out
+    near, far = ranges["near"], ranges["far"]
+    if near == 0.0 and far == 0.0:  # no surface anywhere (a surface is at depth > 0)
+        out[...] = NO_SURFACE
+        return out
+    scale = LEVELS / (far - near) if far > near else 0.0
+    if fast:
+        fast.quantize(frame, near, scale, out)
+        return out
+    value = np.floor((frame.astype(np.float64) - near) * scale + 0.5) + 1.0
+    out[...] = np.where(frame > 0, np.clip(value, 1, LEVELS + 1), NO_SURFACE)
+    return out
+
+
+def quantized_metric_frames(depth: np.ndarray, ranges: dict, fast=None):
+    """`quantize_metric`'s codes of `depth` (F,H,W) one frame at a time, each into the same
+    (H,W) buffer: a frame is valid until the next is drawn. For an encoder that copies each
+    frame, so no (F,H,W) array is allocated (fresh pages cost the kernel's zeroing)."""
+    buffer = np.empty(depth.shape[1:], np.uint16)
+    for frame in depth:
+        yield quantize_metric_frame(frame, ranges, fast, buffer)
 
 
 def dequantize_metric(codes: np.ndarray, near: float, far: float) -> np.ndarray:

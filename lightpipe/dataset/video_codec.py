@@ -119,11 +119,18 @@ def encode_gray16_ffv1(path: str | os.PathLike, values: np.ndarray, fps: int,
                        keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL) -> None:
     """Write uint16 frames (F, H, W) losslessly as single-threaded FFV1 gray16le in Matroska."""
     _check_frames(values, "values", np.uint16, ndim=3)
+    encode_gray16_ffv1_frames(path, values, values.shape[1:3], fps, keyframe_interval)
+
+
+def encode_gray16_ffv1_frames(path: str | os.PathLike, frames: Iterable[np.ndarray],
+                              size: tuple[int, int], fps: int,
+                              keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL) -> None:
+    """`encode_gray16_ffv1` of uint16 frames (H, W) = `size` drawn one at a time (each is copied
+    into the encoder's frame before the next is drawn: the iterable may reuse one buffer)."""
     fps = _check_fps(fps)
     with _open_output(path, "matroska", {}) as container:
-        stream = _add_ffv1_stream(container, values.shape[1:3], fps, "gray16le",
-                                  keyframe_interval)
-        _encode_all(container, stream, (_gray16_frame(v) for v in values))
+        stream = _add_ffv1_stream(container, tuple(size), fps, "gray16le", keyframe_interval)
+        _encode_all(container, stream, (_gray16_frame(_checked_plane(v, size)) for v in frames))
 
 
 def encode_rgb_ffv1(path: str | os.PathLike, frames: np.ndarray, fps: int,
@@ -245,6 +252,15 @@ def _rgb_to_yuv420p(reformatter: VideoReformatter, rgb: np.ndarray) -> av.VideoF
         interpolation=_ENCODE_SCALING,
         threads=1,
     )
+
+
+def _checked_plane(values: np.ndarray, size) -> np.ndarray:
+    if not isinstance(values, np.ndarray) or values.dtype != np.uint16 \
+            or values.shape != tuple(size):
+        raise ValueError(f"each frame must be a uint16 array of shape {tuple(size)}, got "
+                         f"{getattr(values, 'dtype', type(values).__name__)} "
+                         f"{getattr(values, 'shape', '')}")
+    return values
 
 
 def _gray16_frame(values: np.ndarray) -> av.VideoFrame:

@@ -42,14 +42,17 @@ class Depth(Output):
     panel_titles = {"depth": "depth (inverse, near bright)"}
 
     def encode(self, video, context) -> Encoded:
-        from lightpipe.dataset.depth_codes import quantize_metric
+        from lightpipe.dataset.depth_codes import metric_range, quantized_metric_frames
         from lightpipe.dataset.native_depth_codes import fast_depth_codes
-        from lightpipe.dataset.video_codec import encode_gray16_ffv1
+        from lightpipe.dataset.video_codec import encode_gray16_ffv1_frames
 
-        codes, ranges = quantize_metric(video.depth, fast=fast_depth_codes())
+        fast = fast_depth_codes()
+        ranges = metric_range(video.depth, fast)
+        # codes quantized frame by frame as the encoder takes them: no (F, H, W) uint16 array
         return Encoded(
-            {"depth": lambda path: encode_gray16_ffv1(path, codes, context.fps,
-                                                      context.keyframe_interval)},
+            {"depth": lambda path: encode_gray16_ffv1_frames(
+                path, quantized_metric_frames(video.depth, ranges, fast), video.depth.shape[1:3],
+                context.fps, context.keyframe_interval)},
             MetricDepthMeta.of(context.file_name("depth"), ranges["near"], ranges["far"]))
 
     def read(self, files, meta, frames=None):
