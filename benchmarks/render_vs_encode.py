@@ -12,8 +12,9 @@ the ratios, peak RSS, and a real `lightpipe predict` of the default config: its 
 its end-to-end cost per frame as a ratio to the 1-thread color encode (the issue-12 goal is
 <= 3). The per-frame cost is marginal: the wall time of N+1 videos minus that of 1 video, over
 N x 81 frames, so start-up (imports, Lightning) is not counted per frame; each is the best of
-`--repeats` runs (this machine's noise is +-20% run to run). Compilation (and its warm-up) is
-not timed: Inductor caches it on disk, a long run pays it once.
+`--repeats` runs (this machine's noise is +-20% run to run), and so is each video's 1-thread
+encode, the goal's unit. Compilation (and its warm-up) is not timed: Inductor caches it on
+disk, a long run pays it once.
 
 The default config simulates its scenes (`scene.dynamics: physics`); the same `predict` runs
 again with `--settings.scene.dynamics kinematic`, so the end-to-end cost of the physics shows
@@ -113,9 +114,10 @@ def main() -> None:
             codes, _ = quantize_metric(video.depth, fast=fast_codes)
             encode_gray16_ffv1(Path(tmp) / "d.mkv", codes, 16)
             t3 = time.perf_counter()
-            encode_rgb_h264(Path(tmp) / "c1.mp4", video.color, 16, one_thread)
-            encode_one_s += time.perf_counter() - t3
             encode_color_s, encode_depth_s = encode_color_s + t2 - t1, encode_depth_s + t3 - t2
+            # the goal's unit: the best of --repeats encodes of each video (it moves +-10% alone)
+            encode_one_s += min(_seconds(encode_rgb_h264, Path(tmp) / "c1.mp4", video.color, 16,
+                                         one_thread) for _ in range(args.repeats))
     frames = args.frames * args.videos
     color_ms, depth_ms = 1000 * encode_color_s / frames, 1000 * encode_depth_s / frames
     one_ms = 1000 * encode_one_s / frames
@@ -127,7 +129,8 @@ def main() -> None:
           f"{look.ambient_occlusion}, antialias {look.antialias}")
     print(f"native kernels: {'built' if native.available() else 'not built (eager only)'}")
     print(f"encode color H.264:     {color_ms:8.1f} ms/frame (veryfast, x264 threads 2)")
-    print(f"encode color H.264:     {one_ms:8.1f} ms/frame (veryfast, x264 threads 1)")
+    print(f"encode color H.264:     {one_ms:8.1f} ms/frame (veryfast, x264 threads 1, "
+          f"best of {args.repeats} per video)")
     print(f"encode depth (mp4+mkv): {depth_ms:8.1f} ms/frame")
     for name, total in seconds.items():
         render_ms = 1000 * total / frames
@@ -169,6 +172,12 @@ def main() -> None:
             print("bytes per video (81 frames, 832x480), by output:")
             for name, values in sizes.items():
                 print(f"  {name:20s}{sum(values) / len(values) / 1e6:9.2f} MB")
+
+
+def _seconds(function, *args) -> float:
+    t0 = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - t0
 
 
 def _time_predict(videos: int, extra: list[str] = (), sizes: dict | None = None) -> float:
