@@ -30,7 +30,9 @@ from lightpipe.planning.planner import asset_pools
 #    sampled trilinearly over each pixel's footprint; built-in materials at 512 texels; HDR
 #    backdrops from a cube sized for the frame (half floats, mip-mapped); the environment
 #    ground (`settings.scene.ground`).
-RENDERER_VERSION = 5
+# 6: the ground's environment reflection integrated over its GGX lobe, read from a table per
+#    environment (`render.ground_reflection`).
+RENDERER_VERSION = 6
 # Settings that change speed or where files go, never the bytes of a video. `assets.root` is
 # replaced in the identity by the ids and sha256 of the asset files.
 RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "lock_wait", "assets.root", "render.compile",

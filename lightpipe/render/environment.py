@@ -23,6 +23,7 @@ import torch
 
 from lightpipe.assets.memory import kept_in_memory
 from lightpipe.render import exact_math
+from lightpipe.render import ground_reflection
 from lightpipe.render.look import (
     ENV_BACKDROP_SCALE,
     ENV_CAPTURE,
@@ -361,6 +362,8 @@ class EnvironmentLookup:
     backdrop_texels: torch.Tensor  # (sum 6 B_k^2, 3) float16: a texel's channels together
     backdrop_sizes: torch.Tensor  # (backdrop levels,) int64 face side per level
     backdrop_offsets: torch.Tensor  # (backdrop levels,) int64 first texel of each level
+    # (3, GROUND_TABLE_SLICES * GROUND_TABLE_SIDE^2) float32 `ground_reflection.build_table`
+    ground_texels: torch.Tensor | None = None
 
     @property
     def backdrop_levels(self) -> int:
@@ -383,7 +386,22 @@ class EnvironmentLookup:
                    torch.tensor(starts, device=device), len(sizes), bd_texels.to(device),
                    torch.tensor([lv.shape[1] for lv in backdrop], dtype=torch.int64,
                                 device=device),
-                   torch.tensor(bd_offsets.tolist(), dtype=torch.int64, device=device))
+                   torch.tensor(bd_offsets.tolist(), dtype=torch.int64, device=device),
+                   ground_reflection.build_table(_float64_lookup(environment.levels),
+                                                 radiance).to(device))
+
+
+def _float64_lookup(levels) -> EnvironmentLookup:
+    """The lighting cube's levels as a float64 `EnvironmentLookup` on the CPU (no backdrop): what
+    `ground_reflection.build_table` integrates."""
+    flat = [np.asarray(lv, dtype=np.float64).reshape(-1, 3) for lv in levels]
+    offsets = np.cumsum([0] + [f.shape[0] for f in flat[:-1]])
+    return EnvironmentLookup(
+        torch.from_numpy(np.concatenate(flat).T.copy()),
+        torch.tensor([float(lv.shape[1]) for lv in levels], dtype=torch.float64),
+        torch.tensor([float(o) for o in offsets], dtype=torch.float64), len(levels),
+        torch.zeros((0, 3), dtype=torch.float16), torch.zeros(0, dtype=torch.int64),
+        torch.zeros(0, dtype=torch.int64))
 
 
 def frame_parameters(environment: Environment, camera_to_env: np.ndarray, device,

@@ -28,11 +28,17 @@ MIP_SIZE, MIP_LAST, MIP_OFFSETS = 0, 1, 2
 MIP_ROW = MIP_OFFSETS + MAX_MIP_LEVELS
 EXP_TABLE_SIZE = 64  # entries of `shading.environment_brdf_table` over NoV in [0, 1]
 AO_SAMPLES = 6  # hemisphere samples of the ambient occlusion (`occlusion.KERNEL`)
+# The ground's reflection table (`ground_reflection`): per roughness slice a GROUND_TABLE_SIDE^2
+# grid over the upper hemisphere of mirror directions (hemi-octahedral), rgb.
+GROUND_TABLE_SIDE = 32
+GROUND_TABLE_SLICES = 8
 # `face_info` rows (per face, from the scene): tint rgb, roughness scale, metal override, material
-# (its row of the mip table), projected (1: the environment ground, 0: a material surface);
+# (its row of the mip table), projected (1: the environment ground, 0: a material surface),
+# ground (1: the ground plane, whose environment light comes from `ground_reflection`'s table);
 # `surface_planes` ends with them.
 FACE_TINT, FACE_ROUGHNESS_SCALE, FACE_METAL_OVERRIDE, FACE_MATERIAL, FACE_PROJECTED = 0, 3, 4, 5, 6
-FACE_INFO_ROWS = 7
+FACE_GROUND = 7
+FACE_INFO_ROWS = 8
 # Rows of `surface_planes`; a vector X takes 3 rows (x, y, z).
 DET, DEPTH, NORMAL, TEXEL_S, TEXEL_T, TANGENT, BITANGENT = 0, 3, 4, 13, 16, 19, 22
 FACE_INFO = 25  # first `face_info` row
@@ -41,6 +47,7 @@ ROUGHNESS_SCALE = FACE_INFO + FACE_ROUGHNESS_SCALE
 METAL_OVERRIDE = FACE_INFO + FACE_METAL_OVERRIDE
 MATERIAL = FACE_INFO + FACE_MATERIAL
 PROJECTED = FACE_INFO + FACE_PROJECTED
+GROUND = FACE_INFO + FACE_GROUND
 NUM_PLANES = FACE_INFO + FACE_INFO_ROWS
 # Entries of the per-frame light vector (`shading.frame_light`): the sun, the environment's
 # scale, the mip level of roughness 1, and 1/fx, 1/fy (ray units per pixel: texture footprints).
@@ -68,9 +75,9 @@ OCC_PARAMS = 6
 LAYOUT = ("CHANNELS", "MAX_MIP_LEVELS", "MIP_SIZE", "MIP_LAST", "MIP_OFFSETS", "MIP_ROW",
           "EXP_TABLE_SIZE", "AO_SAMPLES", "FACE_TINT",
           "FACE_ROUGHNESS_SCALE", "FACE_METAL_OVERRIDE", "FACE_MATERIAL", "FACE_PROJECTED",
-          "FACE_INFO_ROWS",
+          "FACE_GROUND", "FACE_INFO_ROWS", "GROUND_TABLE_SIDE", "GROUND_TABLE_SLICES",
           "DET", "DEPTH", "NORMAL", "TEXEL_S", "TEXEL_T", "TANGENT", "BITANGENT", "FACE_INFO",
-          "TINT", "ROUGHNESS_SCALE", "METAL_OVERRIDE", "MATERIAL", "PROJECTED", "NUM_PLANES",
+          "TINT", "ROUGHNESS_SCALE", "METAL_OVERRIDE", "MATERIAL", "PROJECTED", "GROUND", "NUM_PLANES",
           "SUN_DIR", "SUN_RGB", "AMBIENT_SCALE", "LOD_SCALE", "INV_FX", "INV_FY", "LIGHT_SIZE",
           "ENV_ROTATION", "ENV_IRRADIANCE", "ENV_TERMS", "ENV_CAPTURE", "ENV_BACKDROP_SCALE",
           "ENV_SIZE", "SHADOW_TO_LIGHT", "SHADOW_INTRINSICS",
@@ -97,6 +104,15 @@ AO_RADIUS = 0.5  # metres
 AO_BIAS = 0.02  # relative depth tolerance: a surface does not occlude itself
 AO_STRENGTH = 1.0  # blocked fraction -> occlusion (1 = as measured)
 AO_AXIS = 0.9  # |n.y| above which the tangent frame starts from x instead of y
+# The ground's environment light (`ground_reflection`): the table's first slice's roughness and
+# the step between slices (the last is 1); below GROUND_BLEND_START the ground reads the single
+# mirror lookup as other surfaces do, above GROUND_BLEND_START + GROUND_BLEND_WIDTH the table,
+# blended linearly between (a table of 32^2 directions cannot hold a sharp reflection).
+GROUND_TABLE_ROUGHNESS = 0.3
+GROUND_TABLE_STEP = 0.1
+GROUND_BLEND_START = 0.25
+GROUND_BLEND_WIDTH = 0.25
+GROUND_TABLE_TAPS = 32
 
 
 def kernel_values() -> dict[str, float | tuple[float, ...]]:
@@ -107,7 +123,10 @@ def kernel_values() -> dict[str, float | tuple[float, ...]]:
             "lit_side_min": LIT_SIDE_MIN, "shadow_bias": SHADOW_BIAS,
             "shadow_min_variance": SHADOW_MIN_VARIANCE, "bleeding_cut": LIGHT_BLEEDING,
             "bleeding_scale": bleeding_scale(), "ao_radius": AO_RADIUS, "ao_keep": ao_keep(),
-            "ao_scale": ao_scale(), "ao_axis": AO_AXIS}
+            "ao_scale": ao_scale(), "ao_axis": AO_AXIS,
+            "ground_roughness": GROUND_TABLE_ROUGHNESS, "ground_inv_step": 1.0 / GROUND_TABLE_STEP,
+            "ground_blend_start": GROUND_BLEND_START,
+            "ground_inv_blend": 1.0 / GROUND_BLEND_WIDTH}
 
 
 def bleeding_scale() -> float:

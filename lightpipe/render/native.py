@@ -36,11 +36,13 @@ class _Shading(ctypes.Structure):
                 ("bd_offsets", _p), ("bd_levels", _i64), ("projected", _i64), ("env", _p), ("brdf", _p), ("shadow", _p),
                 ("shadow_count", _i64), ("shadow_params", _p), ("occ_depth", _p),
                 ("occ_count", _i64), ("occ_params", _p), ("occ_kernel", _p), ("backdrop", _p),
-                ("face_part", _p), ("min_roughness", _f32), ("dielectric_f0", _f32),
+                ("face_part", _p), ("ground_texels", _p), ("min_roughness", _f32), ("dielectric_f0", _f32),
                 ("karis_c0", _f32 * 4), ("karis_c1", _f32 * 4), ("karis_ab", _f32 * 2),
                 ("lit_side_min", _f32), ("shadow_bias", _f32), ("shadow_min_variance", _f32),
                 ("bleeding_cut", _f32), ("bleeding_scale", _f32), ("ao_radius", _f32),
-                ("ao_keep", _f32), ("ao_scale", _f32), ("ao_axis", _f32)]
+                ("ao_keep", _f32), ("ao_scale", _f32), ("ao_axis", _f32),
+                ("ground_roughness", _f32), ("ground_inv_step", _f32),
+                ("ground_blend_start", _f32), ("ground_inv_blend", _f32)]
 
 
 _SHADING = ctypes.POINTER(_Shading)
@@ -86,7 +88,8 @@ class FrameKernels:
             int(projected), _ptr(env), _ptr(brdf), _ptr(moments),
             0 if moments is None else moments.shape[-1], _ptr(shadow_params), _ptr(occ_depth),
             0 if occ_depth is None else occ_depth.numel(), _ptr(occ_params),
-            _ptr(occlusion_kernel), _ptr(backdrop), _ptr(face_part))
+            _ptr(occlusion_kernel), _ptr(backdrop), _ptr(face_part),
+            _ptr(lookup.ground_texels))
         for name, value in look_values.items():
             setattr(self.struct, name, (_f32 * len(value))(*value)
                     if isinstance(value, tuple) else value)

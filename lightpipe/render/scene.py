@@ -31,8 +31,8 @@ class Scene:
     faces: torch.Tensor  # (T,3) int64
     face_part: torch.Tensor  # (T,) int64
     face_uv: torch.Tensor  # (T,3,2) float32 texture coordinates of each face's vertices
-    face_info: torch.Tensor  # (7,T) float32: tint rgb, roughness scale, metal override,
-    # material, projected (look.FACE_*)
+    face_info: torch.Tensor  # (8,T) float32: tint rgb, roughness scale, metal override,
+    # material, projected, ground (look.FACE_*)
     face_texture_size: torch.Tensor  # (T,) float32 level-0 side of each face's texture
     textures: Textures  # every material's mip chain
     model_view: torch.Tensor  # (F,P,3,4) float32: part space -> camera space per frame
@@ -158,7 +158,9 @@ def build_scene(spec: VideoSpec, device: torch.device | str, asset_root: str | N
                                 np.asarray([(part.roughness_scale, part.metal) for part in parts],
                                            dtype=np.float32),
                                 np.asarray(part_material, dtype=np.float32)[:, None],
-                                np.asarray(projected, dtype=np.float32)[:, None]], axis=1)
+                                np.asarray(projected, dtype=np.float32)[:, None],
+                                (np.arange(len(parts)) == 0).astype(np.float32)[:, None]],
+                               axis=1)
 
     extrinsics = kinematics.camera_extrinsics(spec, times)
     part_world = part_poses(spec, parts, times, asset_root, max_triangles)

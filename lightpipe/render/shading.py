@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from lightpipe.render import environment as env_light
-from lightpipe.render import exact_math, look
+from lightpipe.render import exact_math, ground_reflection, look
 from lightpipe.render.look import (  # noqa: F401 - the layout, also importable from here
     AMBIENT_SCALE,
     BITANGENT,
@@ -40,6 +40,7 @@ from lightpipe.render.look import (  # noqa: F401 - the layout, also importable 
     DET,
     EXP_TABLE_SIZE,
     FACE_INFO_ROWS,
+    GROUND,
     INV_FX,
     INV_FY,
     LIGHT_SIZE,
@@ -173,7 +174,8 @@ def shade_faces(table, face, rays, textures, light, lookup, frame_env, brdf, sha
     n = m.normal
     n_v = ((n[0] * v[0] + n[1] * v[1]) + n[2] * v[2]).clamp(min=1e-4, max=1.0)
     env = split_sum(brdf, m.roughness, n_v)
-    reflected, irradiance = environment(lookup, frame_env, light, n, v, n_v, m.roughness)
+    reflected, irradiance = environment(lookup, frame_env, light, n, v, n_v, m.roughness,
+                                        p[GROUND] > 0.0)
     terms = sun(light, n, g, v, n_v, m.roughness)
     lit = terms.lit
     visible = None
@@ -297,14 +299,17 @@ def split_sum(brdf: torch.Tensor, roughness: torch.Tensor, n_v: torch.Tensor):
     return (a004 * ab[0] + r2).clamp(min=0.0), (a004 * ab[1] + r3).clamp(min=0.0)
 
 
-def environment(lookup, frame_env, light, n, v, n_v, roughness):
+def environment(lookup, frame_env, light, n, v, n_v, roughness, ground):
     """(reflected, irradiance), each rgb: the environment along the reflection
-    r = 2 (n.v) n - v (mip level growing with sqrt(roughness)), and the irradiance at n
-    (order-2 harmonics)."""
+    r = 2 (n.v) n - v (mip level growing with sqrt(roughness)), for the ground (`ground`, bool)
+    blended with its lobe-integrated table (`ground_reflection.reflected`), and the irradiance
+    at n (order-2 harmonics)."""
     two_nv = 2.0 * n_v
-    reflected = env_light.radiance(lookup, frame_env, two_nv * n[0] - v[0], two_nv * n[1] - v[1],
-                                   two_nv * n[2] - v[2],
+    dx, dy, dz = two_nv * n[0] - v[0], two_nv * n[1] - v[1], two_nv * n[2] - v[2]
+    reflected = env_light.radiance(lookup, frame_env, dx, dy, dz,
                                    roughness * torch.rsqrt(roughness) * light[LOD_SCALE])
+    reflected = ground_reflection.reflected(lookup.ground_texels, frame_env, reflected, roughness,
+                                            ground, dx, dy, dz)
     return reflected, env_light.irradiance(frame_env, *n)
 
 

@@ -78,6 +78,7 @@ typedef float Float4[4];
     F(const float *, occ_kernel)    /* (AO_SAMPLES, 3) hemisphere samples */                    \
     F(const float *, backdrop)      /* (3, H*W) backdrop image radiance, or NULL: environment */ \
     F(const int64_t *, face_part)   /* (T,) part of each face (segmentation) */                 \
+    F(const float *, ground_texels) /* (3, SLICES SIDE^2) `EnvironmentLookup.ground_texels` */  \
     F(float, min_roughness)         /* the look's values: look.py */                            \
     F(float, dielectric_f0)                                                                    \
     F(Float4, karis_c0)                                                                        \
@@ -91,7 +92,11 @@ typedef float Float4[4];
     F(float, ao_radius)                                                                        \
     F(float, ao_keep)                                                                          \
     F(float, ao_scale)                                                                         \
-    F(float, ao_axis)
+    F(float, ao_axis)                                                                          \
+    F(float, ground_roughness)                                                                 \
+    F(float, ground_inv_step)                                                                  \
+    F(float, ground_blend_start)                                                               \
+    F(float, ground_inv_blend)
 
 #define DECLARE(type, name) type name;
 typedef struct { SHADING_FIELDS(DECLARE) } Shading;
@@ -425,15 +430,55 @@ INLINE SplitSum split_sum(const Shading s, float roughness, float n_v, float *ba
 
 typedef struct { Vec3 reflected, irradiance; } Environment;
 
+/* `ground_reflection.reflected`: the ground's lobe-integrated table along the camera-space mirror
+ * direction (dx, dy, dz), blended into the single lookup `mirror` by roughness. */
+INLINE Vec3 ground_reflected(const Shading s, Vec3 mirror, float roughness, float dx, float dy,
+                             float dz, float *bad) {
+    const float *r = s.env + ENV_ROTATION;
+    float ex = (r[0] * dx + r[1] * dy) + r[2] * dz;
+    float ey = clamp_min((r[3] * dx + r[4] * dy) + r[5] * dz, 0.0f);
+    float ez = (r[6] * dx + r[7] * dy) + r[8] * dz;
+    float inv = 1.0f / clamp_min((fabsf(ex) + ey) + fabsf(ez), (float)1e-30);
+    float a = ex * inv, b = ez * inv;
+    const float half = 0.5f * (float)(GROUND_TABLE_SIDE - 1);
+    float x = ((a + b) + 1.0f) * half;
+    float y = ((a - b) + 1.0f) * half;
+    float x0 = clamp2(floorf(x), 0.0f, (float)(GROUND_TABLE_SIDE - 2));
+    float y0 = clamp2(floorf(y), 0.0f, (float)(GROUND_TABLE_SIDE - 2));
+    float fx = x - x0, fy = y - y0;
+    float level = floorf(clamp2((roughness - s.ground_roughness) * s.ground_inv_step + 0.5f, 0.0f,
+                                (float)(GROUND_TABLE_SLICES - 1)));
+    float base = (level * (float)GROUND_TABLE_SIDE + y0) * (float)GROUND_TABLE_SIDE + x0;
+    const int32_t n = GROUND_TABLE_SLICES * GROUND_TABLE_SIDE * GROUND_TABLE_SIDE;
+    int32_t i00 = checked((int32_t)base, n, bad), i01 = checked((int32_t)(base + 1.0f), n, bad);
+    int32_t i10 = checked((int32_t)(base + (float)GROUND_TABLE_SIDE), n, bad);
+    int32_t i11 = checked((int32_t)(base + (float)(GROUND_TABLE_SIDE + 1)), n, bad);
+    const float *t = s.ground_texels;
+    float weight = clamp2((roughness - s.ground_blend_start) * s.ground_inv_blend, 0.0f, 1.0f);
+#define CHANNEL(c, xyz) ({                                                              \
+        float q0 = t[(c) * n + i00], q1 = t[(c) * n + i01];                             \
+        float q2 = t[(c) * n + i10], q3 = t[(c) * n + i11];                             \
+        float top = q0 + (q1 - q0) * fx, bottom = q2 + (q3 - q2) * fx;                   \
+        mirror.xyz + ((top + (bottom - top) * fy) - mirror.xyz) * weight; })
+    Vec3 out = {CHANNEL(0, x), CHANNEL(1, y), CHANNEL(2, z)};
+#undef CHANNEL
+    return out;
+}
+
 /* `shading.environment`: the environment reflected about the normal n of view v (mip level
- * from roughness) and the irradiance at n. */
+ * from roughness; on the ground, `ground_reflected`) and the irradiance at n. */
 INLINE Environment environment(const Shading s, Vec3 n, Vec3 v, float n_v, float roughness,
-                               float *bad) {
+                               int ground, float *bad) {
     float two_nv = 2.0f * n_v;
-    Environment out = {
-        env_radiance(s, two_nv * n.x - v.x, two_nv * n.y - v.y, two_nv * n.z - v.z, -1,
-                     roughness * rsqrt(roughness) * s.light[LOD_SCALE], bad),
-        env_irradiance(s, n.x, n.y, n.z)};
+    float dx = two_nv * n.x - v.x, dy = two_nv * n.y - v.y, dz = two_nv * n.z - v.z;
+    Vec3 mirror = env_radiance(s, dx, dy, dz, -1,
+                               roughness * rsqrt(roughness) * s.light[LOD_SCALE], bad);
+    float ground_bad = 0.0f;
+    Vec3 tabled = ground_reflected(s, mirror, roughness, dx, dy, dz, &ground_bad);
+    Vec3 reflected = {ground ? tabled.x : mirror.x, ground ? tabled.y : mirror.y,
+                      ground ? tabled.z : mirror.z};
+    Environment out = {reflected, env_irradiance(s, n.x, n.y, n.z)};
+    *bad = ground ? *bad + ground_bad : *bad;
     return out;
 }
 
@@ -615,7 +660,7 @@ INLINE Shaded shade_one(const Shading s, int64_t face, float rx, float ry, float
     Vec3 n = m.normal;
     float n_v = clamp2((n.x * v.x + n.y * v.y) + n.z * v.z, (float)1e-4, 1.0f);
     SplitSum env = split_sum(s, m.roughness, n_v, &bad);
-    Environment e = environment(s, n, v, n_v, m.roughness, &bad);
+    Environment e = environment(s, n, v, n_v, m.roughness, planes[row + GROUND] > 0.0f, &bad);
     Sun terms = sun(s, n, g, v, n_v, m.roughness);
     float lit = terms.lit;
     float visible = 1.0f;
