@@ -31,7 +31,8 @@ from lightpipe.planning.planner import asset_pools
 #    backdrops from a cube sized for the frame (half floats, mip-mapped); the environment
 #    ground (`settings.scene.ground`).
 # 6: the ground's environment reflection integrated over its GGX lobe, read from a table per
-#    environment (`render.ground_reflection`).
+#    environment (`render.ground_reflection`); 2x anisotropic texture filtering (two trilinear
+#    taps); texel colour stored as round(255 sqrt(linear)) instead of sRGB codes.
 RENDERER_VERSION = 6
 # Settings that change speed or where files go, never the bytes of a video. `assets.root` is
 # replaced in the identity by the ids and sha256 of the asset files.

@@ -53,6 +53,24 @@ def _radical_inverse(i: int) -> float:
     return result
 
 
+def _unit_circle(n: int) -> list[tuple[float, float]]:
+    """(cos, sin) of 2 pi k / n for k < n (n a power of two >= 4) from +, *, / and sqrt only
+    (halved angles, then rotations), so every machine computes the same values (numpy's and
+    libm's trigonometry may differ in the last bit: docs/determinism.md)."""
+    if n < 4 or n & (n - 1):
+        raise ValueError(f"GROUND_TABLE_TAPS must be a power of two >= 4, got {n}")
+    c, s = 0.0, 1.0  # a quarter turn
+    step = 4
+    while step < n:  # halve: cos(a/2) = sqrt((1 + cos a) / 2), sin(a/2) = sin a / (2 cos(a/2))
+        half = math.sqrt((1.0 + c) * 0.5)
+        c, s, step = half, s / (2.0 * half), step * 2
+    out, x, y = [], 1.0, 0.0
+    for _ in range(n):
+        out.append((x, y))
+        x, y = x * c - y * s, x * s + y * c
+    return out
+
+
 def _grid_directions() -> np.ndarray:
     """(SIDE * SIDE, 3) unit mirror directions of the grid (row t, column s)."""
     steps = np.linspace(-1.0, 1.0, GROUND_TABLE_SIDE)
@@ -60,7 +78,7 @@ def _grid_directions() -> np.ndarray:
     a, b = (s + t) * 0.5, (s - t) * 0.5
     y = np.maximum(1.0 - np.abs(a) - np.abs(b), 0.0)
     d = np.stack([a, y, b], -1).reshape(-1, 3)
-    return d / np.linalg.norm(d, axis=1, keepdims=True)
+    return d / np.sqrt((d[:, :1] * d[:, :1] + d[:, 1:2] * d[:, 1:2]) + d[:, 2:] * d[:, 2:])
 
 
 def _sqrt(x: torch.Tensor) -> torch.Tensor:
@@ -105,10 +123,12 @@ def build_table(lookup, radiance, taps: int | None = None) -> torch.Tensor:
     share_scale = size0 * size0 * (6.0 / (4.0 * math.pi * taps)) * (4.0 * n_v) / g1_v
     # Every tap of every entry at once (taps first), summed over the taps in their order.
     u1 = torch.tensor([(i + 0.5) / taps for i in range(taps)], dtype=torch.float64)[:, None]
-    phi = [2.0 * math.pi * _radical_inverse(i) for i in range(taps)]
+    circle = _unit_circle(taps)  # the angle 2 pi radical_inverse(i) is a multiple of 2 pi / taps
+    turns = [round(_radical_inverse(i) * taps) for i in range(taps)]
     radius = _sqrt(u1)
-    p1 = radius * torch.tensor([math.cos(a) for a in phi], dtype=torch.float64)[:, None]
-    p2_round = radius * torch.tensor([math.sin(a) for a in phi], dtype=torch.float64)[:, None]
+    p1 = radius * torch.tensor([circle[k][0] for k in turns], dtype=torch.float64)[:, None]
+    p2_round = radius * torch.tensor([circle[k][1] for k in turns],
+                                     dtype=torch.float64)[:, None]
     p2_flat = _sqrt((1.0 - p1 * p1).clamp(min=0.0))
     p2 = (1.0 - s) * p2_flat + s * p2_round
     p3 = _sqrt((1.0 - p1 * p1 - p2 * p2).clamp(min=0.0))

@@ -30,7 +30,7 @@ class _Shading(ctypes.Structure):
     tests/render/test_look.py checks it against the C struct (`lp_shading_layout`)."""
 
     _fields_ = [("planes", _p), ("texels", _p), ("texel_count", _i64), ("mips", _p),
-                ("material_count", _i64), ("srgb", _p), ("light", _p), ("env_texels", _p),
+                ("material_count", _i64), ("light", _p), ("env_texels", _p),
                 ("env_count", _i64), ("env_sizes", _p), ("env_offsets", _p),
                 ("env_levels", _i64), ("bd_texels", _p), ("bd_count", _i64), ("bd_sizes", _p),
                 ("bd_offsets", _p), ("bd_levels", _i64), ("projected", _i64), ("env", _p), ("brdf", _p), ("shadow", _p),
@@ -81,7 +81,7 @@ class FrameKernels:
                       occ_depth, occ_params, backdrop, face_part, occlusion_kernel)
         self.struct = _Shading(
             _ptr(planes), _ptr(textures.texels), textures.texels.shape[0], _ptr(textures.mips),
-            textures.mips.shape[0], _ptr(textures.srgb), _ptr(light), _ptr(lookup.texels),
+            textures.mips.shape[0], _ptr(light), _ptr(lookup.texels),
             lookup.texels.shape[1], _ptr(lookup.sizes), _ptr(lookup.offsets), lookup.levels,
             _ptr(lookup.backdrop_texels), lookup.backdrop_texels.shape[0],
             _ptr(lookup.backdrop_sizes), _ptr(lookup.backdrop_offsets), lookup.backdrop_levels,

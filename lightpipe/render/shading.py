@@ -234,12 +234,13 @@ class Material(NamedTuple):
 
 def material(textures, p, light, rx, ry, inv_det, g) -> Material:
     """The material seen along rays (rx, ry, 1) on faces whose `surface_planes` rows are `p`
-    (1/det `inv_det`): the trilinear, wrapping sample of their texture over the pixel's
-    footprint (`texture_footprint`, `textures.sample`) with the face's tint, roughness scale and
+    (1/det `inv_det`): the anisotropic (two trilinear taps), wrapping sample of their texture
+    over the pixel's footprint (`texture_steps`, `textures.sample_anisotropic`) with the face's
+    tint, roughness scale and
     metal override, and the normal map applied in the face's tangent frame around the
     geometric normal g (towards the eye)."""
-    x, y, ax, ay = texture_footprint(p, light, rx, ry, inv_det)
-    m = texture_maps.sample(textures, p[MATERIAL], x, y, ax, ay)
+    m = texture_maps.sample_anisotropic(textures, p[MATERIAL],
+                                        *texture_steps(p, light, rx, ry, inv_det))
     gx, gy, gz = g
     tx, ty, tz = m[5], m[6], m[7]
     sx = (p[TANGENT] * tx + p[BITANGENT] * ty) + gx * tz
@@ -254,17 +255,18 @@ def material(textures, p, light, rx, ry, inv_det, g) -> Material:
     return Material(base, f0, roughness, metal, (sx * inv_s, sy * inv_s, sz * inv_s))
 
 
-def texture_footprint(p, light, rx, ry, inv_det):
-    """Level-0 texel coordinates (x, y) along rays (rx, ry, 1), and the squared lengths of their
-    steps per pixel along the screen's x and y: the coordinate is X.r / D.r, so its derivative
-    along rx is (X_x - coordinate D_x) / D.r, times 1/fx per pixel (and likewise along y)."""
+def texture_steps(p, light, rx, ry, inv_det):
+    """Level-0 texel coordinates (x, y) along rays (rx, ry, 1), and their steps per pixel
+    (sx, tx) along the screen's x and (sy, ty) along its y: the coordinate is X.r / D.r, so its
+    derivative along rx is (X_x - coordinate D_x) / D.r, times 1/fx per pixel (and likewise
+    along y)."""
     x = ray_dot(p, TEXEL_S, rx, ry) * inv_det
     y = ray_dot(p, TEXEL_T, rx, ry) * inv_det
     sx = (p[TEXEL_S] - x * p[DET]) * inv_det * light[INV_FX]
     tx = (p[TEXEL_T] - y * p[DET]) * inv_det * light[INV_FX]
     sy = (p[TEXEL_S + 1] - x * p[DET + 1]) * inv_det * light[INV_FY]
     ty = (p[TEXEL_T + 1] - y * p[DET + 1]) * inv_det * light[INV_FY]
-    return x, y, sx * sx + tx * tx, sy * sy + ty * ty
+    return x, y, sx, tx, sy, ty
 
 
 def projected_ground(lookup, frame_env, light, g, rx, ry, depth, visible, ao):

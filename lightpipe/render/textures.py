@@ -1,11 +1,11 @@
-"""Material textures at their own resolution: uint8 mip chains, sampled trilinearly with the
-footprint of the pixel.
+"""Material textures at their own resolution: uint8 mip chains, sampled anisotropically (two
+trilinear taps) over the footprint of the pixel.
 
 Build (numpy, float64, once per material and process, kept in the asset memory's byte bound):
-level 0 is the material's maps as 8-bit codes (sRGB base colour, roughness, metalness, the
-tangent-space normal as (code - 128) / 127, so a flat normal is exact); each next level is the
-2x2 box average of the one before, in linear light for the colour (as a GPU averages an sRGB
-texture), rounded to the nearest code, down to 1x1. A level's normal is the mean of the level-0
+level 0 is the material's maps as 8-bit codes (the linear base colour as round(255 sqrt(v)),
+`colour_code`; roughness, metalness, the tangent-space normal as (code - 128) / 127, so a flat
+normal is exact); each next level is the 2x2 box average of the one before, in linear light for
+the colour, rounded to the nearest code, down to 1x1. A level's normal is the mean of the level-0
 normals under its texel, renormalized; the mean's shortening (the normals' spread) widens the
 texel's roughness (`toksvig`: specular anti-aliasing, so a minified normal map keeps its sheen,
 not its sparkle: a path tracer's pixel averages the highlights of every normal under it). A
@@ -14,11 +14,12 @@ texel is 8 bytes; a 2048 map's chain takes 2048^2 x 8 x 4/3 = 43 MiB.
 Sample (per pixel, elementwise, the same bits in the eager reference, the compiled path and the
 native kernels): the texel coordinates' derivatives along the screen come exactly from the
 face's planes (the coordinate is X.r / D.r for the ray r = (rx, ry, 1), so d/drx =
-(X_x - coordinate D_x) / D.r); the footprint rho is the longer of the two screen axes' texel
-steps; the level is log2(rho) (its integer part by exact halvings, the fraction linear in the
-mantissa, as hardware does), clamped to the chain; each of the two levels is bilinear and
-wraps; the two are blended (trilinear filtering). Anisotropic filtering was measured against
-this: see benchmarks/texture_sharpness.py and docs/look.md.
+(X_x - coordinate D_x) / D.r); two taps a quarter of the longer screen axis (the major) either
+side of the pixel's centre (2x anisotropic filtering, `sample_anisotropic`), each filtered over
+rho = max(major / 2, minor) texels: the level is log2(rho) (its integer part by counted
+comparisons, the fraction linear in the mantissa, as hardware does), clamped to the chain; each
+of the two levels is bilinear and wraps; the two are blended (trilinear). Measured:
+benchmarks/texture_sharpness.py and docs/look.md.
 """
 
 from __future__ import annotations
@@ -38,9 +39,6 @@ DEFAULT_MAX_TEXTURE_SIZE = 2048  # settings.render.max_texture_size
 # The most variance a level's normal spread adds to alpha^2 (Kaplanyan et al. 2016): a texel over
 # a ridge or a joint gets rough, not white.
 TOKSVIG_MAX_VARIANCE = 0.18
-# Midpoints between consecutive linear values of the sRGB codes: a linear value rounds to the
-# code whose interval holds it.
-_SRGB_MIDPOINTS = (SRGB_TO_LINEAR[1:] + SRGB_TO_LINEAR[:-1]) * 0.5
 
 
 class Textures(NamedTuple):
@@ -48,7 +46,6 @@ class Textures(NamedTuple):
 
     texels: torch.Tensor  # (N, TEXEL_BYTES) uint8: every level of every material
     mips: torch.Tensor  # (M, MIP_ROW) int64: level-0 side, last level, first texel per level
-    srgb: torch.Tensor  # (256,) float32 linear value of each sRGB code
 
     @classmethod
     def create(cls, chains: list[np.ndarray], device) -> Textures:
@@ -67,8 +64,7 @@ class Textures(NamedTuple):
             rows.append(row)
             offset += chain.shape[0]
         texels = torch.from_numpy(np.ascontiguousarray(np.concatenate(chains)))
-        return cls(texels.to(device), torch.from_numpy(np.stack(rows)).to(device),
-                   torch.tensor(SRGB_TO_LINEAR, dtype=torch.float32, device=device))
+        return cls(texels.to(device), torch.from_numpy(np.stack(rows)).to(device))
 
 
 def mip_chain(maps: MaterialMaps) -> np.ndarray:
@@ -81,7 +77,7 @@ def mip_chain(maps: MaterialMaps) -> np.ndarray:
     roughness = np.clip(maps.roughness.astype(np.float64), 0.0, 1.0)
     metal = np.clip(maps.metallic.astype(np.float64), 0.0, 1.0)
     normal = maps.normal.astype(np.float64)
-    levels = [_codes(albedo, roughness, metal, normal, maps.albedo)]
+    levels = [_codes(albedo, roughness, metal, normal)]
     mean = normal  # the mean of the level-0 normals over each texel of the level
     while albedo.shape[0] > 1:
         albedo, roughness, metal, mean = (_box(a) for a in (albedo, roughness, metal, mean))
@@ -102,15 +98,24 @@ def toksvig(roughness: np.ndarray, length: np.ndarray) -> np.ndarray:
     return np.sqrt(np.sqrt(alpha * alpha + np.minimum(2.0 * variance, TOKSVIG_MAX_VARIANCE)))
 
 
-def _codes(albedo, roughness, metal, normal, srgb=None) -> np.ndarray:
-    if srgb is None:
-        srgb = np.searchsorted(_SRGB_MIDPOINTS, albedo, side="right").astype(np.uint8)
+def _codes(albedo, roughness, metal, normal) -> np.ndarray:
+    """A level's texels: the linear base colour as its square root's code (`colour_code`), the
+    roughness and metalness x 255, the normal as (n + 1) 127.5 rounded, all rounded."""
     out = np.empty((*albedo.shape[:2], TEXEL_BYTES), np.uint8)
-    out[..., :3] = srgb
+    out[..., :3] = colour_code(albedo)
     out[..., 3] = np.rint(roughness * 255.0)
     out[..., 4] = np.rint(metal * 255.0)
     out[..., 5:] = np.rint(np.clip(normal, -1.0, 1.0) * 127.0 + 128.0)  # flat: 128 128 255
     return out
+
+
+def colour_code(linear: np.ndarray) -> np.ndarray:
+    """uint8 codes of linear colour values in [0, 1]: round(255 sqrt(v)), a gamma of 2 that the
+    kernels decode with two multiplies, (c / 255)^2, where sRGB's curve took a table read per
+    texel and channel (the scalar reads a vector gather cannot do for a byte index). Its darkest
+    step, 1.5e-5, is finer than sRGB's first (3.0e-4); at mid-grey one code is 0.85% of the
+    value, as sRGB's."""
+    return np.rint(np.sqrt(np.clip(linear, 0.0, 1.0)) * 255.0).astype(np.uint8)
 
 
 def _box(a: np.ndarray) -> np.ndarray:
@@ -128,14 +133,7 @@ def _level0_side(count: int) -> int:
     return size
 
 
-# --- sampling (the eager reference; csrc/shade.c `material_sample` is its twin) --------------
-
-
-def footprint(ax: torch.Tensor, ay: torch.Tensor) -> torch.Tensor:
-    """rho, the footprint in level-0 texels of a pixel whose screen axes step
-    ax = |d(s,t)/dx|^2 and ay = |d(s,t)/dy|^2 texels squared: sqrt(max(ax, ay))."""
-    rho2 = torch.maximum(ax, ay).clamp(min=1e-30)
-    return rho2 * torch.rsqrt(rho2)
+# --- sampling (the eager reference; csrc/shade.c `material` is its twin) ---------------------
 
 
 def mip_level(rho: torch.Tensor, last: torch.Tensor):
@@ -154,18 +152,34 @@ def mip_level(rho: torch.Tensor, last: torch.Tensor):
     return level, torch.minimum(level + 1, last), (scaled - 1.0).clamp(0.0, 1.0)
 
 
-def sample(textures: Textures, material: torch.Tensor, x, y, ax, ay) -> list[torch.Tensor]:
+def sample_anisotropic(textures: Textures, material: torch.Tensor, x, y, sx, tx, sy, ty
+                       ) -> list[torch.Tensor]:
     """The 8 channels (linear base colour rgb, roughness, metalness, normal xyz) at level-0 texel
     coordinates (x, y) (texel centres at integers) of `material` (float row of the mip table),
-    filtered over the footprint (ax, ay) (see `footprint`, `mip_level`)."""
-    table = textures.mips.view(-1)  # only the entries a pixel needs, not its whole row
+    filtered over the footprint whose screen axes step (sx, tx) and (sy, ty) level-0 texels:
+    two trilinear taps a quarter of the longer axis (the major) either side of (x, y), each
+    filtered over max(major / 2, minor) and weighted 1/2, as GPUs' 2x anisotropic filtering. A
+    footprint twice as long as it is wide keeps its detail across (one tap over the major would
+    blur it to the major's length); a round one takes two close taps of the same level."""
+    table = textures.mips.view(-1)
     row = material.long() * MIP_ROW
     size0, last = table.index_select(0, row + MIP_SIZE), table.index_select(0, row + MIP_LAST)
+    ax, ay = sx * sx + tx * tx, sy * sy + ty * ty
+    along_x = ax >= ay
+    major2 = torch.maximum(ax, ay).clamp(min=1e-30)
+    minor2 = torch.minimum(ax, ay).clamp(min=1e-30)
+    ms, mt = torch.where(along_x, sx, sy), torch.where(along_x, tx, ty)
+    rho2 = torch.maximum(major2 * 0.25, minor2)
+    level0, level1, fraction = mip_level(rho2 * torch.rsqrt(rho2), last)
     x, y = x.clamp(-1e6, 1e6), y.clamp(-1e6, 1e6)
-    level0, level1, fraction = mip_level(footprint(ax, ay), last)
-    near = _bilinear(textures, row, size0, level0, x, y)
-    far = _bilinear(textures, row, size0, level1, x, y)
-    return [a + (b - a) * fraction for a, b in zip(near, far)]
+    total = None
+    for offset in (-0.25, 0.25):
+        u, v = (x + ms * offset).clamp(-1e6, 1e6), (y + mt * offset).clamp(-1e6, 1e6)
+        near = _bilinear(textures, row, size0, level0, u, v)
+        far = _bilinear(textures, row, size0, level1, u, v)
+        tap = [(a + (b - a) * fraction) * 0.5 for a, b in zip(near, far)]
+        total = tap if total is None else [t + c for t, c in zip(total, tap)]
+    return total
 
 
 def _bilinear(textures: Textures, row, size0, level, x, y) -> list[torch.Tensor]:
@@ -193,7 +207,8 @@ def _bilinear(textures: Textures, row, size0, level, x, y) -> list[torch.Tensor]
 def _decode(textures: Textures, q: torch.Tensor) -> torch.Tensor:
     """(TEXEL_BYTES, n) float32 channel values of n texels' codes (n, TEXEL_BYTES)."""
     codes = q.t().long()
-    colour = textures.srgb.index_select(0, codes[:3].reshape(-1)).view(3, -1)
+    colour = codes[:3].float() / 255.0
+    colour = colour * colour
     scalars = codes[3:5].float() / 255.0
     normal = (codes[5:].float() - 128.0) / 127.0
     return torch.cat([colour, scalars, normal])

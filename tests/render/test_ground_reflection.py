@@ -42,12 +42,19 @@ def test_a_constant_sky_gives_its_radiance_everywhere():
 
 def test_a_rough_ground_at_a_grazing_angle_sees_the_sky_above_the_horizon():
     """A bright upper sky over a dark lower half: a rough lobe seen at a grazing angle reaches
-    up into the sky, so its entry is far brighter than the horizon's own radiance."""
+    up into the sky, so its entry is far brighter than what one lookup along the mirror
+    direction (the horizon) reads, half the sky's radiance."""
     levels = _levels(lambda d: np.where(d[:, 1:2] > 0.0, 1.0, 0.0) * np.ones((1, 3)))
     table = _table(levels)
     grid = table.view(3, GROUND_TABLE_SLICES, GROUND_TABLE_SIDE, GROUND_TABLE_SIDE)
     horizon = float(grid[0, -1, 0, GROUND_TABLE_SIDE // 2])  # a = b: R along +x +z, y = 0
-    assert horizon > 0.9
+    params = torch.zeros(ENV_SIZE, dtype=torch.float64)
+    params[ENV_ROTATION + 0] = params[ENV_ROTATION + 4] = params[ENV_ROTATION + 8] = 1.0
+    one = torch.ones(1, dtype=torch.float64)
+    single = float(env_light.radiance(env_light._float64_lookup(levels), params, one, one * 0.0,
+                                      one, 0)[0][0])
+    assert abs(single - 0.5) < 1e-9
+    assert horizon > 0.85
 
 
 def test_the_lookup_reads_the_entry_of_a_grid_direction():

@@ -13,7 +13,7 @@ import torch
 
 from lightpipe.assets.materials import MaterialMaps, flat_maps
 from lightpipe.render.camera_response import SRGB_TO_LINEAR
-from lightpipe.render.textures import Textures, mip_chain
+from lightpipe.render.textures import Textures, colour_code, mip_chain
 from lightpipe.render.zbuffer import Intrinsics
 
 from lightpipe import native_library
@@ -138,7 +138,8 @@ def test_material_of_a_constant_texture():
     maps = MaterialMaps(flat.albedo, np.full((4, 4), 0.5, np.float32),
                         np.full((4, 4), 0.25, np.float32), flat.normal)
     textures = Textures.create([mip_chain(maps)], "cpu")
-    base = [float(SRGB_TO_LINEAR[c]) for c in codes]
+    # stored as the code of sqrt(linear), decoded as its square (`textures.colour_code`)
+    base = [float((colour_code(SRGB_TO_LINEAR[c]) / 255.0) ** 2) for c in codes]
     p = [torch.zeros(2) for _ in range(look.NUM_PLANES)]
     p[look.TANGENT], p[look.BITANGENT + 1] = torch.ones(2), torch.ones(2)
     for c, tint in enumerate((1.0, 0.5, 2.0)):

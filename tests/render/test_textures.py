@@ -13,7 +13,14 @@ from lightpipe.assets.materials import MaterialMaps, flat_maps
 from lightpipe.render import environment as env_light
 from lightpipe.render import look, native, shading
 from lightpipe.render.camera_response import SRGB_TO_LINEAR
-from lightpipe.render.textures import TEXEL_BYTES, Textures, mip_chain, mip_level, sample
+from lightpipe.render.textures import (
+    TEXEL_BYTES,
+    Textures,
+    colour_code,
+    mip_chain,
+    mip_level,
+    sample_anisotropic,
+)
 from lightpipe.render.zbuffer import Intrinsics
 
 
@@ -40,9 +47,10 @@ def test_the_mip_chain_of_a_checker_averages_in_linear_light():
     assert [lv.shape[0] for lv in levels] == [16, 8, 4, 2, 1]
     # Level 1 of 2-texel squares: still the checker, each texel one square.
     assert set(np.unique(levels[1][..., 0])) == {0, 255}
-    # Level 2 averages a black and a white square per axis: half the light, not half the code.
-    grey = int(np.argmin(np.abs(SRGB_TO_LINEAR - 0.5)))
-    assert grey == 188
+    # Level 2 averages a black and a white square per axis: half the light, not half the code:
+    # the code of sqrt(0.5).
+    grey = int(colour_code(np.array(0.5)))
+    assert grey == 180 and abs((grey / 255) ** 2 - 0.5) < 0.004
     for level in levels[2:]:
         assert np.all(level[..., :3] == grey)
         assert np.all(level[..., 3] == 128)  # roughness 0 / 1 averages to 0.5 -> code 128 (rint)
@@ -93,15 +101,16 @@ def test_the_footprint_picks_the_level_of_a_known_slope(tilt_deg):
                                 Intrinsics(100.0, 100.0, 0.0, 0.0), "cpu")
     zero = torch.zeros(1)
     inv_det, _ = shading.surface_depth(p, zero, zero)
-    _, _, ax, ay = shading.texture_footprint(p, light, zero, zero, inv_det)
+    _, _, sx, tx, sy, ty = shading.texture_steps(p, light, zero, zero, inv_det)
     across, along = 2.56, 2.56 / math.cos(tilt)
-    assert float(ax.sqrt()) == pytest.approx(across, rel=1e-4)
-    assert float(ay.sqrt()) == pytest.approx(along, rel=1e-4)
-    level, _, fraction = mip_level(torch.tensor([along], dtype=torch.float32),
-                                   torch.tensor([8]))
-    expected = math.floor(math.log2(along))
+    assert float((sx * sx + tx * tx).sqrt()) == pytest.approx(across, rel=1e-4)
+    assert float((sy * sy + ty * ty).sqrt()) == pytest.approx(along, rel=1e-4)
+    # Two taps along the slope, each filtered over max(along / 2, across) (2x anisotropic).
+    rho = max(along / 2, across)
+    level, _, fraction = mip_level(torch.tensor([rho], dtype=torch.float32), torch.tensor([8]))
+    expected = math.floor(math.log2(rho))
     assert int(level) == expected
-    assert float(fraction) == pytest.approx(along / 2 ** expected - 1.0, rel=1e-4)
+    assert float(fraction) == pytest.approx(rho / 2 ** expected - 1.0, rel=1e-4)
 
 
 def test_a_magnified_sample_is_the_wrapping_bilinear_of_level_0():
@@ -112,9 +121,10 @@ def test_a_magnified_sample_is_the_wrapping_bilinear_of_level_0():
     textures = Textures.create([mip_chain(maps)], "cpu")
     x = torch.tensor(rng.uniform(-2.5 * size, 2.5 * size, 300), dtype=torch.float32)
     y = torch.tensor(rng.uniform(-2.5 * size, 2.5 * size, 300), dtype=torch.float32)
-    tiny = torch.full_like(x, 0.01)  # footprint well under a texel: level 0 only
-    got = torch.stack(sample(textures, torch.zeros_like(x), x, y, tiny, tiny)[:3]).numpy()
-    linear = SRGB_TO_LINEAR[albedo.astype(np.intp)]
+    tiny, zero = torch.full_like(x, 1e-4), torch.zeros_like(x)  # well under a texel: level 0
+    got = torch.stack(sample_anisotropic(textures, zero, x, y, tiny, zero, zero, tiny)[:3])
+    got = got.numpy()
+    linear = (colour_code(SRGB_TO_LINEAR[albedo.astype(np.intp)]) / 255.0) ** 2
     xs, ys = x.numpy().astype(np.float64), y.numpy().astype(np.float64)
     x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
     fx, fy = (xs - x0)[:, None], (ys - y0)[:, None]
@@ -123,16 +133,17 @@ def test_a_magnified_sample_is_the_wrapping_bilinear_of_level_0():
         return linear[(y0 + dy) % size, (x0 + dx) % size]
     expected = (texel(0, 0) * (1 - fx) + texel(1, 0) * fx) * (1 - fy) \
         + (texel(0, 1) * (1 - fx) + texel(1, 1) * fx) * fy
-    np.testing.assert_allclose(got.T, expected, atol=1e-5)
+    np.testing.assert_allclose(got.T, expected, atol=1e-4)  # the two taps 5e-5 texels apart
 
 
 def test_a_minified_checker_is_grey_not_moire():
     textures = Textures.create([mip_chain(_checker(64, 1))], "cpu")
     x = torch.linspace(0.0, 500.0, 997)
     y = torch.linspace(3.0, 50.0, 997)
-    wide = torch.full_like(x, 40.0 ** 2)  # 40 texels per pixel: level 5 and 6 are grey
-    got = torch.stack(sample(textures, torch.zeros_like(x), x, y, wide, wide)[:3])
-    assert torch.allclose(got, torch.full_like(got, float(SRGB_TO_LINEAR[188])), atol=1e-6)
+    wide, zero = torch.full_like(x, 40.0), torch.zeros_like(x)  # 40 texels a pixel: grey levels
+    got = torch.stack(sample_anisotropic(textures, zero, x, y, wide, zero, zero, wide)[:3])
+    grey = float(colour_code(np.array(0.5)) / 255.0) ** 2  # the mean of black and white
+    assert torch.allclose(got, torch.full_like(got, grey), atol=1e-6)
 
 
 def _map_environment():
@@ -222,8 +233,8 @@ def test_shadows_and_occlusion_darken_the_environment_ground_by_the_light_they_t
 @pytest.mark.skipif(not native.available(), reason="native kernels not built")
 def test_native_samplers_match_eager_bits_at_random_footprints():
     """Textures at random coordinates, materials and footprints (magnified to beyond the last
-    level), the backdrop and the environment ground: shade_samples of faces with random planes
-    against the eager reference, bit for bit."""
+    level; anisotropic), the backdrop, the environment ground and the ground's reflection table:
+    shade_samples of faces with random planes against the eager reference, bit for bit."""
     from lightpipe.render.renderer import _OCCLUSION_KERNEL
 
     rng = np.random.default_rng(3)
@@ -249,6 +260,7 @@ def test_native_samplers_match_eager_bits_at_random_footprints():
     info[look.FACE_ROUGHNESS_SCALE] = 1.0
     info[look.FACE_MATERIAL] = torch.tensor(rng.integers(0, len(chains), t), dtype=torch.float32)
     info[look.FACE_PROJECTED] = torch.tensor(rng.integers(0, 2, t), dtype=torch.float32)
+    info[look.FACE_GROUND] = torch.tensor(rng.integers(0, 2, t), dtype=torch.float32)
     sides = textures.mips[:, look.MIP_SIZE].float().index_select(
         0, info[look.FACE_MATERIAL].long())
     normals = torch.nn.functional.normalize(torch.tensor(rng.normal(size=(t, 3, 3)),

@@ -54,7 +54,6 @@ typedef float Float4[4];
     F(int64_t, texel_count)         /* N */                                                     \
     F(const int64_t *, mips)        /* (M, MIP_ROW) `Textures.mips` */                          \
     F(int64_t, material_count)      /* M */                                                     \
-    F(const float *, srgb)          /* (256,) `Textures.srgb` */                                \
     F(const float *, light)         /* (LIGHT_SIZE,) `frame_light` */                           \
     F(const float *, env_texels)    /* (3, N) `EnvironmentLookup.texels` */                     \
     F(int64_t, env_count)           /* N */                                                     \
@@ -320,7 +319,7 @@ INLINE float normal_code(int32_t c) { return (float)((double)(c - 128) * (1.0 / 
 
 /* `textures._bilinear`: the bilinear, wrapping sample of every channel at one level (side
  * `size` = 2^-level of `size0`, first texel `offset`). A texel's 8 bytes load as two 32-bit
- * words (a gather each), decoded as `textures._decode`: sRGB colour by table, roughness and
+ * words (a gather each), decoded as `textures._decode`: colour (c / 255)^2, roughness and
  * metalness / 255, the normal (code - 128) / 127. */
 INLINE Texel texture_bilinear(const Shading s, int64_t offset, int32_t size, int32_t size0,
                               float x, float y, float *bad) {
@@ -341,9 +340,12 @@ INLINE Texel texture_bilinear(const Shading s, int64_t offset, int32_t size, int
         uint32_t lo, hi;
         memcpy(&lo, s.texels + CHANNELS * index[k], 4);
         memcpy(&hi, s.texels + CHANNELS * index[k] + 4, 4);
-        v[0][k] = s.srgb[lo & 0xffu];
-        v[1][k] = s.srgb[(lo >> 8) & 0xffu];
-        v[2][k] = s.srgb[(lo >> 16) & 0xffu];
+        v[0][k] = unit_code((int32_t)(lo & 0xffu));
+        v[1][k] = unit_code((int32_t)((lo >> 8) & 0xffu));
+        v[2][k] = unit_code((int32_t)((lo >> 16) & 0xffu));
+        v[0][k] = v[0][k] * v[0][k];
+        v[1][k] = v[1][k] * v[1][k];
+        v[2][k] = v[2][k] * v[2][k];
         v[3][k] = unit_code((int32_t)(lo >> 24));
         v[4][k] = unit_code((int32_t)(hi & 0xffu));
         v[5][k] = normal_code((int32_t)((hi >> 8) & 0xffu));
@@ -374,21 +376,35 @@ INLINE Material material(const Shading s, int32_t row, float rx, float ry, float
     float tx = ((P(TEXEL_T) - y * P(DET)) * inv_det) * s.light[INV_FX];
     float sy = ((P(TEXEL_S + 1) - x * P(DET + 1)) * inv_det) * s.light[INV_FY];
     float ty = ((P(TEXEL_T + 1) - y * P(DET + 1)) * inv_det) * s.light[INV_FY];
-    float rho2 = clamp_min(maximum(sx * sx + tx * tx, sy * sy + ty * ty), (float)1e-30);
+    /* `textures.sample_anisotropic`: two trilinear taps a quarter of the major axis either side,
+     * each over max(major / 2, minor). */
+    float ax = sx * sx + tx * tx, ay = sy * sy + ty * ty;
+    int along_x = ax >= ay;
+    float major2 = clamp_min(maximum(ax, ay), (float)1e-30);
+    float minor2 = clamp_min(minimum(ax, ay), (float)1e-30);
+    float ms = along_x ? sx : sy, mt = along_x ? tx : ty;
+    float rho2 = maximum(major2 * 0.25f, minor2);
     float rho = rho2 * rsqrt(rho2);
     int32_t row_start = MIP_ROW * checked(to_int32(P(MATERIAL)), (int32_t)s.material_count, bad);
     int32_t size0 = (int32_t)s.mips[row_start + MIP_SIZE];
     MipLevel level = mip_level(rho, (int32_t)s.mips[row_start + MIP_LAST]);
     x = clamp2(x, -1e6f, 1e6f);
     y = clamp2(y, -1e6f, 1e6f);
-    Texel near = texture_bilinear(s, s.mips[row_start + MIP_OFFSETS + level.level],
-                                  size0 >> level.level, size0, x, y, bad);
-    Texel far = texture_bilinear(s, s.mips[row_start + MIP_OFFSETS + level.next],
-                                 size0 >> level.next, size0, x, y, bad);
+    int64_t near_offset = s.mips[row_start + MIP_OFFSETS + level.level];
+    int64_t far_offset = s.mips[row_start + MIP_OFFSETS + level.next];
     float t[CHANNELS];
+#pragma GCC unroll 2
+    for (int k = 0; k < 2; k++) {
+        float offset = k ? 0.25f : -0.25f;
+        float u = clamp2(x + ms * offset, -1e6f, 1e6f), w = clamp2(y + mt * offset, -1e6f, 1e6f);
+        Texel near = texture_bilinear(s, near_offset, size0 >> level.level, size0, u, w, bad);
+        Texel far = texture_bilinear(s, far_offset, size0 >> level.next, size0, u, w, bad);
 #pragma GCC unroll 8
-    for (int c = 0; c < CHANNELS; c++)
-        t[c] = near.c[c] + (far.c[c] - near.c[c]) * level.fraction;
+        for (int c = 0; c < CHANNELS; c++) {
+            float tap = (near.c[c] + (far.c[c] - near.c[c]) * level.fraction) * 0.5f;
+            t[c] = k ? t[c] + tap : tap;
+        }
+    }
     float albedo_r = t[0], albedo_g = t[1], albedo_b = t[2], map_roughness = t[3];
     float map_metal = t[4], tnx = t[5], tny = t[6], tnz = t[7];
     float mx = (P(TANGENT) * tnx + P(BITANGENT) * tny) + g.x * tnz;
