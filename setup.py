@@ -1,9 +1,10 @@
 """Builds the renderer's native CPU kernels (`lightpipe.render._native`); everything else is in
 pyproject.toml.
 
-The kernels (`lightpipe/render/csrc`) are compiled once per instruction set: a baseline build,
-and on x86-64 an AVX2 (x86-64-v3) and an AVX-512 (x86-64-v4, 512-bit vectors) build, each with
-its symbols suffixed; `native_library` binds the best the CPU runs. Every build keeps the float32
+The kernels (`lightpipe/render/csrc`) are compiled once per instruction set (each source and
+variant a job, as many at once as there are cores): a baseline build, and on x86-64 an AVX2
+(x86-64-v3) and an AVX-512 (x86-64-v4, 512-bit vectors) build, each with its symbols suffixed;
+`native_library` binds the best the CPU runs. Every build keeps the float32
 results identical to the eager PyTorch reference: no FMA (-ffp-contract=off, -mno-fma), no
 fast-math (only errno and trap assumptions are dropped, which change no value). Without a C
 compiler the extension is skipped and the renderer runs its eager reference (same bytes).
@@ -13,6 +14,7 @@ import hashlib
 import importlib.util
 import os
 import platform
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from setuptools import Extension, setup
@@ -68,17 +70,26 @@ class BuildNative(build_ext):
         objects, macros = [], []
         include = generate_header(os.path.join(self.build_temp, "generated"))
         ext.include_dirs = [*ext.include_dirs, include]
-        for name, flags in VARIANTS.items():
+        jobs = {}  # (variant, source) -> its compile, one per core at a time
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for name, flags in VARIANTS.items():
+                output_dir = os.path.join(self.build_temp, name)
+                for path in self.compiler.object_filenames(KERNELS, output_dir=output_dir):
+                    os.makedirs(os.path.dirname(path), exist_ok=True)  # no mkdir races
+                for source in KERNELS:
+                    jobs[name, source] = pool.submit(
+                        self.compiler.compile, [source], output_dir=output_dir,
+                        macros=[("LP_SUFFIX", f"_{name}")], include_dirs=[include],
+                        extra_postargs=COMMON + flags)
+        for name in VARIANTS:
             try:
-                objects += self.compiler.compile(
-                    KERNELS, output_dir=os.path.join(self.build_temp, name),
-                    macros=[("LP_SUFFIX", f"_{name}")], include_dirs=[include],
-                    extra_postargs=COMMON + flags)
+                built = [path for source in KERNELS for path in jobs[name, source].result()]
             except Exception as error:  # noqa: BLE001 - an old compiler: fewer variants
                 if name == "base":
                     raise
                 print(f"lightpipe: skipping the {name} kernels: {error}")
                 continue
+            objects += built
             if name != "base":
                 macros.append((f"LP_HAVE_{name.upper()}", "1"))
         ext.extra_objects = objects

@@ -64,9 +64,10 @@ def test_the_layout_is_only_generated_and_values_only_passed():
     defined = {m for text in _sources().values()
                for m in re.findall(r"#define\s+(\w+)\s+[-\d(]", text)}
     assert defined & set(look.LAYOUT) == set()
-    # work split, key codec, motion.c's row sizes and flag bits (test_motion checks them against
-    # motion.py): not look
-    assert {"BLOCK", "FACE_MASK", *MOTION_DEFINES} >= defined - {"LP_SUFFIX"}
+    # work split, key codec, texel index width and code decode (test_textures checks them),
+    # motion.c's row sizes and flag bits (test_motion checks them against motion.py): not look
+    assert {"BLOCK", "FACE_MASK", "NARROW_TEXELS", "UNIT_HI", "NORMAL_HI",
+            *MOTION_DEFINES} >= defined - {"LP_SUFFIX"}
     assert all(isinstance(getattr(look, name), int) for name in look.LAYOUT)
     values = {name.upper() for name in look.kernel_values()}
     assert values & set(look.LAYOUT) == set()

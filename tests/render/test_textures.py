@@ -279,6 +279,11 @@ def test_native_samplers_match_eager_bits_at_random_footprints():
     fast = kernels.shade_samples(faces, rx, ry, None, 1)
     assert torch.isfinite(eager).float().mean() > 0.99
     assert torch.equal(eager.view(torch.int32), fast.view(torch.int32))
+    # a scene of 2^30 texels or more indexes them in int64 (shade.c's NARROW_TEXELS): the count
+    # only bounds the indices, so a larger one takes that path over the same texels
+    kernels.struct.texel_count = 1 << 30
+    wide = kernels.shade_samples(faces, rx, ry, None, 1)
+    assert torch.equal(eager.view(torch.int32), wide.view(torch.int32))
     missing = torch.full_like(faces, -1)
     sky = torch.stack(env_light.backdrop_radiance(lookup, env, rx, ry, torch.ones_like(rx), 1.0))
     assert torch.equal(sky.view(torch.int32),
@@ -286,13 +291,19 @@ def test_native_samplers_match_eager_bits_at_random_footprints():
 
 
 def test_the_kernels_code_decode_is_the_reference_division_for_every_code():
-    """shade.c decodes roughness, metalness (c / 255) and normals ((c - 128) / 127) as a double
-    product with the reciprocal, rounded once: the float32 division's bits for all 256 codes."""
+    """shade.c decodes colour and roughness, metalness (c / 255) and normals ((c - 128) / 127)
+    as x * hi + x * lo in float32: hi the reciprocal cut to a few bits (x * hi exact), lo the
+    float32 nearest the rest; the float32 division's bits for all 256 codes (the kernels' own
+    decode is checked for every code by the random-footprint test above)."""
     codes = np.arange(256)
-    for offset, divisor in ((0, 255.0), (128, 127.0)):
+    for offset, divisor, hi in ((0, 255.0, float.fromhex("0x1.01p-8")),  # shade.c's UNIT_HI
+                                (128, 127.0, float.fromhex("0x1.02p-7"))):  # NORMAL_HI
         reference = (torch.arange(256).float() - float(offset)) / divisor  # as textures._decode
-        product = ((codes - offset).astype(np.float64) * (1.0 / divisor)).astype(np.float32)
-        assert np.array_equal(reference.numpy().view(np.uint32), product.view(np.uint32))
+        x = (codes - offset).astype(np.float32)
+        assert np.float32(hi) == hi and abs(1.0 / divisor - hi) < 2.0 ** -16
+        assert np.array_equal(x.astype(np.float64) * hi, x * np.float32(hi))  # exact
+        split = x * np.float32(hi) + x * np.float32(1.0 / divisor - hi)
+        assert np.array_equal(reference.numpy().view(np.uint32), split.view(np.uint32))
 
 
 def test_builtin_chains_are_cached_on_disk_and_an_altered_entry_is_made_again(tmp_path,
