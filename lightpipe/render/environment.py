@@ -15,13 +15,14 @@ World axes: Y up. Cube faces +X, -X, +Y, -Y, +Z, -Z; an equirectangular map's co
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from lightpipe.assets.memory import kept_in_memory
+from lightpipe.assets.memory import ASSET_MEMORY, kept_in_memory
 from lightpipe.render import exact_math
 from lightpipe.render import ground_reflection
 from lightpipe.render.look import (
@@ -373,33 +374,48 @@ class EnvironmentLookup:
     def create(cls, environment: Environment, device, backdrop=None) -> EnvironmentLookup:
         """`backdrop`: the backdrop cube's half-float levels (`backdrop_from_file`); None: the
         environment's own levels (the procedural sky)."""
-        flat = [lv.reshape(-1, 3) for lv in environment.levels]
-        offsets = np.cumsum([0] + [f.shape[0] for f in flat[:-1]])
-        texels = torch.from_numpy(np.concatenate(flat).T.astype(np.float32)).to(device)
-        sizes = [float(lv.shape[1]) for lv in environment.levels]
-        starts = [float(o) for o in offsets]
+        texels, sizes, starts = _flat_levels(environment.levels, np.float32)
         backdrop = half_levels(environment.levels) if backdrop is None else backdrop
         bd_flat = [lv.reshape(-1, 3) for lv in backdrop]
         bd_offsets = np.cumsum([0] + [f.shape[0] for f in bd_flat[:-1]])
         bd_texels = torch.from_numpy(np.ascontiguousarray(np.concatenate(bd_flat)))
-        return cls(texels.contiguous(), torch.tensor(sizes, device=device),
+        return cls(texels.to(device), torch.tensor(sizes, device=device),
                    torch.tensor(starts, device=device), len(sizes), bd_texels.to(device),
                    torch.tensor([lv.shape[1] for lv in backdrop], dtype=torch.int64,
                                 device=device),
                    torch.tensor(bd_offsets.tolist(), dtype=torch.int64, device=device),
-                   ground_reflection.build_table(_float64_lookup(environment.levels),
-                                                 radiance).to(device))
+                   _ground_table(environment.levels).to(device))
 
 
-def _float64_lookup(levels) -> EnvironmentLookup:
+def _flat_levels(levels, dtype) -> tuple[torch.Tensor, list[float], list[float]]:
+    """The cube's levels as one (3, N) `dtype` tensor of texels, each level's face side and
+    first texel (as floats: the lookup computes indices in float)."""
+    flat = [np.asarray(lv, dtype=dtype).reshape(-1, 3) for lv in levels]
+    offsets = np.cumsum([0] + [f.shape[0] for f in flat[:-1]])
+    return (torch.from_numpy(np.ascontiguousarray(np.concatenate(flat).T)),
+            [float(lv.shape[1]) for lv in levels], [float(o) for o in offsets])
+
+
+def _ground_table(levels) -> torch.Tensor:
+    """`ground_reflection.build_table` of the lighting cube's levels integrated in float64 (20 ms),
+    kept with the loaded assets by the levels' digest: a map shared by videos is integrated once."""
+    digest = hashlib.sha256()
+    for level in map(np.ascontiguousarray, levels):
+        digest.update(f"{level.dtype} {level.shape}".encode() + level.tobytes())
+
+    def integrate() -> np.ndarray:
+        return ground_reflection.build_table(float64_lookup(levels), radiance).numpy()
+
+    return torch.from_numpy(ASSET_MEMORY.get(("ground_table", digest.digest()), integrate))
+
+
+def float64_lookup(levels) -> EnvironmentLookup:
     """The lighting cube's levels as a float64 `EnvironmentLookup` on the CPU (no backdrop): what
     `ground_reflection.build_table` integrates."""
-    flat = [np.asarray(lv, dtype=np.float64).reshape(-1, 3) for lv in levels]
-    offsets = np.cumsum([0] + [f.shape[0] for f in flat[:-1]])
+    texels, sizes, starts = _flat_levels(levels, np.float64)
     return EnvironmentLookup(
-        torch.from_numpy(np.concatenate(flat).T.copy()),
-        torch.tensor([float(lv.shape[1]) for lv in levels], dtype=torch.float64),
-        torch.tensor([float(o) for o in offsets], dtype=torch.float64), len(levels),
+        texels, torch.tensor(sizes, dtype=torch.float64),
+        torch.tensor(starts, dtype=torch.float64), len(levels),
         torch.zeros((0, 3), dtype=torch.float16), torch.zeros(0, dtype=torch.int64),
         torch.zeros(0, dtype=torch.int64))
 

@@ -112,7 +112,7 @@ GROUND_TABLE_ROUGHNESS = 0.3
 GROUND_TABLE_STEP = 0.1
 GROUND_BLEND_START = 0.25
 GROUND_BLEND_WIDTH = 0.25
-GROUND_TABLE_TAPS = 16
+GROUND_TABLE_TAPS = 16  # lobe samples an entry: a power of two >= 4 (16: as good as 32 or 64)
 
 
 def kernel_values() -> dict[str, float | tuple[float, ...]]:

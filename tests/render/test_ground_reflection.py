@@ -29,7 +29,7 @@ def _levels(radiance_of) -> list[np.ndarray]:
 
 
 def _table(levels):
-    return ground_reflection.build_table(env_light._float64_lookup(levels), env_light.radiance)
+    return ground_reflection.build_table(env_light.float64_lookup(levels), env_light.radiance)
 
 
 def test_a_constant_sky_gives_its_radiance_everywhere():
@@ -51,7 +51,7 @@ def test_a_rough_ground_at_a_grazing_angle_sees_the_sky_above_the_horizon():
     params = torch.zeros(ENV_SIZE, dtype=torch.float64)
     params[ENV_ROTATION + 0] = params[ENV_ROTATION + 4] = params[ENV_ROTATION + 8] = 1.0
     one = torch.ones(1, dtype=torch.float64)
-    single = float(env_light.radiance(env_light._float64_lookup(levels), params, one, one * 0.0,
+    single = float(env_light.radiance(env_light.float64_lookup(levels), params, one, one * 0.0,
                                       one, 0)[0][0])
     assert abs(single - 0.5) < 1e-9
     assert horizon > 0.85
@@ -78,3 +78,18 @@ def test_the_lookup_reads_the_entry_of_a_grid_direction():
     assert all(torch.equal(o, m) for o, m in zip(out, mirror))
     assert look.GROUND_TABLE_ROUGHNESS + (GROUND_TABLE_SLICES - 1) * look.GROUND_TABLE_STEP \
         == 1.0
+
+
+def test_a_map_shared_by_videos_is_integrated_once():
+    """The table is kept with the loaded assets by its levels' digest: the same levels (another
+    copy) reuse it, other levels get their own."""
+    from lightpipe.assets.memory import ASSET_MEMORY
+
+    levels = _levels(lambda d: 0.5 + 0.4 * d[:, [1, 1, 1]])
+    first = env_light._ground_table(levels)
+    loads = ASSET_MEMORY.loads
+    again = env_light._ground_table([level.copy() for level in levels])
+    assert ASSET_MEMORY.loads == loads and torch.equal(again, first)
+    assert torch.equal(first, _table(levels))
+    other = env_light._ground_table([level * 2.0 for level in levels])
+    assert ASSET_MEMORY.loads == loads + 1 and not torch.equal(other, first)
