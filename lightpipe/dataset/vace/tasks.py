@@ -1,0 +1,164 @@
+"""VACE's control tasks, each made from a video's stored ground truth (`controls`).
+
+A task names the outputs it reads (`needs`: `settings.outputs` must hold them), whether it
+gives a mask and whether it needs objects. Its choices (which object, region or border) come
+from the video's own stream: `task_rng(spec, task)` depends on nothing but the video's seed and
+the task's name, so the same seed gives the same tasks, whoever makes them and in what order.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from lightpipe.dataset.vace import controls
+from lightpipe.planning.specs import VideoSpec
+
+VACE_STREAM = 0x7ACE  # names the tasks' streams (any constant would do)
+FIRST_OBJECT_ID = 2  # segmentation ids: 0 none, 1 ground, 2 + k object k
+REGION_SIDES = (0.2, 0.5)  # inpainting_region: the rectangle's sides, fractions of the frame's
+BORDER_SIDES = (0.1, 0.25)  # outpainting: each padded side's width, a fraction of the frame's
+
+
+@dataclass(frozen=True)
+class TaskSample:
+    """What one task gives for one video: `control` (T, H, W, 3) uint8 (DiffSynth's
+    `vace_video`), `mask` (T, H, W) uint8 255 generate / 0 keep, or None, and `choice`: what
+    was drawn (object id, region, border), for the export's records."""
+
+    control: np.ndarray
+    mask: np.ndarray | None
+    choice: dict
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    needs: tuple[str, ...]  # outputs beyond color, by registry name
+    masked: bool  # gives a mask (`vace_video_mask`)
+    objects: bool  # needs at least one object
+    summary: str
+    make: Callable[[dict, VideoSpec, np.random.Generator], TaskSample]
+
+
+def task_rng(spec: VideoSpec, task: str) -> np.random.Generator:
+    """The stream of `task`'s choices for video `spec`: (video seed, VACE_STREAM, crc32(task))."""
+    return np.random.default_rng(np.random.SeedSequence(
+        [spec.video_seed, VACE_STREAM, zlib.crc32(task.encode())]))
+
+
+def make_task(task: str, arrays: dict, spec: VideoSpec) -> TaskSample:
+    """`task` for the video `spec` from its stored arrays (the output registry's reader keys:
+    color, depth, segmentation, flow_forward, object_ids, boxes_visible, ...)."""
+    return TASKS[task].make(arrays, spec, task_rng(spec, task))
+
+
+def _control(function) -> Callable:
+    def make(arrays, spec, rng):
+        return TaskSample(function(arrays), None, {})
+    return make
+
+
+def _depth(per_frame: bool) -> Callable:
+    return _control(lambda a: controls.depth_control(a["depth"], per_frame))
+
+
+def _layout_bbox(arrays, spec, rng) -> TaskSample:
+    height, width = arrays["color"].shape[1:3]
+    return TaskSample(controls.layout_bbox(arrays["boxes_visible"], height, width), None, {})
+
+
+def _layout_track(arrays, spec, rng) -> TaskSample:
+    ids = [FIRST_OBJECT_ID + k for k in range(len(spec.objects))]
+    return TaskSample(controls.layout_track(arrays["segmentation"], ids), None, {})
+
+
+def _chosen_object(spec: VideoSpec, seen: np.ndarray, rng) -> int:
+    """A slot drawn uniformly among the objects seen in at least one frame (`seen` (K,) bool)."""
+    slots = np.flatnonzero(seen)
+    if slots.size == 0:
+        raise ValueError(f"video {spec.index} shows none of its {len(spec.objects)} objects")
+    return int(slots[rng.integers(slots.size)])
+
+
+def _masktrack(arrays, spec, rng) -> TaskSample:
+    ids = arrays["segmentation"]
+    seen = np.array([np.any(ids == FIRST_OBJECT_ID + k) for k in range(len(spec.objects))],
+                    dtype=bool)
+    slot = _chosen_object(spec, seen, rng)
+    video, mask = controls.masked_video(arrays["color"], ids == FIRST_OBJECT_ID + slot)
+    return TaskSample(video, mask, {"object_id": FIRST_OBJECT_ID + slot})
+
+
+def _bboxtrack(arrays, spec, rng) -> TaskSample:
+    boxes = arrays["boxes_visible"]
+    slot = _chosen_object(spec, np.isfinite(boxes).all(axis=-1).any(axis=0), rng)
+    height, width = arrays["color"].shape[1:3]
+    video, mask = controls.masked_video(arrays["color"],
+                                        controls.box_masks(boxes[:, slot], height, width))
+    return TaskSample(video, mask, {"object_id": int(arrays["object_ids"][slot])})
+
+
+def _region(arrays, spec, rng) -> TaskSample:
+    frames, height, width = arrays["color"].shape[:3]
+    w = max(1, round(rng.uniform(*REGION_SIDES) * width))
+    h = max(1, round(rng.uniform(*REGION_SIDES) * height))
+    x0, y0 = int(rng.integers(width - w + 1)), int(rng.integers(height - h + 1))
+    box = np.tile(np.array([x0, y0, x0 + w, y0 + h], np.float64), (frames, 1))
+    video, mask = controls.masked_video(arrays["color"], controls.box_masks(box, height, width))
+    return TaskSample(video, mask, {"region": [x0, y0, x0 + w, y0 + h]})
+
+
+def _outpainting(arrays, spec, rng) -> TaskSample:
+    frames, height, width = arrays["color"].shape[:3]
+    sides = rng.random(4) < 0.5
+    if not sides.any():
+        sides[rng.integers(4)] = True
+    fractions = rng.uniform(*BORDER_SIDES, size=4)
+    extent = (width, height, width, height)
+    border = tuple(int(round(f * e)) if s else 0 for f, e, s in zip(fractions, extent, sides))
+    video, mask = controls.masked_video(arrays["color"],
+                                        controls.border_mask(frames, height, width, border))
+    return TaskSample(video, mask, {"border": list(border)})  # left, top, right, bottom
+
+
+def _extension(keep: str) -> Callable:
+    def make(arrays, spec, rng):
+        video, mask = controls.extension(arrays["color"], keep)
+        return TaskSample(video, mask, {})
+    return make
+
+
+TASKS: dict[str, Task] = {task.name: task for task in (
+    Task("depth", ("depth",), False, False,
+         "inverse depth, near bright, min-max per frame (VACE's MiDaS annotator)", _depth(True)),
+    Task("depth_steady", ("depth",), False, False,
+         "inverse depth, near bright, one range per video (no flicker; the depth_vis video)",
+         _depth(False)),
+    Task("flow", ("flow",), False, False,
+         "forward flow in the Middlebury colours, per-frame max, first image repeated",
+         _control(lambda a: controls.flow_control(a["flow_forward"]))),
+    Task("gray", (), False, False, "grey video as VACE's annotator makes it",
+         _control(lambda a: controls.gray_control(a["color"]))),
+    Task("layout_bbox", ("objects",), False, True,
+         "each object's visible box, 2 px outlines on white", _layout_bbox),
+    Task("layout_track", ("segmentation",), False, True,
+         "each object's mask contour, 3 px on white", _layout_track),
+    Task("inpainting_masktrack", ("segmentation",), True, True,
+         "one object's exact mask per frame, grey 128", _masktrack),
+    Task("inpainting_bboxtrack", ("objects",), True, True,
+         "one object's visible box per frame, grey 128", _bboxtrack),
+    Task("inpainting_region", (), True, False,
+         "a random rectangle, the same in every frame, grey 128", _region),
+    Task("outpainting", (), True, False,
+         "a random border (each side with probability 1/2), grey 128", _outpainting),
+    Task("firstframe", (), True, False, "the first frame kept, the rest grey 127",
+         _extension("first")),
+    Task("lastframe", (), True, False, "the last frame kept, the rest grey 127",
+         _extension("last")),
+    Task("firstlastframe", (), True, False, "the first and last frames kept, the rest grey 127",
+         _extension("firstlast")),
+)}

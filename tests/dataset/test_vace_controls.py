@@ -1,0 +1,183 @@
+"""VACE's control tasks from stored ground truth: each against VACE's format rules, in exact
+values (docs/vace.md; the rules from `vace/annotators/*.py`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lightpipe.config.settings import SceneSettings, Settings, VideoSettings
+from lightpipe.dataset.flow_colors import colour_wheel
+from lightpipe.dataset.vace import controls
+from lightpipe.dataset.vace.tasks import FIRST_OBJECT_ID, TASKS, make_task, task_rng
+from lightpipe.planning.planner import asset_pools, plan_video
+
+T, H, W = 5, 24, 32
+
+
+@pytest.fixture(scope="module")
+def spec():
+    settings = Settings(num_videos=2, video=VideoSettings(width=W, height=H, num_frames=T, fps=8),
+                        scene=SceneSettings(min_objects=2, max_objects=2))
+    return plan_video(7, settings, 0, asset_pools(7, settings))
+
+
+def _arrays(spec) -> dict:
+    """A video of T frames: random colour, a ground, two objects as moving rectangles (the
+    second partly over the first), their visible boxes, depth and a uniform flow."""
+    rng = np.random.default_rng(0)
+    color = rng.integers(0, 256, (T, H, W, 3), dtype=np.uint8)
+    ids = np.zeros((T, H, W), np.uint16)
+    ids[:, H // 2:] = 1  # ground
+    for t in range(T):
+        ids[t, 4:14, 3 + t:13 + t] = FIRST_OBJECT_ID
+        ids[t, 10:20, 16:26] = FIRST_OBJECT_ID + 1
+    boxes = np.full((T, 2, 4), np.nan)
+    for t in range(T):
+        for k in range(2):
+            ys, xs = np.nonzero(ids[t] == FIRST_OBJECT_ID + k)
+            boxes[t, k] = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+    depth = np.where(ids > 0, 2.0 + ids.astype(np.float32), 0.0).astype(np.float32)
+    flow = np.zeros((T, H, W, 2), np.float32)
+    flow[..., 0] = 3.0
+    return {"color": color, "segmentation": ids, "boxes_visible": boxes, "depth": depth,
+            "flow_forward": flow, "object_ids": np.array([2, 3])}
+
+
+def test_depth_is_inverse_depth_min_max_near_bright_in_three_equal_channels():
+    depth = np.array([[[0.0, 1.0, 2.0, 4.0]], [[0.0, 2.0, 2.0, 8.0]]], np.float32)  # (2,1,4)
+    per_frame = controls.depth_control(depth)
+    assert per_frame.dtype == np.uint8 and per_frame.shape == (2, 1, 4, 3)
+    assert np.array_equal(per_frame[..., 0], per_frame[..., 2])
+    assert per_frame[0, 0, :, 0].tolist() == [0, 255, 85, 0]  # 1/z: 1, 0.5, 0.25; sky 0
+    assert per_frame[1, 0, :, 0].tolist() == [0, 255, 255, 0]  # each frame its own range
+    steady = controls.depth_control(depth, per_frame=False)  # one range: 1/8 .. 1
+    assert steady[1, 0, :, 0].tolist() == [0, 109, 109, 0]  # (0.5 - 0.125) / 0.875 * 255
+
+
+def test_flow_has_a_frame_per_frame_with_the_first_image_repeated_and_white_at_rest():
+    flow = np.zeros((4, 2, 2, 2), np.float32)
+    flow[0, ..., 0] = 2.0  # 0 -> 1: right
+    flow[1, ..., 1] = -5.0  # 1 -> 2: up
+    flow[2, 0, 0] = (0.0, 1.0)  # 2 -> 3: one pixel moves down, the rest stays
+    images = controls.flow_control(flow)  # flow[3] (past the last frame) is not shown
+    assert images.shape == (4, 2, 2, 3) and images.dtype == np.uint8
+    assert np.array_equal(images[0], images[1])
+    wheel = colour_wheel()
+    assert np.all(images[1] == [255, 0, 0]) and np.all(wheel[0] == [255, 0, 0])  # right: red
+    # up: atan2(5, -0) = pi / 2, wheel position 40.5: halfway between wheel colours 40 and
+    # 41 (blue -> magenta, from 36: R = floor(255 * 4 / 13), floor(255 * 5 / 13) = 78, 98)
+    assert wheel[40].tolist() == [78, 0, 255] and wheel[41].tolist() == [98, 0, 255]
+    assert np.all(images[2] == [88, 0, 255])
+    assert np.all(images[3][1:] == 255) and np.all(images[3][0, 1] == 255)  # at rest: white
+    assert not np.all(images[3][0, 0] == 255)
+
+
+def test_gray_is_opencvs_bgr2gray_on_rgb_frames():
+    color = np.array([[[[255, 0, 0], [0, 255, 0], [0, 0, 255], [77, 77, 77]]]], np.uint8)
+    gray = controls.gray_control(color)
+    assert gray.shape == (1, 1, 4, 3) and np.array_equal(gray[..., 0], gray[..., 1])
+    # red weighs 0.114 and blue 0.299 (VACE's swap), OpenCV's rounding: (x + 2^13) >> 14
+    assert gray[0, 0, :, 0].tolist() == [29, 150, 76, 77]
+
+
+def test_layout_bbox_draws_2px_outlines_in_one_colour_per_object_on_white(spec):
+    arrays = _arrays(spec)
+    frames = make_task("layout_bbox", arrays, spec).control
+    assert frames.shape == (T, H, W, 3)
+    x0, y0, x1, y1 = (int(v) for v in arrays["boxes_visible"][0, 0])  # 3, 4, 13, 14
+    first = np.all(frames[0] == controls.object_colour(0), axis=-1)
+    row = first[y0 + 5]
+    assert np.flatnonzero(row).tolist() == [x0, x0 + 1, x1 - 2, x1 - 1]  # 2 px each side
+    column = first[:, x0 + 5]
+    assert np.flatnonzero(column).tolist()[:2] == [y0, y0 + 1]
+    assert np.all(frames[0][y0 + 2:y1 - 2, x0 + 2:x1 - 2][:3, :3] == 255)  # inside: white
+    assert np.all(frames[0][0] == 255)  # outside: white
+    second = np.all(frames[0] == controls.object_colour(1), axis=-1)
+    assert second.any() and not np.array_equal(controls.object_colour(0),
+                                               controls.object_colour(1))
+    arrays["boxes_visible"][2, 1] = np.nan  # not visible: no box
+    assert not np.all(make_task("layout_bbox", arrays, spec).control[2] ==
+                      controls.object_colour(1), axis=-1).any()
+
+
+def test_layout_track_draws_3px_mask_contours_on_white(spec):
+    arrays = _arrays(spec)
+    frames = make_task("layout_track", arrays, spec).control
+    first = np.all(frames[0] == controls.object_colour(0), axis=-1)
+    # object 0 spans rows 4-13, columns 3-12 in frame 0; row 8 crosses its left and right
+    # edges: 1 px outside, the edge pixel and 1 px inside, each side
+    assert np.flatnonzero(first[8]).tolist() == [2, 3, 4, 11, 12, 13]
+    assert np.all(frames[0][8, 5:11] == 255) and np.all(frames[0][0] == 255)
+
+
+def test_inpainting_masks_one_object_with_grey_128_and_white_where_it_generates(spec):
+    arrays = _arrays(spec)
+    sample = make_task("inpainting_masktrack", arrays, spec)
+    object_id = sample.choice["object_id"]
+    inside = arrays["segmentation"] == object_id
+    assert sample.control.shape == (T, H, W, 3) and sample.mask.shape == (T, H, W)
+    assert np.all(sample.control[inside] == 128)
+    assert np.array_equal(sample.control[~inside], arrays["color"][~inside])
+    assert set(np.unique(sample.mask)) == {0, 255}
+    assert np.array_equal(sample.mask == 255, inside)
+    box = make_task("inpainting_bboxtrack", arrays, spec)
+    slot = int(np.flatnonzero(arrays["object_ids"] == box.choice["object_id"])[0])
+    x0, y0, x1, y1 = (int(v) for v in arrays["boxes_visible"][1, slot])
+    assert np.all(box.mask[1, y0:y1, x0:x1] == 255) and box.mask[1].sum() == \
+        255 * (x1 - x0) * (y1 - y0)
+    assert np.all(box.control[1, y0:y1, x0:x1] == 128)
+
+
+def test_the_random_region_is_one_rectangle_in_every_frame_and_drawn_from_the_video(spec):
+    arrays = _arrays(spec)
+    sample = make_task("inpainting_region", arrays, spec)
+    x0, y0, x1, y1 = sample.choice["region"]
+    assert 0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H
+    assert all(np.array_equal(sample.mask[0], m) for m in sample.mask)
+    assert sample.mask[0].sum() == 255 * (x1 - x0) * (y1 - y0)
+    again = make_task("inpainting_region", _arrays(spec), spec)
+    assert again.choice == sample.choice  # the same seed, the same region
+
+
+def test_outpainting_greys_a_border_and_keeps_the_frame_size(spec):
+    arrays = _arrays(spec)
+    sample = make_task("outpainting", arrays, spec)
+    left, top, right, bottom = sample.choice["border"]
+    assert left + top + right + bottom > 0
+    keep = np.zeros((H, W), bool)
+    keep[top:H - bottom, left:W - right] = True
+    assert sample.control.shape == (T, H, W, 3)
+    assert np.all(sample.control[:, ~keep] == 128) and np.all(sample.mask[:, ~keep] == 255)
+    assert np.all(sample.mask[:, keep] == 0)
+    assert np.array_equal(sample.control[:, keep], arrays["color"][:, keep])
+
+
+@pytest.mark.parametrize("task, kept", [("firstframe", [0]), ("lastframe", [T - 1]),
+                                        ("firstlastframe", [0, T - 1])])
+def test_extension_keeps_its_frames_and_greys_the_rest_at_127(spec, task, kept):
+    arrays = _arrays(spec)
+    sample = make_task(task, arrays, spec)
+    assert sample.control.shape == (T, H, W, 3) and sample.mask.shape == (T, H, W)
+    for t in range(T):
+        if t in kept:
+            assert np.array_equal(sample.control[t], arrays["color"][t])
+            assert np.all(sample.mask[t] == 0)
+        else:
+            assert np.all(sample.control[t] == 127) and np.all(sample.mask[t] == 255)
+
+
+def test_each_tasks_choices_come_from_the_videos_own_stream(spec):
+    first = [task_rng(spec, name).random() for name in TASKS]
+    assert first == [task_rng(spec, name).random() for name in TASKS]
+    assert len(set(first)) == len(first)  # each task its own stream
+    other = plan_video(8, Settings(num_videos=2, video=VideoSettings(W, H, T, 8)), 0,
+                       asset_pools(8, Settings(num_videos=2)))
+    assert task_rng(other, "outpainting").random() != task_rng(spec, "outpainting").random()
+
+
+def test_a_video_that_shows_none_of_its_objects_is_refused_by_object_tasks(spec):
+    arrays = _arrays(spec)
+    arrays["segmentation"][arrays["segmentation"] >= FIRST_OBJECT_ID] = 1
+    with pytest.raises(ValueError, match="shows none of its 2 objects"):
+        make_task("inpainting_masktrack", arrays, spec)
