@@ -1,4 +1,6 @@
-"""`lightpipe export --format diffsynth`: metadata CSVs for DiffSynth-Studio's Wan2.1-VACE."""
+"""`lightpipe export --format diffsynth`: metadata CSVs for DiffSynth-Studio's Wan2.1-VACE (the
+depth task from the stored depth video); with `--task T`, VACE's control tasks drawn from the
+ground truth (`vace_export`), for DiffSynth-Studio or VACE (`--format vace`)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,15 @@ from lightpipe.assets.categories import object_category
 from lightpipe.atomic_io import write_bytes
 from lightpipe.commands.parsing import config_parser, parse_config
 from lightpipe.commands.preflight import config_paths
+from lightpipe.commands.vace_export import check_tasks, diffsynth_arguments, export_tasks
 from lightpipe.dataset.identity import dataset_identity
 from lightpipe.dataset.index import DatasetIndex, Match, VideoRecord, inspect_dataset
 from lightpipe.dataset.outputs import REGISTRY
+from lightpipe.dataset.vace.tasks import TASKS
 from lightpipe.errors import ConfigError, LightpipeError
 from lightpipe.planning.specs import CameraSpec, Trajectory, VideoSpec
 
-FORMATS = ("diffsynth",)
+FORMATS = ("diffsynth", "vace")
 # (column, file modality) from the output registry, then the caption.
 FILE_COLUMNS = tuple((column, modality) for output in REGISTRY.values()
                      for modality, column in output.diffsynth_columns.items())
@@ -41,15 +45,33 @@ def run_export(args: list[str]) -> int:
     parser.add_argument("--root", type=str, default=None,
                         help="the dataset directory (default with --config: its "
                              "settings.output_dir)")
+    parser.add_argument("--task", type=str, action="append", default=None,
+                        help="a VACE control task to draw from the ground truth (repeatable): "
+                             "one of " + ", ".join(TASKS))
+    parser.add_argument("--workers", type=str, default="1",
+                        help="processes writing the task videos (default 1)")
     namespace, project, settings = parse_config(parser, args)
     if namespace.format not in FORMATS:
         raise ConfigError("--format", namespace.format, ", ".join(FORMATS))
+    workers = _workers(namespace.workers)
+    if namespace.format == "vace" and not namespace.task:
+        raise ConfigError("--task", None, "at least one task with --format vace, one of: "
+                          + ", ".join(TASKS))
     index = DatasetIndex.open(dataset_root(namespace, project, settings, args))
     videos, incomplete = index.complete_videos(("train", "val"), hashes=True)
+    tasks = check_tasks(list(dict.fromkeys(namespace.task)), index, videos) \
+        if namespace.task else []
     if incomplete:
         print(f"lightpipe export: {index.describe_incomplete(incomplete)}", file=sys.stderr)
     for warning in wan_warnings(index.info):
         print(f"lightpipe export: warning: {warning}", file=sys.stderr)
+    if tasks:
+        export_tasks(index, videos, tasks, workers, namespace.format, prompt_for)
+        if namespace.format == "diffsynth":
+            for task in tasks:
+                print(f"DiffSynth-Studio ({task.name}): "
+                      + diffsynth_arguments(index.root, task, wan_size_args(index.info)))
+        return 0
     for split, records in videos.items():
         path = index.root / f"metadata_{split}.csv"
         write_bytes(path, diffsynth_csv(index.root, records).encode())
@@ -60,6 +82,16 @@ def run_export(args: list[str]) -> int:
         "--data_file_keys", "video,vace_video", "--extra_inputs", "vace_video",
         *wan_size_args(index.info)]))
     return 0
+
+
+def _workers(value: str) -> int:
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ConfigError("--workers", value, "an integer >= 1")
+    return workers
 
 
 def dataset_root(namespace, project, settings, args: list[str]) -> str:

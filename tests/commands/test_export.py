@@ -135,7 +135,7 @@ def test_export_warns_when_wan_cannot_use_the_videos_as_they_are(copy, capsys):
 def test_export_errors(copy, tmp_path, capsys):
     assert main(["export", "--format", "webdataset", "--root", str(copy)]) == 2
     assert capsys.readouterr().err == (
-        "lightpipe export: error: `--format` is 'webdataset'; allowed: diffsynth.\n"
+        "lightpipe export: error: `--format` is 'webdataset'; allowed: diffsynth, vace.\n"
         "see `lightpipe export --help`\n")
     empty = tmp_path / "empty"
     empty.mkdir()

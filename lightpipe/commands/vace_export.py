@@ -1,0 +1,188 @@
+"""`lightpipe export --task T`: VACE's control tasks drawn from the dataset's ground truth,
+written once in VACE's own preprocess naming and listed for DiffSynth-Studio or VACE.
+
+Files: `vace/<task>/NNNN/src_video-<task>.mp4` (the control, DiffSynth's `vace_video`) and,
+for the tasks with a mask, `src_mask-<task>.mp4` (255 generate, 0 keep; lossless H.264, so the
+values survive). Each is written atomically and skipped when present: a second run, or a run
+after a crash, does only what is missing. Each file's bytes depend only on the dataset and the
+task (x264 pinned to one thread), never on `--workers`.
+
+`--format diffsynth` lists them per split and task in `metadata_<split>_<task>.csv` (video,
+vace_video, vace_video_mask where the task has a mask, prompt); `--format vace` in
+`vace_<split>_<task>.jsonl` (src_video, src_mask, prompt: the arguments of VACE's
+`vace_wan_inference.py`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from lightpipe.atomic_io import atomic_path, write_bytes
+from lightpipe.dataset.index import DatasetIndex, VideoRecord
+from lightpipe.dataset.outputs import REGISTRY
+from lightpipe.dataset.vace.tasks import TASKS, Task, make_task
+from lightpipe.errors import ConfigError, LightpipeError
+from lightpipe.planning.specs import VideoSpec
+
+TASK_DIR = "vace"
+CONTROL_CRF = 18  # the controls as the colour video is encoded (VACE's are lossy too)
+MASK_CRF = 0  # masks lossless: exactly 0 and 255 after decoding
+X264_THREADS = 1  # pinned: bytes never depend on --workers
+
+
+def check_tasks(names: list[str], index: DatasetIndex,
+                videos: dict[str, list[VideoRecord]]) -> list[Task]:
+    """The tasks named, refused before anything is written: an unknown one, one whose ground
+    truth the dataset lacks (naming the setting to add), an object task without objects."""
+    allowed = ", ".join(TASKS)
+    tasks = []
+    for name in names:
+        if name not in TASKS:
+            raise ConfigError("--task", name, f"one of: {allowed}")
+        tasks.append(TASKS[name])
+    settings = (index.info.get("config") or {}).get("settings") or {}
+    outputs = list(settings.get("outputs") or ["color", "depth"])
+    for task in tasks:
+        missing = [need for need in task.needs if need not in outputs]
+        if missing:
+            wanted = "[" + ",".join(outputs + missing) + "]"
+            raise LightpipeError(
+                f"--task {task.name} needs the {' and '.join(missing)} output(s), which this "
+                f"dataset does not have (settings.outputs = {json.dumps(outputs)}).\n"
+                f"HINT: generate it with --settings.outputs '{wanted}' (a new dataset: the "
+                "outputs are part of its identity), or export other tasks.")
+        if task.objects and not any(v.meta.spec.objects for vs in videos.values() for v in vs):
+            raise LightpipeError(
+                f"--task {task.name} draws the videos' objects, and no video of this dataset "
+                "has one (settings.scene.max_objects = "
+                f"{(settings.get('scene') or {}).get('max_objects')}).\n"
+                "HINT: generate with --settings.scene.min_objects 1, or export tasks without "
+                "objects (depth, flow, gray, inpainting_region, outpainting, firstframe, ...).")
+    return tasks
+
+
+def task_files(root: Path, index: int, task: Task, digits: int = 4) -> dict[str, Path]:
+    """{'control': ..., 'mask': ...} (mask only where the task has one) of video `index`."""
+    directory = root / TASK_DIR / task.name / f"{index:0{digits}d}"
+    files = {"control": directory / f"src_video-{task.name}.mp4"}
+    if task.masked:
+        files["mask"] = directory / f"src_mask-{task.name}.mp4"
+    return files
+
+
+def export_tasks(index: DatasetIndex, videos: dict[str, list[VideoRecord]], tasks: list[Task],
+                 workers: int, fmt: str, prompt: Callable[[VideoSpec], str]) -> None:
+    """Write every (video, task) files that are missing (`workers` processes), then the lists
+    (`prompt`: a video's caption)."""
+    root = index.root
+    digits = int(index.info.get("index_digits", 4))
+    jobs = [(video, task) for task in tasks for split in videos for video in videos[split]
+            if not all(p.exists() for p in task_files(root, video.index, task, digits).values())]
+    total = sum(len(vs) for vs in videos.values()) * len(tasks)
+    fps = int(((index.info.get("config") or {}).get("settings") or {}).get("video", {})
+              .get("fps", 16))
+    started, done = time.perf_counter(), 0
+    print(f"lightpipe export: {total - len(jobs)} of {total} task videos already complete; "
+          f"{len(jobs)} to write with {workers} worker(s)", file=sys.stderr, flush=True)
+    if jobs:
+        arguments = [(root, digits, video, task.name, fps) for video, task in jobs]
+        if workers == 1:
+            results = map(_write_job, arguments)
+        else:
+            pool = ProcessPoolExecutor(workers)
+            results = pool.map(_write_job, arguments)
+        last = 0.0
+        for _ in results:
+            done += 1
+            now = time.perf_counter()
+            if now - last > 2.0 or done == len(jobs):
+                last = now
+                rate = done / max(now - started, 1e-9)
+                print(f"lightpipe export: {done}/{len(jobs)} written, {rate:.1f}/s, "
+                      f"~{(len(jobs) - done) / rate:.0f} s left", file=sys.stderr, flush=True)
+        if workers > 1:
+            pool.shutdown()
+    for task in tasks:
+        for split, records in videos.items():
+            if fmt == "diffsynth":
+                path = root / f"metadata_{split}_{task.name}.csv"
+                write_bytes(path, _diffsynth_csv(root, records, task, digits, prompt).encode())
+            else:
+                path = root / f"vace_{split}_{task.name}.jsonl"
+                write_bytes(path, _vace_lines(root, records, task, digits, prompt).encode())
+            print(f"wrote {path} ({len(records)} videos)")
+
+
+def diffsynth_arguments(root: Path, task: Task, size_args: list[str]) -> str:
+    """The DiffSynth-Studio training arguments of one task's train list."""
+    keys = ["video", "vace_video", *(["vace_video_mask"] if task.masked else [])]
+    return shlex.join([
+        "--dataset_base_path", str(root),
+        "--dataset_metadata_path", str(root / f"metadata_train_{task.name}.csv"),
+        "--data_file_keys", ",".join(keys), "--extra_inputs", ",".join(keys[1:]), *size_args])
+
+
+def _write_job(job) -> bool:
+    root, digits, video, name, fps = job
+    task = TASKS[name]
+    files = task_files(root, video.index, task, digits)
+    if all(p.exists() for p in files.values()):
+        return False
+    from lightpipe.dataset.video_codec import H264Options, encode_gray_h264, encode_rgb_h264
+
+    present = video.modalities
+    arrays = {}
+    for output in ("color", *task.needs):
+        arrays.update(REGISTRY[output].read(present, video.meta))
+    sample = make_task(name, arrays, video.meta.spec)
+    files["control"].parent.mkdir(parents=True, exist_ok=True)
+    control = sample.control
+    with atomic_path(files["control"]) as tmp:
+        options = H264Options(crf=CONTROL_CRF, threads=X264_THREADS)
+        if np.array_equal(control[..., 0], control[..., 1]) and \
+                np.array_equal(control[..., 1], control[..., 2]):
+            encode_gray_h264(tmp, np.ascontiguousarray(control[..., 0]), fps, options)
+        else:
+            encode_rgb_h264(tmp, control, fps, options)
+    if sample.mask is not None:
+        with atomic_path(files["mask"]) as tmp:
+            encode_gray_h264(tmp, sample.mask, fps, H264Options(crf=MASK_CRF,
+                                                                 threads=X264_THREADS))
+    return True
+
+
+def _diffsynth_csv(root: Path, records: list[VideoRecord], task: Task, digits: int,
+                   prompt_for) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["video", "vace_video", *(["vace_video_mask"] if task.masked else []),
+                     "prompt"])
+    for video in records:
+        files = task_files(root, video.index, task, digits)
+        writer.writerow([video.modalities["color"].relative_to(root).as_posix(),
+                         *(p.relative_to(root).as_posix() for p in files.values()),
+                         prompt_for(video.meta.spec)])
+    return buffer.getvalue()
+
+
+def _vace_lines(root: Path, records: list[VideoRecord], task: Task, digits: int,
+                prompt_for) -> str:
+    lines = []
+    for video in records:
+        files = task_files(root, video.index, task, digits)
+        entry = {"src_video": files["control"].relative_to(root).as_posix()}
+        if "mask" in files:
+            entry["src_mask"] = files["mask"].relative_to(root).as_posix()
+        entry["prompt"] = prompt_for(video.meta.spec)
+        lines.append(json.dumps(entry))
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,123 @@
+"""`lightpipe export --task T`: VACE's control tasks from a real dataset's ground truth, written
+in VACE's naming, listed for DiffSynth-Studio and VACE, resumable, the same bytes with any
+number of workers; bad input refused before anything is written."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from lightpipe.commands.dispatch import main
+from lightpipe.dataset.vace.tasks import TASKS
+from lightpipe.dataset.video_reader import read_rgb
+
+from conftest import tiny_config, tree_hashes, write_dataset
+
+ALL = ["color", "depth", "segmentation", "flow", "objects"]
+
+
+@pytest.fixture(scope="module")
+def ground_truth(tmp_path_factory):
+    """4 videos (3 train, 1 val) with every output the tasks read, two or three objects each."""
+    base = tmp_path_factory.mktemp("vace_tasks")
+    config = tiny_config(base / "tiny.yaml", base / "out", num_videos=4, outputs=ALL,
+                         scene={"min_objects": 2, "max_objects": 3},
+                         dataset_split={"train_ratio": 0.75})
+    return write_dataset(config)
+
+
+def _copy(root, tmp_path, name="ds"):
+    target = tmp_path / name
+    shutil.copytree(root, target)
+    return target
+
+
+def _export(root, *args, capsys=None):
+    code = main(["export", "--root", str(root), *args])
+    captured = capsys.readouterr() if capsys else None
+    return code, captured
+
+
+def test_every_task_is_written_listed_and_the_same_bytes_with_two_workers(ground_truth, tmp_path,
+                                                                          capsys):
+    one, two = _copy(ground_truth, tmp_path, "one"), _copy(ground_truth, tmp_path, "two")
+    tasks = [arg for name in TASKS for arg in ("--task", name)]
+    code, captured = _export(one, "--format", "diffsynth", *tasks, capsys=capsys)
+    assert code == 0
+    assert _export(two, "--format", "diffsynth", "--workers", "2", *tasks)[0] == 0
+    capsys.readouterr()
+    written = {k: v for k, v in tree_hashes(one).items() if k.startswith("vace/")}
+    assert written == {k: v for k, v in tree_hashes(two).items() if k.startswith("vace/")}
+    assert len(written) == 4 * sum(2 if t.masked else 1 for t in TASKS.values())
+    for name, task in TASKS.items():
+        with open(one / f"metadata_train_{name}.csv") as handle:
+            rows = list(csv.DictReader(handle))
+        keys = ["video", "vace_video", *(["vace_video_mask"] if task.masked else []), "prompt"]
+        assert list(rows[0]) == keys and len(rows) == 3
+        assert all((one / row["vace_video"]).is_file() for row in rows)
+        assert f"DiffSynth-Studio ({name}):" in captured.out
+        assert "--data_file_keys " + ",".join(keys[:-1]) in captured.out
+    with open(one / "metadata_val_outpainting.csv") as handle:
+        row = next(csv.DictReader(handle))
+    mask = read_rgb(one / row["vace_video_mask"])
+    assert set(np.unique(mask)) == {0, 255}  # lossless: exactly the mask's values
+    control = read_rgb(one / row["vace_video"])
+    assert control.shape == read_rgb(one / row["video"]).shape
+    grey = control[mask[..., 0] == 255]
+    error = np.abs(grey.astype(int) - 128)  # H.264 at crf 18: grey 128 but near the edges
+    assert np.median(error) == 0 and np.mean(error <= 2) > 0.9
+
+
+def test_a_second_run_writes_nothing_and_a_lost_file_is_made_again(ground_truth, tmp_path,
+                                                                   capsys):
+    root = _copy(ground_truth, tmp_path)
+    assert _export(root, "--format", "vace", "--task", "firstframe", "--task", "flow")[0] == 0
+    before = tree_hashes(root)
+    capsys.readouterr()
+    assert _export(root, "--format", "vace", "--task", "firstframe", "--task", "flow")[0] == 0
+    assert "8 of 8 task videos already complete; 0 to write" in capsys.readouterr().err
+    lost = root / "vace" / "flow" / "0001" / "src_video-flow.mp4"
+    lost.unlink()
+    assert _export(root, "--format", "vace", "--task", "flow")[0] == 0
+    assert tree_hashes(root) == before
+    lines = [json.loads(x) for x in (root / "vace_train_firstframe.jsonl").read_text().split("\n")
+             if x]
+    assert lines[0]["src_video"] == "vace/firstframe/0000/src_video-firstframe.mp4"
+    assert lines[0]["src_mask"] == "vace/firstframe/0000/src_mask-firstframe.mp4"
+
+
+def test_bad_tasks_are_refused_with_names_before_anything_is_written(ground_truth, tiny_dataset,
+                                                                      tmp_path, capsys):
+    root = _copy(ground_truth, tmp_path)
+    before = tree_hashes(root)
+    assert main(["export", "--root", str(root), "--format", "diffsynth", "--task", "sketch"]) != 0
+    err = capsys.readouterr().err
+    assert "--task" in err and "'sketch'" in err and "layout_track" in err
+    assert "Traceback" not in err
+    plain = _copy(tiny_dataset[1], tmp_path, "plain")  # color and depth only
+    plain_before = tree_hashes(plain)
+    assert main(["export", "--root", str(plain), "--format", "diffsynth", "--task", "depth",
+                 "--task", "flow"]) != 0
+    err = capsys.readouterr().err
+    assert "--task flow needs the flow output" in err
+    assert "--settings.outputs '[color,depth,flow]'" in err
+    assert main(["export", "--root", str(root), "--format", "vace"]) != 0
+    assert "--task" in capsys.readouterr().err
+    assert tree_hashes(root) == before and tree_hashes(plain) == plain_before
+
+
+def test_object_tasks_are_refused_for_a_dataset_without_objects(tmp_path, capsys):
+    config = tiny_config(tmp_path / "c.yaml", tmp_path / "out", num_videos=2,
+                         outputs=["color", "depth", "segmentation"],
+                         scene={"min_objects": 0, "max_objects": 0})
+    root = write_dataset(config)
+    before = tree_hashes(root)
+    assert main(["export", "--root", str(root), "--format", "diffsynth",
+                 "--task", "inpainting_masktrack"]) != 0
+    err = capsys.readouterr().err
+    assert "inpainting_masktrack" in err and "no video of this dataset has one" in err
+    assert tree_hashes(root) == before
