@@ -17,7 +17,7 @@ from lightpipe.dataset.video_reader import read_rgb
 
 from conftest import tiny_config, tree_hashes, write_dataset
 
-ALL = ["color", "depth", "segmentation", "flow", "objects"]
+ALL = ["color", "depth", "segmentation", "normals", "flow", "objects"]
 
 
 @pytest.fixture(scope="module")

@@ -181,3 +181,22 @@ def test_a_video_that_shows_none_of_its_objects_is_refused_by_object_tasks(spec)
     arrays["segmentation"][arrays["segmentation"] >= FIRST_OBJECT_ID] = 1
     with pytest.raises(ValueError, match="shows none of its 2 objects"):
         make_task("inpainting_masktrack", arrays, spec)
+
+
+def test_scribble_draws_silhouettes_and_creases_black_on_white_two_pixels_wide():
+    ids = np.zeros((1, 12, 10), np.uint16)
+    ids[0, 7:] = 1  # ground from row 7, sky above
+    ids[0, 1:5, 2:7] = 2  # an object in the sky, rows 1-4, columns 2-6
+    normals = np.zeros((1, 12, 10, 3), np.float32)
+    normals[0, ids[0] > 0] = (0.0, 0.0, -1.0)
+    normals[0, 7:, 7:] = (0.0, -1.0, 0.0)  # the ground bends 90 degrees at column 7
+    normals[0, 7:, 3] = (0.0, np.sin(0.5), -np.cos(0.5))  # ~29 degrees: below the crease limit
+    lines = controls.scribble_control(ids, normals)
+    assert lines.shape == (1, 12, 10, 3) and set(np.unique(lines)) == {0, 255}
+    black = lines[0, ..., 0] == 0
+    assert black[6].all() and black[7].all() and not black[5, 8:].any()  # the horizon: 2 rows
+    assert black[8:, 6].all() and black[8:, 7].all() and not black[8:, 8].any()  # the crease
+    assert not black[8:, 2:5].any()  # a gentle bend is no line
+    # the object's outline: its edge pixels and the sky pixels beside them
+    assert black[3, 1] and black[3, 2] and not black[3, 3] and black[3, 6] and black[3, 7]
+    assert black[0, 4] and black[1, 4] and not black[2, 4] and black[4, 4] and black[5, 4]

@@ -26,6 +26,8 @@ WHITE = 255  # the layouts' and the references' background
 BOX_LINE = 2  # layout_bbox: `cv2.rectangle(..., thickness=2)`
 TRACK_LINE = 3  # layout_track: `cv2.drawContours(..., thickness=3)`
 FLOW_EPSILON = 1e-5  # RAFT's `flow_to_image`: u / (max |flow| + 1e-5)
+CREASE_DEGREES = 40.0  # scribble: a surface bent more than this between two pixels is a line
+SCRIBBLE_LINE = 2  # scribble: the pixels either side of a boundary
 # One colour per object slot in the layouts (never white, apart from each other): hues around
 # the wheel at full saturation, then darker.
 PALETTE = np.array([
@@ -68,6 +70,28 @@ def gray_control(color: np.ndarray) -> np.ndarray:
     rgb = np.asarray(color).astype(np.int32)
     luma = (rgb[..., 0] * 1868 + rgb[..., 1] * 9617 + rgb[..., 2] * 4899 + (1 << 13)) >> 14
     return np.repeat(luma.astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def scribble_control(segmentation: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """`scribble`: exact line drawing, black lines on white (VACE's scribble network draws dark
+    strokes on white and is not inverted). A line runs between two 4-neighbours that show
+    different surfaces (silhouettes: object, ground, sky) or one surface bent by more than
+    CREASE_DEGREES (creases, from the normals); both pixels are drawn, so lines are SCRIBBLE_LINE
+    px wide across a boundary."""
+    ids = np.asarray(segmentation)
+    n = np.asarray(normals, np.float32)
+    edge = np.zeros(ids.shape, bool)
+    cos_limit = np.float32(np.cos(np.radians(CREASE_DEGREES)))
+    for axis in (1, 2):
+        a = [slice(None)] * 3
+        b = [slice(None)] * 3
+        a[axis], b[axis] = slice(None, -1), slice(1, None)
+        a, b = tuple(a), tuple(b)
+        bent = np.sum(n[a] * n[b], axis=-1) < cos_limit
+        cut = (ids[a] != ids[b]) | ((ids[a] > 0) & bent)
+        edge[a] |= cut
+        edge[b] |= cut
+    return np.repeat(np.where(edge, 0, WHITE).astype(np.uint8)[..., None], 3, axis=-1)
 
 
 def layout_bbox(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
