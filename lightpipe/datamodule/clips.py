@@ -15,6 +15,7 @@ from torchvision.transforms.v2 import functional as TF
 from lightpipe.dataset.clip_span import clip_span
 from lightpipe.dataset.index import VideoRecord
 from lightpipe.dataset.outputs import REGISTRY, Output
+from lightpipe.dataset.outputs.base import channels_first
 
 
 # The outputs a training item can hold: every registered output that defines reader keys. Each
@@ -92,12 +93,14 @@ class ClipDataset(Dataset):
 
     def __init__(self, videos: Sequence[VideoRecord], clip_length: int, frame_stride: int,
                  size: tuple[int, int] | None, outputs: Sequence[str], seed: int,
-                 random_offsets: bool, slots: int | None = None) -> None:
+                 random_offsets: bool, slots: int | None = None,
+                 tasks: Sequence[str] = ()) -> None:
         self.videos = list(videos)
         self.clip_length, self.frame_stride = clip_length, frame_stride
         self.size = None if size is None else (int(size[0]), int(size[1]))
         self.outputs, self.seed, self.random_offsets = tuple(outputs), seed, random_offsets
         self.slots = slots  # object slots of per-object tensors (`objects`)
+        self.tasks = tuple(tasks)  # VACE tasks drawn per item (`_task_item`)
 
     def __len__(self) -> int:
         return len(self.videos)
@@ -123,6 +126,8 @@ class ClipDataset(Dataset):
             output = MODALITIES[name]
             item.update(output.tensors(output.read(files, meta, frames), geometry, self.slots))
         extrinsics = meta.extrinsics[frames]
+        if self.tasks:
+            item.update(self._task_item(video, frames, geometry, epoch))
         item.update(
             intrinsics=torch.from_numpy(geometry.intrinsics(meta.intrinsics)).float(),
             extrinsics=torch.from_numpy(extrinsics).float(),
@@ -131,3 +136,45 @@ class ClipDataset(Dataset):
             frame_indices=torch.from_numpy(frames).long(),
         )
         return item
+
+    def _task_item(self, video: VideoRecord, frames: np.ndarray, geometry: CropGeometry,
+                   epoch: int) -> dict:
+        """One VACE task for the clip, drawn with its choices from
+        SeedSequence([seed, epoch, global index, TASK_ITEM_STREAM]): `task` (its name), `video`
+        (T,3,H,W) in [0, 1], `control` likewise (DiffSynth's `vace_video`), `mask` (T,1,H,W),
+        1 where the model generates (all 1 for the control tasks, as VACE without a mask). A
+        task the clip cannot have (an object task where no object shows) gives way to the next
+        in the drawn order."""
+        from lightpipe.dataset.vace.tasks import make_task, task_needs
+
+        files, meta = video.modalities, video.meta
+        arrays = {}
+        for name in task_needs(self.tasks):
+            arrays.update(REGISTRY[name].read(files, meta, frames))
+        rng = np.random.default_rng(np.random.SeedSequence(
+            [self.seed, epoch, video.index, TASK_ITEM_STREAM]))
+        for position in rng.permutation(len(self.tasks)):
+            name = self.tasks[position]
+            try:
+                sample = make_task(name, arrays, meta.spec, rng)
+            except ValueError:
+                continue
+            break
+        else:
+            raise ValueError(f"video {video.index} can have none of the tasks {self.tasks} "
+                             f"(frames {frames.tolist()})")
+        control = torch.from_numpy(channels_first(sample.control)).float().div_(255.0)
+        if sample.mask is None:
+            mask = torch.ones((len(frames), 1, *meta.size))
+        else:
+            mask = torch.from_numpy(sample.mask[:, None] == 255).float()
+        return {"task": name, "video": _color(arrays, geometry),
+                "control": geometry.apply(control, "bilinear"),
+                "mask": geometry.apply(mask, "nearest")}
+
+
+TASK_ITEM_STREAM = 0x7ACE1  # names the training items' task stream (any constant would do)
+
+
+def _color(arrays: dict, geometry: CropGeometry) -> torch.Tensor:
+    return MODALITIES["color"].tensors({"color": arrays["color"]}, geometry)["color"]

@@ -45,12 +45,16 @@ class GeneratedVideoDataModule(LightningDataModule):
         size: (H, W) output; frames are resized to cover it and center-cropped (aspect kept).
         outputs: modalities to load, from MODALITIES.
         seed: train clip offsets come from SeedSequence([seed, epoch, video index]).
+        tasks: VACE control tasks (`lightpipe.dataset.vace.tasks.TASKS`): each item then also
+            holds `task`, `video`, `control` and `mask` for one of them, drawn per item with
+            its choices from (seed, epoch, video index), computed from the stored ground truth.
     """
 
     def __init__(self, root: str, clip_length: int = DEFAULT_CLIP_LENGTH,
                  frame_stride: int = DEFAULT_FRAME_STRIDE,
                  size: tuple[int, int] | None = None, batch_size: int = 2, num_workers: int = 0,
-                 outputs: Sequence[str] = DEFAULT_OUTPUTS, seed: int = 0) -> None:
+                 outputs: Sequence[str] = DEFAULT_OUTPUTS, seed: int = 0,
+                 tasks: Sequence[str] | None = None) -> None:
         super().__init__()
         _check_int("clip_length", clip_length, 1)
         _check_int("frame_stride", frame_stride, 1)
@@ -59,6 +63,7 @@ class GeneratedVideoDataModule(LightningDataModule):
         _check_int("seed", seed, 0)
         self.size = _checked_size(size)
         self.outputs = _checked_outputs(outputs)
+        self.tasks = _checked_tasks(tasks, frame_stride)
         self.root, self.seed = str(root), seed
         self.clip_length, self.frame_stride = clip_length, frame_stride
         self.batch_size, self.num_workers = batch_size, num_workers
@@ -89,7 +94,7 @@ class GeneratedVideoDataModule(LightningDataModule):
             datasets[split] = ClipDataset(videos[split], self.clip_length, self.frame_stride,
                                           self.size, self.outputs, self.seed,
                                           random_offsets=split == "train",
-                                          slots=self._object_slots(videos))
+                                          slots=self._object_slots(videos), tasks=self.tasks)
         self.train_dataset = datasets.get("train", self.train_dataset)
         self.val_dataset = datasets["val"]
 
@@ -144,6 +149,25 @@ class GeneratedVideoDataModule(LightningDataModule):
             return max((len(v.meta.spec.objects) for vs in videos.values() for v in vs),
                        default=0)
 
+    def _check_task_inputs(self, split: str, videos: list[VideoRecord]) -> None:
+        """Every task's ground truth in every video, and objects for the object tasks."""
+        from lightpipe.dataset.vace.tasks import TASKS
+
+        for task in self.tasks:
+            for need in TASKS[task].needs:
+                lacking = [v for v in videos if not MODALITIES[need].present_in(v.meta)]
+                if lacking:
+                    raise DatasetError(
+                        f"`tasks` includes {task!r}, which needs the {need!r} output, and "
+                        f"{len(lacking)} {split} video(s) of {self.root!r} do not have it: "
+                        f"{self.index.layout.describe([v.index for v in lacking])}.\n"
+                        f"HINT: generate the dataset with {need!r} in --settings.outputs, or "
+                        f"drop {task!r} from --data.tasks.")
+            if TASKS[task].objects and not any(v.meta.spec.objects for v in videos):
+                raise DatasetError(
+                    f"`tasks` includes {task!r}, which draws an object, and no {split} video "
+                    f"of {self.root!r} has one.\nHINT: drop {task!r} from --data.tasks.")
+
     def _check_videos(self, split: str, videos: list[VideoRecord]) -> None:
         planned = len(self.index.indices(split))
         if not planned:
@@ -158,6 +182,7 @@ class GeneratedVideoDataModule(LightningDataModule):
                 "HINT: finish the dataset: rerun the same `lightpipe predict`; "
                 "`lightpipe verify` lists what is missing.")
         self._check_span(min(video.num_frames for video in videos))
+        self._check_task_inputs(split, videos)
         for name in self.outputs:
             lacking = [v for v in videos if not MODALITIES[name].present_in(v.meta)]
             if lacking:
@@ -187,6 +212,27 @@ def _checked_size(size) -> tuple[int, int] | None:
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (height, width)):
         raise ConfigError("size", size, "null (native size) or [height, width], integers >= 1")
     return height, width
+
+
+def _checked_tasks(tasks: Sequence[str] | None, frame_stride: int) -> tuple[str, ...]:
+    from lightpipe.dataset.vace.tasks import TASKS
+
+    if tasks is None:
+        return ()
+    allowed = ", ".join(TASKS)
+    if isinstance(tasks, str) or not tasks:
+        raise ConfigError("tasks", tasks, f"null or a non-empty list of: {allowed}")
+    for name in tasks:
+        if name not in TASKS:
+            raise ConfigError("tasks", list(tasks), f"names from: {allowed}",
+                              hint=f"{name!r} is not a VACE task Lightpipe draws.")
+    if len(set(tasks)) != len(tasks):
+        raise ConfigError("tasks", list(tasks), "each name at most once")
+    if "flow" in tasks and frame_stride != 1:
+        raise ConfigError("tasks", list(tasks), "no 'flow' with frame_stride > 1",
+                          hint="the stored flow runs between consecutive frames; use "
+                               "frame_stride 1 or drop 'flow'.")
+    return tuple(tasks)
 
 
 def _checked_outputs(outputs: Sequence[str]) -> tuple[str, ...]:

@@ -50,10 +50,17 @@ def task_rng(spec: VideoSpec, task: str) -> np.random.Generator:
         [spec.video_seed, VACE_STREAM, zlib.crc32(task.encode())]))
 
 
-def make_task(task: str, arrays: dict, spec: VideoSpec) -> TaskSample:
+def make_task(task: str, arrays: dict, spec: VideoSpec,
+              rng: np.random.Generator | None = None) -> TaskSample:
     """`task` for the video `spec` from its stored arrays (the output registry's reader keys:
-    color, depth, segmentation, flow_forward, object_ids, boxes_visible, ...)."""
-    return TASKS[task].make(arrays, spec, task_rng(spec, task))
+    color, depth, segmentation, flow_forward, object_ids, boxes_visible, ...), its choices from
+    `rng` (default: the video's own stream, `task_rng`)."""
+    return TASKS[task].make(arrays, spec, task_rng(spec, task) if rng is None else rng)
+
+
+def task_needs(names) -> tuple[str, ...]:
+    """The outputs the tasks `names` read, color first, each once."""
+    return tuple(dict.fromkeys(["color", *(n for t in names for n in TASKS[t].needs)]))
 
 
 def _control(function) -> Callable:
