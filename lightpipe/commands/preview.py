@@ -41,6 +41,8 @@ class Frames:
 
     columns: dict[str, np.ndarray]
     source: str
+    arrays: dict = dataclasses.field(default_factory=dict)  # the outputs' arrays
+    spec: object = None  # the video's VideoSpec
 
 
 def run_preview(args: list[str]) -> int:
@@ -51,8 +53,12 @@ def run_preview(args: list[str]) -> int:
                         help="rows: frames evenly spaced over the video, first and last included")
     parser.add_argument("--out", type=str, default=None,
                         help="PNG to write (default: preview_NNNN.png in the current directory)")
+    parser.add_argument("--task", type=str, default=None,
+                        help="show one VACE task instead: video | control | mask (docs/vace.md)")
     namespace, project, settings = parse_config(parser, args)
     index, rows = namespace.index, namespace.frames
+    if namespace.task is not None:
+        _check_task(namespace.task, settings)
     if not 0 <= index < settings.num_videos:
         raise ConfigError("--index", index, "an integer in [0, num_videos)",
                           f"this config has {settings.num_videos} videos "
@@ -62,6 +68,8 @@ def run_preview(args: list[str]) -> int:
     layout = run_layout(project, settings)  # a video of another seed is rendered, not shown
     out = Path(namespace.out or f"preview_{layout.stem(index)}.png")
     frames = load_frames(project, settings, layout, index)
+    if namespace.task is not None:
+        frames = _task_frames(frames, namespace.task)
     picked = frame_indices(next(iter(frames.columns.values())).shape[0], rows)
     sheet = contact_sheet(frames.columns, picked)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +151,8 @@ def _from_files(settings: Settings, layout: Layout, index: int, meta: VideoMeta)
     for output in present:
         arrays.update(output.read(files, meta))
     return Frames(_columns(settings, present, arrays),
-                  f"from files ({layout.video_dir(index)}/{layout.stem(index)}_*)")
+                  f"from files ({layout.video_dir(index)}/{layout.stem(index)}_*)", arrays,
+                  meta.spec)
 
 
 def _render(project: ProjectSettings, settings: Settings, index: int, reason: str) -> Frames:
@@ -158,7 +167,37 @@ def _render(project: ProjectSettings, settings: Settings, index: int, reason: st
                          options=RenderOptions.from_settings(settings))
     arrays = {f.name: getattr(video, f.name) for f in dataclasses.fields(video)}
     return Frames(_columns(settings, selected(settings.outputs), arrays),
-                  f"rendered on the fly on the CPU ({reason})")
+                  f"rendered on the fly on the CPU ({reason})", arrays, spec)
+
+
+def _check_task(name: str, settings: Settings) -> None:
+    from lightpipe.dataset.vace.tasks import TASKS
+
+    if name not in TASKS:
+        raise ConfigError("--task", name, "one of: " + ", ".join(TASKS))
+    missing = [need for need in TASKS[name].needs if need not in settings.outputs]
+    if missing:
+        raise ConfigError("--task", name, "a task whose ground truth the config writes",
+                          f"{name} needs {' and '.join(missing)}: add it to --settings.outputs")
+
+
+def _task_frames(frames: Frames, name: str) -> Frames:
+    """Columns video | control | mask (white = generate) of task `name`."""
+    from lightpipe.dataset.vace.tasks import boxes_from_segmentation, make_task
+
+    arrays = dict(frames.arrays)
+    if "boxes_visible" not in arrays and arrays.get("segmentation") is not None:
+        count = len(frames.spec.objects)
+        arrays["boxes_visible"] = boxes_from_segmentation(arrays["segmentation"], count)
+        arrays["object_ids"] = np.arange(count) + 2
+    try:
+        sample = make_task(name, arrays, frames.spec)
+    except ValueError as error:
+        raise ConfigError("--task", name, "a task this video can have", str(error)) from None
+    columns = {"video": arrays["color"], f"control ({name})": sample.control}
+    if sample.mask is not None:
+        columns["mask"] = np.repeat(sample.mask[..., None], 3, axis=-1)
+    return Frames(columns, frames.source, arrays, frames.spec)
 
 
 def _columns(settings: Settings, outputs, arrays: dict) -> dict[str, np.ndarray]:

@@ -30,7 +30,7 @@ import numpy as np
 from lightpipe.atomic_io import atomic_path, write_bytes
 from lightpipe.dataset.index import DatasetIndex, VideoRecord
 from lightpipe.dataset.outputs import REGISTRY
-from lightpipe.dataset.vace.tasks import TASKS, Task, make_task
+from lightpipe.dataset.vace.tasks import TASKS, Task, make_task, task_needs
 from lightpipe.errors import ConfigError, LightpipeError
 from lightpipe.planning.specs import VideoSpec
 
@@ -86,31 +86,35 @@ def export_tasks(index: DatasetIndex, videos: dict[str, list[VideoRecord]], task
     (`prompt`: a video's caption)."""
     root = index.root
     digits = int(index.info.get("index_digits", 4))
-    jobs = [(video, task) for task in tasks for split in videos for video in videos[split]
-            if not all(p.exists() for p in task_files(root, video.index, task, digits).values())]
+    missing = {}  # video -> its tasks with a file missing: one job (its videos decoded once)
+    for split in videos:
+        for video in videos[split]:
+            names = [task.name for task in tasks if not all(
+                p.exists() for p in task_files(root, video.index, task, digits).values())]
+            if names:
+                missing[video.index] = (video, names)
     total = sum(len(vs) for vs in videos.values()) * len(tasks)
+    to_write = sum(len(names) for _, names in missing.values())
     fps = int(((index.info.get("config") or {}).get("settings") or {}).get("video", {})
               .get("fps", 16))
     started, done = time.perf_counter(), 0
-    print(f"lightpipe export: {total - len(jobs)} of {total} task videos already complete; "
-          f"{len(jobs)} to write with {workers} worker(s)", file=sys.stderr, flush=True)
-    if jobs:
-        arguments = [(root, digits, video, task.name, fps) for video, task in jobs]
-        if workers == 1:
-            results = map(_write_job, arguments)
-        else:
-            pool = ProcessPoolExecutor(workers)
-            results = pool.map(_write_job, arguments)
+    print(f"lightpipe export: {total - to_write} of {total} task videos already complete; "
+          f"{to_write} to write with {workers} worker(s)", file=sys.stderr, flush=True)
+    if missing:
+        arguments = [(root, digits, video, names, fps) for video, names in missing.values()]
+        pool = ProcessPoolExecutor(workers) if workers > 1 else None
+        results = pool.map(_write_job, arguments) if pool else map(_write_job, arguments)
         last = 0.0
-        for _ in results:
-            done += 1
+        for written in results:
+            done += written
             now = time.perf_counter()
-            if now - last > 2.0 or done == len(jobs):
+            if now - last > 2.0 or done == to_write:
                 last = now
                 rate = done / max(now - started, 1e-9)
-                print(f"lightpipe export: {done}/{len(jobs)} written, {rate:.1f}/s, "
-                      f"~{(len(jobs) - done) / rate:.0f} s left", file=sys.stderr, flush=True)
-        if workers > 1:
+                print(f"lightpipe export: {done}/{to_write} task videos written, "
+                      f"{rate:.1f}/s, ~{(to_write - done) / max(rate, 1e-9):.0f} s left",
+                      file=sys.stderr, flush=True)
+        if pool:
             pool.shutdown()
     for task in tasks:
         for split, records in videos.items():
@@ -132,18 +136,23 @@ def diffsynth_arguments(root: Path, task: Task, size_args: list[str]) -> str:
         "--data_file_keys", ",".join(keys), "--extra_inputs", ",".join(keys[1:]), *size_args])
 
 
-def _write_job(job) -> bool:
-    root, digits, video, name, fps = job
-    task = TASKS[name]
-    files = task_files(root, video.index, task, digits)
-    if all(p.exists() for p in files.values()):
-        return False
-    from lightpipe.dataset.video_codec import H264Options, encode_gray_h264, encode_rgb_h264
-
+def _write_job(job) -> int:
+    """Write one video's missing task files (its outputs decoded once); how many tasks."""
+    root, digits, video, names, fps = job
     present = video.modalities
     arrays = {}
-    for output in ("color", *task.needs):
+    for output in task_needs(names):
         arrays.update(REGISTRY[output].read(present, video.meta))
+    for name in names:
+        _write_task(root, digits, video, name, arrays, fps)
+    return len(names)
+
+
+def _write_task(root: Path, digits: int, video: VideoRecord, name: str, arrays: dict,
+                fps: int) -> None:
+    from lightpipe.dataset.video_codec import H264Options, encode_gray_h264, encode_rgb_h264
+
+    files = task_files(root, video.index, TASKS[name], digits)
     sample = make_task(name, arrays, video.meta.spec)
     files["control"].parent.mkdir(parents=True, exist_ok=True)
     control = sample.control
@@ -158,7 +167,6 @@ def _write_job(job) -> bool:
         with atomic_path(files["mask"]) as tmp:
             encode_gray_h264(tmp, sample.mask, fps, H264Options(crf=MASK_CRF,
                                                                  threads=X264_THREADS))
-    return True
 
 
 def _diffsynth_csv(root: Path, records: list[VideoRecord], task: Task, digits: int,

@@ -27,10 +27,12 @@ def ground_truth(tmp_path_factory):
     config = tiny_config(base / "tiny.yaml", base / "out", num_videos=4, outputs=ALL,
                          scene={"min_objects": 2, "max_objects": 3},
                          dataset_split={"train_ratio": 0.75})
-    return write_dataset(config)
+    write_dataset(config)
+    return config
 
 
-def _copy(root, tmp_path, name="ds"):
+def _copy(config, tmp_path, name="ds"):
+    root = config if config.is_dir() else config.parent / "out"
     target = tmp_path / name
     shutil.copytree(root, target)
     return target
@@ -121,3 +123,24 @@ def test_object_tasks_are_refused_for_a_dataset_without_objects(tmp_path, capsys
     err = capsys.readouterr().err
     assert "inpainting_masktrack" in err and "no video of this dataset has one" in err
     assert tree_hashes(root) == before
+
+
+def test_preview_shows_a_tasks_video_control_and_mask_from_files_or_rendered(ground_truth,
+                                                                              tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "task.png"
+    assert main(["preview", "--config", str(ground_truth), "--index", "1", "--frames", "2",
+                 "--task", "inpainting_masktrack", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "from files" in printed and "video, control (inpainting_masktrack), mask" in printed
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape[1] > 3 * 256  # three panels of >= 256 px
+    rendered = tmp_path / "rendered.png"  # another seed: video 1 is rendered on the fly
+    assert main(["preview", "--config", str(ground_truth), "--project.seed", "8", "--index",
+                 "1", "--frames", "2", "--task", "layout_bbox", "--out", str(rendered)]) == 0
+    printed = capsys.readouterr().out
+    assert "rendered on the fly" in printed and "columns video, control (layout_bbox)\n" in printed
+    assert main(["preview", "--config", str(ground_truth), "--index", "1", "--task", "pose",
+                 "--out", str(tmp_path / "x.png")]) != 0
+    assert "'pose'" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
