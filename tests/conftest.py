@@ -101,6 +101,19 @@ def session_cache_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def ground_truth_dataset(tmp_path_factory):
+    """4 videos (0000-0002 train, 0003 val; 64x64, 5 frames, seed 7) with every output VACE's
+    tasks read, two or three objects each, written in process: (config, output dir).
+    Read-only: tests that write work on a copy."""
+    base = tmp_path_factory.mktemp("ground_truth")
+    config = tiny_config(base / "tiny.yaml", base / "out", num_videos=4,
+                         outputs=["color", "depth", "segmentation", "normals", "flow", "objects"],
+                         scene={"min_objects": 2, "max_objects": 3},
+                         dataset_split={"train_ratio": 0.75})
+    return config, write_dataset(config)
+
+
+@pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """The tiny config's dataset (10 videos, 64x64, 5 frames, seed 7), written in process.
     Read-only: tests that change files work on a copy."""

@@ -219,30 +219,31 @@ def _checked_tasks(tasks: Sequence[str] | None, frame_stride: int) -> tuple[str,
 
     if tasks is None:
         return ()
-    allowed = ", ".join(TASKS)
-    if isinstance(tasks, str) or not tasks:
-        raise ConfigError("tasks", tasks, f"null or a non-empty list of: {allowed}")
-    for name in tasks:
-        if name not in TASKS:
-            raise ConfigError("tasks", list(tasks), f"names from: {allowed}",
-                              hint=f"{name!r} is not a VACE task Lightpipe draws.")
-    if len(set(tasks)) != len(tasks):
-        raise ConfigError("tasks", list(tasks), "each name at most once")
+    tasks = _checked_names("tasks", tasks, TASKS, "a VACE task Lightpipe draws",
+                           "null or a non-empty list")
     if "flow" in tasks and frame_stride != 1:
         raise ConfigError("tasks", list(tasks), "no 'flow' with frame_stride > 1",
                           hint="the stored flow runs between consecutive frames; use "
                                "frame_stride 1 or drop 'flow'.")
-    return tuple(tasks)
+    return tasks
 
 
 def _checked_outputs(outputs: Sequence[str]) -> tuple[str, ...]:
-    allowed = ", ".join(MODALITIES)
-    if isinstance(outputs, str) or not outputs:
-        raise ConfigError("outputs", outputs, f"a non-empty list of: {allowed}")
-    for name in outputs:
-        if name not in MODALITIES:
-            raise ConfigError("outputs", list(outputs), f"names from: {allowed}",
-                              hint=f"{name!r} is not an output Lightpipe reads.")
-    if len(set(outputs)) != len(outputs):
-        raise ConfigError("outputs", list(outputs), "each name at most once")
-    return tuple(outputs)
+    return _checked_names("outputs", outputs, MODALITIES, "an output Lightpipe reads",
+                          "a non-empty list")
+
+
+def _checked_names(key: str, names: Sequence[str], known, what: str,
+                   expected: str) -> tuple[str, ...]:
+    """`names` as a tuple: a non-empty list of distinct names from `known`, else a ConfigError
+    naming `key`."""
+    allowed = ", ".join(known)
+    if isinstance(names, str) or not names:
+        raise ConfigError(key, names, f"{expected} of: {allowed}")
+    for name in names:
+        if name not in known:
+            raise ConfigError(key, list(names), f"names from: {allowed}",
+                              hint=f"{name!r} is not {what}.")
+    if len(set(names)) != len(names):
+        raise ConfigError(key, list(names), "each name at most once")
+    return tuple(names)

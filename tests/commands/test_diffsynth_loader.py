@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -26,11 +27,9 @@ from lightpipe.commands.dispatch import main
 from lightpipe.dataset.vace.tasks import TASKS
 from lightpipe.dataset.video_reader import read_rgb
 
-from conftest import tiny_config, write_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 DIFFSYNTH_ENV = REPO / ".venv-diffsynth"
-ALL = ["color", "depth", "segmentation", "normals", "flow", "objects"]
 SIZE, FRAMES = 64, 5
 
 # Run in the subprocess: argv = [env, dataset root, tasks (JSON: name -> masked), out .npz].
@@ -85,18 +84,15 @@ LOADER = textwrap.dedent('''
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
+def loaded(tmp_path_factory, ground_truth_dataset):
     """The dataset root and what DiffSynth's loader made of item 0 of every task's train list:
     (root, report by task, arrays by 'task/key')."""
     if not (DIFFSYNTH_ENV / "diffsynth" / "core" / "data" / "unified_dataset.py").is_file():
         pytest.skip("DiffSynth-Studio's loader is not installed in .venv-diffsynth: "
                     "run `make diffsynth-env`")
     base = tmp_path_factory.mktemp("diffsynth_loader")
-    config = tiny_config(base / "tiny.yaml", base / "out", num_videos=4, outputs=ALL,
-                         scene={"min_objects": 2, "max_objects": 3},
-                         dataset_split={"train_ratio": 0.75},
-                         video={"width": SIZE, "height": SIZE, "num_frames": FRAMES})
-    root = write_dataset(config)
+    root = base / "out"
+    shutil.copytree(ground_truth_dataset[1], root)  # the export writes into the dataset
     tasks = [arg for name in TASKS for arg in ("--task", name)]
     assert main(["export", "--root", str(root), "--format", "diffsynth", *tasks]) == 0
     out = base / "loaded.npz"

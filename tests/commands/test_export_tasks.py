@@ -17,18 +17,9 @@ from lightpipe.dataset.video_reader import read_rgb
 
 from conftest import tiny_config, tree_hashes, write_dataset
 
-ALL = ["color", "depth", "segmentation", "normals", "flow", "objects"]
-
-
 @pytest.fixture(scope="module")
-def ground_truth(tmp_path_factory):
-    """4 videos (3 train, 1 val) with every output the tasks read, two or three objects each."""
-    base = tmp_path_factory.mktemp("vace_tasks")
-    config = tiny_config(base / "tiny.yaml", base / "out", num_videos=4, outputs=ALL,
-                         scene={"min_objects": 2, "max_objects": 3},
-                         dataset_split={"train_ratio": 0.75})
-    write_dataset(config)
-    return config
+def ground_truth(ground_truth_dataset):
+    return ground_truth_dataset[0]
 
 
 def _copy(config, tmp_path, name="ds"):

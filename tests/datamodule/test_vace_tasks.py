@@ -13,18 +13,10 @@ from lightpipe.dataset.vace.controls import MASKED_GREY, MISSING_GREY
 from lightpipe.dataset.vace.tasks import TASKS
 from lightpipe.errors import ConfigError
 
-from conftest import tiny_config, write_dataset
-
-EVERY = ["color", "depth", "segmentation", "normals", "flow", "objects"]
-
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    base = tmp_path_factory.mktemp("vace_items")
-    config = tiny_config(base / "tiny.yaml", base / "out", num_videos=4, outputs=EVERY,
-                         scene={"min_objects": 1, "max_objects": 2},
-                         dataset_split={"train_ratio": 0.75})
-    return write_dataset(config)
+def root(ground_truth_dataset):
+    return ground_truth_dataset[1]
 
 
 def _module(root, **kwargs):
