@@ -14,7 +14,7 @@ from pathlib import Path
 from lightpipe.assets.builtin_ids import asset_family
 from lightpipe.assets.categories import object_category
 from lightpipe.atomic_io import write_bytes
-from lightpipe.commands.parsing import config_parser, parse_config
+from lightpipe.commands.parsing import check_count, config_parser, parse_config
 from lightpipe.commands.preflight import config_paths
 from lightpipe.commands.vace_export import check_tasks, diffsynth_arguments, export_tasks
 from lightpipe.dataset.identity import dataset_identity
@@ -48,12 +48,13 @@ def run_export(args: list[str]) -> int:
     parser.add_argument("--task", type=str, action="append", default=None,
                         help="a VACE control task to draw from the ground truth (repeatable): "
                              "one of " + ", ".join(TASKS))
-    parser.add_argument("--workers", type=str, default="1",
+    parser.add_argument("--workers", type=int, default=1,
                         help="processes writing the task videos (default 1)")
     namespace, project, settings = parse_config(parser, args)
     if namespace.format not in FORMATS:
         raise ConfigError("--format", namespace.format, ", ".join(FORMATS))
-    workers = _workers(namespace.workers)
+    check_count("workers", namespace.workers)
+    workers = namespace.workers
     if namespace.format == "vace" and not namespace.task:
         raise ConfigError("--task", None, "at least one task with --format vace, one of: "
                           + ", ".join(TASKS))
@@ -82,16 +83,6 @@ def run_export(args: list[str]) -> int:
         "--data_file_keys", "video,vace_video", "--extra_inputs", "vace_video",
         *wan_size_args(index.info)]))
     return 0
-
-
-def _workers(value: str) -> int:
-    try:
-        workers = int(value)
-    except ValueError:
-        workers = 0
-    if workers < 1:
-        raise ConfigError("--workers", value, "an integer >= 1")
-    return workers
 
 
 def dataset_root(namespace, project, settings, args: list[str]) -> str:

@@ -43,7 +43,7 @@ FIT_ONLY_GROUPS = ("optimizer", "lr_scheduler")
 LIGHTNING_GROUPS = (*PREDICT_GROUPS, *FIT_ONLY_GROUPS)
 LIGHTNING_VALUES = ("seed_everything", "ckpt_path", "return_predictions", "weights_only")
 COMMAND_OPTIONS = ("tasks", "show_assets", "show_specs", "quick", "workers", "index", "frames",
-                   "out", "format", "root")
+                   "out", "format", "root", "task")
 FOREIGN_KEYS = (*LIGHTNING_GROUPS, *LIGHTNING_VALUES, *COMMAND_OPTIONS)
 
 
