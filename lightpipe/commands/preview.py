@@ -183,13 +183,19 @@ def _check_task(name: str, settings: Settings) -> None:
 
 def _task_frames(frames: Frames, name: str) -> Frames:
     """Columns video | control | mask (white = generate) of task `name`."""
-    from lightpipe.dataset.vace.tasks import boxes_from_segmentation, make_task
+    from lightpipe.dataset.vace.tasks import make_task
+    from lightpipe.render.annotations import visible_boxes
 
     arrays = dict(frames.arrays)
     if "boxes_visible" not in arrays and arrays.get("segmentation") is not None:
+        # rendered on the fly: the objects output's visible boxes, from the ids
         count = len(frames.spec.objects)
-        arrays["boxes_visible"] = boxes_from_segmentation(arrays["segmentation"], count)
-        arrays["object_ids"] = np.arange(count) + 2
+        boxes = np.full((arrays["segmentation"].shape[0], count, 4), np.nan)
+        for ident, (_, per_frame) in visible_boxes(arrays["segmentation"], count + 2).items():
+            for t, box in enumerate(per_frame):
+                if box is not None:
+                    boxes[t, ident - 2] = box
+        arrays["boxes_visible"], arrays["object_ids"] = boxes, np.arange(count) + 2
     try:
         sample = make_task(name, arrays, frames.spec)
     except ValueError as error:

@@ -63,19 +63,6 @@ def task_needs(names) -> tuple[str, ...]:
     return tuple(dict.fromkeys(["color", *(n for t in names for n in TASKS[t].needs)]))
 
 
-def boxes_from_segmentation(segmentation: np.ndarray, count: int) -> np.ndarray:
-    """(T, count, 4) each object's tight pixel box per frame (x0, y0, x1, y1, exclusive ends;
-    NaN where it shows no pixel): the `objects` output's `box_visible`, from the ids."""
-    ids = np.asarray(segmentation)
-    boxes = np.full((ids.shape[0], count, 4), np.nan)
-    for t, frame in enumerate(ids):
-        for k in range(count):
-            ys, xs = np.nonzero(frame == FIRST_OBJECT_ID + k)
-            if xs.size:
-                boxes[t, k] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-    return boxes
-
-
 def _control(function) -> Callable:
     def make(arrays, spec, rng):
         return TaskSample(function(arrays), None, {})
