@@ -121,13 +121,20 @@ class ClipDataset(Dataset):
         meta = video.meta
         geometry = CropGeometry.fit(meta.size, self.size)
         files = video.modalities
+        read = {}  # output -> its arrays of the clip, each output decoded once per item
+
+        def arrays_of(name: str) -> dict:
+            if name not in read:
+                read[name] = REGISTRY[name].read(files, meta, frames)
+            return read[name]
+
         item = {}
         for name in self.outputs:
-            output = MODALITIES[name]
-            item.update(output.tensors(output.read(files, meta, frames), geometry, self.slots))
+            item.update(MODALITIES[name].tensors(arrays_of(name), geometry, self.slots))
         extrinsics = meta.extrinsics[frames]
         if self.tasks:
-            item.update(self._task_item(video, frames, geometry, epoch))
+            item.update(self._task_item(video, frames, geometry, epoch, arrays_of,
+                                        item.get("color")))
         item.update(
             intrinsics=torch.from_numpy(geometry.intrinsics(meta.intrinsics)).float(),
             extrinsics=torch.from_numpy(extrinsics).float(),
@@ -138,23 +145,24 @@ class ClipDataset(Dataset):
         return item
 
     def _task_item(self, video: VideoRecord, frames: np.ndarray, geometry: CropGeometry,
-                   epoch: int) -> dict:
+                   epoch: int, arrays_of, color: torch.Tensor | None) -> dict:
         """One VACE task for the clip, drawn with its choices from
         SeedSequence([seed, epoch, global index, TASK_ITEM_STREAM]): `task` (its name), `video`
         (T,3,H,W) in [0, 1], `control` likewise (DiffSynth's `vace_video`), `mask` (T,1,H,W),
         1 where the model generates (all 1 for the control tasks, as VACE without a mask). A
         task the clip cannot have (an object task where no object shows) gives way to the next
-        in the drawn order."""
+        in the drawn order. `arrays_of(output)`: the clip's arrays of an output, read once;
+        `color`: the item's colour tensor if it has one."""
         from lightpipe.dataset.vace.tasks import make_task, task_needs
 
-        files, meta = video.modalities, video.meta
-        arrays = {}
-        for name in task_needs(self.tasks):
-            arrays.update(REGISTRY[name].read(files, meta, frames))
+        meta = video.meta
         rng = np.random.default_rng(np.random.SeedSequence(
             [self.seed, epoch, video.index, TASK_ITEM_STREAM]))
         for position in rng.permutation(len(self.tasks)):
             name = self.tasks[position]
+            arrays = {}
+            for output in task_needs([name]):  # only the drawn task's
+                arrays.update(arrays_of(output))
             try:
                 sample = make_task(name, arrays, meta.spec, rng)
             except ValueError:
@@ -168,13 +176,11 @@ class ClipDataset(Dataset):
             mask = torch.ones((len(frames), 1, *meta.size))
         else:
             mask = torch.from_numpy(sample.mask[:, None] == 255).float()
-        return {"task": name, "video": _color(arrays, geometry),
+        if color is None:
+            color = MODALITIES["color"].tensors(arrays_of("color"), geometry)["color"]
+        return {"task": name, "video": color,
                 "control": geometry.apply(control, "bilinear"),
                 "mask": geometry.apply(mask, "nearest")}
 
 
 TASK_ITEM_STREAM = 0x7ACE1  # names the training items' task stream (any constant would do)
-
-
-def _color(arrays: dict, geometry: CropGeometry) -> torch.Tensor:
-    return MODALITIES["color"].tensors({"color": arrays["color"]}, geometry)["color"]
