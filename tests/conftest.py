@@ -107,7 +107,8 @@ def ground_truth_dataset(tmp_path_factory):
     Read-only: tests that write work on a copy."""
     base = tmp_path_factory.mktemp("ground_truth")
     config = tiny_config(base / "tiny.yaml", base / "out", num_videos=4,
-                         outputs=["color", "depth", "segmentation", "normals", "flow", "objects"],
+                         outputs=["color", "depth", "segmentation", "normals", "flow", "objects",
+                                  "references"],
                          scene={"min_objects": 2, "max_objects": 3},
                          dataset_split={"train_ratio": 0.75})
     return config, write_dataset(config)

@@ -54,7 +54,8 @@ def run_preview(args: list[str]) -> int:
     parser.add_argument("--out", type=str, default=None,
                         help="PNG to write (default: preview_NNNN.png in the current directory)")
     parser.add_argument("--task", type=str, default=None,
-                        help="show one VACE task instead: video | control | mask (docs/vace.md)")
+                        help="show one VACE task instead: video | control | mask | reference "
+                        "(docs/vace.md)")
     namespace, project, settings = parse_config(parser, args)
     index, rows = namespace.index, namespace.frames
     if namespace.task is not None:
@@ -156,6 +157,7 @@ def _from_files(settings: Settings, layout: Layout, index: int, meta: VideoMeta)
 
 
 def _render(project: ProjectSettings, settings: Settings, index: int, reason: str) -> Frames:
+    from lightpipe.dataset.outputs.references import reference_arrays
     from lightpipe.planning.planner import asset_pools, plan_video
     from lightpipe.render.backend import warn_if_native_missing
     from lightpipe.render.renderer import RenderOptions, render_video
@@ -166,23 +168,26 @@ def _render(project: ProjectSettings, settings: Settings, index: int, reason: st
                          max_candidates=settings.render.max_candidates,
                          options=RenderOptions.from_settings(settings))
     arrays = {f.name: getattr(video, f.name) for f in dataclasses.fields(video)}
+    if video.references is not None:  # as the references output reads them
+        arrays.update(reference_arrays(video.references.images, video.references.frames))
     return Frames(_columns(settings, selected(settings.outputs), arrays),
                   f"rendered on the fly on the CPU ({reason})", arrays, spec)
 
 
 def _check_task(name: str, settings: Settings) -> None:
-    from lightpipe.dataset.vace.tasks import TASKS
+    from lightpipe.dataset.vace.tasks import TASKS, missing_outputs
 
     if name not in TASKS:
         raise ConfigError("--task", name, "one of: " + ", ".join(TASKS))
-    missing = [need for need in TASKS[name].needs if need not in settings.outputs]
+    missing = missing_outputs(name, settings.outputs)
     if missing:
         raise ConfigError("--task", name, "a task whose ground truth the config writes",
                           f"{name} needs {' and '.join(missing)}: add it to --settings.outputs")
 
 
 def _task_frames(frames: Frames, name: str) -> Frames:
-    """Columns video | control | mask (white = generate) of task `name`."""
+    """Columns video | control | mask (white = generate) | reference (where the task has one, in
+    every row) of task `name`."""
     from lightpipe.dataset.vace.tasks import make_task
     from lightpipe.render.annotations import visible_boxes
 
@@ -203,6 +208,8 @@ def _task_frames(frames: Frames, name: str) -> Frames:
     columns = {"video": arrays["color"], f"control ({name})": sample.control}
     if sample.mask is not None:
         columns["mask"] = np.repeat(sample.mask[..., None], 3, axis=-1)
+    if sample.reference is not None:
+        columns["reference"] = np.broadcast_to(sample.reference, sample.control.shape)
     return Frames(columns, frames.source, arrays, frames.spec)
 
 

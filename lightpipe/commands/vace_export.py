@@ -30,7 +30,7 @@ import numpy as np
 from lightpipe.atomic_io import atomic_path, write_bytes
 from lightpipe.dataset.index import DatasetIndex, VideoRecord
 from lightpipe.dataset.outputs import REGISTRY
-from lightpipe.dataset.vace.tasks import TASKS, Task, make_task, task_needs
+from lightpipe.dataset.vace.tasks import TASKS, Task, make_task, missing_outputs, task_needs
 from lightpipe.errors import ConfigError, LightpipeError
 from lightpipe.planning.specs import VideoSpec
 
@@ -53,7 +53,7 @@ def check_tasks(names: list[str], index: DatasetIndex,
     settings = (index.info.get("config") or {}).get("settings") or {}
     outputs = list(settings.get("outputs") or ["color", "depth"])
     for task in tasks:
-        missing = [need for need in task.needs if need not in outputs]
+        missing = missing_outputs(task.name, outputs)
         if missing:
             wanted = "[" + ",".join(outputs + missing) + "]"
             raise LightpipeError(
@@ -71,12 +71,17 @@ def check_tasks(names: list[str], index: DatasetIndex,
     return tasks
 
 
-def task_files(root: Path, index: int, task: Task, digits: int = 4) -> dict[str, Path]:
-    """{'control': ..., 'mask': ...} (mask only where the task has one) of video `index`."""
-    directory = root / TASK_DIR / task.name / f"{index:0{digits}d}"
-    files = {"control": directory / f"src_video-{task.name}.mp4"}
-    if task.masked:
-        files["mask"] = directory / f"src_mask-{task.name}.mp4"
+def task_files(root: Path, stem: str, task: Task) -> dict[str, Path]:
+    """The files of video `stem` (`Layout.stem`) for `task`: 'control' and 'mask' (where it has
+    a source video and a mask), 'reference' (the reference image, where it has one)."""
+    directory = root / TASK_DIR / task.name / stem
+    files = {}
+    if task.source:
+        files["control"] = directory / f"src_video-{task.name}.mp4"
+        if task.masked:
+            files["mask"] = directory / f"src_mask-{task.name}.mp4"
+    if task.reference:
+        files["reference"] = directory / f"src_ref_image_0-{task.name}.png"
     return files
 
 
@@ -84,113 +89,128 @@ def export_tasks(index: DatasetIndex, videos: dict[str, list[VideoRecord]], task
                  workers: int, fmt: str, prompt: Callable[[VideoSpec], str]) -> None:
     """Write every (video, task) files that are missing (`workers` processes), then the lists
     (`prompt`: a video's caption)."""
-    root = index.root
-    digits = int(index.info.get("index_digits", 4))
+    root, stem = index.root, index.layout.stem
     missing = {}  # video -> its tasks with a file missing: one job (its videos decoded once)
     for split in videos:
         for video in videos[split]:
             names = [task.name for task in tasks if not all(
-                p.exists() for p in task_files(root, video.index, task, digits).values())]
+                p.exists() for p in task_files(root, stem(video.index), task).values())]
             if names:
                 missing[video.index] = (video, names)
     total = sum(len(vs) for vs in videos.values()) * len(tasks)
     to_write = sum(len(names) for _, names in missing.values())
-    fps = int(((index.info.get("config") or {}).get("settings") or {}).get("video", {})
-              .get("fps", 16))
     started, done = time.perf_counter(), 0
     print(f"lightpipe export: {total - to_write} of {total} task videos already complete; "
           f"{to_write} to write with {workers} worker(s)", file=sys.stderr, flush=True)
     if missing:
-        arguments = [(root, digits, video, names, fps) for video, names in missing.values()]
+        arguments = [(root, stem(video.index), video, names)
+                     for video, names in missing.values()]
         pool = ProcessPoolExecutor(workers) if workers > 1 else None
-        results = pool.map(_write_job, arguments) if pool else map(_write_job, arguments)
-        last = 0.0
-        for written in results:
-            done += written
-            now = time.perf_counter()
-            if now - last > 2.0 or done == to_write:
-                last = now
-                rate = done / max(now - started, 1e-9)
-                print(f"lightpipe export: {done}/{to_write} task videos written, "
-                      f"{rate:.1f}/s, ~{(to_write - done) / max(rate, 1e-9):.0f} s left",
-                      file=sys.stderr, flush=True)
-        if pool:
-            pool.shutdown()
+        try:
+            results = pool.map(_write_job, arguments) if pool else map(_write_job, arguments)
+            last = 0.0
+            for written in results:
+                done += written
+                now = time.perf_counter()
+                if now - last > 2.0 or done == to_write:
+                    last = now
+                    rate = done / max(now - started, 1e-9)
+                    print(f"lightpipe export: {done}/{to_write} task videos written, "
+                          f"{rate:.1f}/s, ~{(to_write - done) / max(rate, 1e-9):.0f} s left",
+                          file=sys.stderr, flush=True)
+        finally:
+            if pool:
+                pool.shutdown(cancel_futures=True)
     for task in tasks:
         for split, records in videos.items():
             if fmt == "diffsynth":
                 path = root / f"metadata_{split}_{task.name}.csv"
-                write_bytes(path, _diffsynth_csv(root, records, task, digits, prompt).encode())
+                write_bytes(path, _diffsynth_csv(root, records, task, stem, prompt).encode())
             else:
                 path = root / f"vace_{split}_{task.name}.jsonl"
-                write_bytes(path, _vace_lines(root, records, task, digits, prompt).encode())
+                write_bytes(path, _vace_lines(root, records, task, stem, prompt).encode())
             print(f"wrote {path} ({len(records)} videos)")
 
 
 def diffsynth_arguments(root: Path, task: Task, size_args: list[str]) -> str:
     """The DiffSynth-Studio training arguments of one task's train list."""
-    keys = ["video", "vace_video", *(["vace_video_mask"] if task.masked else [])]
+    keys = ["video", *_diffsynth_keys(task)]
     return shlex.join([
         "--dataset_base_path", str(root),
         "--dataset_metadata_path", str(root / f"metadata_train_{task.name}.csv"),
         "--data_file_keys", ",".join(keys), "--extra_inputs", ",".join(keys[1:]), *size_args])
 
 
+def _diffsynth_keys(task: Task) -> list[str]:
+    """The DiffSynth columns of a task's files, in `task_files` order."""
+    keys = ["vace_video", *(["vace_video_mask"] if task.masked else [])] if task.source else []
+    return keys + (["vace_reference_image"] if task.reference else [])
+
+
 def _write_job(job) -> int:
     """Write one video's missing task files (its outputs decoded once); how many tasks."""
-    root, digits, video, names, fps = job
+    root, stem, video, names = job
     present = video.modalities
     arrays = {}
     for output in task_needs(names):
         arrays.update(REGISTRY[output].read(present, video.meta))
     for name in names:
-        _write_task(root, digits, video, name, arrays, fps)
+        _write_task(task_files(root, stem, TASKS[name]), video, name, arrays)
     return len(names)
 
 
-def _write_task(root: Path, digits: int, video: VideoRecord, name: str, arrays: dict,
-                fps: int) -> None:
+def _write_task(files: dict[str, Path], video: VideoRecord, name: str, arrays: dict) -> None:
     from lightpipe.dataset.video_codec import H264Options, encode_gray_h264, encode_rgb_h264
 
-    files = task_files(root, video.index, TASKS[name], digits)
     sample = make_task(name, arrays, video.meta.spec)
-    files["control"].parent.mkdir(parents=True, exist_ok=True)
-    control = sample.control
-    with atomic_path(files["control"]) as tmp:
-        options = H264Options(crf=CONTROL_CRF, threads=X264_THREADS)
-        if np.array_equal(control[..., 0], control[..., 1]) and \
-                np.array_equal(control[..., 1], control[..., 2]):
-            encode_gray_h264(tmp, np.ascontiguousarray(control[..., 0]), fps, options)
-        else:
-            encode_rgb_h264(tmp, control, fps, options)
-    if sample.mask is not None:
+    fps = video.meta.video.fps
+    next(iter(files.values())).parent.mkdir(parents=True, exist_ok=True)
+    if "control" in files:
+        control = sample.control
+        with atomic_path(files["control"]) as tmp:
+            options = H264Options(crf=CONTROL_CRF, threads=X264_THREADS)
+            if control.strides[-1] == 0 or (  # one channel seen three times, or equal ones
+                    np.array_equal(control[..., 0], control[..., 1])
+                    and np.array_equal(control[..., 1], control[..., 2])):
+                encode_gray_h264(tmp, np.ascontiguousarray(control[..., 0]), fps, options)
+            else:
+                encode_rgb_h264(tmp, control, fps, options)
+    if "mask" in files:
         with atomic_path(files["mask"]) as tmp:
             encode_gray_h264(tmp, sample.mask, fps, H264Options(crf=MASK_CRF,
                                                                  threads=X264_THREADS))
+    if "reference" in files:
+        write_bytes(files["reference"], png_bytes(sample.reference))
 
 
-def _diffsynth_csv(root: Path, records: list[VideoRecord], task: Task, digits: int,
-                   prompt_for) -> str:
+def png_bytes(image: np.ndarray) -> bytes:
+    """(H, W, 3) uint8 as PNG (Pillow, default compression: the same bytes every run)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image), "RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _diffsynth_csv(root: Path, records: list[VideoRecord], task: Task, stem, prompt_for) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["video", "vace_video", *(["vace_video_mask"] if task.masked else []),
-                     "prompt"])
+    writer.writerow(["video", *_diffsynth_keys(task), "prompt"])
     for video in records:
-        files = task_files(root, video.index, task, digits)
+        files = task_files(root, stem(video.index), task)
         writer.writerow([video.modalities["color"].relative_to(root).as_posix(),
                          *(p.relative_to(root).as_posix() for p in files.values()),
                          prompt_for(video.meta.spec)])
     return buffer.getvalue()
 
 
-def _vace_lines(root: Path, records: list[VideoRecord], task: Task, digits: int,
-                prompt_for) -> str:
+def _vace_lines(root: Path, records: list[VideoRecord], task: Task, stem, prompt_for) -> str:
+    """VACE's inference arguments per video: src_video, src_mask, src_ref_images, prompt."""
+    keys = {"control": "src_video", "mask": "src_mask", "reference": "src_ref_images"}
     lines = []
     for video in records:
-        files = task_files(root, video.index, task, digits)
-        entry = {"src_video": files["control"].relative_to(root).as_posix()}
-        if "mask" in files:
-            entry["src_mask"] = files["mask"].relative_to(root).as_posix()
+        files = task_files(root, stem(video.index), task)
+        entry = {keys[k]: p.relative_to(root).as_posix() for k, p in files.items()}
         entry["prompt"] = prompt_for(video.meta.spec)
         lines.append(json.dumps(entry))
     return "".join(line + "\n" for line in lines)

@@ -149,8 +149,9 @@ class ClipDataset(Dataset):
         """One VACE task for the clip, drawn with its choices from
         SeedSequence([seed, epoch, global index, TASK_ITEM_STREAM]): `task` (its name), `video`
         (T,3,H,W) in [0, 1], `control` likewise (DiffSynth's `vace_video`), `mask` (T,1,H,W),
-        1 where the model generates (all 1 for the control tasks, as VACE without a mask). A
-        task the clip cannot have (an object task where no object shows) gives way to the next
+        1 where the model generates (all 1 for the control tasks, as VACE without a mask),
+        `reference` (3,H,W) in [0, 1]: the reference task's image (`vace_reference_image`),
+        white for the other tasks, and `has_reference` saying which. A task the clip cannot have (an object task where no object shows) gives way to the next
         in the drawn order. `arrays_of(output)`: the clip's arrays of an output, read once;
         `color`: the item's colour tensor if it has one."""
         from lightpipe.dataset.vace.tasks import make_task, task_needs
@@ -171,16 +172,24 @@ class ClipDataset(Dataset):
         else:
             raise ValueError(f"video {video.index} can have none of the tasks {self.tasks} "
                              f"(frames {frames.tolist()})")
-        control = torch.from_numpy(channels_first(sample.control)).float().div_(255.0)
+        control = sample.control if sample.control.flags.writeable else \
+            np.ascontiguousarray(sample.control)  # a read-only view of one channel
+        control = torch.from_numpy(channels_first(control)).float().div_(255.0)
         if sample.mask is None:
             mask = torch.ones((len(frames), 1, *meta.size))
         else:
             mask = torch.from_numpy(sample.mask[:, None] == 255).float()
         if color is None:
             color = MODALITIES["color"].tensors(arrays_of("color"), geometry)["color"]
+        if sample.reference is None:
+            reference = torch.ones((3, *geometry.size))
+        else:
+            image = torch.from_numpy(channels_first(sample.reference[None])).float().div_(255.0)
+            reference = geometry.apply(image, "bilinear")[0]
         return {"task": name, "video": color,
                 "control": geometry.apply(control, "bilinear"),
-                "mask": geometry.apply(mask, "nearest")}
+                "mask": geometry.apply(mask, "nearest"), "reference": reference,
+                "has_reference": sample.reference is not None}
 
 
 TASK_ITEM_STREAM = 0x7ACE1  # names the training items' task stream (any constant would do)

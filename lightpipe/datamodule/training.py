@@ -46,8 +46,9 @@ class GeneratedVideoDataModule(LightningDataModule):
         outputs: modalities to load, from MODALITIES.
         seed: train clip offsets come from SeedSequence([seed, epoch, video index]).
         tasks: VACE control tasks (`lightpipe.dataset.vace.tasks.TASKS`): each item then also
-            holds `task`, `video`, `control` and `mask` for one of them, drawn per item with
-            its choices from (seed, epoch, video index), computed from the stored ground truth.
+            holds `task`, `video`, `control`, `mask`, `reference` and `has_reference` for one
+            of them, drawn per item with its choices from (seed, epoch, video index), computed
+            from the stored ground truth.
     """
 
     def __init__(self, root: str, clip_length: int = DEFAULT_CLIP_LENGTH,
@@ -151,11 +152,14 @@ class GeneratedVideoDataModule(LightningDataModule):
 
     def _check_task_inputs(self, split: str, videos: list[VideoRecord]) -> None:
         """Every task's ground truth in every video, and objects for the object tasks."""
-        from lightpipe.dataset.vace.tasks import TASKS
+        from lightpipe.dataset.vace.tasks import TASKS, missing_outputs
 
+        present = [{name for name, o in MODALITIES.items() if o.present_in(v.meta)}
+                   for v in videos]
         for task in self.tasks:
             for need in TASKS[task].needs:
-                lacking = [v for v in videos if not MODALITIES[need].present_in(v.meta)]
+                lacking = [v for v, names in zip(videos, present)
+                           if need in missing_outputs(task, names)]
                 if lacking:
                     raise DatasetError(
                         f"`tasks` includes {task!r}, which needs the {need!r} output, and "

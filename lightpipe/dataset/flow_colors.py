@@ -73,14 +73,23 @@ def flow_to_rgb(flow: np.ndarray, max_radius: float | None = None,
 
     wheel = colour_wheel().astype(np.float64) / 255.0
     count = len(wheel)
-    position = (np.arctan2(-dy, -dx) / np.pi + 1.0) / 2.0 * (count - 1)  # in [0, 54]
-    k0 = np.floor(position).astype(np.int64)
-    k1 = (k0 + 1) % count
-    fraction = (position - k0)[..., None]
-    colour = (1.0 - fraction) * wheel[k0] + fraction * wheel[k1]
-    inside = (radius <= 1.0)[..., None]
-    colour = np.where(inside, 1.0 - radius[..., None] * (1.0 - colour), colour * 0.75)
-    rgb = np.floor(255.0 * colour).astype(np.uint8)
+    position = np.arctan2(-dy, -dx)  # -> (atan2 / pi + 1) / 2 * (count - 1), in [0, 54]
+    position /= np.pi
+    position += 1.0
+    position /= 2.0
+    position *= count - 1
+    k0 = np.floor(position)
+    fraction = position - k0
+    k0 = k0.astype(np.int64)
+    k1 = k0 + 1
+    k1[k1 == count] = 0  # (k0 + 1) mod count
+    inside = radius <= 1.0
+    rgb = np.empty((*dx.shape, 3), np.uint8)
+    for channel in range(3):  # one channel at a time: (..., ) temporaries, not (..., 3)
+        ramp = wheel[:, channel]
+        colour = (1.0 - fraction) * ramp[k0] + fraction * ramp[k1]
+        colour = np.where(inside, 1.0 - radius * (1.0 - colour), colour * 0.75)
+        rgb[..., channel] = np.floor(255.0 * colour)
     rgb[~draw] = 0
     return rgb
 

@@ -14,6 +14,7 @@ way.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -25,17 +26,20 @@ from lightpipe.assets.simplify import DEFAULT_MAX_TRIANGLES
 from lightpipe.config.settings import Settings
 from lightpipe.dataset.object_meta import ObjectsMeta
 from lightpipe.dataset.outputs import selected
+from lightpipe.dataset.vace.tasks import reference_frames
 from lightpipe.physics.records import PhysicsMeta
 from lightpipe.planning.specs import VideoSpec
 from lightpipe.render import backend as backends
 from lightpipe.render import camera_response, depth_of_field, kinematics, look, motion, native
 from lightpipe.render import environment as env_light
+from lightpipe.render import references
 from lightpipe.render.allocator import keep_freed_memory
 from lightpipe.render.annotations import object_annotations
 from lightpipe.render.antialias import SilhouetteAntialiasing
 from lightpipe.render.backend import Backend
 from lightpipe.render.lighting import VideoLighting, video_lighting
 from lightpipe.render.occlusion import KERNEL, occlusion_parameters
+from lightpipe.render.references import ObjectReferences
 from lightpipe.render.scene import Scene, build_scene, has_projected_ground, simulated_motion
 from lightpipe.render.shading import (
     environment_brdf_table,
@@ -83,6 +87,7 @@ class RenderOptions:
     flow: bool = False  # forward and backward optical flow with their flags (`motion`)
     object_coordinates: bool = False  # object pixels' normalized mesh-frame points (`motion`)
     objects: bool = False  # per-object annotations (`annotations`): boxes, poses, velocities
+    references: bool = False  # each object alone on white in a planned frame (`references`)
 
     @property
     def ids(self) -> bool:
@@ -130,6 +135,7 @@ class RenderedVideo:
     part_bounds: np.ndarray | None = None  # (P,2,3) float64 part mesh vertex min, max
     objects: ObjectsMeta | None = None  # per-object annotations, when `RenderOptions.objects`
     physics: PhysicsMeta | None = None  # the simulation's record (`spec.physics`): NNNN.json's
+    references: ObjectReferences | None = None  # when `RenderOptions.references`
 
 
 def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per_chunk: int = 4,
@@ -195,6 +201,8 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                                 frames.rays if device.type == "cpu" else
                                 pixel_rays(frames.intr, spec.width, spec.height, "cpu"),
                                 depth, segmentation, flow, coordinates)
+        alone = _render_references(spec, scene, lighting, options, backend, max_candidates,
+                                   device) if options.references else None
     flow = flow or (None,) * 4
     ids = None if segmentation is None else segmentation.astype(np.uint16)
     objects = object_annotations(spec, ids, scene.intrinsics, scene.extrinsics,
@@ -209,7 +217,34 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                          part_bounds=scene.part_bounds,
                          physics=None if spec.physics is None else
                          simulated_motion(spec, options.asset_root,
-                                          options.max_triangles).meta(spec.num_frames))
+                                          options.max_triangles).meta(spec.num_frames),
+                         references=alone)
+
+
+def _render_references(spec, scene, lighting, options, backend, max_candidates, device
+                       ) -> ObjectReferences:
+    """Each object's faces alone in its planned frame (`dataset.vace.tasks.reference_frames`),
+    in that frame's camera, pose and light, before a white backdrop, centred on white
+    (`references`). Anti-aliasing, shadows and occlusion as the video's; no blur or lens."""
+    frames = reference_frames(spec, references.in_view(scene, spec.width, spec.height,
+                                                       spec.camera.near))
+    shape = (1, spec.height, spec.width)
+    images = np.full((max(len(frames), 1), *shape[1:], 3), references.WHITE, np.uint8)
+    boxes: list = [None] * len(frames)
+    for slot, frame in enumerate(frames):
+        if frame is None:
+            continue
+        one = _Pass(spec, references.alone(scene, slot + 1, frame), lighting, options, backend,
+                    1, max_candidates, device)
+        white = _code_radiance(one.video.response)[references.WHITE]
+        one.video = dataclasses.replace(one.video, backdrop=white.expand(
+            3, spec.height * spec.width).contiguous())
+        color = torch.empty((*shape, 3), dtype=torch.uint8).numpy()
+        ids = torch.zeros(shape, dtype=torch.int32).numpy()
+        for f, outputs, radiance in one.run(color, torch.empty(shape).numpy(), ids, None):
+            _finish_colour(f, radiance, outputs, one.video, None, backend)
+        images[slot], boxes[slot] = references.centred(color[0], ids[0], slot + 2)
+    return ObjectReferences(images, frames, boxes)
 
 
 def _finish_colour(frame, radiance, outputs, video, lens, backend: Backend) -> None:

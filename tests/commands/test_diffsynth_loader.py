@@ -22,6 +22,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from lightpipe.commands.dispatch import main
 from lightpipe.dataset.vace.tasks import TASKS
@@ -32,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 DIFFSYNTH_ENV = REPO / ".venv-diffsynth"
 SIZE, FRAMES = 64, 5
 
-# Run in the subprocess: argv = [env, dataset root, tasks (JSON: name -> masked), out .npz].
+# Run in the subprocess: argv = [env, dataset root, tasks (JSON: name -> file keys), out .npz].
 LOADER = textwrap.dedent('''
     import importlib.util, json, sys, types
     from pathlib import Path
@@ -57,8 +58,7 @@ LOADER = textwrap.dedent('''
 
     import numpy as np
     arrays, report = {}, {"modules": sorted(m for m in sys.modules if m.startswith("diffsynth"))}
-    for task, masked in tasks.items():
-        keys = ["video", "vace_video", *(["vace_video_mask"] if masked else [])]
+    for task, keys in tasks.items():
         dataset = UnifiedDataset(  # as DiffSynth's examples/wanvideo/model_training/train.py
             base_path=root, metadata_path=f"{root}/metadata_train_{task}.csv", repeat=1,
             data_file_keys=keys,
@@ -70,8 +70,8 @@ LOADER = textwrap.dedent('''
         entry = {"len": len(dataset), "keys": sorted(item),
                  "prompt": [type(item["prompt"]).__name__, item["prompt"]]}
         for key in keys:
-            frames = item[key]
-            entry[key] = {"type": type(frames).__name__,
+            frames = item[key] if isinstance(item[key], list) else [item[key]]
+            entry[key] = {"type": type(item[key]).__name__,
                           "frame_types": sorted({type(f).__module__ + "." + type(f).__name__
                                                  for f in frames}),
                           "sizes": sorted({tuple(f.size) for f in frames}),
@@ -96,14 +96,20 @@ def loaded(tmp_path_factory, ground_truth_dataset):
     tasks = [arg for name in TASKS for arg in ("--task", name)]
     assert main(["export", "--root", str(root), "--format", "diffsynth", *tasks]) == 0
     out = base / "loaded.npz"
-    masked = {name: task.masked for name, task in TASKS.items()}
+    keys = {name: _keys(task) for name, task in TASKS.items()}
     proc = subprocess.run([sys.executable, "-c", LOADER, str(DIFFSYNTH_ENV), str(root),
-                           json.dumps(masked), str(out)],
+                           json.dumps(keys), str(out)],
                           capture_output=True, text=True, timeout=300, cwd=base)
     assert proc.returncode == 0, f"DiffSynth's loader failed:\n{proc.stderr[-4000:]}"
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     with np.load(out) as arrays:
         return root, report, dict(arrays)
+
+
+def _keys(task) -> list[str]:
+    """The metadata CSV's file columns of a task (`vace_export`), in order."""
+    source = ["vace_video", *(["vace_video_mask"] if task.masked else [])] if task.source else []
+    return ["video", *source, *(["vace_reference_image"] if task.reference else [])]
 
 
 def test_this_process_never_imports_diffsynth_or_its_packages(loaded):
@@ -118,7 +124,7 @@ def test_this_process_never_imports_diffsynth_or_its_packages(loaded):
 def test_diffsynths_loader_reads_the_exported_task(loaded, name):
     root, report, arrays = loaded
     task, entry = TASKS[name], report[name]
-    keys = ["video", "vace_video", *(["vace_video_mask"] if task.masked else [])]
+    keys = _keys(task)
     assert entry["len"] == 3  # the train list: 3 of 4 videos
     assert entry["keys"] == sorted([*keys, "prompt"])
     kind, prompt = entry["prompt"]
@@ -126,7 +132,14 @@ def test_diffsynths_loader_reads_the_exported_task(loaded, name):
     with open(root / f"metadata_train_{name}.csv") as handle:
         row = next(csv.DictReader(handle))
     assert prompt == row["prompt"]
-    for key in keys:
+    if task.reference:  # a PNG: DiffSynth reads it as one RGB image, exactly
+        reference = arrays[f"{name}/vace_reference_image"]
+        assert entry["vace_reference_image"]["sizes"] == [[SIZE, SIZE]]
+        assert entry["vace_reference_image"]["modes"] == ["RGB"]
+        written = np.asarray(Image.open(root / row["vace_reference_image"]).convert("RGB"))
+        assert np.array_equal(reference.reshape(written.shape), written)
+        assert written[0, 0].tolist() == [255, 255, 255] and (written != 255).any()
+    for key in (k for k in keys if k != "vace_reference_image"):
         # a list of PIL RGB images, all 5 frames (5 % 4 == 1: DiffSynth's time rule keeps them)
         assert entry[key] == {"type": "list", "frame_types": ["PIL.Image.Image"],
                               "sizes": [[SIZE, SIZE]], "modes": ["RGB"], "count": FRAMES}, key
@@ -142,7 +155,7 @@ def test_diffsynths_loader_reads_the_exported_task(loaded, name):
         # frames differ from it at colour edges only (observed: mean 0.03 to 2.1, max 37 to 90).
         error = np.abs(frames - read_rgb(root / row[key]).astype(int))
         assert error.mean() < 4 and np.median(error) <= 1, (key, error.mean())
-    if task.masked:
+    if "vace_video_mask" in keys:
         mask = arrays[f"{name}/vace_video_mask"]
         # lossless H.264, decoded to 3-channel RGB frames (mode RGB, not L), no resampling at
         # the same size: exactly 0 and 255 in every channel, both present

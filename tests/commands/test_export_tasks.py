@@ -45,13 +45,16 @@ def test_every_task_is_written_listed_and_the_same_bytes_with_two_workers(ground
     capsys.readouterr()
     written = {k: v for k, v in tree_hashes(one).items() if k.startswith("vace/")}
     assert written == {k: v for k, v in tree_hashes(two).items() if k.startswith("vace/")}
-    assert len(written) == 4 * sum(2 if t.masked else 1 for t in TASKS.values())
+    assert len(written) == 4 * sum((1 + t.masked if t.source else 0) + t.reference
+                                   for t in TASKS.values())
     for name, task in TASKS.items():
         with open(one / f"metadata_train_{name}.csv") as handle:
             rows = list(csv.DictReader(handle))
-        keys = ["video", "vace_video", *(["vace_video_mask"] if task.masked else []), "prompt"]
+        keys = ["video", *(["vace_video"] if task.source else []),
+                *(["vace_video_mask"] if task.masked and task.source else []),
+                *(["vace_reference_image"] if task.reference else []), "prompt"]
         assert list(rows[0]) == keys and len(rows) == 3
-        assert all((one / row["vace_video"]).is_file() for row in rows)
+        assert all((one / row[key]).is_file() for row in rows for key in keys[:-1])
         assert f"DiffSynth-Studio ({name}):" in captured.out
         assert "--data_file_keys " + ",".join(keys[:-1]) in captured.out
     with open(one / "metadata_val_outpainting.csv") as handle:
@@ -63,6 +66,38 @@ def test_every_task_is_written_listed_and_the_same_bytes_with_two_workers(ground
     grey = control[mask[..., 0] == 255]
     error = np.abs(grey.astype(int) - 128)  # H.264 at crf 18: grey 128 but near the edges
     assert np.median(error) == 0 and np.mean(error <= 2) > 0.9
+
+
+def test_the_reference_task_writes_each_videos_drawn_object_alone_on_white(ground_truth,
+                                                                          tmp_path):
+    """VACE's R2V: no source video, one reference PNG per video: the drawn object's stored
+    reference (`references` output), exactly, listed for DiffSynth and for VACE."""
+    from PIL import Image
+
+    from lightpipe.dataset.video_reader import read_rgb as read
+
+    root = _copy(ground_truth, tmp_path)
+    assert _export(root, "--format", "vace", "--task", "reference")[0] == 0
+    assert _export(root, "--format", "diffsynth", "--task", "reference")[0] == 0
+    lines = [json.loads(x) for x in (root / "vace_train_reference.jsonl").read_text().split("\n")
+             if x]
+    assert set(lines[0]) == {"src_ref_images", "prompt"}
+    assert lines[0]["src_ref_images"] == "vace/reference/0000/src_ref_image_0-reference.png"
+    drawn = set()
+    for index in range(3):
+        meta = json.loads((root / "train" / f"{index:04d}.json").read_text())
+        image = np.asarray(Image.open(root / "vace" / "reference" / f"{index:04d}" /
+                                      "src_ref_image_0-reference.png"))
+        stored = read(root / "train" / f"{index:04d}_references.mkv")
+        match = [k for k in range(len(meta["references"]["frames"]))
+                 if np.array_equal(stored[k], image)]
+        assert len(match) == 1 and meta["references"]["frames"][match[0]] is not None
+        drawn.add(match[0])
+        assert image.shape == (64, 64, 3) and image[0, 0].tolist() == [255, 255, 255]
+    with open(root / "metadata_train_reference.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["vace_reference_image"] for row in rows] == [
+        f"vace/reference/{i:04d}/src_ref_image_0-reference.png" for i in range(3)]
 
 
 def test_a_second_run_writes_nothing_and_a_lost_file_is_made_again(ground_truth, tmp_path,

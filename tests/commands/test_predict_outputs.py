@@ -16,7 +16,8 @@ from conftest import run_lightpipe, tiny_config, tree_hashes
 
 pytestmark = pytest.mark.e2e
 
-EVERY = ["color", "depth", "segmentation", "normals", "flow", "object_coordinates", "objects"]
+EVERY = ["color", "depth", "segmentation", "normals", "flow", "object_coordinates", "objects",
+         "references"]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,8 @@ def test_every_output_is_written_listed_and_recorded(every_output):
             assert f"{split}/{index:04d}{suffix}" in hashes
         meta = VideoMeta.from_dict(__import__("json").loads(
             (out / split / f"{index:04d}.json").read_text()))
-        assert set(meta.outputs) >= {"flow", "object_coordinates", "objects"}
+        assert set(meta.outputs) >= {"flow", "object_coordinates", "objects", "references"}
+        assert len(meta.outputs["references"].frames) == len(meta.spec.objects)
         assert len(meta.outputs["objects"].objects) == len(meta.spec.objects)
     assert "lightpipe dataset: 6/6 videos complete" in proc.stdout
 
@@ -134,7 +136,9 @@ def test_the_training_reader_returns_every_output(every_output):
               "object_coordinates_valid": ((3, 1, 48, 64), torch.bool),
               "segmentation": ((3, 1, 48, 64), torch.int64),
               "boxes_visible": ((3, 3, 4), torch.float32),
-              "object_ids": ((3,), torch.int64)}
+              "object_ids": ((3,), torch.int64),
+              "references": ((3, 3, 48, 64), torch.float32),
+              "reference_frames": ((3,), torch.int64)}
     for key, (shape, dtype) in shapes.items():
         assert tuple(item[key].shape) == shape and item[key].dtype == dtype, key
     assert not item["flow_forward_valid"][-1].any() or item["frame_indices"][-1] < 3
@@ -151,8 +155,17 @@ def test_the_training_reader_returns_every_output(every_output):
     finite = torch.isfinite(boxes).all(-1)
     assert finite.any()
     assert (boxes[finite][:, 2] <= 40).all() and (boxes[finite][:, 3] <= 24).all()
+    assert tuple(resized["references"].shape) == (3, 3, 24, 40)
+    record = VideoMeta.from_dict(__import__("json").loads(
+        (out / "val" / "0005.json").read_text())).outputs["references"]
+    count = len(record.frames)
+    assert item["reference_frames"].tolist() == [-1 if f is None else f for f in record.frames] \
+        + [-1] * (3 - count)
+    assert (item["references"][count:] == 1).all()  # padding slots are white
+    assert (item["references"][:count] < 1).any()  # an object on white
     batch = torch.utils.data.default_collate([small.train_dataset[0], small.train_dataset[1]])
     assert batch["boxes_amodal"].shape[:3] == (2, 3, 3)
+    assert batch["references"].shape == (2, 3, 3, 24, 40)
 
 
 def test_an_output_the_dataset_lacks_is_refused(tiny_dataset):

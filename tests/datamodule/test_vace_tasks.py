@@ -45,13 +45,38 @@ def test_items_hold_a_task_its_control_and_mask_the_same_for_the_same_seed_epoch
             task = TASKS[item["task"]]
             if not task.masked:
                 assert generate.all()
-            elif item["task"].endswith("frame"):  # extension: whole grey frames
+            elif item["task"].endswith("frame") or item["task"] == "reference":
+                # extension: whole grey frames; reference: VACE's empty source
                 grey = item["control"].permute(0, 2, 3, 1)[generate]
                 assert torch.all(grey == MISSING_GREY / 255.0)
+                assert generate.all() == (item["task"] == "reference")
             else:
                 grey = item["control"].permute(0, 2, 3, 1)[generate]
                 assert grey.numel() and torch.all(grey == MASKED_GREY / 255.0)
+            assert item["has_reference"] == (item["task"] == "reference")
+            assert item["reference"].shape == (3, 64, 64)
+            assert (item["reference"] == 1).all() != item["has_reference"]
     assert len(drawn) >= 6  # tasks vary over items and epochs
+
+
+def test_the_reference_item_is_the_drawn_objects_stored_reference(root):
+    from lightpipe.datamodule.clips import CropGeometry
+    from lightpipe.dataset.index import DatasetIndex
+    from lightpipe.dataset.outputs import REGISTRY
+
+    data = _module(root, tasks=["reference"], size=(32, 48))
+    index = DatasetIndex.open(root)
+    records = {v.index: v for v in index.complete_videos(("train",))[0]["train"]}
+    for position in range(len(data.train_dataset)):
+        item = data.train_dataset[(0, position)]
+        assert item["task"] == "reference" and item["has_reference"]
+        assert item["reference"].shape == (3, 32, 48) and item["mask"].eq(1).all()
+        video = records[int(item["index"])]
+        stored = REGISTRY["references"].read(video.modalities, video.meta)
+        tensors = REGISTRY["references"].tensors(stored, CropGeometry.fit(video.meta.size,
+                                                                           (32, 48)))
+        # the item's reference is one of the video's stored references, resized as the clip
+        assert any(torch.equal(item["reference"], image) for image in tensors["references"])
 
 
 def test_resized_items_and_a_stride_keep_the_task_tensors_aligned(root):

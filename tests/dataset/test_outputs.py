@@ -40,7 +40,8 @@ def test_the_registry_holds_the_new_ground_truth():
 @pytest.mark.parametrize("outputs,message", [
     (["color", "depth", "sparkle"],
      r"`settings.outputs` is \['color', 'depth', 'sparkle'\]; allowed: a list of output names "
-     r"from: color, depth_vis, depth, segmentation, normals, flow, object_coordinates, objects"
+     r"from: color, depth_vis, depth, segmentation, normals, flow, object_coordinates, objects, "
+     r"references"
      r"\.\nHINT: 'sparkle' is not an output Lightpipe knows"),
     (["color", "depth", "flow", "flow"], r"each output at most once"),
     (["color", "flow"], r"includes 'color' and 'depth'"),

@@ -167,6 +167,28 @@ def test_extension_keeps_its_frames_and_greys_the_rest_at_127(spec, task, kept):
             assert np.all(sample.control[t] == 127) and np.all(sample.mask[t] == 255)
 
 
+def test_reference_is_an_object_in_view_with_vaces_empty_source(spec):
+    """VACE's R2V without a source video: every frame grey 127 (what `vace_video` None is) and
+    the mask 255 everywhere; the reference one of the objects drawn in some frame."""
+    arrays = _arrays(spec)
+    images = np.stack([np.full((H, W, 3), 10 * (k + 1), np.uint8) for k in range(2)])
+    drawn = set()
+    for frames in ([3, 1], [-1, 4]):
+        arrays.update(references=images, reference_frames=np.array(frames))
+        for seed in range(12):
+            sample = make_task("reference", arrays, spec, np.random.default_rng(seed))
+            assert np.all(sample.control == 127) and np.all(sample.mask == 255)
+            assert sample.control.shape == (T, H, W, 3) and sample.mask.shape == (T, H, W)
+            slot = sample.choice["object_id"] - FIRST_OBJECT_ID
+            assert np.array_equal(sample.reference, images[slot])
+            assert sample.choice["frame"] == frames[slot] >= 0
+            drawn.add((tuple(frames), slot))
+    assert drawn == {((3, 1), 0), ((3, 1), 1), ((-1, 4), 1)}  # never the unseen object
+    arrays["reference_frames"] = np.array([-1, -1])
+    with pytest.raises(ValueError, match="shows none of its 2 objects"):
+        make_task("reference", arrays, spec)
+
+
 def test_each_tasks_choices_come_from_the_videos_own_stream(spec):
     first = [task_rng(spec, name).random() for name in TASKS]
     assert first == [task_rng(spec, name).random() for name in TASKS]

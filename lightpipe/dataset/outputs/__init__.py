@@ -22,12 +22,13 @@ from lightpipe.dataset.outputs.images import Color, DepthVis
 from lightpipe.dataset.outputs.labels import Normals, Segmentation
 from lightpipe.dataset.outputs.motion import Flow, ObjectCoordinates
 from lightpipe.dataset.outputs.objects import Objects
+from lightpipe.dataset.outputs.references import References
 from lightpipe.errors import ConfigError
 
 # Registry order is the order files are written, listed and shown.
 REGISTRY: dict[str, Output] = {output.name: output for output in (
     Color(), DepthVis(), Depth(), Segmentation(), Normals(), Flow(), ObjectCoordinates(),
-    Objects(),
+    Objects(), References(),
 )}
 # What `settings.outputs` must name (depth_vis comes with depth).
 REQUIRED = ("color", "depth")

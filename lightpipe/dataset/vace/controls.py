@@ -45,9 +45,10 @@ def object_colour(slot: int) -> np.ndarray:
 def depth_control(depth: np.ndarray, per_frame: bool = True) -> np.ndarray:
     """`depth`: inverse depth, near bright, 3 equal channels; normalized per frame by its own
     range as VACE's `DepthVideoAnnotator` (MiDaS, min-max per frame) or, `per_frame=False`, by
-    the video's (steady: no flicker, the `depth_vis` video's coding). Sky / no surface: 0."""
+    the video's (steady: no flicker, the `depth_vis` video's coding). Sky / no surface: 0. A
+    read-only view of one channel."""
     gray, _ = inverse_depth_gray(np.asarray(depth, np.float32), per_frame=per_frame)
-    return np.repeat(gray[..., None], 3, axis=-1)
+    return _three_channels(gray)
 
 
 def flow_control(flow_forward: np.ndarray) -> np.ndarray:
@@ -66,10 +67,21 @@ def flow_control(flow_forward: np.ndarray) -> np.ndarray:
 def gray_control(color: np.ndarray) -> np.ndarray:
     """`gray`: VACE's `GrayVideoAnnotator`, which applies OpenCV's BGR2GRAY to RGB frames, so
     its luma weighs red 0.114 and blue 0.299 (swapped): OpenCV's fixed-point formula
-    (ch0 * 1868 + ch1 * 9617 + ch2 * 4899 + 2^13) >> 14, written out. 3 equal channels."""
-    rgb = np.asarray(color).astype(np.int32)
-    luma = (rgb[..., 0] * 1868 + rgb[..., 1] * 9617 + rgb[..., 2] * 4899 + (1 << 13)) >> 14
-    return np.repeat(luma.astype(np.uint8)[..., None], 3, axis=-1)
+    (ch0 * 1868 + ch1 * 9617 + ch2 * 4899 + 2^13) >> 14, written out. 3 equal channels (a
+    read-only view of one).
+
+    Computed in float32, exactly: every product and sum is an integer below 2^24 (at most
+    255 * 2^14 + 2^13), so it is exact in any summation order, and the shift is a division by
+    a power of two and a floor."""
+    rgb = np.asarray(color, np.uint8)
+    weights = np.array([1868, 9617, 4899], np.float32)
+    luma = np.empty(rgb.shape[:-1], np.uint8)
+    for t in range(rgb.shape[0]):  # a frame at a time: the float32 temporaries stay small
+        total = rgb[t].astype(np.float32) @ weights
+        total += np.float32(1 << 13)
+        total *= np.float32(1.0 / (1 << 14))
+        luma[t] = np.floor(total, out=total)
+    return _three_channels(luma)
 
 
 def scribble_control(segmentation: np.ndarray, normals: np.ndarray) -> np.ndarray:
@@ -77,21 +89,24 @@ def scribble_control(segmentation: np.ndarray, normals: np.ndarray) -> np.ndarra
     strokes on white and is not inverted). A line runs between two 4-neighbours that show
     different surfaces (silhouettes: object, ground, sky) or one surface bent by more than
     CREASE_DEGREES (creases, from the normals); both pixels are drawn, so lines are SCRIBBLE_LINE
-    px wide across a boundary."""
+    px wide across a boundary. 3 equal channels (a read-only view of one)."""
     ids = np.asarray(segmentation)
-    n = np.asarray(normals, np.float32)
-    edge = np.zeros(ids.shape, bool)
     cos_limit = np.float32(np.cos(np.radians(CREASE_DEGREES)))
-    for axis in (1, 2):
-        a = [slice(None)] * 3
-        b = [slice(None)] * 3
-        a[axis], b[axis] = slice(None, -1), slice(1, None)
-        a, b = tuple(a), tuple(b)
-        bent = np.sum(n[a] * n[b], axis=-1) < cos_limit
-        cut = (ids[a] != ids[b]) | ((ids[a] > 0) & bent)
-        edge[a] |= cut
-        edge[b] |= cut
-    return np.repeat(np.where(edge, 0, WHITE).astype(np.uint8)[..., None], 3, axis=-1)
+    gray = np.empty(ids.shape, np.uint8)
+    for t in range(ids.shape[0]):  # a frame at a time: the temporaries stay in cache
+        n = np.asarray(normals[t], np.float32)
+        edge = np.zeros(ids.shape[1:], bool)
+        for axis in (0, 1):
+            a = [slice(None)] * 2
+            b = [slice(None)] * 2
+            a[axis], b[axis] = slice(None, -1), slice(1, None)
+            a, b = tuple(a), tuple(b)
+            bent = np.sum(n[a] * n[b], axis=-1) < cos_limit
+            cut = (ids[t][a] != ids[t][b]) | ((ids[t][a] > 0) & bent)
+            edge[a] |= cut
+            edge[b] |= cut
+        gray[t] = np.where(edge, 0, WHITE)
+    return _three_channels(gray)
 
 
 def layout_bbox(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -130,8 +145,8 @@ def masked_video(color: np.ndarray, mask: np.ndarray, fill: int = MASKED_GREY
     `fill` on all channels, and the mask as VACE writes it (255 generate, 0 keep)."""
     mask = np.asarray(mask, bool)
     video = np.array(color, np.uint8, copy=True)
-    video[mask] = fill
-    return video, np.where(mask, GENERATE, KEEP).astype(np.uint8)
+    np.copyto(video, np.uint8(fill), where=mask[..., None])
+    return video, np.where(mask, np.uint8(GENERATE), np.uint8(KEEP))
 
 
 def box_masks(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -157,20 +172,27 @@ def border_mask(frames: int, height: int, width: int, border: tuple[int, int, in
 
 
 def extension(color: np.ndarray, keep: str) -> tuple[np.ndarray, np.ndarray]:
-    """`firstframe` / `lastframe` / `firstlastframe`: the kept frames as they are, every other
-    frame MISSING_GREY; the mask 0 on kept frames and 255 on the others. The video keeps its
+    """`firstframe` / `lastframe` / `firstlastframe` (and `none`, the reference task's empty
+    source): the kept frames as they are, every other frame MISSING_GREY; the mask 0 on kept
+    frames and 255 on the others. The video keeps its
     length (VACE's firstlastframe adds a frame: 1 + 80 + 1)."""
     color = np.asarray(color, np.uint8)
     count = color.shape[0]
-    kept = {"first": [0], "last": [count - 1], "firstlast": [0, count - 1]}.get(keep)
+    kept = {"first": [0], "last": [count - 1], "firstlast": [0, count - 1], "none": []}.get(keep)
     if kept is None:
-        raise ValueError(f"keep must be first, last or firstlast, got {keep!r}")
+        raise ValueError(f"keep must be first, last, firstlast or none, got {keep!r}")
     video = np.full_like(color, MISSING_GREY)
     mask = np.full(color.shape[:3], GENERATE, np.uint8)
     for t in kept:
         video[t] = color[t]
         mask[t] = KEEP
     return video, mask
+
+
+def _three_channels(gray: np.ndarray) -> np.ndarray:
+    """(..., 3) read-only view of one channel (..., ): no copy; `np.ascontiguousarray` makes
+    one where a writable array is needed."""
+    return np.broadcast_to(gray[..., None], (*gray.shape, 3))
 
 
 def _box_outline(height: int, width: int, x0: int, y0: int, x1: int, y1: int,

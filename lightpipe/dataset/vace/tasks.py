@@ -21,17 +21,20 @@ VACE_STREAM = 0x7ACE  # names the tasks' streams (any constant would do)
 FIRST_OBJECT_ID = 2  # segmentation ids: 0 none, 1 ground, 2 + k object k
 REGION_SIDES = (0.2, 0.5)  # inpainting_region: the rectangle's sides, fractions of the frame's
 BORDER_SIDES = (0.1, 0.25)  # outpainting: each padded side's width, a fraction of the frame's
+REFERENCE_STREAM = "references"  # the stream the references' frames are drawn from (the output)
 
 
 @dataclass(frozen=True)
 class TaskSample:
     """What one task gives for one video: `control` (T, H, W, 3) uint8 (DiffSynth's
-    `vace_video`), `mask` (T, H, W) uint8 255 generate / 0 keep, or None, and `choice`: what
-    was drawn (object id, region, border), for the export's records."""
+    `vace_video`), `mask` (T, H, W) uint8 255 generate / 0 keep, or None, `choice`: what
+    was drawn (object id, region, border), for the export's records, and `reference`: the
+    reference image of the reference task."""
 
     control: np.ndarray
     mask: np.ndarray | None
     choice: dict
+    reference: np.ndarray | None = None  # (H, W, 3) uint8: `vace_reference_image`
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Task:
     objects: bool  # needs at least one object
     summary: str
     make: Callable[[dict, VideoSpec, np.random.Generator], TaskSample]
+    source: bool = True  # the export writes its source video (and mask): VACE's src_video
+    reference: bool = False  # gives a reference image (`vace_reference_image`)
 
 
 def task_rng(spec: VideoSpec, task: str) -> np.random.Generator:
@@ -56,6 +61,30 @@ def make_task(task: str, arrays: dict, spec: VideoSpec,
     color, depth, segmentation, flow_forward, object_ids, boxes_visible, ...), its choices from
     `rng` (default: the video's own stream, `task_rng`)."""
     return TASKS[task].make(arrays, spec, task_rng(spec, task) if rng is None else rng)
+
+
+def reference_frames(spec: VideoSpec, shares: np.ndarray) -> list[int | None]:
+    """The frame each object's reference is drawn in (the `references` output), from `shares`
+    (K, F): the share of its projected box inside the image per frame (`render.references.
+    in_view`). Drawn uniformly among the frames that show the whole box, from the stream
+    `task_rng(spec, REFERENCE_STREAM)`; else the frame showing the most of it (the first such);
+    None for an object never in view."""
+    rng = task_rng(spec, REFERENCE_STREAM)
+    frames: list[int | None] = []
+    for share in shares:
+        whole = np.flatnonzero(share >= 1.0)
+        if whole.size:
+            frames.append(int(whole[rng.integers(whole.size)]))
+        else:
+            frames.append(int(np.argmax(share)) if share.size and share.max() > 0 else None)
+    return frames
+
+
+def missing_outputs(task: str, present) -> list[str]:
+    """The outputs `task` reads that `present` (output names: a dataset's settings.outputs, a
+    video's outputs) lacks, in the task's order: what export, preview and the training reader
+    each refuse the task for."""
+    return [need for need in TASKS[task].needs if need not in present]
 
 
 def task_needs(names) -> tuple[str, ...]:
@@ -132,6 +161,17 @@ def _outpainting(arrays, spec, rng) -> TaskSample:
     return TaskSample(video, mask, {"border": list(border)})  # left, top, right, bottom
 
 
+def _reference(arrays, spec, rng) -> TaskSample:
+    """One object's reference (drawn among those in view) with nothing else to keep: the video
+    is VACE's empty source (grey 127, as `vace_video` None gives) and the mask all 255."""
+    frames = arrays["reference_frames"]
+    seen = frames[: len(spec.objects)] >= 0
+    slot = _chosen_object(spec, seen, rng)
+    video, mask = controls.extension(arrays["color"], "none")
+    return TaskSample(video, mask, {"object_id": FIRST_OBJECT_ID + slot,
+                                    "frame": int(frames[slot])}, arrays["references"][slot])
+
+
 def _extension(keep: str) -> Callable:
     def make(arrays, spec, rng):
         video, mask = controls.extension(arrays["color"], keep)
@@ -171,4 +211,7 @@ TASKS: dict[str, Task] = {task.name: task for task in (
          _extension("last")),
     Task("firstlastframe", (), True, False, "the first and last frames kept, the rest grey 127",
          _extension("firstlast")),
+    Task("reference", ("references",), True, True,
+         "one object alone on white, centred at its size in a planned frame; no video kept",
+         _reference, source=False, reference=True),
 )}
