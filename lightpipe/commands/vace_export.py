@@ -30,13 +30,23 @@ import numpy as np
 from lightpipe.atomic_io import atomic_path, write_bytes
 from lightpipe.dataset.index import DatasetIndex, VideoRecord
 from lightpipe.dataset.outputs import REGISTRY
-from lightpipe.dataset.vace.tasks import TASKS, Task, make_task, missing_outputs, task_needs
+from lightpipe.dataset.vace.tasks import (
+    TASKS,
+    Task,
+    make_task,
+    missing_outputs,
+    task_needs,
+    task_reads,
+)
 from lightpipe.errors import ConfigError, LightpipeError
 from lightpipe.planning.specs import VideoSpec
 
 TASK_DIR = "vace"
-CONTROL_CRF = 18  # the controls as the colour video is encoded (VACE's are lossy too)
+CONTROL_CRF = 18  # the controls at the colour video's quality (VACE's are lossy too)
 MASK_CRF = 0  # masks lossless: exactly 0 and 255 after decoding
+# x264's preset for both: superfast takes ~30% less time than the colour video's veryfast for
+# 30-45% larger controls (masks: 26 against 22 KiB a video; ultrafast would be 151)
+TASK_PRESET = "superfast"
 X264_THREADS = 1  # pinned: bytes never depend on --workers
 
 
@@ -151,9 +161,9 @@ def _write_job(job) -> int:
     """Write one video's missing task files (its outputs decoded once); how many tasks."""
     root, stem, video, names = job
     present = video.modalities
-    arrays = {}
+    arrays, keys = {}, task_reads(names)
     for output in task_needs(names):
-        arrays.update(REGISTRY[output].read(present, video.meta))
+        arrays.update(REGISTRY[output].read(present, video.meta, keys=keys))
     for name in names:
         _write_task(task_files(root, stem, TASKS[name]), video, name, arrays)
     return len(names)
@@ -168,7 +178,7 @@ def _write_task(files: dict[str, Path], video: VideoRecord, name: str, arrays: d
     if "control" in files:
         control = sample.control
         with atomic_path(files["control"]) as tmp:
-            options = H264Options(crf=CONTROL_CRF, threads=X264_THREADS)
+            options = H264Options(TASK_PRESET, crf=CONTROL_CRF, threads=X264_THREADS)
             if control.strides[-1] == 0 or (  # one channel seen three times, or equal ones
                     np.array_equal(control[..., 0], control[..., 1])
                     and np.array_equal(control[..., 1], control[..., 2])):
@@ -177,7 +187,7 @@ def _write_task(files: dict[str, Path], video: VideoRecord, name: str, arrays: d
                 encode_rgb_h264(tmp, control, fps, options)
     if "mask" in files:
         with atomic_path(files["mask"]) as tmp:
-            encode_gray_h264(tmp, sample.mask, fps, H264Options(crf=MASK_CRF,
+            encode_gray_h264(tmp, sample.mask, fps, H264Options(TASK_PRESET, crf=MASK_CRF,
                                                                  threads=X264_THREADS))
     if "reference" in files:
         write_bytes(files["reference"], png_bytes(sample.reference))

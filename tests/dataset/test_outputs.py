@@ -99,3 +99,22 @@ def test_the_objects_record_is_parsed_only_when_read(tiny_dataset):
                                "objects")
     assert json.loads(rest) == {"a": 1} and json.loads(raw) == {"b": [2]}
     assert _cut_top_level('{\n  "a": 1\n}\n', "objects") == ('{\n  "a": 1\n}\n', None)
+
+
+def test_flow_decodes_only_the_direction_a_reader_asks_for(ground_truth_dataset, tmp_path):
+    import shutil
+
+    from lightpipe.dataset.index import DatasetIndex
+    from lightpipe.dataset.video_reader import VideoReadError
+
+    root = tmp_path / "ds"
+    shutil.copytree(ground_truth_dataset[1], root)
+    video = DatasetIndex.open(root).complete_videos(("train",))[0]["train"][0]
+    files = video.modalities
+    every = REGISTRY["flow"].read(files, video.meta)
+    files["flow_backward"].unlink()  # never opened when only forward arrays are asked for
+    forward = REGISTRY["flow"].read(files, video.meta, keys=("color", "flow_forward"))
+    assert set(forward) == {"flow_forward", "flow_forward_flags"}
+    assert all((forward[k] == every[k]).all() for k in forward)
+    with pytest.raises(VideoReadError):
+        REGISTRY["flow"].read(files, video.meta)

@@ -18,7 +18,7 @@ validating a config does, loads neither.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -90,9 +90,11 @@ class Output:
     def encode(self, video, context: WriteContext) -> Encoded:
         raise NotImplementedError
 
-    def read(self, files: dict[str, Path], meta, frames: Sequence[int] | None = None
-             ) -> dict[str, np.ndarray]:
-        """Its arrays decoded from `files` (modality -> path), `frames` only (default all)."""
+    def read(self, files: dict[str, Path], meta, frames: Sequence[int] | None = None,
+             keys: Collection[str] | None = None) -> dict[str, np.ndarray]:
+        """Its arrays decoded from `files` (modality -> path), `frames` only (default all).
+        `keys`: the arrays the caller uses (default all); an output may then skip decoding a
+        file none of them comes from (flow: one direction)."""
         raise NotImplementedError
 
     def tensors(self, arrays: dict[str, np.ndarray], geometry, slots: int | None = None

@@ -55,7 +55,7 @@ class Depth(Output):
                 context.fps, context.keyframe_interval)},
             MetricDepthMeta.of(context.file_name("depth"), ranges["near"], ranges["far"]))
 
-    def read(self, files, meta, frames=None):
+    def read(self, files, meta, frames=None, keys=None):
         from lightpipe.dataset.depth_codes import dequantize_metric
         from lightpipe.dataset.video_reader import read_gray16
 

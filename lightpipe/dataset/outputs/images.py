@@ -39,7 +39,7 @@ class Color(Output):
         return Encoded({"color": lambda path: encode_rgb_h264(path, video.color, context.fps,
                                                                context.h264)})
 
-    def read(self, files, meta, frames=None):
+    def read(self, files, meta, frames=None, keys=None):
         from lightpipe.dataset.video_reader import read_rgb
 
         return {"color": read_rgb(files["color"], frames)}
@@ -74,7 +74,7 @@ class DepthVis(Output):
             {"depth_vis": lambda path: encode_gray_h264(path, gray, context.fps, context.h264)},
             DepthVisMeta.of(context.file_name("depth_vis"), context.depth_normalization, ranges))
 
-    def read(self, files, meta, frames=None):
+    def read(self, files, meta, frames=None, keys=None):
         from lightpipe.dataset.video_reader import read_rgb
 
         return {"depth_vis": read_rgb(files["depth_vis"], frames)}

@@ -82,7 +82,7 @@ class Segmentation(Output):
                 path, video.segmentation, context.fps, context.keyframe_interval)},
             SegmentationMeta.of(context.file_name("segmentation"), context.spec))
 
-    def read(self, files, meta, frames=None):
+    def read(self, files, meta, frames=None, keys=None):
         from lightpipe.dataset.video_reader import read_gray16
 
         return {"segmentation": read_gray16(files["segmentation"], frames)}
@@ -117,7 +117,7 @@ class Normals(Output):
                                                      context.keyframe_interval)},
             NormalsMeta.of(context.file_name("normals")))
 
-    def read(self, files, meta, frames=None):
+    def read(self, files, meta, frames=None, keys=None):
         from lightpipe.dataset.video_reader import read_rgb
 
         return {"normals": decode_normals(read_rgb(files["normals"], frames))}

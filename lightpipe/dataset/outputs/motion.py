@@ -108,11 +108,13 @@ class Flow(Output):
         return Encoded(files, FlowMeta.of(records["forward"], records["backward"],
                                           flow_codes.VISIBLE_TOLERANCE))
 
-    def read(self, files, meta, frames=None):
+    def read(self, files, meta, frames=None, keys=None):
         from lightpipe.dataset.video_reader import read_planes16
 
         arrays = {}
         for direction in ("forward", "backward"):
+            if keys is not None and not any(k.startswith(f"flow_{direction}") for k in keys):
+                continue  # not asked for: its file is not decoded
             flow, flags = flow_codes.decode_flow(read_planes16(files[f"flow_{direction}"],
                                                                frames))
             arrays[f"flow_{direction}"], arrays[f"flow_{direction}_flags"] = flow, flags
@@ -172,7 +174,7 @@ class ObjectCoordinates(Output):
             path, codes, context.fps, context.keyframe_interval)},
             ObjectCoordinatesMeta.of(context.file_name("object_coordinates"), self.files[0]))
 
-    def read(self, files, meta, frames=None):
+    def read(self, files, meta, frames=None, keys=None):
         from lightpipe.dataset.video_reader import read_planes16
 
         coords, mask = flow_codes.decode_object_coordinates(

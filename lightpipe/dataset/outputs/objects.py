@@ -32,7 +32,7 @@ class Objects(Output):
     def encode(self, video, context) -> Encoded:
         return Encoded({}, video.objects)
 
-    def read(self, files, meta, frames=None):
+    def read(self, files, meta, frames=None, keys=None):
         record = meta.outputs["objects"]
         count = meta.num_frames
         frames = np.arange(count) if frames is None else np.asarray(frames)

@@ -61,7 +61,7 @@ class References(Output):
                                                          context.keyframe_interval)},
             ReferencesMeta.of(context.file_name("references"), video.references))
 
-    def read(self, files, meta, frames=None):
+    def read(self, files, meta, frames=None, keys=None):
         """Every object's image (K, H, W, 3) whatever `frames` asks (they are per object, not
         per frame) and `reference_frames` (K,) int64, -1 for an object never in view."""
         from lightpipe.dataset.video_reader import read_rgb

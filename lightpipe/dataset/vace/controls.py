@@ -56,12 +56,16 @@ def flow_control(flow_forward: np.ndarray) -> np.ndarray:
     the flow from frame i - 1 to i in the Middlebury colours, normalized by that field's
     largest magnitude (+ 1e-5), and image 0 repeats image 1 (RAFT gives T - 1 fields, VACE
     repeats the first), so T frames give T images. No motion is white."""
-    flow = np.asarray(flow_forward, np.float64)
+    flow = np.asarray(flow_forward)
     if flow.ndim != 4 or flow.shape[-1] != 2 or flow.shape[0] < 2:
         raise ValueError(f"flow_forward must be (T >= 2, H, W, 2), got {flow.shape}")
-    fields = [flow_to_rgb(field, float(np.hypot(field[..., 0], field[..., 1]).max())
-                          + FLOW_EPSILON) for field in flow[:-1]]
-    return np.stack([fields[0], *fields])
+    images = np.empty((*flow.shape[:3], 3), np.uint8)
+    for t in range(1, flow.shape[0]):  # a field at a time, in float64
+        field = flow[t - 1].astype(np.float64)
+        largest = float(np.hypot(field[..., 0], field[..., 1]).max())
+        images[t] = flow_to_rgb(field, largest + FLOW_EPSILON)
+    images[0] = images[1]
+    return images
 
 
 def gray_control(color: np.ndarray) -> np.ndarray:
@@ -135,7 +139,7 @@ def layout_track(segmentation: np.ndarray, object_ids: list[int]) -> np.ndarray:
     frames = np.full((*ids.shape, 3), WHITE, np.uint8)
     for slot, object_id in enumerate(object_ids):
         band = _dilate(_boundary(ids == object_id), TRACK_LINE // 2)
-        frames[band] = object_colour(slot)
+        np.copyto(frames, object_colour(slot), where=band[..., None])
     return frames
 
 
@@ -219,15 +223,14 @@ def _boundary(mask: np.ndarray) -> np.ndarray:
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """(T, H, W) bool: the mask grown by a (2 radius + 1)^2 square."""
-    out = mask.copy()
-    height, width = mask.shape[1:]
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            if dy == dx == 0:
-                continue
-            shifted = np.zeros_like(mask)
-            shifted[:, max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = \
-                mask[:, max(-dy, 0):height + min(-dy, 0), max(-dx, 0):width + min(-dx, 0)]
-            out |= shifted
+    """(T, H, W) bool: the mask grown by a (2 radius + 1)^2 square (separably: along rows, then
+    along columns, which is the same set)."""
+    rows = mask.copy()
+    for d in range(1, radius + 1):
+        rows[:, :, d:] |= mask[:, :, :-d]
+        rows[:, :, :-d] |= mask[:, :, d:]
+    out = rows.copy()
+    for d in range(1, radius + 1):
+        out[:, d:] |= rows[:, :-d]
+        out[:, :-d] |= rows[:, d:]
     return out

@@ -47,6 +47,7 @@ class Task:
     make: Callable[[dict, VideoSpec, np.random.Generator], TaskSample]
     source: bool = True  # the export writes its source video (and mask): VACE's src_video
     reference: bool = False  # gives a reference image (`vace_reference_image`)
+    reads: tuple[str, ...] | None = None  # the arrays of `needs` it reads, where not all
 
 
 def task_rng(spec: VideoSpec, task: str) -> np.random.Generator:
@@ -85,6 +86,15 @@ def missing_outputs(task: str, present) -> list[str]:
     video's outputs) lacks, in the task's order: what export, preview and the training reader
     each refuse the task for."""
     return [need for need in TASKS[task].needs if need not in present]
+
+
+def task_reads(names) -> tuple[str, ...] | None:
+    """The arrays the tasks `names` read (for `Output.read`'s `keys`), or None: all of their
+    outputs' arrays (a task without `reads`)."""
+    reads = [TASKS[name].reads for name in names]
+    if any(r is None for r in reads):
+        return None
+    return tuple(dict.fromkeys(key for r in reads for key in r))
 
 
 def task_needs(names) -> tuple[str, ...]:
@@ -187,7 +197,8 @@ TASKS: dict[str, Task] = {task.name: task for task in (
          _depth(False)),
     Task("flow", ("flow",), False, False,
          "forward flow in the Middlebury colours, per-frame max, first image repeated",
-         _control(lambda a: controls.flow_control(a["flow_forward"]))),
+         _control(lambda a: controls.flow_control(a["flow_forward"])),
+         reads=("color", "flow_forward")),
     Task("gray", (), False, False, "grey video as VACE's annotator makes it",
          _control(lambda a: controls.gray_control(a["color"]))),
     Task("scribble", ("segmentation", "normals"), False, False,
