@@ -12,6 +12,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
+from lightpipe.datamodule.side_by_side import map_outputs
 from lightpipe.dataset.clip_span import clip_span
 from lightpipe.dataset.index import VideoRecord
 from lightpipe.dataset.outputs import REGISTRY, Output
@@ -128,9 +129,12 @@ class ClipDataset(Dataset):
                 read[name] = REGISTRY[name].read(files, meta, frames)
             return read[name]
 
+        def tensors_of(name: str) -> dict:
+            return MODALITIES[name].tensors(arrays_of(name), geometry, self.slots)
+
         item = {}
-        for name in self.outputs:
-            item.update(MODALITIES[name].tensors(arrays_of(name), geometry, self.slots))
+        for tensors in map_outputs(tensors_of, self.outputs).values():  # side by side in the
+            item.update(tensors)  # main process, one after the other in a DataLoader worker
         extrinsics = meta.extrinsics[frames]
         if self.tasks:
             item.update(self._task_item(video, frames, geometry, epoch, arrays_of,

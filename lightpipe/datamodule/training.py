@@ -9,6 +9,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler
 
+from lightpipe.datamodule.batches import collate_clips
 from lightpipe.datamodule.clips import DEFAULT_OUTPUTS, MODALITIES, ClipDataset
 from lightpipe.dataset.clip_span import (
     DEFAULT_CLIP_LENGTH,
@@ -127,7 +128,8 @@ class GeneratedVideoDataModule(LightningDataModule):
 
     def _loader(self, dataset: ClipDataset, sampler) -> DataLoader:
         return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+                          collate_fn=collate_clips)
 
     def _world(self) -> tuple[int, int]:
         trainer = self.trainer

@@ -84,8 +84,15 @@ class DepthVis(Output):
 
 
 def _unit_rgb(rgb, geometry):
-    """(T,H,W,3) uint8 -> (T,3,H',W') float in [0, 1], resized bilinearly (antialiased)."""
+    """(T,H,W,3) uint8 -> (T,3,H',W') float in [0, 1], resized bilinearly (antialiased).
+
+    The floats are written into a NumPy buffer, in the arrays' own (T,H,W,3) order (the
+    tensor is its channels-first view, as `.float()` of that view gave): NumPy asks the kernel
+    for huge pages for large buffers, and a clip of floats is ~77 MB at 832x480x16, so fresh
+    4 KiB pages cost more than the conversion itself. Same values, same strides."""
+    import numpy as np
     import torch
 
-    frames = torch.from_numpy(channels_first(rgb)).float().div_(255.0)
-    return geometry.apply(frames, "bilinear")
+    frames = torch.from_numpy(np.empty(rgb.shape, np.float32))
+    frames.copy_(torch.from_numpy(rgb)).div_(255.0)
+    return geometry.apply(torch.from_numpy(channels_first(frames.numpy())), "bilinear")
