@@ -161,9 +161,10 @@ def _write_job(job) -> int:
     """Write one video's missing task files (its outputs decoded once); how many tasks."""
     root, stem, video, names = job
     present = video.modalities
-    arrays, keys = {}, task_reads(names)
+    arrays = {}
     for output in task_needs(names):
-        arrays.update(REGISTRY[output].read(present, video.meta, keys=keys))
+        arrays.update(REGISTRY[output].read(present, video.meta,
+                                            keys=task_reads(names, output)))
     for name in names:
         _write_task(task_files(root, stem, TASKS[name]), video, name, arrays)
     return len(names)
@@ -180,7 +181,8 @@ def _write_task(files: dict[str, Path], video: VideoRecord, name: str, arrays: d
         with atomic_path(files["control"]) as tmp:
             options = H264Options(TASK_PRESET, crf=CONTROL_CRF, threads=X264_THREADS)
             if control.strides[-1] == 0 or (  # one channel seen three times, or equal ones
-                    np.array_equal(control[..., 0], control[..., 1])
+                    np.array_equal(control[0, ..., 0], control[0, ..., 1])  # (colour: fails
+                    and np.array_equal(control[..., 0], control[..., 1])  # at frame 0)
                     and np.array_equal(control[..., 1], control[..., 2])):
                 encode_gray_h264(tmp, np.ascontiguousarray(control[..., 0]), fps, options)
             else:

@@ -88,11 +88,11 @@ def missing_outputs(task: str, present) -> list[str]:
     return [need for need in TASKS[task].needs if need not in present]
 
 
-def task_reads(names) -> tuple[str, ...] | None:
-    """The arrays the tasks `names` read (for `Output.read`'s `keys`), or None: all of their
-    outputs' arrays (a task without `reads`)."""
-    reads = [TASKS[name].reads for name in names]
-    if any(r is None for r in reads):
+def task_reads(names, output: str) -> tuple[str, ...] | None:
+    """The arrays of `output` that the tasks `names` read (for `Output.read`'s `keys`), or None:
+    all of them (a task needing it declares no `reads`, or none needs it)."""
+    reads = [TASKS[name].reads for name in names if output in TASKS[name].needs]
+    if not reads or any(r is None for r in reads):
         return None
     return tuple(dict.fromkeys(key for r in reads for key in r))
 
@@ -198,7 +198,7 @@ TASKS: dict[str, Task] = {task.name: task for task in (
     Task("flow", ("flow",), False, False,
          "forward flow in the Middlebury colours, per-frame max, first image repeated",
          _control(lambda a: controls.flow_control(a["flow_forward"])),
-         reads=("color", "flow_forward")),
+         reads=("flow_forward",)),
     Task("gray", (), False, False, "grey video as VACE's annotator makes it",
          _control(lambda a: controls.gray_control(a["color"]))),
     Task("scribble", ("segmentation", "normals"), False, False,
