@@ -3,14 +3,15 @@ written once in VACE's own preprocess naming and listed for DiffSynth-Studio or 
 
 Files: `vace/<task>/NNNN/src_video-<task>.mp4` (the control, DiffSynth's `vace_video`) and,
 for the tasks with a mask, `src_mask-<task>.mp4` (255 generate, 0 keep; lossless H.264, so the
-values survive). Each is written atomically and skipped when present: a second run, or a run
+values survive); the reference task writes `src_ref_image_0-reference.png` instead (no source
+video, VACE's R2V). Each is written atomically and skipped when present: a second run, or a run
 after a crash, does only what is missing. Each file's bytes depend only on the dataset and the
 task (x264 pinned to one thread), never on `--workers`.
 
 `--format diffsynth` lists them per split and task in `metadata_<split>_<task>.csv` (video,
-vace_video, vace_video_mask where the task has a mask, prompt); `--format vace` in
-`vace_<split>_<task>.jsonl` (src_video, src_mask, prompt: the arguments of VACE's
-`vace_wan_inference.py`).
+vace_video, vace_video_mask where the task has a mask, vace_reference_image where it has a
+reference, prompt); `--format vace` in `vace_<split>_<task>.jsonl` (src_video, src_mask,
+src_ref_images, prompt: the arguments of VACE's `vace_wan_inference.py`).
 """
 
 from __future__ import annotations
