@@ -155,9 +155,10 @@ class ClipDataset(Dataset):
         (T,3,H,W) in [0, 1], `control` likewise (DiffSynth's `vace_video`), `mask` (T,1,H,W),
         1 where the model generates (all 1 for the control tasks, as VACE without a mask),
         `reference` (3,H,W) in [0, 1]: the reference task's image (`vace_reference_image`),
-        white for the other tasks, and `has_reference` saying which. A task the clip cannot have (an object task where no object shows) gives way to the next
-        in the drawn order. `arrays_of(output)`: the clip's arrays of an output, read once;
-        `color`: the item's colour tensor if it has one."""
+        white for the other tasks, and `has_reference` saying which. A task the clip cannot
+        have (an object task where no object shows) gives way to the next in the drawn order.
+        `arrays_of(output)`: the clip's arrays of an output, read once; `color`: the item's
+        colour tensor if it has one."""
         from lightpipe.dataset.vace.tasks import make_task, task_needs
 
         meta = video.meta
