@@ -49,6 +49,7 @@ MASK_CRF = 0  # masks lossless: exactly 0 and 255 after decoding
 # 30-45% larger controls (masks: 26 against 22 KiB a video; ultrafast would be 151)
 TASK_PRESET = "superfast"
 X264_THREADS = 1  # pinned: bytes never depend on --workers
+UNAVAILABLE = "unavailable.txt"  # in a video's task folder: why it cannot have the task
 
 
 def check_tasks(names: list[str], index: DatasetIndex,
@@ -104,8 +105,8 @@ def export_tasks(index: DatasetIndex, videos: dict[str, list[VideoRecord]], task
     missing = {}  # video -> its tasks with a file missing: one job (its videos decoded once)
     for split in videos:
         for video in videos[split]:
-            names = [task.name for task in tasks if not all(
-                p.exists() for p in task_files(root, stem(video.index), task).values())]
+            names = [task.name for task in tasks
+                     if not _done(task_files(root, stem(video.index), task))]
             if names:
                 missing[video.index] = (video, names)
     total = sum(len(vs) for vs in videos.values()) * len(tasks)
@@ -134,6 +135,9 @@ def export_tasks(index: DatasetIndex, videos: dict[str, list[VideoRecord]], task
                 pool.shutdown(cancel_futures=True)
     for task in tasks:
         for split, records in videos.items():
+            lacking = [v for v in records
+                       if _unavailable(task_files(root, stem(v.index), task)).exists()]
+            records = [v for v in records if v not in lacking]
             if fmt == "diffsynth":
                 path = root / f"metadata_{split}_{task.name}.csv"
                 write_bytes(path, _diffsynth_csv(root, records, task, stem, prompt).encode())
@@ -141,6 +145,11 @@ def export_tasks(index: DatasetIndex, videos: dict[str, list[VideoRecord]], task
                 path = root / f"vace_{split}_{task.name}.jsonl"
                 write_bytes(path, _vace_lines(root, records, task, stem, prompt).encode())
             print(f"wrote {path} ({len(records)} videos)")
+            if lacking:
+                print(f"lightpipe export: task {task.name}: {len(lacking)} {split} video(s) "
+                      "cannot have it and are left out of the list: "
+                      f"{index.layout.describe([v.index for v in lacking])} (the reason is in "
+                      f"{TASK_DIR}/{task.name}/NNNN/{UNAVAILABLE})", file=sys.stderr)
 
 
 def diffsynth_arguments(root: Path, task: Task, size_args: list[str]) -> str:
@@ -171,12 +180,27 @@ def _write_job(job) -> int:
     return len(names)
 
 
+def _done(files: dict[str, Path]) -> bool:
+    """Whether a (video, task) needs no work: its files are all there, or it cannot have it."""
+    return all(p.exists() for p in files.values()) or _unavailable(files).exists()
+
+
+def _unavailable(files: dict[str, Path]) -> Path:
+    """The note a video leaves for a task it cannot have (an object task where it shows none of
+    its objects): the reason, so a resumed export does not try again."""
+    return next(iter(files.values())).parent / UNAVAILABLE
+
+
 def _write_task(files: dict[str, Path], video: VideoRecord, name: str, arrays: dict) -> None:
     from lightpipe.dataset.video_codec import H264Options, encode_gray_h264, encode_rgb_h264
 
-    sample = make_task(name, arrays, video.meta.spec)
-    fps = video.meta.video.fps
     next(iter(files.values())).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        sample = make_task(name, arrays, video.meta.spec)
+    except ValueError as error:  # e.g. it shows none of its objects: noted, left out of lists
+        write_bytes(_unavailable(files), f"{name}: {error}\n".encode())
+        return
+    fps = video.meta.video.fps
     if "control" in files:
         control = sample.control
         with atomic_path(files["control"]) as tmp:

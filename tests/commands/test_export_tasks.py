@@ -151,6 +151,45 @@ def test_object_tasks_are_refused_for_a_dataset_without_objects(tmp_path, capsys
     assert tree_hashes(root) == before
 
 
+def test_a_video_that_cannot_have_an_object_task_is_noted_and_left_out_of_the_lists(tmp_path,
+                                                                                   capsys):
+    """A 3-degree field of view misses most objects: those videos get a note with the reason
+    instead of files, are left out of the lists, and a second run does not try them again."""
+    from lightpipe.dataset.video_reader import read_gray16
+
+    config = tiny_config(tmp_path / "c.yaml", tmp_path / "out", num_videos=4,
+                         video={"num_frames": 3}, camera={"fov_y_deg": [3.0, 3.0]},
+                         outputs=["color", "depth", "segmentation", "references"],
+                         scene={"min_objects": 1, "max_objects": 1},
+                         dataset_split={"train_ratio": 1.0})
+    root = write_dataset(config)
+    assert main(["export", "--root", str(root), "--format", "diffsynth",
+                 "--task", "inpainting_masktrack", "--task", "gray"]) == 0
+    err = capsys.readouterr().err
+    shows = [bool((read_gray16(root / "train" / f"{i:04d}_segmentation.mkv") >= 2).any())
+             for i in range(4)]
+    assert not all(shows)  # the case under test happens
+    for i, seen in enumerate(shows):
+        folder = root / "vace" / "inpainting_masktrack" / f"{i:04d}"
+        assert (folder / "src_video-inpainting_masktrack.mp4").exists() == seen
+        note = folder / "unavailable.txt"
+        assert note.exists() != seen
+        if not seen:
+            assert "shows none of its 1 objects" in note.read_text()
+    with open(root / "metadata_train_inpainting_masktrack.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["video"] for row in rows] == [f"train/{i:04d}_color.mp4"
+                                              for i, seen in enumerate(shows) if seen]
+    with open(root / "metadata_train_gray.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 4  # the other tasks keep every video
+    assert f"task inpainting_masktrack: {shows.count(False)} train video(s) cannot have it" in err
+    before = tree_hashes(root)
+    assert main(["export", "--root", str(root), "--format", "diffsynth",
+                 "--task", "inpainting_masktrack", "--task", "gray"]) == 0
+    assert "8 of 8 task videos already complete" in capsys.readouterr().err
+    assert tree_hashes(root) == before
+
+
 def test_preview_shows_a_tasks_video_control_and_mask_from_files_or_rendered(ground_truth,
                                                                               tmp_path, capsys):
     from PIL import Image
