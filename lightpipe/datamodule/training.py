@@ -154,14 +154,11 @@ class GeneratedVideoDataModule(LightningDataModule):
 
     def _check_task_inputs(self, split: str, videos: list[VideoRecord]) -> None:
         """Every task's ground truth in every video, and objects for the object tasks."""
-        from lightpipe.dataset.vace.tasks import TASKS, missing_outputs
+        from lightpipe.dataset.vace.tasks import TASKS
 
-        present = [{name for name, o in MODALITIES.items() if o.present_in(v.meta)}
-                   for v in videos]
         for task in self.tasks:
             for need in TASKS[task].needs:
-                lacking = [v for v, names in zip(videos, present)
-                           if need in missing_outputs(task, names)]
+                lacking = [v for v in videos if not MODALITIES[need].present_in(v.meta)]
                 if lacking:
                     raise DatasetError(
                         f"`tasks` includes {task!r}, which needs the {need!r} output, and "

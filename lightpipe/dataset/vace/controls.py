@@ -178,8 +178,8 @@ def border_mask(frames: int, height: int, width: int, border: tuple[int, int, in
 def extension(color: np.ndarray, keep: str) -> tuple[np.ndarray, np.ndarray]:
     """`firstframe` / `lastframe` / `firstlastframe` (and `none`, the reference task's empty
     source): the kept frames as they are, every other frame MISSING_GREY; the mask 0 on kept
-    frames and 255 on the others. The video keeps its
-    length (VACE's firstlastframe adds a frame: 1 + 80 + 1)."""
+    frames and 255 on the others. The video keeps its length (VACE's firstlastframe adds a
+    frame: 1 + 80 + 1)."""
     color = np.asarray(color, np.uint8)
     count = color.shape[0]
     kept = {"first": [0], "last": [count - 1], "firstlast": [0, count - 1], "none": []}.get(keep)

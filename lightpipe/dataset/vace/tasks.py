@@ -82,9 +82,9 @@ def reference_frames(spec: VideoSpec, shares: np.ndarray) -> list[int | None]:
 
 
 def missing_outputs(task: str, present) -> list[str]:
-    """The outputs `task` reads that `present` (output names: a dataset's settings.outputs, a
-    video's outputs) lacks, in the task's order: what export, preview and the training reader
-    each refuse the task for."""
+    """The outputs `task` reads that `present` (output names: a dataset's or a config's
+    settings.outputs) lacks, in the task's order: what export and preview refuse the task for
+    (the training reader checks each video's files instead)."""
     return [need for need in TASKS[task].needs if need not in present]
 
 
@@ -174,9 +174,8 @@ def _outpainting(arrays, spec, rng) -> TaskSample:
 def _reference(arrays, spec, rng) -> TaskSample:
     """One object's reference (drawn among those in view) with nothing else to keep: the video
     is VACE's empty source (grey 127, as `vace_video` None gives) and the mask all 255."""
-    frames = arrays["reference_frames"]
-    seen = frames[: len(spec.objects)] >= 0
-    slot = _chosen_object(spec, seen, rng)
+    frames = arrays["reference_frames"]  # one per object, -1 never in view
+    slot = _chosen_object(spec, frames >= 0, rng)
     video, mask = controls.extension(arrays["color"], "none")
     return TaskSample(video, mask, {"object_id": FIRST_OBJECT_ID + slot,
                                     "frame": int(frames[slot])}, arrays["references"][slot])
