@@ -108,10 +108,17 @@ def decode_flow(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"planes must be uint16 with 3 channels (last axis), got "
                          f"{getattr(planes, 'dtype', type(planes).__name__)} "
                          f"{getattr(planes, 'shape', '')}")
-    if (planes[..., 2] > 0xFF).any():
-        raise ValueError("flags plane holds values > 255: not a Lightpipe flow video")
-    flow = (planes[..., :2].astype(np.float32) - np.float32(_OFFSET)) / np.float32(FLOW_SCALE)
-    return flow, planes[..., 2].astype(np.uint8)
+    flow = np.empty((*planes.shape[:-1], 2), np.float32)
+    flags = np.empty(planes.shape[:-1], np.uint8)
+    frames = planes.reshape(-1, *planes.shape[-3:]) if planes.ndim > 3 else planes[None]
+    for frame, out, flag in zip(frames, flow.reshape(*frames.shape[:-1], 2),
+                                flags.reshape(frames.shape[:-1])):  # a frame at a time: in cache
+        if frame[..., 2].max(initial=0) > 0xFF:
+            raise ValueError("flags plane holds values > 255: not a Lightpipe flow video")
+        np.subtract(frame[..., :2], np.float32(_OFFSET), out=out, dtype=np.float32)
+        out /= np.float32(FLOW_SCALE)
+        flag[...] = frame[..., 2]
+    return flow, flags
 
 
 def encode_object_coordinates(coords: np.ndarray, mask: np.ndarray, fast=None) -> np.ndarray:

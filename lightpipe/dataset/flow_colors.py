@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["colour_wheel", "flow_to_rgb", "wheel_image"]
+__all__ = ["colour_wheel", "flow_image", "flow_to_rgb", "wheel_image"]
 
 # (length, start RGB, channel that ramps, +1 ramps 0 -> 255 / -1 ramps 255 -> 0)
 _SEGMENTS = (
@@ -94,6 +94,55 @@ def flow_to_rgb(flow: np.ndarray, max_radius: float | None = None,
     return rgb
 
 
+def flow_image(flow: np.ndarray, epsilon: float = 1e-5) -> np.ndarray:
+    """One flow field (H, W, 2) -> uint8 RGB (H, W, 3) as RAFT's `flow_viz.flow_to_image` draws
+    it (the function VACE's `FlowVisAnnotator` calls on RAFT's float32 flow), in its arithmetic:
+    u, v float32; divided by (the field's largest sqrt(u^2 + v^2) + epsilon), a float32 sum
+    (numpy 2's promotion rules); rad = sqrt(u^2 + v^2) and the wheel position
+    (atan2(-v, -u) / pi + 1) / 2 * 54 in float32; the fraction and the colours in float64
+    (float32 - int32 and the wheel / 255.0 promote), colour = 1 - rad * (1 - colour) where
+    rad <= 1, colour * 0.75 elsewhere; floor(255 * colour). The same coding as `flow_to_rgb`
+    (the module docstring) with RAFT's roundings, and ~3x faster: no float64 hypot. Any finite
+    flow; a field with no motion is white."""
+    flow = np.asarray(flow, np.float32)
+    if flow.ndim != 3 or flow.shape[-1] != 2:
+        raise ValueError(f"flow must be (H, W, 2), got shape {flow.shape}")
+    u, v = flow[..., 0], flow[..., 1]
+    rad = np.sqrt(np.square(u) + np.square(v))
+    scale = np.max(rad, initial=np.float32(0.0)) + np.float32(epsilon)
+    u = u / scale
+    v = v / scale
+    np.sqrt(np.square(u) + np.square(v), out=rad)
+    fk = np.arctan2(-v, -u)
+    fk /= np.float32(np.pi)  # RAFT: `a = arctan2(-v, -u) / np.pi`, a float32 array
+    fk += np.float32(1.0)
+    fk /= np.float32(2.0)
+    fk *= np.float32(len(_WHEEL) - 1)
+    k0 = np.floor(fk).astype(np.int32)
+    k1 = k0 + 1
+    k1[k1 == len(_WHEEL)] = 0
+    f = fk.astype(np.float64)
+    f -= k0  # RAFT: `f = fk - k0`, float32 - int32 -> float64
+    g = 1.0 - f
+    inside = rad <= 1.0
+    scaled_rad = rad.astype(np.float64)
+    image = np.empty((*flow.shape[:2], 3), np.uint8)
+    col, tmp = np.empty_like(f), np.empty_like(f)
+    for channel in range(3):
+        ramp = _WHEEL[:, channel]
+        np.multiply(g, ramp.take(k0), out=col)  # (1 - f) * col0 + f * col1
+        np.multiply(f, ramp.take(k1), out=tmp)
+        col += tmp
+        np.subtract(1.0, col, out=tmp)  # inside: 1 - rad * (1 - col)
+        tmp *= scaled_rad
+        np.subtract(1.0, tmp, out=tmp)
+        np.multiply(col, 0.75, out=col)  # outside: col * 0.75
+        np.copyto(col, tmp, where=inside)
+        col *= 255.0
+        image[..., channel] = np.floor(col, out=col)
+    return image
+
+
 def wheel_image(size: int) -> np.ndarray:
     """A legend: (size, size, 3) uint8, the coding of flow (x - c, y - c) with c = (size - 1) / 2
     and max_radius = size / 2, inside the disc of that radius; black outside."""
@@ -104,3 +153,6 @@ def wheel_image(size: int) -> np.ndarray:
     flow = np.stack([x - centre, y - centre], axis=-1)
     radius = size / 2.0
     return flow_to_rgb(flow, max_radius=radius, valid=np.hypot(*np.moveaxis(flow, -1, 0)) <= radius)
+
+
+_WHEEL = colour_wheel().astype(np.float64) / 255.0  # RAFT: `colorwheel[:, i] / 255.0`

@@ -52,9 +52,9 @@ class GrayTable:
             return None
         return cls(tables[0])
 
-    def convert(self, frame: av.VideoFrame) -> np.ndarray:
-        """(H, W, 3) uint8 of a gray frame (`is_gray(frame)`)."""
-        return np.take(self.rgb, luma(frame), axis=0)
+    def convert(self, frame: av.VideoFrame, out: np.ndarray | None = None) -> np.ndarray:
+        """(H, W, 3) uint8 of a gray frame (`is_gray(frame)`), into `out` if given."""
+        return np.take(self.rgb, luma(frame), axis=0, out=out, mode="clip")  # codes < 256
 
 
 def is_gray(frame: av.VideoFrame) -> bool:

@@ -93,14 +93,13 @@ def _read(path, frames: Sequence[int] | None, convert: Callable,
     Format-2 files have a keyframe every `keyframe_interval` frames, so a clip late in a video
     decodes at most that many frames it does not keep (format 1 has one keyframe: the seek
     lands on frame 0, i.e. decode-and-drop). Positions come from the frames' timestamps. Only
-    the kept frames are converted (the costly step). One decoder thread: DataLoader workers
-    parallelize files.
+    the kept frames are converted (the costly step), each straight into its slot of the result
+    (`_Frames`: no stacking copy). One decoder thread: DataLoader workers parallelize files.
     """
     wanted = None if frames is None else sorted(set(int(f) for f in frames))
     if wanted is not None and (not wanted or wanted[0] < 0):
         raise ValueError(f"frame indices must be non-empty and >= 0, got {list(frames)}")
     path = os.fspath(path)
-    kept: dict[int, np.ndarray] = {}
     try:
         with av.open(path) as container:
             stream = container.streams.video[0]
@@ -109,29 +108,28 @@ def _read(path, frames: Sequence[int] | None, convert: Callable,
                 raise VideoReadError(f"{path}: pixel format {stream.codec_context.pix_fmt!r}; "
                                      f"expected one of {', '.join(pix_fmts)}")
             clock = _FrameClock.of(stream)
+            kept = _Frames(frames, _frame_count(container, stream), convert)
             first = 0 if wanted is None or clock is None else wanted[0]
             if first > 0:
                 container.seek(clock.pts(first), stream=stream, backward=True, any_frame=False)
-            decoded = _decode(container, stream, wanted, clock, kept, convert, seeked=first > 0)
+            decoded = _decode(container, stream, wanted, clock, kept, seeked=first > 0)
             if decoded is None:  # the seek went past the first wanted frame: from the start
                 container.seek(0, stream=stream, backward=True, any_frame=False)
-                decoded = _decode(container, stream, wanted, None, kept, convert, seeked=False)
+                decoded = _decode(container, stream, wanted, None, kept, seeked=False)
     except FileNotFoundError:
         raise VideoReadError(f"{path}: file not found; the dataset changed after it was "
                              "indexed (rerun `lightpipe predict` to restore it)") from None
     except (av.FFmpegError, IndexError) as exc:
         raise VideoReadError(f"{path}: cannot decode: {exc}") from None
-    if wanted is None:
-        if not kept:
-            raise VideoReadError(f"{path}: holds no frames")
-        return np.stack([kept[i] for i in range(len(kept))])
-    if len(kept) < len(wanted):
+    if wanted is None and not kept.count:
+        raise VideoReadError(f"{path}: holds no frames")
+    if wanted is not None and kept.count < len(wanted):
         raise VideoReadError(f"{path}: has only {decoded} frames; frame {wanted[-1]} was requested")
-    return np.stack([kept[int(f)] for f in frames])
+    return kept.result(path)
 
 
 def _decode(container, stream, wanted: list[int] | None, clock: _FrameClock | None,
-            kept: dict[int, np.ndarray], convert: Callable, seeked: bool) -> int | None:
+            kept: _Frames, seeked: bool) -> int | None:
     """Decode into `kept`; returns the frame count seen (last position + 1), or None when a
     seek landed after the first wanted frame. Without `clock`, positions are counted from 0."""
     targets = None if wanted is None else set(wanted)
@@ -142,10 +140,61 @@ def _decode(container, stream, wanted: list[int] | None, clock: _FrameClock | No
             return None
         decoded = position + 1
         if targets is None or position in targets:
-            kept[position] = convert(frame)
+            kept.put(position, frame)
         if wanted is not None and position >= wanted[-1]:
             break
     return decoded
+
+
+def _frame_count(container, stream) -> int:
+    """The stream's frame count as its container states it (MP4), else from its duration and
+    rate (Matroska); 0 where neither is known. Only sizes the result: reading does not rely
+    on it."""
+    if stream.frames:
+        return int(stream.frames)
+    rate = stream.average_rate or stream.guessed_rate
+    if container.duration and rate:
+        return max(0, round(container.duration / av.time_base * float(rate)))
+    return 0
+
+
+class _Frames:
+    """The result of a read, filled frame by frame: `frames` (the order asked for, repeats
+    allowed) or, None, every frame by position (`expected` of them, grown if there are more).
+    Each decoded frame is converted once, into its first slot, and copied to its repeats."""
+
+    def __init__(self, frames: Sequence[int] | None, expected: int, convert: Callable) -> None:
+        self.convert, self.array, self.count, self.puts = convert, None, 0, 0
+        self.size = expected if frames is None else len(frames)
+        self.slots: dict[int, list[int]] | None = None
+        if frames is not None:
+            self.slots = {}
+            for slot, position in enumerate(frames):
+                self.slots.setdefault(int(position), []).append(slot)
+
+    def put(self, position: int, frame: av.VideoFrame) -> None:
+        slots = [position] if self.slots is None else self.slots[position]
+        if self.array is None:
+            shape, dtype = self.convert.layout(frame)
+            self.array = np.empty((max(self.size, slots[-1] + 1), *shape), dtype)
+        elif slots[-1] >= len(self.array):  # more frames than the container said
+            grown = np.empty((max(2 * len(self.array), slots[-1] + 1), *self.array.shape[1:]),
+                             self.array.dtype)
+            grown[:len(self.array)] = self.array
+            self.array = grown
+        self.convert(frame, self.array[slots[0]])
+        for slot in slots[1:]:
+            self.array[slot] = self.array[slots[0]]
+        self.puts += 1
+        self.count = max(self.count, position + 1) if self.slots is None else self.puts
+
+    def result(self, path: str) -> np.ndarray:
+        if self.slots is not None:
+            return self.array
+        if self.puts != self.count:
+            raise VideoReadError(f"{path}: {self.count - self.puts} frame position(s) missing "
+                                 "(not a constant-rate video)")
+        return self.array[:self.count]
 
 
 @dataclass(frozen=True)
@@ -180,16 +229,24 @@ class _RGB:
     def __init__(self) -> None:
         self.reformatter = VideoReformatter()
 
-    def __call__(self, frame: av.VideoFrame) -> np.ndarray:
+    @staticmethod
+    def layout(frame: av.VideoFrame) -> tuple[tuple[int, ...], type]:
+        return (frame.height, frame.width, 3), np.uint8
+
+    def __call__(self, frame: av.VideoFrame, out: np.ndarray) -> None:
         if is_gray(frame):
             table = _gray_table(frame)
             if table is not None:
-                return table.convert(frame)
-        return self.swscale(frame)
+                table.convert(frame, out)
+                return
+        out[...] = _plane(self.swscale_frame(frame), 0, np.uint8, 3)
+
+    def swscale_frame(self, frame: av.VideoFrame) -> av.VideoFrame:
+        return self.reformatter.reformat(frame, format="rgb24", interpolation=RGB_SCALING,
+                                         threads=1)
 
     def swscale(self, frame: av.VideoFrame) -> np.ndarray:
-        return self.reformatter.reformat(frame, format="rgb24", interpolation=RGB_SCALING,
-                                         threads=1).to_ndarray()
+        return self.swscale_frame(frame).to_ndarray()
 
 
 _GRAY_TABLES: dict[tuple, GrayTable | None] = {}  # per (size, colour space, range); None: swscale
@@ -202,14 +259,39 @@ def _gray_table(frame: av.VideoFrame) -> GrayTable | None:
     return _GRAY_TABLES[key]
 
 
-def _gray16(frame: av.VideoFrame) -> np.ndarray:
-    return frame.to_ndarray(format="gray16le")
+def _plane(frame: av.VideoFrame, index: int, dtype, channels: int = 1) -> np.ndarray:
+    """Plane `index` of `frame` as a view of its buffer, (H, W) or (H, W, channels) of `dtype`
+    in native byte order, its line padding dropped."""
+    plane = frame.planes[index]
+    item = np.dtype(dtype).itemsize * channels
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    rows = rows[:, : plane.width * item].view(dtype)
+    return rows.reshape(plane.height, plane.width, channels) if channels > 1 else rows
 
 
-def _planes16(frame: av.VideoFrame) -> np.ndarray:
-    # PyAV stacks the planes in order, plane i -> channel i, (H, W, C); no conversion.
-    return frame.to_ndarray()
+class _Planes:
+    """Frames as their planes' integer codes, without conversion: (H, W) of plane 0 (gray), or
+    with `planes`, (H, W, C) with channel c = plane c; uint16 for 16-bit formats (either byte
+    order), else uint8."""
+
+    def __init__(self, planes: bool) -> None:
+        self.planes = planes
+
+    def layout(self, frame: av.VideoFrame) -> tuple[tuple[int, ...], type]:
+        shape = (frame.height, frame.width)
+        dtype = np.uint16 if frame.format.name.endswith(("16le", "16be")) else np.uint8
+        return ((*shape, len(frame.planes)) if self.planes else shape), dtype
+
+    def __call__(self, frame: av.VideoFrame, out: np.ndarray) -> None:
+        name = frame.format.name
+        dtype = np.dtype(">u2" if name.endswith("16be") else "<u2") if out.itemsize == 2 else \
+            np.dtype(np.uint8)
+        if not self.planes:
+            out[...] = _plane(frame, 0, dtype)  # (a byte swap where the frame's order differs)
+            return
+        for index in range(out.shape[-1]):
+            out[..., index] = _plane(frame, index, dtype)
 
 
-def _gray_codes(frame: av.VideoFrame) -> np.ndarray:
-    return frame.to_ndarray()
+_gray16 = _gray_codes = _Planes(planes=False)
+_planes16 = _Planes(planes=True)

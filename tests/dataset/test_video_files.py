@@ -223,3 +223,22 @@ def test_a_seeking_read_returns_exactly_the_frames_of_a_full_decode(tmp_path, fp
         assert np.array_equal(read_gray16(depth, frames), everything[1][frames]), frames
     with pytest.raises(VideoReadError, match="has only 41 frames; frame 41 was requested"):
         read_rgb(color, [38, 41])
+
+
+@pytest.mark.parametrize("stated", [0, 2, 41, 60])
+def test_a_full_read_does_not_rely_on_the_frame_count_the_container_states(tmp_path, monkeypatch,
+                                                                           stated):
+    """Frames are decoded into a result sized by the container's count; a wrong count (none, too
+    few, too many) still gives every frame, once, in order."""
+    from lightpipe.dataset import video_reader
+
+    rgb = np.random.default_rng(5).integers(0, 256, (41, 32, 32, 3), dtype=np.uint8)
+    color, depth = tmp_path / "c.mp4", tmp_path / "d.mkv"
+    encode_rgb_h264(color, rgb, 16, H264Options(keyframe_interval=8))
+    encode_gray16_ffv1(depth, rgb[..., 2].astype(np.uint16) * 257, 16, 8)
+    everything = read_rgb(color), read_gray16(depth)
+    monkeypatch.setattr(video_reader, "_frame_count", lambda container, stream: stated)
+    again = read_rgb(color), read_gray16(depth)
+    assert again[0].shape == (41, 32, 32, 3) and again[1].shape == (41, 32, 32)
+    assert np.array_equal(again[0], everything[0]) and np.array_equal(again[1], everything[1])
+    assert np.array_equal(everything[1], rgb[..., 2].astype(np.uint16) * 257)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from lightpipe.dataset.depth_codes import inverse_depth_gray
-from lightpipe.dataset.flow_colors import flow_to_rgb
+from lightpipe.dataset.flow_colors import flow_image
 
 GENERATE, KEEP = 255, 0  # mask values (VACE: white = generate, black = keep)
 MASKED_GREY = 128  # inpainting and outpainting fill (`InpaintingVideoAnnotator.mask_color`,
@@ -53,17 +53,16 @@ def depth_control(depth: np.ndarray, per_frame: bool = True) -> np.ndarray:
 
 def flow_control(flow_forward: np.ndarray) -> np.ndarray:
     """`flow`: VACE's `FlowVisAnnotator` on our exact forward flow (T, H, W, 2): image i shows
-    the flow from frame i - 1 to i in the Middlebury colours, normalized by that field's
-    largest magnitude (+ 1e-5), and image 0 repeats image 1 (RAFT gives T - 1 fields, VACE
-    repeats the first), so T frames give T images. No motion is white."""
+    the flow from frame i - 1 to i drawn by RAFT's `flow_to_image` (`flow_colors.flow_image`:
+    the Middlebury colours, normalized by that field's largest magnitude + 1e-5, RAFT's float32
+    arithmetic), and image 0 repeats image 1 (RAFT gives T - 1 fields, VACE repeats the first),
+    so T frames give T images. No motion is white."""
     flow = np.asarray(flow_forward)
     if flow.ndim != 4 or flow.shape[-1] != 2 or flow.shape[0] < 2:
         raise ValueError(f"flow_forward must be (T >= 2, H, W, 2), got {flow.shape}")
     images = np.empty((*flow.shape[:3], 3), np.uint8)
-    for t in range(1, flow.shape[0]):  # a field at a time, in float64
-        field = flow[t - 1].astype(np.float64)
-        largest = float(np.hypot(field[..., 0], field[..., 1]).max())
-        images[t] = flow_to_rgb(field, largest + FLOW_EPSILON)
+    for t in range(1, flow.shape[0]):  # a field at a time
+        images[t] = flow_image(flow[t - 1], FLOW_EPSILON)
     images[0] = images[1]
     return images
 
