@@ -213,11 +213,22 @@ def _write_task(files: dict[str, Path], video: VideoRecord, name: str, arrays: d
             else:
                 encode_rgb_h264(tmp, control, fps, options)
     if "mask" in files:
+        key = (name, sample.mask.shape, fps) if TASKS[name].fixed_mask else None
         with atomic_path(files["mask"]) as tmp:
-            encode_gray_h264(tmp, sample.mask, fps, H264Options(TASK_PRESET, crf=MASK_CRF,
-                                                                 threads=X264_THREADS))
+            if key in _FIXED_MASKS:  # the same bytes as encoding it again
+                tmp.write_bytes(_FIXED_MASKS[key])
+            else:
+                encode_gray_h264(tmp, sample.mask, fps, H264Options(TASK_PRESET, crf=MASK_CRF,
+                                                                     threads=X264_THREADS))
+                if key is not None:
+                    _FIXED_MASKS[key] = tmp.read_bytes()
     if "reference" in files:
         write_bytes(files["reference"], png_bytes(sample.reference))
+
+
+# Per process: the mask files of the tasks whose mask depends on the video's shape alone (the
+# extension tasks), by (task, mask shape, fps): encoded once, not once per video.
+_FIXED_MASKS: dict[tuple, bytes] = {}
 
 
 def png_bytes(image: np.ndarray) -> bytes:

@@ -201,7 +201,11 @@ def render_video(spec: VideoSpec, device: torch.device | str = "cpu", frames_per
                                 frames.rays if device.type == "cpu" else
                                 pixel_rays(frames.intr, spec.width, spec.height, "cpu"),
                                 depth, segmentation, flow, coordinates)
-        alone = _render_references(spec, scene, lighting, options, backend, max_candidates,
+        # One frame per object: never compiled (each would be a new trace, its one frame a
+        # specialized size: minutes of compiling per process for ~0.1 s of rendering). The
+        # native or eager kernels give the same bits.
+        alone = _render_references(spec, scene, lighting, options,
+                                   backends.choose(device, options.native), max_candidates,
                                    device) if options.references else None
     flow = flow or (None,) * 4
     ids = None if segmentation is None else segmentation.astype(np.uint16)

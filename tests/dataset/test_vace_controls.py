@@ -222,3 +222,18 @@ def test_scribble_draws_silhouettes_and_creases_black_on_white_two_pixels_wide()
     # the object's outline: its edge pixels and the sky pixels beside them
     assert black[3, 1] and black[3, 2] and not black[3, 3] and black[3, 6] and black[3, 7]
     assert black[0, 4] and black[1, 4] and not black[2, 4] and black[4, 4] and black[5, 4]
+
+
+def test_the_tasks_marked_fixed_mask_have_a_mask_of_the_videos_shape_alone(spec):
+    """The export encodes a `fixed_mask` task's mask once per process: it must not depend on the
+    video's content or stream."""
+    other = plan_video(8, Settings(num_videos=2, video=VideoSettings(W, H, T, 8)), 0,
+                       asset_pools(8, Settings(num_videos=2)))
+    arrays = _arrays(spec)
+    changed = dict(arrays, color=255 - arrays["color"], segmentation=arrays["segmentation"][::-1])
+    fixed = [name for name, task in TASKS.items() if task.fixed_mask]
+    assert fixed == ["firstframe", "lastframe", "firstlastframe"]
+    for name in fixed:
+        masks = [make_task(name, a, s, np.random.default_rng(seed)).mask
+                 for a, s, seed in ((arrays, spec, 0), (changed, other, 1))]
+        assert np.array_equal(*masks)

@@ -48,6 +48,7 @@ class Task:
     source: bool = True  # the export writes its source video (and mask): VACE's src_video
     reference: bool = False  # gives a reference image (`vace_reference_image`)
     reads: tuple[str, ...] | None = None  # the arrays of `needs` it reads, where not all
+    fixed_mask: bool = False  # its mask depends on the video's frame count and size alone
 
 
 def task_rng(spec: VideoSpec, task: str) -> np.random.Generator:
@@ -216,11 +217,11 @@ TASKS: dict[str, Task] = {task.name: task for task in (
     Task("outpainting", (), True, False,
          "a random border (each side with probability 1/2), grey 128", _outpainting),
     Task("firstframe", (), True, False, "the first frame kept, the rest grey 127",
-         _extension("first")),
+         _extension("first"), fixed_mask=True),
     Task("lastframe", (), True, False, "the last frame kept, the rest grey 127",
-         _extension("last")),
+         _extension("last"), fixed_mask=True),
     Task("firstlastframe", (), True, False, "the first and last frames kept, the rest grey 127",
-         _extension("firstlast")),
+         _extension("firstlast"), fixed_mask=True),
     Task("reference", ("references",), True, True,
          "one object alone on white, centred at its size in a planned frame; no video kept",
          _reference, source=False, reference=True),
