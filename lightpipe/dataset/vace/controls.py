@@ -97,14 +97,17 @@ def scribble_control(segmentation: np.ndarray, normals: np.ndarray) -> np.ndarra
     cos_limit = np.float32(np.cos(np.radians(CREASE_DEGREES)))
     gray = np.empty(ids.shape, np.uint8)
     for t in range(ids.shape[0]):  # a frame at a time: the temporaries stay in cache
-        n = np.asarray(normals[t], np.float32)
+        n = np.ascontiguousarray(np.moveaxis(np.asarray(normals[t], np.float32), -1, 0))
         edge = np.zeros(ids.shape[1:], bool)
         for axis in (0, 1):
             a = [slice(None)] * 2
             b = [slice(None)] * 2
             a[axis], b[axis] = slice(None, -1), slice(1, None)
             a, b = tuple(a), tuple(b)
-            bent = np.sum(n[a] * n[b], axis=-1) < cos_limit
+            dot = n[0][a] * n[0][b]  # (x + y) + z, as np.sum over the 3 channels adds them
+            dot += n[1][a] * n[1][b]
+            dot += n[2][a] * n[2][b]
+            bent = dot < cos_limit
             cut = (ids[t][a] != ids[t][b]) | ((ids[t][a] > 0) & bent)
             edge[a] |= cut
             edge[b] |= cut
@@ -133,12 +136,23 @@ def layout_track(segmentation: np.ndarray, object_ids: list[int]) -> np.ndarray:
     """`layout_track`: each object's exact mask contour, TRACK_LINE px wide, in its slot's colour
     on white: the mask's boundary pixels (a 4-neighbour outside the mask or the frame) and the
     pixels around them (3x3), as `cv2.drawContours` with thickness 3 draws on the contour
-    `cv2.findContours` traces through them. Objects in slot order, later ones on top."""
+    `cv2.findContours` traces through them. Objects in slot order, later ones on top. Worked
+    out per frame on the object's box grown by the line (the same pixels, far less work)."""
     ids = np.asarray(segmentation)
     frames = np.full((*ids.shape, 3), WHITE, np.uint8)
-    for slot, object_id in enumerate(object_ids):
-        band = _dilate(_boundary(ids == object_id), TRACK_LINE // 2)
-        np.copyto(frames, object_colour(slot), where=band[..., None])
+    radius = TRACK_LINE // 2
+    height, width = ids.shape[1:]
+    for t in range(ids.shape[0]):
+        for slot, object_id in enumerate(object_ids):
+            mask = ids[t] == object_id
+            rows = np.flatnonzero(mask.any(axis=1))
+            if rows.size == 0:
+                continue
+            cols = np.flatnonzero(mask.any(axis=0))
+            y0, y1 = max(rows[0] - radius, 0), min(rows[-1] + radius + 1, height)
+            x0, x1 = max(cols[0] - radius, 0), min(cols[-1] + radius + 1, width)
+            band = _dilate(_boundary(mask[None, y0:y1, x0:x1]), radius)[0]
+            np.copyto(frames[t, y0:y1, x0:x1], object_colour(slot), where=band[..., None])
     return frames
 
 
