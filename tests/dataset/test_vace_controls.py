@@ -237,3 +237,19 @@ def test_the_tasks_marked_fixed_mask_have_a_mask_of_the_videos_shape_alone(spec)
         masks = [make_task(name, a, s, np.random.default_rng(seed)).mask
                  for a, s, seed in ((arrays, spec, 0), (changed, other, 1))]
         assert np.array_equal(*masks)
+
+
+def test_layout_track_worked_out_on_each_objects_box_is_the_whole_frame_contour():
+    """The per-box form gives the pixels of the definition on whole frames (boundary pixels
+    grown by 3x3), objects at the frame's edges and touching each other included."""
+    rng = np.random.default_rng(0)
+    for trial in range(24):
+        frames, height, width = 3, int(rng.integers(5, 40)), int(rng.integers(5, 40))
+        ids = rng.integers(0, 5, (frames, height, width)).astype(np.uint16)
+        if trial % 2:  # blobs rather than noise
+            ids = np.repeat(np.repeat(ids[:, ::4, ::4], 4, 1), 4, 2)[:, :height, :width]
+        expected = np.full((*ids.shape, 3), 255, np.uint8)
+        for slot, object_id in enumerate([2, 3, 4]):
+            band = controls._dilate(controls._boundary(ids == object_id), 1)
+            expected[band] = controls.object_colour(slot)
+        assert np.array_equal(controls.layout_track(ids, [2, 3, 4]), expected), trial
