@@ -253,3 +253,16 @@ def test_layout_track_worked_out_on_each_objects_box_is_the_whole_frame_contour(
             band = controls._dilate(controls._boundary(ids == object_id), 1)
             expected[band] = controls.object_colour(slot)
         assert np.array_equal(controls.layout_track(ids, [2, 3, 4]), expected), trial
+
+
+def test_scribble_from_the_stored_normal_codes_is_scribble_from_the_decoded_normals():
+    from lightpipe.dataset.outputs.labels import decode_normals
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 256, (3, 20, 30, 3), dtype=np.uint8)
+    codes[:, :4] = 0  # no surface
+    ids = rng.integers(0, 4, (3, 20, 30)).astype(np.uint16)
+    ids[:, 5:] = 1  # long runs of one surface: the creases decide
+    from_codes = controls.scribble_control(ids, codes)
+    assert np.array_equal(from_codes, controls.scribble_control(ids, decode_normals(codes)))
+    assert 0 < (from_codes[..., 0] == 0).mean() < 1

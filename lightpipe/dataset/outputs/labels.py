@@ -118,9 +118,15 @@ class Normals(Output):
             NormalsMeta.of(context.file_name("normals")))
 
     def read(self, files, meta, frames=None, keys=None):
+        """`normals` (..., 3) float32; or, where `keys` asks for `normal_codes` and not
+        `normals`, the stored uint8 codes (decoded by `decode_normals` where needed: the VACE
+        scribble control decodes a frame at a time)."""
         from lightpipe.dataset.video_reader import read_rgb
 
-        return {"normals": decode_normals(read_rgb(files["normals"], frames))}
+        codes = read_rgb(files["normals"], frames)
+        if keys is not None and "normals" not in keys and "normal_codes" in keys:
+            return {"normal_codes": codes}
+        return {"normals": decode_normals(codes)}
 
     def tensors(self, arrays, geometry, slots=None):
         import torch

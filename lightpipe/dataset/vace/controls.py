@@ -92,12 +92,17 @@ def scribble_control(segmentation: np.ndarray, normals: np.ndarray) -> np.ndarra
     strokes on white and is not inverted). A line runs between two 4-neighbours that show
     different surfaces (silhouettes: object, ground, sky) or one surface bent by more than
     CREASE_DEGREES (creases, from the normals); both pixels are drawn, so lines are SCRIBBLE_LINE
-    px wide across a boundary. 3 equal channels (a read-only view of one)."""
+    px wide across a boundary. 3 equal channels (a read-only view of one). `normals`: float
+    unit normals, or their stored uint8 codes (`outputs.labels.decode_normals`, applied here a
+    frame at a time)."""
+    from lightpipe.dataset.outputs.labels import decode_normals
+
     ids = np.asarray(segmentation)
     cos_limit = np.float32(np.cos(np.radians(CREASE_DEGREES)))
     gray = np.empty(ids.shape, np.uint8)
     for t in range(ids.shape[0]):  # a frame at a time: the temporaries stay in cache
-        n = np.ascontiguousarray(np.moveaxis(np.asarray(normals[t], np.float32), -1, 0))
+        n = normals[t] if normals.dtype != np.uint8 else decode_normals(normals[t])
+        n = np.ascontiguousarray(np.moveaxis(np.asarray(n, np.float32), -1, 0))
         edge = np.zeros(ids.shape[1:], bool)
         for axis in (0, 1):
             a = [slice(None)] * 2

@@ -47,7 +47,8 @@ class Task:
     make: Callable[[dict, VideoSpec, np.random.Generator], TaskSample]
     source: bool = True  # the export writes its source video (and mask): VACE's src_video
     reference: bool = False  # gives a reference image (`vace_reference_image`)
-    reads: tuple[str, ...] | None = None  # the arrays of `needs` it reads, where not all
+    reads: tuple[str, ...] | None = None  # the arrays of `needs` it reads, where not all (the
+    #                                        outputs' `read` keys: reader keys, `normal_codes`)
     fixed_mask: bool = False  # its mask depends on the video's frame count and size alone
 
 
@@ -203,7 +204,9 @@ TASKS: dict[str, Task] = {task.name: task for task in (
          _control(lambda a: controls.gray_control(a["color"]))),
     Task("scribble", ("segmentation", "normals"), False, False,
          "silhouettes and creases, black 2 px lines on white",
-         _control(lambda a: controls.scribble_control(a["segmentation"], a["normals"]))),
+         _control(lambda a: controls.scribble_control(
+             a["segmentation"], a["normal_codes"] if "normal_codes" in a else a["normals"])),
+         reads=("segmentation", "normal_codes")),
     Task("layout_bbox", ("objects",), False, True,
          "each object's visible box, 2 px outlines on white", _layout_bbox),
     Task("layout_track", ("segmentation",), False, True,
