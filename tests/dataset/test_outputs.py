@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from lightpipe.config.settings import ProjectSettings, Settings, VideoSettings
 from lightpipe.config.validation import validate_settings
+from lightpipe.dataset import flow_codes
 from lightpipe.dataset.layout import Layout
 from lightpipe.dataset.meta import VideoMeta
 from lightpipe.dataset.outputs import REGISTRY, by_modality, check_outputs, selected
@@ -116,5 +119,9 @@ def test_flow_decodes_only_the_direction_a_reader_asks_for(ground_truth_dataset,
     forward = REGISTRY["flow"].read(files, video.meta, keys=("color", "flow_forward"))
     assert set(forward) == {"flow_forward", "flow_forward_flags"}
     assert all((forward[k] == every[k]).all() for k in forward)
+    codes = REGISTRY["flow"].read(files, video.meta, keys=("flow_forward_codes",))
+    assert set(codes) == {"flow_forward_codes"} and codes["flow_forward_codes"].dtype == np.uint16
+    flow, flags = flow_codes.decode_flow(codes["flow_forward_codes"])
+    assert (flow == every["flow_forward"]).all() and (flags == every["flow_forward_flags"]).all()
     with pytest.raises(VideoReadError):
         REGISTRY["flow"].read(files, video.meta)

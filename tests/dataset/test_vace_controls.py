@@ -266,3 +266,14 @@ def test_scribble_from_the_stored_normal_codes_is_scribble_from_the_decoded_norm
     from_codes = controls.scribble_control(ids, codes)
     assert np.array_equal(from_codes, controls.scribble_control(ids, decode_normals(codes)))
     assert 0 < (from_codes[..., 0] == 0).mean() < 1
+
+
+def test_flow_from_the_stored_planes_is_flow_from_the_decoded_field():
+    from lightpipe.dataset import flow_codes
+
+    rng = np.random.default_rng(2)
+    flow = (rng.normal(size=(3, 12, 16, 2)) * 4).astype(np.float32)
+    flags = np.full((3, 12, 16), flow_codes.VALID, np.uint8)
+    planes, _ = flow_codes.encode_flow(flow, flags)
+    decoded, _ = flow_codes.decode_flow(planes)
+    assert np.array_equal(controls.flow_control(planes), controls.flow_control(decoded))

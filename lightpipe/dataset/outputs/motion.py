@@ -109,15 +109,23 @@ class Flow(Output):
                                           flow_codes.VISIBLE_TOLERANCE))
 
     def read(self, files, meta, frames=None, keys=None):
+        """Each direction's flow and flags; only the directions `keys` names (a key starting
+        `flow_<direction>`); a direction asked for only as `flow_<direction>_codes` gives its
+        stored planes undecoded (`flow_codes.decode_flow`; the VACE flow control decodes them a
+        frame at a time)."""
         from lightpipe.dataset.video_reader import read_planes16
 
         arrays = {}
         for direction in ("forward", "backward"):
-            if keys is not None and not any(k.startswith(f"flow_{direction}") for k in keys):
+            name = f"flow_{direction}"
+            if keys is not None and not any(k.startswith(name) for k in keys):
                 continue  # not asked for: its file is not decoded
-            flow, flags = flow_codes.decode_flow(read_planes16(files[f"flow_{direction}"],
-                                                               frames))
-            arrays[f"flow_{direction}"], arrays[f"flow_{direction}_flags"] = flow, flags
+            planes = read_planes16(files[name], frames)
+            if keys is not None and all(k == f"{name}_codes" for k in keys
+                                        if k.startswith(name)):
+                arrays[f"{name}_codes"] = planes
+                continue
+            arrays[name], arrays[f"{name}_flags"] = flow_codes.decode_flow(planes)
         return arrays
 
     def tensors(self, arrays, geometry, slots=None):

@@ -56,13 +56,18 @@ def flow_control(flow_forward: np.ndarray) -> np.ndarray:
     the flow from frame i - 1 to i drawn by RAFT's `flow_to_image` (`flow_colors.flow_image`:
     the Middlebury colours, normalized by that field's largest magnitude + 1e-5, RAFT's float32
     arithmetic), and image 0 repeats image 1 (RAFT gives T - 1 fields, VACE repeats the first),
-    so T frames give T images. No motion is white."""
+    so T frames give T images. No motion is white. `flow_forward` may also be the stored
+    planes (T, H, W, 3) uint16 (`flow_codes.decode_flow`, applied here a field at a time)."""
+    from lightpipe.dataset.flow_codes import decode_flow
+
     flow = np.asarray(flow_forward)
-    if flow.ndim != 4 or flow.shape[-1] != 2 or flow.shape[0] < 2:
+    codes = flow.dtype == np.uint16
+    if flow.ndim != 4 or flow.shape[-1] != (3 if codes else 2) or flow.shape[0] < 2:
         raise ValueError(f"flow_forward must be (T >= 2, H, W, 2), got {flow.shape}")
     images = np.empty((*flow.shape[:3], 3), np.uint8)
     for t in range(1, flow.shape[0]):  # a field at a time
-        images[t] = flow_image(flow[t - 1], FLOW_EPSILON)
+        field = decode_flow(flow[t - 1])[0] if codes else flow[t - 1]
+        images[t] = flow_image(field, FLOW_EPSILON)
     images[0] = images[1]
     return images
 

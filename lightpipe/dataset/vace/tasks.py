@@ -48,7 +48,7 @@ class Task:
     source: bool = True  # the export writes its source video (and mask): VACE's src_video
     reference: bool = False  # gives a reference image (`vace_reference_image`)
     reads: tuple[str, ...] | None = None  # the arrays of `needs` it reads, where not all (the
-    #                                        outputs' `read` keys: reader keys, `normal_codes`)
+    #                                        outputs' `read` keys: reader keys, *_codes)
     fixed_mask: bool = False  # its mask depends on the video's frame count and size alone
 
 
@@ -198,8 +198,9 @@ TASKS: dict[str, Task] = {task.name: task for task in (
          _depth(False)),
     Task("flow", ("flow",), False, False,
          "forward flow in the Middlebury colours, per-frame max, first image repeated",
-         _control(lambda a: controls.flow_control(a["flow_forward"])),
-         reads=("flow_forward",)),
+         _control(lambda a: controls.flow_control(
+             a["flow_forward_codes"] if "flow_forward_codes" in a else a["flow_forward"])),
+         reads=("flow_forward_codes",)),
     Task("gray", (), False, False, "grey video as VACE's annotator makes it",
          _control(lambda a: controls.gray_control(a["color"]))),
     Task("scribble", ("segmentation", "normals"), False, False,
