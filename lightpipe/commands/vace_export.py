@@ -117,7 +117,7 @@ def export_tasks(index: DatasetIndex, videos: dict[str, list[VideoRecord]], task
     if missing:
         arguments = [(root, stem(video.index), video, names)
                      for video, names in missing.values()]
-        pool = ProcessPoolExecutor(workers) if workers > 1 else None
+        pool = ProcessPoolExecutor(workers, initializer=_one_thread) if workers > 1 else None
         try:
             results = pool.map(_write_job, arguments) if pool else map(_write_job, arguments)
             last = 0.0
@@ -178,6 +178,13 @@ def _write_job(job) -> int:
     for name in names:
         _write_task(task_files(root, stem, TASKS[name]), video, name, arrays)
     return len(names)
+
+
+def _one_thread() -> None:
+    """A worker process's kernels on one thread: the workers already fill the cores."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _done(files: dict[str, Path]) -> bool:

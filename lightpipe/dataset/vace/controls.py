@@ -47,7 +47,10 @@ def depth_control(depth: np.ndarray, per_frame: bool = True) -> np.ndarray:
     range as VACE's `DepthVideoAnnotator` (MiDaS, min-max per frame) or, `per_frame=False`, by
     the video's (steady: no flicker, the `depth_vis` video's coding). Sky / no surface: 0. A
     read-only view of one channel."""
-    gray, _ = inverse_depth_gray(np.asarray(depth, np.float32), per_frame=per_frame)
+    from lightpipe.dataset.native_depth_codes import fast_depth_codes
+
+    gray, _ = inverse_depth_gray(np.asarray(depth, np.float32), per_frame=per_frame,
+                                 fast=fast_depth_codes())  # the native kernels: the same bits
     return _three_channels(gray)
 
 
