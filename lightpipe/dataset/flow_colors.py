@@ -102,45 +102,53 @@ def flow_image(flow: np.ndarray, epsilon: float = 1e-5) -> np.ndarray:
     (atan2(-v, -u) / pi + 1) / 2 * 54 in float32; the fraction and the colours in float64
     (float32 - int32 and the wheel / 255.0 promote), colour = 1 - rad * (1 - colour) where
     rad <= 1, colour * 0.75 elsewhere; floor(255 * colour). The same coding as `flow_to_rgb`
-    (the module docstring) with RAFT's roundings, and ~3x faster: no float64 hypot. Any finite
-    flow; a field with no motion is white."""
+    (the module docstring) with RAFT's roundings. The float64 part runs over blocks of pixels
+    that stay in cache: ~4x faster than the float64 coding. Any finite flow; a field with no
+    motion is white."""
     flow = np.asarray(flow, np.float32)
     if flow.ndim != 3 or flow.shape[-1] != 2:
         raise ValueError(f"flow must be (H, W, 2), got shape {flow.shape}")
     u, v = flow[..., 0], flow[..., 1]
     rad = np.sqrt(np.square(u) + np.square(v))
     scale = np.max(rad, initial=np.float32(0.0)) + np.float32(epsilon)
-    u = u / scale
-    v = v / scale
-    np.sqrt(np.square(u) + np.square(v), out=rad)
+    u = (u / scale).reshape(-1)
+    v = (v / scale).reshape(-1)
+    rad = np.sqrt(np.square(u) + np.square(v))
     fk = np.arctan2(-v, -u)
     fk /= np.float32(np.pi)  # RAFT: `a = arctan2(-v, -u) / np.pi`, a float32 array
     fk += np.float32(1.0)
     fk /= np.float32(2.0)
     fk *= np.float32(len(_WHEEL) - 1)
-    k0 = np.floor(fk).astype(np.int32)
+    k0 = np.floor(fk).astype(np.intp)
     k1 = k0 + 1
     k1[k1 == len(_WHEEL)] = 0
-    f = fk.astype(np.float64)
-    f -= k0  # RAFT: `f = fk - k0`, float32 - int32 -> float64
-    g = 1.0 - f
-    inside = rad <= 1.0
-    scaled_rad = rad.astype(np.float64)
-    image = np.empty((*flow.shape[:2], 3), np.uint8)
-    col, tmp = np.empty_like(f), np.empty_like(f)
-    for channel in range(3):
-        ramp = _WHEEL[:, channel]
-        np.multiply(g, ramp.take(k0), out=col)  # (1 - f) * col0 + f * col1
-        np.multiply(f, ramp.take(k1), out=tmp)
-        col += tmp
-        np.subtract(1.0, col, out=tmp)  # inside: 1 - rad * (1 - col)
-        tmp *= scaled_rad
-        np.subtract(1.0, tmp, out=tmp)
-        np.multiply(col, 0.75, out=col)  # outside: col * 0.75
-        np.copyto(col, tmp, where=inside)
-        col *= 255.0
-        image[..., channel] = np.floor(col, out=col)
-    return image
+    inside_all = bool(rad.max(initial=0.0) <= 1.0)
+    image = np.empty((rad.size, 3), np.uint8)
+    buffers = np.empty((5, min(_BLOCK, rad.size)))
+    for a in range(0, rad.size, _BLOCK):
+        b = min(rad.size, a + _BLOCK)
+        f, g, r, col, tmp = buffers[:, : b - a]
+        np.subtract(fk[a:b], k0[a:b], out=f)  # RAFT: `f = fk - k0`, float32 - int -> float64
+        np.subtract(1.0, f, out=g)
+        r[...] = rad[a:b]
+        inside = None if inside_all else rad[a:b] <= 1.0
+        for channel in range(3):
+            ramp = _WHEEL[:, channel]
+            np.multiply(g, ramp.take(k0[a:b]), out=col)  # (1 - f) * col0 + f * col1
+            np.multiply(f, ramp.take(k1[a:b]), out=tmp)
+            col += tmp
+            np.subtract(1.0, col, out=tmp)  # inside: 1 - rad * (1 - col)
+            tmp *= r
+            np.subtract(1.0, tmp, out=tmp)
+            if inside is None:
+                out = tmp
+            else:
+                out = col
+                out *= 0.75  # outside: col * 0.75
+                np.copyto(out, tmp, where=inside)
+            out *= 255.0
+            image[a:b, channel] = np.floor(out, out=out)
+    return image.reshape(*flow.shape[:2], 3)
 
 
 def wheel_image(size: int) -> np.ndarray:
@@ -156,3 +164,4 @@ def wheel_image(size: int) -> np.ndarray:
 
 
 _WHEEL = colour_wheel().astype(np.float64) / 255.0  # RAFT: `colorwheel[:, i] / 255.0`
+_BLOCK = 1 << 14  # pixels of flow_image's float64 part at a time (5 x 128 KiB buffers)
