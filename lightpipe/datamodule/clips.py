@@ -12,6 +12,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
+from lightpipe.datamodule.batches import UNIT_RGB_OUTPUTS
 from lightpipe.datamodule.side_by_side import map_outputs
 from lightpipe.dataset.clip_span import clip_span
 from lightpipe.dataset.index import VideoRecord
@@ -102,6 +103,10 @@ class ClipDataset(Dataset):
         self.outputs, self.seed, self.random_offsets = tuple(outputs), seed, random_offsets
         self.slots = slots  # object slots of per-object tensors (`objects`)
         self.tasks = tuple(tasks)  # VACE tasks drawn per item (`_task_item`)
+        # Where the clip is not resized: colour clips as uint8 for the trip from a DataLoader
+        # worker, made floats by `batches.unit_floats` in the main process (the DataModule's
+        # loaders set it on their own copy of the dataset).
+        self.unit_rgb_as_bytes = False
 
     def __len__(self) -> int:
         return len(self.videos)
@@ -130,6 +135,9 @@ class ClipDataset(Dataset):
             return read[name]
 
         def tensors_of(name: str) -> dict:
+            if self.unit_rgb_as_bytes and geometry.identity and name in UNIT_RGB_OUTPUTS:
+                # uint8, made floats in [0, 1] in the main process (`batches.unit_floats`)
+                return {name: torch.from_numpy(channels_first(arrays_of(name)[name]))}
             return MODALITIES[name].tensors(arrays_of(name), geometry, self.slots)
 
         item = {}

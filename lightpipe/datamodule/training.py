@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 
 from lightning.pytorch import LightningDataModule
@@ -9,7 +10,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from lightpipe.datamodule.batches import collate_clips
+from lightpipe.datamodule.batches import ClipLoader, collate_clips
 from lightpipe.datamodule.clips import DEFAULT_OUTPUTS, MODALITIES, ClipDataset
 from lightpipe.dataset.clip_span import (
     DEFAULT_CLIP_LENGTH,
@@ -127,7 +128,10 @@ class GeneratedVideoDataModule(LightningDataModule):
     # --- private ---
 
     def _loader(self, dataset: ClipDataset, sampler) -> DataLoader:
-        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler,
+        if self.num_workers > 0:  # colour clips travel from the workers as uint8 (`batches`)
+            dataset = copy.copy(dataset)
+            dataset.unit_rgb_as_bytes = True
+        return ClipLoader(dataset, batch_size=self.batch_size, sampler=sampler,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
                           collate_fn=collate_clips)
 

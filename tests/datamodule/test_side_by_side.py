@@ -76,3 +76,26 @@ def test_main_process_batches_are_the_worker_batches(tiny_dataset):
         loader.sampler.set_epoch(1)
         batches[workers] = list(loader)
     assert_same_items(batches[0], batches[1])
+
+
+def test_colour_clips_travel_from_workers_as_bytes_and_arrive_as_the_same_floats(tiny_dataset):
+    """With workers the loader's copy of the dataset gives uint8 colour clips (a quarter of the
+    shared memory), made floats in the main process; the DataModule's own dataset, a resized
+    clip and the batches are floats as always."""
+    dm = GeneratedVideoDataModule(str(tiny_dataset[1]), clip_length=3, outputs=ALL,
+                                  batch_size=2, num_workers=1)
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    assert loader.dataset.unit_rgb_as_bytes and not dm.train_dataset.unit_rgb_as_bytes
+    travelling, item = loader.dataset[(0, 0)], dm.train_dataset[(0, 0)]
+    for key in ("color", "depth_vis"):
+        assert travelling[key].dtype == torch.uint8 and item[key].dtype == torch.float32
+        assert torch.equal(travelling[key].float().div_(255.0), item[key])
+    assert travelling["depth"].dtype == torch.float32
+    batch = next(iter(loader))
+    assert batch["color"].dtype == batch["depth_vis"].dtype == torch.float32
+    assert 0.0 <= float(batch["color"].min()) and float(batch["color"].max()) <= 1.0
+    resized = GeneratedVideoDataModule(str(tiny_dataset[1]), clip_length=3, outputs=ALL,
+                                       num_workers=1, size=(16, 24))
+    resized.setup("fit")
+    assert resized.train_dataloader().dataset[(0, 0)]["color"].dtype == torch.float32
