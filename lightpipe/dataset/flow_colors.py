@@ -71,7 +71,7 @@ def flow_to_rgb(flow: np.ndarray, max_radius: float | None = None,
         raise ValueError(f"max_radius must be a finite number >= 0, got {max_radius!r}")
     radius = magnitude / (max_radius if max_radius > 0 else 1.0)
 
-    wheel = colour_wheel().astype(np.float64) / 255.0
+    wheel = _WHEEL
     count = len(wheel)
     position = np.arctan2(-dy, -dx)  # -> (atan2 / pi + 1) / 2 * (count - 1), in [0, 54]
     position /= np.pi
