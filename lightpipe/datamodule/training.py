@@ -10,7 +10,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from lightpipe.datamodule.batches import ClipLoader, collate_clips
+from lightpipe.datamodule.batches import ClipLoader
 from lightpipe.datamodule.clips import DEFAULT_OUTPUTS, MODALITIES, ClipDataset
 from lightpipe.dataset.clip_span import (
     DEFAULT_CLIP_LENGTH,
@@ -132,8 +132,7 @@ class GeneratedVideoDataModule(LightningDataModule):
             dataset = copy.copy(dataset)
             dataset.unit_rgb_as_bytes = True
         return ClipLoader(dataset, batch_size=self.batch_size, sampler=sampler,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
-                          collate_fn=collate_clips)
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def _world(self) -> tuple[int, int]:
         trainer = self.trainer
