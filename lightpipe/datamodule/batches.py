@@ -6,16 +6,19 @@ kernel maps 4 KiB at a time on first write: faulting them in costs more than cop
 NumPy asks the kernel for transparent huge pages on large buffers (`madvise`), so in the main
 process (a DataLoader with 0 workers) large tensors are stacked into a NumPy buffer instead:
 the same values, shape, dtype and strides as `default_collate`, the data copied once. Inside a
-DataLoader worker, and for anything else, `default_collate` as before (workers stack into
-shared memory for the trip to the main process).
+DataLoader worker large tensors are stacked into shared memory for the trip to the main
+process (as `default_collate` does), and anything else goes through `default_collate`.
 
 With workers, the colour clips (`color`, `depth_vis` and a task item's `video`, where the clip
-is not resized) make that trip as uint8, a quarter of the bytes, and `unit_floats` turns them
-into floats in [0, 1] in the main process, into huge-page memory: the same values (x / 255 in
-float32, as `outputs.images` computes them), the shared memory's 4 KiB page faults and a copy
-saved in the workers. The float buffers are recycled (`Buffers`): a batch's buffer is used
-again once nothing refers to it any more, so the main process does not fault in (the kernel
-zeroing) ~150 MB of fresh pages a batch.
+is not resized: `Output.unit_rgb`) make that trip as uint8, a quarter of the bytes, and
+`unit_floats` turns them into floats in [0, 1] in the main process: the same values (x / 255
+in float32, as `outputs.images` computes them), the shared memory's 4 KiB page faults and a
+copy saved in the workers. Workers stack clips in the items' own layout (channels-last stays
+so: a copy of whole blocks, not a byte-wise transpose).
+
+The main process's arrays come from the loader's `Buffers`: a batch's array is used again once
+nothing refers to it any more, so the main process does not fault in (the kernel zeroing)
+150-360 MB of fresh pages a batch.
 """
 
 from __future__ import annotations
@@ -28,9 +31,12 @@ import torch
 from torch.utils.data import DataLoader, get_worker_info
 from torch.utils.data._utils.collate import collate, collate_tensor_fn, default_collate_fn_map
 
+from lightpipe.dataset.outputs import REGISTRY
+
 LARGE = 1 << 22  # bytes of one item's tensor from which a buffer of its own pays off
-UNIT_RGB_OUTPUTS = ("color", "depth_vis")  # outputs whose tensors are RGB clips in [0, 1]
-UNIT_RGB_KEYS = (*UNIT_RGB_OUTPUTS, "video")  # and a task item's copy of the colour clip
+# the outputs whose item tensors are RGB clips in [0, 1] (`Output.unit_rgb`), and a task
+# item's copy of the colour clip
+UNIT_RGB_KEYS = (*(name for name, output in REGISTRY.items() if output.unit_rgb), "video")
 
 
 def collate_clips(batch: list, buffers: Buffers | None = None):

@@ -12,7 +12,6 @@ from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from lightpipe.datamodule.batches import UNIT_RGB_OUTPUTS
 from lightpipe.datamodule.side_by_side import map_outputs
 from lightpipe.dataset.clip_span import clip_span
 from lightpipe.dataset.index import VideoRecord
@@ -135,7 +134,7 @@ class ClipDataset(Dataset):
             return read[name]
 
         def tensors_of(name: str) -> dict:
-            if self.unit_rgb_as_bytes and geometry.identity and name in UNIT_RGB_OUTPUTS:
+            if self.unit_rgb_as_bytes and geometry.identity and MODALITIES[name].unit_rgb:
                 # uint8, made floats in [0, 1] in the main process (`batches.unit_floats`)
                 return {name: torch.from_numpy(channels_first(arrays_of(name)[name]))}
             return MODALITIES[name].tensors(arrays_of(name), geometry, self.slots)

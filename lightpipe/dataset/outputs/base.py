@@ -83,6 +83,9 @@ class Output:
     # reads every NNNN.json, and most readers never need it (`VideoMeta.from_json`).
     lazy_record: ClassVar[bool] = False
     reader_keys: ClassVar[tuple[str, ...]] = ()  # keys it adds to a training item
+    # its item tensor is an RGB clip in [0, 1], x / 255 of uint8 codes (`images._unit_rgb`):
+    # with DataLoader workers it travels as those codes (`datamodule.batches`)
+    unit_rgb: ClassVar[bool] = False
     panel_titles: ClassVar[dict[str, str]] = {}  # preview column -> caption, where not its name
     # `export --format diffsynth`: file modality -> the metadata CSV's column for it.
     diffsynth_columns: ClassVar[dict[str, str]] = {}

@@ -31,6 +31,7 @@ class Color(Output):
     always = True
     bytes_per_pixel = 3
     reader_keys = ("color",)
+    unit_rgb = True
     diffsynth_columns = {"color": "video"}  # the target video
 
     def encode(self, video, context) -> Encoded:
@@ -60,6 +61,7 @@ class DepthVis(Output):
     meta_path = ("depth", "visualization")
     record = DepthVisMeta
     reader_keys = ("depth_vis",)
+    unit_rgb = True
     diffsynth_columns = {"depth_vis": "vace_video"}  # VACE's control video
 
     def encode(self, video, context) -> Encoded:
