@@ -215,7 +215,8 @@ def _task_frames(frames: Frames, name: str) -> Frames:
 
 def _columns(settings: Settings, outputs, arrays: dict) -> dict[str, np.ndarray]:
     """Each output's preview panels, in registry order."""
-    context = PreviewContext(settings.encoder.depth_normalization, arrays.get("depth"))
+    context = PreviewContext(settings.encoder.depth_normalization, arrays.get("depth"),
+                             frames=len(arrays["color"]))
     columns = {}
     for output in outputs:
         columns.update(output.panels(arrays, context))

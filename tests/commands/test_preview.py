@@ -108,3 +108,43 @@ def test_extra_outputs_become_columns(tmp_path, capsys):
     assert (nrm[~sky].max(axis=-1) > 0).all()
     ground = ids == 1  # the ground faces up: camera-space y < 0 (OpenCV y down) -> green < 128
     assert (nrm[ground][:, 1] < 128).mean() > 0.95
+
+
+def test_references_show_as_one_grid_in_every_row(tmp_path, capsys):
+    """The references output's images (one per object) make one column: the same grid of every
+    object's image in each row, as `reference_grid` lays them out."""
+    from lightpipe.dataset.outputs.references import reference_grid
+
+    config = tiny_config(tmp_path / "tiny.yaml", tmp_path / "none",
+                         outputs=["color", "depth", "references"])
+    out = tmp_path / "p.png"
+    assert main(["preview", "--config", str(config), "--index", "0", "--frames", "2",
+                 "--out", str(out)]) == 0
+    assert "columns color, depth, references" in capsys.readouterr().out
+    pixels = np.asarray(Image.open(out))
+    project, settings = settings_of(config)
+    spec = plan_video(project.seed, settings, 0, asset_pools(project.seed, settings))
+    video = render_video(spec, options=RenderOptions.from_settings(settings))
+    expected = reference_grid(video.references.images[:len(spec.objects)])
+    assert len(spec.objects) >= 2 and (expected != 255).any()
+    for row in (0, 1):
+        np.testing.assert_array_equal(panel(pixels, row, 2), expected)
+
+
+def test_reference_grid_places_each_image_shrunk_in_its_cell():
+    from lightpipe.dataset.outputs.references import reference_grid
+
+    images = np.full((5, 12, 18, 3), 255, np.uint8)  # 5 images: a 3 x 2 grid, each shrunk 3x
+    for k in range(5):
+        images[k, 3:6, 6:12] = 40 * k  # a 3x6 block: one 1x2 cell block after a 3x box average
+    images[4, 0, 0] = 0  # one dark texel of 9: its cell pixel averages to round(8 * 255 / 9)
+    grid = reference_grid(images)
+    assert grid.shape == (12, 18, 3)
+    top, left = (12 - 2 * 4) // 2, 0  # rows of 4, columns of 6 pixels, the grid centred
+    for k in range(5):
+        y, x = top + (k // 3) * 4, left + (k % 3) * 6
+        np.testing.assert_array_equal(grid[y + 1, x + 2:x + 4], 40 * k)
+    assert (grid[top + 4, 6] == round(8 * 255 / 9)).all()
+    assert (grid[:top] == 255).all() and (grid[top + 8:] == 255).all()
+    assert (grid[top + 4:top + 8, 12:] == 255).all()  # the sixth cell is empty
+    assert (reference_grid(images[:0]) == 255).all()

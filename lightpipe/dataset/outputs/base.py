@@ -65,6 +65,7 @@ class PreviewContext:
 
     depth_normalization: str
     depth: np.ndarray | None  # (F,H,W) metric depth (0 = no surface), to black out the sky
+    frames: int = 0  # the frames a panel has (F)
 
 
 class Output:

@@ -85,3 +85,34 @@ class References(Output):
         frames = torch.full((slots,), -1, dtype=torch.int64)
         frames[:count] = torch.from_numpy(arrays["reference_frames"])
         return {"references": padded, "reference_frames": frames}
+
+    def panels(self, arrays, context):
+        """Every object's image in one grid (object k at row k // n, column k % n of an n-wide
+        grid, n = ceil(sqrt(K)), each shrunk by the same whole factor), the same in every row of
+        the sheet: the images are per object, not per frame."""
+        grid = reference_grid(arrays["references"][:len(arrays["reference_frames"])])
+        return {"references": np.broadcast_to(grid, (context.frames, *grid.shape))}
+
+
+def reference_grid(images: np.ndarray) -> np.ndarray:
+    """(K, H, W, 3) uint8 images -> one (H, W, 3) white canvas with the K images in an
+    n x ceil(K / n) grid (n = ceil(sqrt(K))), each reduced by the grid's larger side (a box
+    average over whole blocks), the grid centred. No image: a white canvas."""
+    count, height, width = images.shape[:3]
+    canvas = np.full((height, width, 3), 255, np.uint8)
+    if count == 0:
+        return canvas
+    columns = int(np.ceil(np.sqrt(count)))
+    rows = -(-count // columns)
+    factor = max(rows, columns)
+    cell_h, cell_w = height // factor, width // factor
+    if cell_h == 0 or cell_w == 0:
+        return canvas
+    cells = images[:, :cell_h * factor, :cell_w * factor].reshape(
+        count, cell_h, factor, cell_w, factor, 3).mean(axis=(2, 4))
+    cells = np.rint(cells).astype(np.uint8)
+    top, left = (height - rows * cell_h) // 2, (width - columns * cell_w) // 2
+    for k, cell in enumerate(cells):
+        y, x = top + (k // columns) * cell_h, left + (k % columns) * cell_w
+        canvas[y:y + cell_h, x:x + cell_w] = cell
+    return canvas
