@@ -152,16 +152,29 @@ def pointer(t: torch.Tensor | None) -> int | None:
 _POOL: ThreadPoolExecutor | None = None
 
 
+_SHARE = None  # () -> (threads a call may use, callers at most): videos side by side
+
+
+def share_threads(share) -> None:
+    """Videos rendered side by side (`generation.in_flight`): `share()` gives the threads one
+    call of `parallel` may use now and how many threads may call it at once (its pool keeps
+    workers for all of them); None: torch's threads, one caller at a time."""
+    global _SHARE
+    _SHARE = share
+
+
 def parallel(n: int, call, min_items: int | None = None) -> int:
-    """call(start, stop) over [0, n) in up to torch.get_num_threads() equal ranges of at least
-    `min_items` (default MIN_ITEMS_PER_THREAD); the sum of what the calls return."""
+    """call(start, stop) over [0, n) in up to torch.get_num_threads() equal ranges (the share of
+    `share_threads` where set) of at least `min_items` (default MIN_ITEMS_PER_THREAD); the sum
+    of what the calls return."""
     global _POOL
-    parts = max(1, min(torch.get_num_threads(), n // (min_items or MIN_ITEMS_PER_THREAD)))
+    threads, callers = (torch.get_num_threads(), 1) if _SHARE is None else _SHARE()
+    parts = max(1, min(threads, n // (min_items or MIN_ITEMS_PER_THREAD)))
     if parts == 1:
         return call(0, n) or 0
-    if _POOL is None or _POOL._max_workers < parts:
-        _POOL = ThreadPoolExecutor(max(parts, torch.get_num_threads()),
-                                   thread_name_prefix="lightpipe-native")
+    workers = max(parts, torch.get_num_threads()) * callers
+    if _POOL is None or _POOL._max_workers < workers:
+        _POOL = ThreadPoolExecutor(workers, thread_name_prefix="lightpipe-native")
     bounds = [n * k // parts for k in range(parts + 1)]
     futures = [_POOL.submit(call, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
     return sum(future.result() or 0 for future in futures)

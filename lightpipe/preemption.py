@@ -74,7 +74,7 @@ def install_preemption_handler(flag: StopFlag, environment, global_rank: int):
     def handle(received, frame) -> None:
         name = signal.Signals(received).name
         flag.request(f"{name} received")
-        print(f"lightpipe task {global_rank}: {name} received; finishing the current video and "
+        print(f"lightpipe task {global_rank}: {name} received; finishing the current video(s) and "
               "stopping (a rerun renders the rest)", file=sys.stderr, flush=True)
         if requeue and global_rank == 0:
             requeue_slurm_job()
@@ -89,8 +89,8 @@ def install_interrupt_handler(flag: StopFlag, global_rank: int):
     def handle(received, frame) -> None:
         flag.request(INTERRUPTED)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        print(f"lightpipe task {global_rank}: Ctrl-C; finishing the current video and the queued "
-              "encodes, then stopping (Ctrl-C again stops at once; files stay consistent)",
+        print(f"lightpipe task {global_rank}: Ctrl-C; finishing the current video(s) and the "
+              "queued encodes, then stopping (Ctrl-C again stops at once; files stay consistent)",
               file=sys.stderr, flush=True)
 
     return signal.SIGINT, signal.signal(signal.SIGINT, handle)
@@ -108,7 +108,7 @@ def install_termination_handler(flag: StopFlag, global_rank: int, children=()):
             return  # a second SIGTERM (e.g. to the process group, and forwarded)
         received_before.set()
         flag.request(TERMINATED)  # keeps an earlier reason (preemption, a full disk)
-        print(f"lightpipe task {global_rank}: SIGTERM received; finishing the current video and "
+        print(f"lightpipe task {global_rank}: SIGTERM received; finishing the current video(s) and "
               "the queued encodes, then stopping (a rerun renders the rest)",
               file=sys.stderr, flush=True)
         for child in children:

@@ -215,6 +215,9 @@ class RenderSettings(Record):
     native: bool = True  # the C kernels built at install, on CPU: fastest, same bytes
     frames_per_chunk: int = 4
     max_candidates: int = 4_000_000
+    # Videos a task renders at once on a CPU, each on its share of the threads (1 on a GPU and
+    # with `compile`). Speed only: the same bytes.
+    videos_in_flight: int = 1
     # Texels per side of a texture's largest mip level (a larger map is reduced to it): a
     # power of two in [64, 8192]. Changes the pixels (part of the identity).
     max_texture_size: int = 2048

@@ -65,6 +65,8 @@ def validate_settings(project: ProjectSettings, settings: Settings) -> None:
              render.motion_blur_samples, "an integer >= 1 (sub-frames per frame)")
     _require(render.frames_per_chunk >= 1, "settings.render.frames_per_chunk",
              render.frames_per_chunk, "an integer >= 1")
+    _require(render.videos_in_flight >= 1, "settings.render.videos_in_flight",
+             render.videos_in_flight, "an integer >= 1 (videos rendered at once on a CPU)")
     _require(render.max_candidates >= 65_536, "settings.render.max_candidates",
              render.max_candidates, "an integer >= 65536")
     size = render.max_texture_size

@@ -38,6 +38,7 @@ RENDERER_VERSION = 6
 # replaced in the identity by the ids and sha256 of the asset files.
 RUNTIME_ONLY_KEYS = ("output_dir", "overwrite", "lock_wait", "assets.root", "render.compile",
                      "render.native", "render.frames_per_chunk", "render.max_candidates",
+                     "render.videos_in_flight",
                      "encoder.max_pending_videos", "assets.mesh_cache_mb")
 
 

@@ -14,6 +14,7 @@ from lightpipe.config.settings import ProjectSettings, Settings
 from lightpipe.dataset.identity import run_layout
 from lightpipe.generation.data import GenerationDataModule
 from lightpipe.generation.faults import maybe_inject
+from lightpipe.generation.in_flight import RenderAhead, videos_in_flight
 from lightpipe.generation.writer import VideoResult, VideoWriter
 from lightpipe.lightning_compat import cluster_environment, launched_processes
 from lightpipe.planning.specs import VideoSpec
@@ -44,6 +45,7 @@ class VideoGenerator(LightningModule):
         self.stop = StopFlag()  # replaced by the GenerationDataModule's flag when there is one
         self._previous_handlers: list = []
         self._on_sigterm = None  # our SIGTERM handler, installed in setup
+        self._ahead: RenderAhead | None = None  # videos rendered side by side (`in_flight`)
         # Fewer pending videos than tasks is normal on a resumed run: idle tasks just finish.
         self.allow_zero_length_dataloader_with_multiple_devices = True
 
@@ -76,8 +78,19 @@ class VideoGenerator(LightningModule):
         set_asset_memory_mb(self.settings.assets.mesh_cache_mb)
         render = self.settings.render
         warn_if_native_missing(self.device, render.native, render.compile)
+        count = videos_in_flight(render.videos_in_flight, self.device, render.compile)
+        self._ahead = RenderAhead(count) if count > 1 else None
+
+    def on_predict_end(self) -> None:
+        self._close_ahead()
+
+    def _close_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
 
     def teardown(self, stage: str) -> None:
+        self._close_ahead()  # (an exception may have skipped on_predict_end)
         for signum, handler in reversed(self._previous_handlers):
             signal.signal(signum, handler)
         self._previous_handlers = []
@@ -86,6 +99,17 @@ class VideoGenerator(LightningModule):
         return batch  # a VideoSpec: plain numbers, rendered directly on self.device
 
     def predict_step(self, spec: VideoSpec, batch_idx: int = 0) -> VideoResult:
+        if self._ahead is not None:  # rendered beside the videos in flight, then handed over
+            return VideoResult(spec=spec, pending=self._ahead.submit(self._render_for_writer,
+                                                                     spec))
+        return self._render(spec)
+
+    def _render_for_writer(self, spec: VideoSpec) -> None:
+        """Render in a render thread and queue the result for encoding (waiting, with the render
+        slot held, while `max_pending_videos` are queued: that bounds memory)."""
+        self.writer.accept(self._render(spec))
+
+    def _render(self, spec: VideoSpec) -> VideoResult:
         try:
             maybe_inject(spec.index)
             video = render_video(spec, self.device,

@@ -53,11 +53,14 @@ DATASET_WAIT_S = 120.0  # how long rank 0 waits for the other tasks before its d
 
 @dataclass(frozen=True)
 class VideoResult:
-    """What predict_step hands the writer: a rendered video, or the error that stopped it."""
+    """What predict_step hands the writer: a rendered video, or the error that stopped it; or
+    a render still running (`pending`, `generation.in_flight`), whose thread hands its result
+    to `VideoWriter.accept` itself."""
 
     spec: VideoSpec
     video: RenderedVideo | None = None
     error: str | None = None
+    pending: Future | None = None
 
 
 class VideoWriter(BasePredictionWriter):
@@ -113,11 +116,18 @@ class VideoWriter(BasePredictionWriter):
 
     def write_on_batch_end(self, trainer, pl_module, prediction: VideoResult, batch_indices,
                            batch, batch_idx, dataloader_idx) -> None:
-        if prediction.error is not None:
-            self._record_failure(prediction.spec.index, prediction.error)
+        if prediction.pending is None:  # (a pending render's thread calls `accept` itself)
+            self.accept(prediction)
+
+    def accept(self, result: VideoResult) -> None:
+        """Queue a rendered video for encoding, once fewer than `max_pending_videos` are queued
+        (this waits until then: it bounds memory), or record its error."""
+        if result.error is not None:
+            self._record_failure(result.spec.index, result.error)
             return
         self._slots.acquire()
-        self._futures.append(self._pool.submit(self._write_guarded, prediction))
+        with self._lock:
+            self._futures.append(self._pool.submit(self._write_guarded, result))
 
     def teardown(self, trainer, pl_module, stage: str) -> None:
         """Wait for the encodes, then print this task's summary (also for a task with no work)
@@ -171,9 +181,12 @@ class VideoWriter(BasePredictionWriter):
 
     def close(self) -> None:
         """Wait for the queued encodes."""
-        for future in self._futures:
+        while True:
+            with self._lock:
+                if not self._futures:
+                    break
+                future = self._futures.pop(0)
             future.result()
-        self._futures.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None

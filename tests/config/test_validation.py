@@ -29,6 +29,8 @@ BAD_VALUES = [
     (("--settings.video.fps", "0"), r"`settings.video.fps` is 0; allowed: an integer > 0"),
     (("--settings.encoder.threads", "0"),
      r"`settings.encoder.threads` is 0; allowed: an integer >= 1"),
+    (("--settings.render.videos_in_flight", "0"),
+     r"`settings.render.videos_in_flight` is 0; allowed: an integer >= 1"),
     (("--settings.camera.fov_y_deg", "[70, 50]"),
      r"`settings.camera.fov_y_deg` is \[70.0, 50.0\]; allowed: \[low, high\] with low <= high"),
     (("--settings.outputs", "[color]"),
