@@ -61,7 +61,7 @@ def _stack(batch: list[torch.Tensor], *, collate_fn_map=None, buffers: Buffers |
                                   else buffers.empty((len(batch) * n,), dtype))
     # torch.stack's layout (the items' own: channels-last clips stay so, a copy of whole
     # blocks), worked out on meta tensors
-    layout = torch.stack([t.to("meta") for t in batch[:1]] * len(batch), 0)
+    layout = torch.stack([elem.to("meta")] * len(batch), 0)
     out = buffer.as_strided(layout.shape, layout.stride())
     return torch.stack(batch, 0, out=out)
 
@@ -73,11 +73,16 @@ def _fits(batch: list[torch.Tensor]) -> bool:
     if (elem.device.type != "cpu" or elem.is_nested or elem.layout != torch.strided
             or elem.numel() * elem.element_size() < LARGE or _numpy_dtype(elem.dtype) is None):
         return False
-    order = sorted(range(elem.dim()), key=lambda d: elem.stride(d), reverse=True)
-    if not elem.permute(order).is_contiguous():
+    if not elem.permute(_memory_order(elem)).is_contiguous():
         return False
     return all(t.shape == elem.shape and t.dtype == elem.dtype and t.stride() == elem.stride()
                and t.device == elem.device for t in batch)
+
+
+def _memory_order(tensor: torch.Tensor) -> list[int]:
+    """The dimensions from the largest stride to the smallest: the permutation under which a
+    dense tensor is contiguous."""
+    return sorted(range(tensor.dim()), key=lambda d: tensor.stride(d), reverse=True)
 
 
 def _numpy_dtype(dtype: torch.dtype):
@@ -99,7 +104,7 @@ def unit_floats(batch, buffers: Buffers | None = None):
     for key in UNIT_RGB_KEYS:
         value = batch.get(key)
         if isinstance(value, torch.Tensor) and value.dtype == torch.uint8:
-            order = sorted(range(value.dim()), key=lambda d: value.stride(d), reverse=True)
+            order = _memory_order(value)
             dense = value.permute(order)
             shape = tuple(dense.shape)
             array = np.empty(shape, np.float32) if buffers is None else buffers.empty(shape)
