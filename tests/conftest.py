@@ -21,11 +21,17 @@ LIGHTPIPE = [str(Path(sys.executable).with_name("lightpipe"))]
 
 
 def tiny_config(path: Path, output_dir: Path, **settings) -> Path:
-    """Write a tiny config (64x64, few frames) and return its path."""
+    """Write a tiny config (64x64, few frames) and return its path.
+
+    It renders one video at a time (`render.videos_in_flight` 1, where the default is 2): the
+    stop, failure and SLURM tests name which videos a stopped task completes. Two in flight, the
+    default, is tested in tests/generation/test_in_flight.py (the same bytes)."""
     video = {"width": 64, "height": 64, "num_frames": 5, "fps": 8, **settings.pop("video", {})}
+    render = {"videos_in_flight": 1, **settings.pop("render", {})}
     config = {
         "project": {"seed": settings.pop("seed", 7), "name": "tiny"},
-        "settings": {"num_videos": 10, "output_dir": str(output_dir), "video": video, **settings},
+        "settings": {"num_videos": 10, "output_dir": str(output_dir), "video": video,
+                     "render": render, **settings},
         "trainer": {"accelerator": "cpu", "devices": 1, "enable_progress_bar": False},
     }
     path.write_text(yaml.safe_dump(config))

@@ -216,8 +216,8 @@ class RenderSettings(Record):
     frames_per_chunk: int = 4
     max_candidates: int = 4_000_000
     # Videos a task renders at once on a CPU, each on its share of the threads (1 on a GPU and
-    # with `compile`). Speed only: the same bytes.
-    videos_in_flight: int = 1
+    # with `compile`). Speed only: the same bytes. A stop finishes the videos already started.
+    videos_in_flight: int = 2
     # Texels per side of a texture's largest mip level (a larger map is reduced to it): a
     # power of two in [64, 8192]. Changes the pixels (part of the identity).
     max_texture_size: int = 2048

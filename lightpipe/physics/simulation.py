@@ -365,17 +365,18 @@ class _World:
         lookup[self.model.geom_bodyid[self.ground]] = GROUND_ID
         for k, b in enumerate(self.bodies):
             lookup[b] = FIRST_OBJECT_ID + k
+        geom_ids = lookup[self.model.geom_bodyid]  # each geom's body id (-1: no body of ours)
         dt = 1.0 / physics.step_hz
         states = [self.data.qpos[self.pose_index]]
         lin, ang = self._velocities()
         velocity, angular = [lin], [ang]
-        previous = set(self._touching([self._step_contacts(lookup)], dt))
+        previous = set(self._touching([self._step_contacts(geom_ids)], dt))
         events = []
         for frame in range(1, frames + 1):
             steps = []
             for _ in range(sub):
                 self.mj.mj_step(self.model, self.data)
-                steps.append(self._step_contacts(lookup))
+                steps.append(self._step_contacts(geom_ids))
                 states.append(self.data.qpos[self.pose_index])
             touching = self._touching(steps, dt)
             if frame < frames:
@@ -399,37 +400,41 @@ class _World:
             spawn_moves=self.moves, thrown=tuple(obj.body.thrown for obj in spec.objects),
             settled=tuple(self.settled.get(k, False) for k in range(count)))
 
-    def _step_contacts(self, lookup: np.ndarray):
-        """(pair keys, normal forces, points) of this step's contacts between two different
-        bodies (key: id a * 4096 + id b, a < b); None when there are none. With elliptic cones
-        a contact's first constraint row is its normal force."""
+    def _step_contacts(self, geom_ids: np.ndarray):
+        """This step's contacts as the engine lists them: (body ids (n, 2), constraint rows,
+        normal forces, points), None when there are none; `_touching` keeps those between two
+        different bodies. With elliptic cones a contact's first constraint row is its normal
+        force (a row of -1, a contact without constraints, reads any force: dropped there).
+        Kept raw: a step costs a few copies, the filtering runs once per frame."""
         count = self.data.ncon
         if count == 0:
             return None
         contacts = self.data.contact
-        ids = lookup[self.model.geom_bodyid[contacts.geom[:count]]]  # (n,2)
         rows = contacts.efc_address[:count]
-        keep = (ids[:, 0] >= 0) & (ids[:, 1] >= 0) & (ids[:, 0] != ids[:, 1]) & (rows >= 0)
-        if not keep.any():
-            return None
-        ids, rows = ids[keep], rows[keep]
-        keys = ids.min(axis=1) * 4096 + ids.max(axis=1)
-        return keys, self.data.efc_force[rows].copy(), contacts.pos[:count][keep].copy()
+        forces = self.data.efc_force
+        return (geom_ids[contacts.geom[:count]], rows.copy(),
+                forces[rows] if forces.size else np.zeros(count), contacts.pos[:count].copy())
 
     @staticmethod
     def _touching(steps: list, dt: float) -> dict:
         """(id a, id b) -> (normal impulse summed over `steps`, point of the strongest contact)
-        for every pair touching in any of them (sums in step order: the same bits each run)."""
+        for every pair of different bodies touching in any of them (`_step_contacts`; sums in
+        step order: the same bits each run)."""
         steps = [s for s in steps if s is not None]
         if not steps:
             return {}
-        keys = np.concatenate([s[0] for s in steps])
-        forces = np.concatenate([s[1] for s in steps])
-        points = np.concatenate([s[2] for s in steps])
+        ids = np.concatenate([s[0] for s in steps])
+        rows = np.concatenate([s[1] for s in steps])
+        keep = (ids[:, 0] >= 0) & (ids[:, 1] >= 0) & (ids[:, 0] != ids[:, 1]) & (rows >= 0)
+        if not keep.any():
+            return {}
+        ids = ids[keep]
+        keys = ids.min(axis=1) * 4096 + ids.max(axis=1)  # a < b: id a * 4096 + id b
+        forces = np.concatenate([s[2] for s in steps])[keep]
+        points = np.concatenate([s[3] for s in steps])[keep]
         unique, inverse = np.unique(keys, return_inverse=True)
         impulses = np.zeros(len(unique))
-        for i, f in zip(inverse.tolist(), forces.tolist()):  # sequential: a fixed order
-            impulses[i] += f * dt
+        np.add.at(impulses, inverse, forces * dt)  # unbuffered: one by one, in order
         order = np.lexsort((-forces, inverse))  # per pair, the strongest first
         first = order[np.searchsorted(inverse[order], np.arange(len(unique)))]
         return {(int(key) // 4096, int(key) % 4096):
