@@ -18,6 +18,7 @@ import functools
 import hashlib
 import importlib.machinery
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -150,6 +151,7 @@ def pointer(t: torch.Tensor | None) -> int | None:
 
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
 
 
 _SHARE = None  # () -> (threads a call may use, callers at most): videos side by side
@@ -173,8 +175,11 @@ def parallel(n: int, call, min_items: int | None = None) -> int:
     if parts == 1:
         return call(0, n) or 0
     workers = max(parts, torch.get_num_threads()) * callers
-    if _POOL is None or _POOL._max_workers < workers:
-        _POOL = ThreadPoolExecutor(workers, thread_name_prefix="lightpipe-native")
     bounds = [n * k // parts for k in range(parts + 1)]
-    futures = [_POOL.submit(call, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    with _POOL_LOCK:  # render threads side by side: one pool, grown under the lock
+        if _POOL is None or _POOL._max_workers < workers:
+            if _POOL is not None:  # its queued calls still run; its threads then end
+                _POOL.shutdown(wait=False)
+            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="lightpipe-native")
+        futures = [_POOL.submit(call, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
     return sum(future.result() or 0 for future in futures)

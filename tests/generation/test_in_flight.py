@@ -59,6 +59,41 @@ def test_renders_overlap_at_most_count_run_and_threads_are_shared_then_given_bac
     assert torch.get_num_threads() == 2 and native_library._SHARE is None
 
 
+def test_native_calls_from_renders_side_by_side_share_one_pool_grown_under_a_lock(two_threads):
+    """`native_library.parallel` from two render threads at once while its pool grows (a
+    second video starts): every range is called once, each call's sum is its own, and the
+    replaced pool is shut down (its threads end) instead of left behind."""
+    native_library._POOL = None
+    ranges, lock = [], threading.Lock()
+
+    def call(a, b):
+        with lock:
+            ranges.append((a, b))
+        return b - a
+
+    native_library.share_threads(lambda: (2, 1))  # one render: a pool of 2
+    assert native_library.parallel(64 * 1024, call, min_items=1024) == 64 * 1024
+    first = native_library._POOL
+    together, results = threading.Barrier(2, timeout=30), []
+
+    def render(k):
+        together.wait()
+        if k:  # a second video starts: room for two callers
+            native_library.share_threads(lambda: (2, 2))
+        results.append([native_library.parallel(64 * 1024, call, min_items=1024)
+                        for _ in range(50)])
+
+    threads = [threading.Thread(target=render, args=(k,)) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == [[64 * 1024] * 50] * 2
+    assert sorted(ranges) == sorted([(0, 32 * 1024), (32 * 1024, 64 * 1024)] * 101)
+    assert native_library._POOL._max_workers == 4 and native_library._POOL is not first
+    assert first._shutdown
+
+
 def test_a_failing_render_frees_its_slot_and_close_raises_its_error(two_threads):
     ahead = RenderAhead(1)
 
