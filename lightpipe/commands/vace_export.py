@@ -112,7 +112,7 @@ def export_tasks(index: DatasetIndex, videos: dict[str, list[VideoRecord]], task
     total = sum(len(vs) for vs in videos.values()) * len(tasks)
     to_write = sum(len(names) for _, names in missing.values())
     started, done = time.perf_counter(), 0
-    print(f"lightpipe export: {total - to_write} of {total} task videos already complete; "
+    print(f"lightpipe export: {total - to_write} of {total} (video, task) exports already complete; "
           f"{to_write} to write with {workers} worker(s)", file=sys.stderr, flush=True)
     if missing:
         arguments = [(root, stem(video.index), video, names)
@@ -127,7 +127,7 @@ def export_tasks(index: DatasetIndex, videos: dict[str, list[VideoRecord]], task
                 if now - last > 2.0 or done == to_write:
                     last = now
                     rate = done / max(now - started, 1e-9)
-                    print(f"lightpipe export: {done}/{to_write} task videos written, "
+                    print(f"lightpipe export: {done}/{to_write} (video, task) exports written, "
                           f"{rate:.1f}/s, ~{(to_write - done) / max(rate, 1e-9):.0f} s left",
                           file=sys.stderr, flush=True)
         finally:

@@ -107,7 +107,7 @@ def test_a_second_run_writes_nothing_and_a_lost_file_is_made_again(ground_truth,
     before = tree_hashes(root)
     capsys.readouterr()
     assert _export(root, "--format", "vace", "--task", "firstframe", "--task", "flow")[0] == 0
-    assert "8 of 8 task videos already complete; 0 to write" in capsys.readouterr().err
+    assert "8 of 8 (video, task) exports already complete; 0 to write" in capsys.readouterr().err
     lost = root / "vace" / "flow" / "0001" / "src_video-flow.mp4"
     lost.unlink()
     assert _export(root, "--format", "vace", "--task", "flow")[0] == 0
@@ -186,7 +186,7 @@ def test_a_video_that_cannot_have_an_object_task_is_noted_and_left_out_of_the_li
     before = tree_hashes(root)
     assert main(["export", "--root", str(root), "--format", "diffsynth",
                  "--task", "inpainting_masktrack", "--task", "gray"]) == 0
-    assert "8 of 8 task videos already complete" in capsys.readouterr().err
+    assert "8 of 8 (video, task) exports already complete" in capsys.readouterr().err
     assert tree_hashes(root) == before
 
 
