@@ -165,6 +165,12 @@ def share_threads(share) -> None:
     _SHARE = share
 
 
+def threads() -> int:
+    """Threads one native call may use now: torch's, or the share of `share_threads` (a video
+    rendering alone while others are in flight gets them all)."""
+    return torch.get_num_threads() if _SHARE is None else _SHARE()[0]
+
+
 def parallel(n: int, call, min_items: int | None = None) -> int:
     """call(start, stop) over [0, n) in up to torch.get_num_threads() equal ranges (the share of
     `share_threads` where set) of at least `min_items` (default MIN_ITEMS_PER_THREAD); the sum

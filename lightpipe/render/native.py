@@ -17,6 +17,7 @@ import torch
 from lightpipe.native_library import Functions, available, runnable_variants, use_variant, variant
 from lightpipe.native_library import parallel as _parallel
 from lightpipe.native_library import pointer as _ptr
+from lightpipe.native_library import threads as _threads
 
 __all__ = ["FrameKernels", "available", "runnable_variants", "use_variant", "variant"]
 
@@ -208,7 +209,7 @@ def _check(bad: int) -> None:
 def _interleaved(n: int, call) -> int:
     """call(part, parts) for part in range(parts), parts threads sharing n items; the sum of
     what the calls return."""
-    parts = max(1, min(torch.get_num_threads(), n // _MIN_PIXELS_PER_THREAD))
+    parts = max(1, min(_threads(), n // _MIN_PIXELS_PER_THREAD))
     return _parallel(parts, lambda a, b: sum(call(part, parts) for part in range(a, b)),
                      min_items=1)
 

@@ -59,6 +59,32 @@ def test_renders_overlap_at_most_count_run_and_threads_are_shared_then_given_bac
     assert torch.get_num_threads() == 2 and native_library._SHARE is None
 
 
+def test_a_video_rendering_alone_shades_on_every_thread(two_threads):
+    """The shading splits a frame by `native_library.threads()`: in a render thread (torch at
+    its share, 1) of a video rendering alone it gets both threads, with another one."""
+    from lightpipe.render import native
+
+    ahead = RenderAhead(2)
+
+    def parts_of_a_frame():
+        seen = []
+        native._interleaved(832 * 480, lambda part, parts: seen.append(parts) or 0)
+        return torch.get_num_threads(), seen
+
+    assert ahead.submit(parts_of_a_frame).result(timeout=30) == (1, [2, 2])
+    together = threading.Barrier(2, timeout=30)
+
+    def beside():
+        together.wait()
+        result = parts_of_a_frame()
+        together.wait()
+        return result
+
+    futures = [ahead.submit(beside) for _ in range(2)]
+    assert [f.result(timeout=30) for f in futures] == [(1, [1])] * 2
+    ahead.close()
+
+
 def test_native_calls_from_renders_side_by_side_share_one_pool_grown_under_a_lock(two_threads):
     """`native_library.parallel` from two render threads at once while its pool grows (a
     second video starts): every range is called once, each call's sum is its own, and the
