@@ -7,8 +7,8 @@ each on its share of the threads, keep the cores busy (the renderer's kernels re
 at 832x480 on 2 cores, two videos on one thread each render in 20 ms a frame where one video on
 two threads takes 26-31, and `lightpipe predict` of 5 default videos takes 19.3-19.9 s instead
 of 21.1-21.7 (docs/benchmarks.md). Each video is rendered exactly as alone, so the bytes are the
-same whatever the number in flight. The default is 2: with it the default config's end-to-end
-cost is 2.7x the 1-thread colour encode on 2 cores, where one at a time costs 3.6x.
+same whatever the number in flight. The default is 2: on 2 cores the default config then costs
+33 ms a frame end to end where one at a time costs 42 (9 videos, docs/benchmarks.md).
 
 `predict_step` starts a render in a render thread and goes on to the next video at once; the
 render thread hands its result to the writer (`VideoWriter.accept`), waiting for a free encode
