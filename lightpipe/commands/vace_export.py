@@ -112,8 +112,8 @@ def export_tasks(index: DatasetIndex, videos: dict[str, list[VideoRecord]], task
     total = sum(len(vs) for vs in videos.values()) * len(tasks)
     to_write = sum(len(names) for _, names in missing.values())
     started, done = time.perf_counter(), 0
-    print(f"lightpipe export: {total - to_write} of {total} (video, task) exports already complete; "
-          f"{to_write} to write with {workers} worker(s)", file=sys.stderr, flush=True)
+    print(f"lightpipe export: {total - to_write} of {total} (video, task) exports already "
+          f"complete; {to_write} to write with {workers} worker(s)", file=sys.stderr, flush=True)
     if missing:
         arguments = [(root, stem(video.index), video, names)
                      for video, names in missing.values()]
