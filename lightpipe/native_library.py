@@ -165,19 +165,24 @@ def share_threads(share) -> None:
     _SHARE = share
 
 
+def _share_now() -> tuple[int, int]:
+    """(threads one native call may use now, threads that may call at once): torch's and 1,
+    or the share of `share_threads`."""
+    return (torch.get_num_threads(), 1) if _SHARE is None else _SHARE()
+
+
 def threads() -> int:
     """Threads one native call may use now: torch's, or the share of `share_threads` (a video
     rendering alone while others are in flight gets them all)."""
-    return torch.get_num_threads() if _SHARE is None else _SHARE()[0]
+    return _share_now()[0]
 
 
 def parallel(n: int, call, min_items: int | None = None) -> int:
-    """call(start, stop) over [0, n) in up to torch.get_num_threads() equal ranges (the share of
-    `share_threads` where set) of at least `min_items` (default MIN_ITEMS_PER_THREAD); the sum
-    of what the calls return."""
+    """call(start, stop) over [0, n) in up to `threads()` equal ranges of at least `min_items`
+    (default MIN_ITEMS_PER_THREAD); the sum of what the calls return."""
     global _POOL
-    threads, callers = (torch.get_num_threads(), 1) if _SHARE is None else _SHARE()
-    parts = max(1, min(threads, n // (min_items or MIN_ITEMS_PER_THREAD)))
+    allowed, callers = _share_now()
+    parts = max(1, min(allowed, n // (min_items or MIN_ITEMS_PER_THREAD)))
     if parts == 1:
         return call(0, n) or 0
     workers = max(parts, torch.get_num_threads()) * callers
